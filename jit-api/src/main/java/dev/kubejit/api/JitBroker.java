@@ -1,0 +1,795 @@
+package dev.kubejit.api;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.common.collect.ImmutableList;
+import com.google.common.collect.ImmutableSet;
+import com.google.common.util.concurrent.Striped;
+import dev.kubejit.api.spi.AccessPolicy;
+import dev.kubejit.api.spi.AuditSink;
+import dev.kubejit.api.spi.CredentialIssuer;
+import dev.kubejit.api.spi.Notifier;
+import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.Lock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the just-in-time access lifecycle: request → decide → (deny | wait for approvals |
+ * approve) → activate (provision RBAC, issue credentials) → use → expire or revoke.
+ *
+ * <p>Whatever the policy says, the broker enforces these rules:
+ *
+ * <ul>
+ *   <li>nobody approves their own request, and an approver counts once;
+ *   <li>a request at or past its expiry can be neither approved nor activated;
+ *   <li>a revoked or expired grant authorises nothing, and a grant that expires exactly now has
+ *       expired;
+ *   <li>every transition writes its audit events first: if the {@link AuditSink} fails, the
+ *       transition does not happen and the caller gets an {@link AuditException} (fail closed);
+ *   <li>a policy that throws, or returns a decision without a duration, denies.
+ * </ul>
+ *
+ * <p>Thread-safe. Transitions on one request are serialised by a lock striped by request id, and
+ * the store's compare-and-set protects against other broker replicas sharing the store.
+ *
+ * <p>Design notes on ordering: activation provisions RBAC for the grant's own group and issues
+ * credentials <em>before</em> writing the audit record, but hands nothing to the caller until the
+ * record is durable; on any later failure it removes what it provisioned. Ending a grant removes
+ * RBAC <em>first</em>, then records it, so a failure can only leave access removed-but-unrecorded
+ * (safe; retried), never recorded-but-present.
+ */
+public final class JitBroker {
+  private static final Logger log = LoggerFactory.getLogger(JitBroker.class);
+  private static final Set<RequestState> OPEN =
+      EnumSet.of(RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.ACTIVE);
+
+  private final Clock clock;
+  private final AccessPolicy policy;
+  private final RequestStore store;
+  private final AuditSink audit;
+  private final Notifier notifier;
+  private final RbacProvisioner rbac;
+  private final CredentialIssuer issuer;
+  private final Duration requestTimeout;
+  private final Duration expiryWarning;
+  private final ImmutableSet<String> adminGroups;
+  private final Striped<Lock> locks = Striped.lock(256);
+  private final Set<GrantId> warned = ConcurrentHashMap.newKeySet();
+
+  private JitBroker(Builder b) {
+    this.clock = b.clock;
+    this.policy = b.policy;
+    this.store = b.store;
+    this.audit = b.audit;
+    this.notifier = b.notifier;
+    this.rbac = b.rbac;
+    this.issuer = b.issuer;
+    this.requestTimeout = b.requestTimeout;
+    this.expiryWarning = b.expiryWarning;
+    this.adminGroups = b.adminGroups;
+  }
+
+  /** Returns a builder; policy, audit sink and RBAC provisioner must be set explicitly. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The broker's clock. */
+  public Clock clock() {
+    return clock;
+  }
+
+  /**
+   * Records a request and the policy's decision: an allowed request is {@link
+   * RequestState#APPROVED}, a denied one {@link RequestState#DENIED}, otherwise it waits for
+   * approvers.
+   *
+   * @throws AuditException if the audit sink failed; nothing was stored
+   */
+  public RequestRecord submit(AccessRequest request) {
+    requireNonNull(request, "request");
+    Instant now = clock.instant();
+    Decision decision = decide(request);
+    RequestState state;
+    switch (decision.outcome()) {
+      case ALLOW:
+        state = RequestState.APPROVED;
+        break;
+      case NEEDS_APPROVAL:
+        state = RequestState.PENDING_APPROVAL;
+        break;
+      default:
+        state = RequestState.DENIED;
+    }
+    RequestRecord.Builder rb = RequestRecord.builder()
+        .id(RequestId.random())
+        .request(request)
+        .decision(decision)
+        .state(state)
+        .window(now, now.plus(requestTimeout))
+        .reviewRequired(decision.breakGlass())
+        .version(1);
+    if (state == RequestState.DENIED) {
+      rb.ended(EndCause.DENIED, now, null, decision.reason());
+    }
+    RequestRecord record = rb.build();
+
+    List<AuditEvent> events = new ArrayList<>();
+    AuditEvent.Builder created = event(AuditEventType.REQUEST_CREATED, now, record, request.requester())
+        .decision(decision);
+    request.duration().ifPresent(d -> created.attribute("requestedDuration", d.toString()));
+    decision.grantedDuration().ifPresent(d -> created.attribute("grantedDuration", d.toString()));
+    if (decision.durationClamped()) {
+      created.attribute("durationClamped", "true");
+    }
+    decision.approval().ifPresent(a -> {
+      created.attribute("approverGroups", String.join(",", a.approverGroups()));
+      created.attribute("minApprovals", Integer.toString(a.minApprovals()));
+    });
+    if (decision.breakGlass()) {
+      created.attribute("breakGlass", "true");
+    }
+    events.add(created.build());
+    if (state == RequestState.APPROVED) {
+      events.add(event(AuditEventType.REQUEST_APPROVED, now, record, request.requester())
+          .decision(decision).attribute("approvedBy", "policy").build());
+    } else if (state == RequestState.DENIED) {
+      events.add(event(AuditEventType.REQUEST_DENIED, now, record, request.requester())
+          .decision(decision).attribute("deniedBy", "policy").build());
+    }
+    writeAudit(events, "submit " + record.id());
+    try {
+      store.insert(record);
+    } catch (RuntimeException e) {
+      abort(events, now, "store insert failed: " + e.getClass().getSimpleName());
+      throw e;
+    }
+    log.debug("request {} by {} -> {}", record.id(), request.requester().user(), decision);
+    switch (state) {
+      case APPROVED:
+        notifyQuietly(NotificationType.APPROVED, record, now,
+            request.requester().user() + "'s " + request.action() + " request was auto-approved: " + decision.reason());
+        break;
+      case PENDING_APPROVAL:
+        notifyQuietly(NotificationType.PENDING_APPROVAL, record, now,
+            request.requester().user() + " asks for " + request.role() + "/" + request.action() + " in "
+                + request.scope() + " for " + decision.grantedDuration().orElseThrow() + "; needs "
+                + decision.approval().orElseThrow());
+        break;
+      default:
+        notifyQuietly(NotificationType.DENIED, record, now,
+            request.requester().user() + "'s request was denied: " + decision.reason());
+    }
+    return record;
+  }
+
+  /**
+   * Records one approver's approval; the request becomes {@link RequestState#APPROVED} once it has
+   * the required number of distinct approvers.
+   *
+   * @throws InvalidTransitionException if the request is not pending or has expired
+   * @throws ApprovalRefusedException on self-approval, a non-approver, or a second vote
+   * @throws AuditException if the audit sink failed; nothing changed
+   */
+  public RequestRecord approve(RequestId id, Identity approver, String comment) {
+    return vote(id, approver, comment, true);
+  }
+
+  /**
+   * Records one approver's denial, which ends the request.
+   *
+   * @throws InvalidTransitionException if the request is not pending or has expired
+   * @throws ApprovalRefusedException on self-denial, a non-approver, or a second vote
+   */
+  public RequestRecord deny(RequestId id, Identity approver, String comment) {
+    return vote(id, approver, comment, false);
+  }
+
+  private RequestRecord vote(RequestId id, Identity approver, String comment, boolean approve) {
+    requireNonNull(approver, "approver");
+    RequestState target = approve ? RequestState.APPROVED : RequestState.DENIED;
+    Lock lock = locks.get(requireNonNull(id, "id"));
+    lock.lock();
+    try {
+      RequestRecord rec = load(id);
+      Instant now = clock.instant();
+      if (rec.state() != RequestState.PENDING_APPROVAL) {
+        throw new InvalidTransitionException(id, rec.state(), target, "only a pending request takes votes");
+      }
+      if (!now.isBefore(rec.expiresAt())) {
+        throw new InvalidTransitionException(id, rec.state(), target, "the request expired at " + rec.expiresAt());
+      }
+      AccessRequest req = rec.request();
+      if (approver.user().equals(req.requester().user())) {
+        throw new ApprovalRefusedException(ApprovalRefusedException.Reason.SELF_APPROVAL,
+            approver.user() + " may not approve or deny their own request " + id);
+      }
+      ApprovalRequirement requirement = rec.decision().approval().orElseThrow();
+      if (!approver.inAnyGroup(requirement.approverGroups())) {
+        throw new ApprovalRefusedException(ApprovalRefusedException.Reason.NOT_AN_APPROVER,
+            approver.user() + " is in none of the approver groups " + requirement.approverGroups()
+                + " of request " + id);
+      }
+      for (Approval a : rec.approvals()) {
+        if (a.approver().user().equals(approver.user())) {
+          throw new ApprovalRefusedException(ApprovalRefusedException.Reason.ALREADY_VOTED,
+              approver.user() + " already " + (a.approved() ? "approved" : "denied") + " request " + id);
+        }
+      }
+      Approval vote = approve ? Approval.approve(approver, now, comment) : Approval.deny(approver, now, comment);
+      List<Approval> approvals = new ArrayList<>(rec.approvals());
+      approvals.add(vote);
+      RequestRecord.Builder next = rec.toBuilder().approvals(approvals).version(rec.version() + 1);
+      AuditEvent.Builder ev;
+      NotificationType notification = null;
+      if (!approve) {
+        next.state(RequestState.DENIED).ended(EndCause.DENIED, now, approver, comment);
+        ev = event(AuditEventType.REQUEST_DENIED, now, rec, approver).outcome(Decision.Outcome.DENY)
+            .reason("denied by " + approver.user() + (comment == null ? "" : ": " + comment));
+        notification = NotificationType.DENIED;
+      } else {
+        RequestRecord candidate = next.build();
+        long count = candidate.approvalCount();
+        if (count >= requirement.minApprovals()) {
+          next.state(RequestState.APPROVED);
+          ev = event(AuditEventType.REQUEST_APPROVED, now, rec, approver).outcome(Decision.Outcome.ALLOW)
+              .reason(count + " of " + requirement.minApprovals() + " approvals");
+          notification = NotificationType.APPROVED;
+        } else {
+          ev = event(AuditEventType.APPROVAL_RECORDED, now, rec, approver)
+              .outcome(Decision.Outcome.NEEDS_APPROVAL)
+              .reason(count + " of " + requirement.minApprovals() + " approvals");
+        }
+        ev.attribute("approvals", Long.toString(count));
+      }
+      if (comment != null) {
+        ev.attribute("comment", comment);
+      }
+      RequestRecord updated = next.build();
+      commit(rec, updated, List.of(ev.build()), now);
+      if (notification != null) {
+        notifyQuietly(notification, updated, now, req.requester().user() + "'s " + req.action() + " request was "
+            + (approve ? "approved" : "denied") + " by " + approver.user());
+      }
+      return updated;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Activates an approved request for its requester: provisions RBAC for the grant's group,
+   * issues one credential per spec, and records it all.
+   *
+   * @throws InvalidTransitionException if the request is not approved or has expired
+   * @throws AccessDeniedException if {@code caller} is not the requester
+   * @throws ProvisioningException if RBAC or a credential could not be made; nothing is granted
+   * @throws AuditException if the audit sink failed; what was provisioned is removed again
+   */
+  public Activation activate(RequestId id, Identity caller, CredentialSpec... specs) {
+    requireNonNull(caller, "caller");
+    List<CredentialSpec> specList = Arrays.asList(specs.clone());
+    specList.forEach(s -> requireNonNull(s, "credential spec"));
+    if (!specList.isEmpty() && issuer == null) {
+      throw new ProvisioningException("no credential issuer is configured; cannot issue " + specList);
+    }
+    Lock lock = locks.get(requireNonNull(id, "id"));
+    lock.lock();
+    try {
+      RequestRecord rec = load(id);
+      Instant now = clock.instant();
+      if (rec.state() != RequestState.APPROVED) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.ACTIVE, null);
+      }
+      if (!now.isBefore(rec.expiresAt())) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.ACTIVE,
+            "the request expired at " + rec.expiresAt());
+      }
+      AccessRequest req = rec.request();
+      if (!caller.user().equals(req.requester().user())) {
+        throw new AccessDeniedException(caller.user() + " may not activate " + req.requester().user()
+            + "'s request " + id);
+      }
+      Decision decision = rec.decision();
+      Grant grant = Grant.builder()
+          .id(GrantId.random())
+          .requestId(id)
+          .holder(req.requester())
+          .role(req.role())
+          .action(req.action())
+          .scope(req.scope())
+          .window(now, now.plus(decision.grantedDuration().orElseThrow()))
+          .rbacTemplate(decision.rbacTemplate().orElse(null))
+          .breakGlass(decision.breakGlass())
+          .policyDigest(decision.policyDigest().orElse(null))
+          .build();
+      rbac.provision(grant);
+      List<IssuedCredential> issued = new ArrayList<>();
+      List<AuditEvent> events = new ArrayList<>();
+      try {
+        for (CredentialSpec spec : specList) {
+          IssuedCredential c = issuer.issue(grant, spec);
+          if (c.ref().notAfter().isAfter(grant.expiresAt())) {
+            log.info("credential {} outlives grant {} ({} > {}); the RoleBinding's removal revokes it",
+                c.ref().id(), grant.id(), c.ref().notAfter(), grant.expiresAt());
+          }
+          issued.add(c);
+        }
+        grant = grant.toBuilder().credentials(issued.stream().map(IssuedCredential::ref)
+            .collect(ImmutableList.toImmutableList())).build();
+        RequestRecord updated = rec.toBuilder().state(RequestState.ACTIVE).grant(grant)
+            .version(rec.version() + 1).build();
+        events.add(event(AuditEventType.GRANT_ACTIVATED, now, updated, caller)
+            .decision(decision)
+            .attribute("grantedAt", grant.grantedAt().toString())
+            .attribute("expiresAt", grant.expiresAt().toString())
+            .attribute("subjectGroup", grant.subjectGroup())
+            .build());
+        for (IssuedCredential c : issued) {
+          events.add(event(AuditEventType.CREDENTIAL_ISSUED, now, updated, caller)
+              .attribute("credentialKind", c.ref().kind().name())
+              .attribute("credentialId", c.ref().id())
+              .attribute("fingerprint", c.ref().fingerprint())
+              .attribute("notAfter", c.ref().notAfter().toString())
+              .build());
+        }
+        if (grant.breakGlass()) {
+          events.add(event(AuditEventType.BREAK_GLASS_USED, now, updated, caller)
+              .decision(decision).attribute("reviewRequired", "true").build());
+        }
+        commit(rec, updated, events, now);
+        notifyQuietly(NotificationType.ACTIVATED, updated, now, req.requester().user() + " activated "
+            + req.role() + "/" + req.action() + " in " + req.scope() + " until " + grant.expiresAt());
+        if (grant.breakGlass()) {
+          notifyQuietly(NotificationType.BREAK_GLASS_USED, updated, now, "BREAK-GLASS: " + req.requester().user()
+              + " has " + req.role() + " in " + req.scope() + " until " + grant.expiresAt()
+              + "; justification: " + req.justification().orElse("-") + "; post-incident review required");
+        }
+        return new Activation(updated, issued);
+      } catch (RuntimeException e) {
+        try {
+          rbac.deprovision(grant, EndCause.REVOKED);
+        } catch (RuntimeException cleanup) {
+          e.addSuppressed(cleanup);
+          log.error("could not remove RBAC of failed activation {}; the reaper will remove it at {}",
+              grant.id(), grant.expiresAt());
+        }
+        throw e;
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Decides one use of a grant and records the decision; a denial is returned, not thrown.
+   *
+   * @throws NotFoundException if the grant is unknown
+   * @throws AuditException if the decision could not be recorded; treat as denied
+   */
+  public Decision authorize(GrantId grantId, Identity caller, Use use) {
+    requireNonNull(caller, "caller");
+    requireNonNull(use, "use");
+    RequestId rid = store.findByGrant(requireNonNull(grantId, "grantId"))
+        .orElseThrow(() -> new NotFoundException("no grant " + grantId)).id();
+    Lock lock = locks.get(rid);
+    lock.lock();
+    try {
+      RequestRecord rec = load(rid);
+      Grant grant = rec.grant().orElseThrow();
+      Instant now = clock.instant();
+      Decision decision;
+      if (rec.state() != RequestState.ACTIVE) {
+        decision = Decision.deny("grant " + grantId + " is " + rec.state(), "broker:grant-state");
+      } else if (!grant.isActiveAt(now)) {
+        decision = Decision.deny("grant " + grantId + " expired at " + grant.expiresAt(), "broker:grant-expiry");
+      } else if (!caller.user().equals(grant.holder().user())) {
+        decision = Decision.deny(caller.user() + " does not hold grant " + grantId, "broker:holder");
+      } else if (grant.scope().pod().isPresent()
+          && !grant.scope().pod().equals(use.pod())) {
+        decision = Decision.deny("grant " + grantId + " is pinned to pod " + grant.scope().pod().get(),
+            "broker:pod-scope");
+      } else {
+        decision = authorizeByPolicy(grant, use);
+      }
+      boolean allowed = decision.isAllowed();
+      AuditEventType type = use.isCommand()
+          ? (allowed ? AuditEventType.COMMAND_ALLOWED : AuditEventType.COMMAND_DENIED)
+          : (allowed ? AuditEventType.USE_ALLOWED : AuditEventType.USE_DENIED);
+      AuditEvent.Builder ev = event(type, now, rec, caller).decision(decision).action(use.action());
+      if (use.isCommand()) {
+        ev.attribute("command", use.describe());
+      }
+      use.pod().ifPresent(p -> ev.attribute("pod", p));
+      use.container().ifPresent(c -> ev.attribute("container", c));
+      writeAudit(List.of(ev.build()), "authorize " + grantId);
+      return decision;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Revokes a request or grant; allowed for the requester, an approver of the request, or a
+   * member of the admin groups. Removes RBAC first.
+   *
+   * @throws InvalidTransitionException if it has already ended
+   * @throws AccessDeniedException if {@code by} may not revoke it
+   * @throws ProvisioningException if RBAC could not be removed; nothing is recorded and it stays active
+   */
+  public RequestRecord revoke(RequestId id, Identity by, String reason) {
+    requireNonNull(by, "by");
+    if (reason != null) {
+      Validation.requireText(reason, "reason", 2048);
+    }
+    Lock lock = locks.get(requireNonNull(id, "id"));
+    lock.lock();
+    try {
+      RequestRecord rec = load(id);
+      if (rec.state().isTerminal()) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.REVOKED, null);
+      }
+      if (!mayRevoke(rec, by)) {
+        throw new AccessDeniedException(by.user() + " may not revoke request " + id);
+      }
+      return end(rec, EndCause.REVOKED, by, reason);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Expires a request or grant whose time has come (request window for pending or approved ones,
+   * grant window for active ones).
+   *
+   * @throws InvalidTransitionException if it has ended already or is not yet due
+   */
+  public RequestRecord expire(RequestId id) {
+    return expire(id, EndCause.EXPIRED);
+  }
+
+  private RequestRecord expire(RequestId id, EndCause cause) {
+    Lock lock = locks.get(requireNonNull(id, "id"));
+    lock.lock();
+    try {
+      RequestRecord rec = load(id);
+      if (rec.state().isTerminal()) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.EXPIRED, null);
+      }
+      Instant due = dueAt(rec);
+      if (clock.instant().isBefore(due)) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.EXPIRED, "not due until " + due);
+      }
+      return end(rec, cause, null, null);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Expires everything that is due and sends {@link NotificationType#EXPIRING} once per grant
+   * within the warning window; call it periodically.
+   *
+   * @return the number of requests and grants expired
+   */
+  public int expireDue() {
+    return sweep(EndCause.EXPIRED);
+  }
+
+  /**
+   * Expires everything that fell due while no broker was running, recording the cause as {@link
+   * EndCause#RECONCILED_AFTER_RESTART}; call it once at start-up.
+   *
+   * @return the number reconciled
+   */
+  public int reconcile() {
+    return sweep(EndCause.RECONCILED_AFTER_RESTART);
+  }
+
+  private int sweep(EndCause cause) {
+    int expired = 0;
+    Instant now = clock.instant();
+    for (RequestRecord rec : store.list(OPEN)) {
+      if (!now.isBefore(dueAt(rec))) {
+        try {
+          expire(rec.id(), cause);
+          expired++;
+        } catch (InvalidTransitionException raced) {
+          log.debug("request {} ended concurrently: {}", rec.id(), raced.getMessage());
+        } catch (ProvisioningException | AuditException e) {
+          log.warn("could not expire request {} yet; will retry: {}", rec.id(), e.getMessage());
+        }
+      } else if (rec.state() == RequestState.ACTIVE) {
+        Grant g = rec.grant().orElseThrow();
+        if (!now.isBefore(g.expiresAt().minus(expiryWarning)) && warned.add(g.id())) {
+          notifyQuietly(NotificationType.EXPIRING, rec, now, rec.request().requester().user() + "'s grant "
+              + g.id() + " expires at " + g.expiresAt());
+        }
+      }
+    }
+    return expired;
+  }
+
+  /** Returns the request's current snapshot. */
+  public Optional<RequestRecord> find(RequestId id) {
+    return store.find(requireNonNull(id, "id"));
+  }
+
+  /** Returns the snapshot of the request that produced this grant. */
+  public Optional<RequestRecord> findByGrant(GrantId id) {
+    return store.findByGrant(requireNonNull(id, "id"));
+  }
+
+  /** Lists requests waiting for approval that {@code approver} may vote on (never their own). */
+  public List<RequestRecord> pendingFor(Identity approver) {
+    Instant now = clock.instant();
+    List<RequestRecord> out = new ArrayList<>();
+    for (RequestRecord r : store.list(EnumSet.of(RequestState.PENDING_APPROVAL))) {
+      if (now.isBefore(r.expiresAt())
+          && !r.request().requester().user().equals(approver.user())
+          && approver.inAnyGroup(r.decision().approval().orElseThrow().approverGroups())
+          && r.approvals().stream().noneMatch(a -> a.approver().user().equals(approver.user()))) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  private RequestRecord end(RequestRecord rec, EndCause cause, Identity by, String reason) {
+    Instant now = clock.instant();
+    boolean wasActive = rec.state() == RequestState.ACTIVE;
+    RequestState target = cause == EndCause.REVOKED ? RequestState.REVOKED : RequestState.EXPIRED;
+    if (wasActive) {
+      rbac.deprovision(rec.grant().orElseThrow(), cause);
+    }
+    AuditEventType type;
+    if (wasActive) {
+      type = cause == EndCause.REVOKED ? AuditEventType.GRANT_REVOKED
+          : cause == EndCause.RECONCILED_AFTER_RESTART ? AuditEventType.GRANT_RECONCILED
+          : AuditEventType.GRANT_EXPIRED;
+    } else {
+      type = cause == EndCause.REVOKED ? AuditEventType.REQUEST_REVOKED : AuditEventType.REQUEST_EXPIRED;
+    }
+    RequestRecord updated = rec.toBuilder().state(target).ended(cause, now, by, reason)
+        .version(rec.version() + 1).build();
+    AuditEvent.Builder ev = event(type, now, updated, by).attribute("cause", cause.name())
+        .attribute("previousState", rec.state().name());
+    if (reason != null) {
+      ev.reason(reason);
+    }
+    rec.grant().ifPresent(g -> ev.attribute("expiresAt", g.expiresAt().toString()));
+    commit(rec, updated, List.of(ev.build()), now);
+    rec.grant().ifPresent(g -> warned.remove(g.id()));
+    notifyQuietly(target == RequestState.REVOKED ? NotificationType.REVOKED : NotificationType.EXPIRED, updated, now,
+        rec.request().requester().user() + "'s " + (wasActive ? "grant" : "request") + " " + rec.id() + " "
+            + (target == RequestState.REVOKED ? "was revoked" + (by == null ? "" : " by " + by.user()) : "expired"));
+    log.debug("request {} {} -> {} ({})", rec.id(), rec.state(), target, cause);
+    return updated;
+  }
+
+  private boolean mayRevoke(RequestRecord rec, Identity by) {
+    if (by.user().equals(rec.request().requester().user()) || by.inAnyGroup(adminGroups)) {
+      return true;
+    }
+    return rec.decision().approval().map(a -> by.inAnyGroup(a.approverGroups())).orElse(false);
+  }
+
+  private static Instant dueAt(RequestRecord rec) {
+    return rec.state() == RequestState.ACTIVE ? rec.grant().orElseThrow().expiresAt() : rec.expiresAt();
+  }
+
+  private Decision decide(AccessRequest request) {
+    Decision d;
+    try {
+      d = requireNonNull(policy.decide(request), "policy returned null");
+    } catch (RuntimeException e) {
+      log.warn("policy failed on {}; denying: {}", request, e.toString());
+      return Decision.deny("policy error (" + e.getClass().getSimpleName() + "); denied", "broker:policy-error");
+    }
+    if (d.outcome() != Decision.Outcome.DENY && d.grantedDuration().isEmpty()) {
+      return Decision.deny("policy allowed without a duration; denied", "broker:policy-error");
+    }
+    return d;
+  }
+
+  private Decision authorizeByPolicy(Grant grant, Use use) {
+    try {
+      return requireNonNull(policy.authorize(grant, use), "policy returned null");
+    } catch (RuntimeException e) {
+      log.warn("policy failed on {} for grant {}; denying: {}", use, grant.id(), e.toString());
+      return Decision.deny("policy error (" + e.getClass().getSimpleName() + "); denied", "broker:policy-error");
+    }
+  }
+
+  private AuditEvent.Builder event(AuditEventType type, Instant now, RequestRecord rec, Identity actor) {
+    AuditEvent.Builder b = AuditEvent.builder(type, now).actor(actor).requestId(rec.id()).request(rec.request());
+    rec.grant().ifPresent(g -> b.grantId(g.id()));
+    b.policy(rec.decision().policyDigest().orElse(null), rec.decision().policyRevision().orElse(null));
+    b.attribute("role", rec.request().role());
+    b.attribute("requester", rec.request().requester().user());
+    return b;
+  }
+
+  private void commit(RequestRecord expected, RequestRecord updated, List<AuditEvent> events, Instant now) {
+    writeAudit(events, events.get(0).type() + " of " + expected.id());
+    boolean replaced;
+    try {
+      replaced = store.replace(expected, updated);
+    } catch (RuntimeException e) {
+      abort(events, now, "store update failed: " + e.getClass().getSimpleName());
+      throw e;
+    }
+    if (!replaced) {
+      abort(events, now, "request changed concurrently (another replica)");
+      throw new ConcurrentUpdateException("request " + expected.id() + " changed concurrently; retry");
+    }
+  }
+
+  private void writeAudit(List<AuditEvent> events, String what) {
+    try {
+      audit.write(ImmutableList.copyOf(events));
+    } catch (AuditException e) {
+      throw new AuditException("audit sink failed; " + what + " did not happen: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      throw new AuditException("audit sink failed; " + what + " did not happen: " + e, e);
+    }
+  }
+
+  private void abort(List<AuditEvent> events, Instant now, String why) {
+    AuditEvent first = events.get(0);
+    AuditEvent.Builder b = AuditEvent.builder(AuditEventType.TRANSITION_ABORTED, now).reason(why);
+    first.requestId().ifPresent(b::requestId);
+    first.grantId().ifPresent(b::grantId);
+    StringBuilder ids = new StringBuilder();
+    for (AuditEvent e : events) {
+      ids.append(ids.length() == 0 ? "" : ",").append(e.id());
+    }
+    b.attribute("abortedEventIds", ids.toString());
+    try {
+      audit.write(List.of(b.build()));
+    } catch (RuntimeException e) {
+      log.error("could not record that events {} were aborted ({})", ids, why);
+    }
+  }
+
+  private void notifyQuietly(NotificationType type, RequestRecord record, Instant now, String summary) {
+    try {
+      notifier.notify(Notification.of(type, record, now, summary));
+    } catch (RuntimeException e) {
+      log.warn("notifier failed for {} of request {}: {}", type, record.id(), e.toString());
+    }
+  }
+
+  private RequestRecord load(RequestId id) {
+    return store.find(id).orElseThrow(() -> new NotFoundException("no request " + id));
+  }
+
+  /** Builds a {@link JitBroker}; each option may be set once. */
+  public static final class Builder {
+    private Clock clock = Clock.systemUTC();
+    private boolean clockSet;
+    private AccessPolicy policy;
+    private RequestStore store;
+    private AuditSink audit;
+    private Notifier notifier;
+    private RbacProvisioner rbac;
+    private CredentialIssuer issuer;
+    private Duration requestTimeout;
+    private Duration expiryWarning;
+    private ImmutableSet<String> adminGroups;
+
+    private Builder() {}
+
+    /** Sets the clock (default: system UTC). */
+    public Builder clock(Clock clock) {
+      requireState(!clockSet, "clock was already set to %s", this.clock);
+      this.clock = requireNonNull(clock, "clock");
+      this.clockSet = true;
+      return this;
+    }
+
+    /** Sets the access policy (required). */
+    public Builder policy(AccessPolicy policy) {
+      requireState(this.policy == null, "policy was already set to %s", this.policy);
+      this.policy = requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /** Sets the request store (default: in memory). */
+    public Builder store(RequestStore store) {
+      requireState(this.store == null, "store was already set to %s", this.store);
+      this.store = requireNonNull(store, "store");
+      return this;
+    }
+
+    /** Sets the audit sink (required; the broker fails closed on it). */
+    public Builder auditSink(AuditSink sink) {
+      requireState(this.audit == null, "audit sink was already set to %s", this.audit);
+      this.audit = requireNonNull(sink, "sink");
+      return this;
+    }
+
+    /** Sets the notifier (default: none). */
+    public Builder notifier(Notifier notifier) {
+      requireState(this.notifier == null, "notifier was already set to %s", this.notifier);
+      this.notifier = requireNonNull(notifier, "notifier");
+      return this;
+    }
+
+    /** Sets the RBAC provisioner (required; use {@link RbacProvisioner#inMemory()} in tests). */
+    public Builder rbacProvisioner(RbacProvisioner rbac) {
+      requireState(this.rbac == null, "RBAC provisioner was already set to %s", this.rbac);
+      this.rbac = requireNonNull(rbac, "rbac");
+      return this;
+    }
+
+    /** Sets the credential issuer (optional; without one, activation issues no credential). */
+    public Builder credentialIssuer(CredentialIssuer issuer) {
+      requireState(this.issuer == null, "credential issuer was already set to %s", this.issuer);
+      this.issuer = requireNonNull(issuer, "issuer");
+      return this;
+    }
+
+    /** How long a request may wait for approval and activation (default 1 hour). */
+    public Builder requestTimeout(Duration timeout) {
+      requireState(this.requestTimeout == null, "request timeout was already set to %s", this.requestTimeout);
+      this.requestTimeout = Validation.requirePositive(timeout, "request timeout");
+      return this;
+    }
+
+    /** How long before expiry an {@link NotificationType#EXPIRING} is sent (default 5 minutes). */
+    public Builder expiryWarning(Duration warning) {
+      requireState(this.expiryWarning == null, "expiry warning was already set to %s", this.expiryWarning);
+      this.expiryWarning = Validation.requirePositive(warning, "expiry warning");
+      return this;
+    }
+
+    /** Groups whose members may revoke any request (for example incident commanders). */
+    public Builder adminGroups(String... groups) {
+      requireState(this.adminGroups == null, "admin groups were already set to %s", this.adminGroups);
+      this.adminGroups = ImmutableSet.copyOf(groups);
+      return this;
+    }
+
+    /**
+     * Returns the broker.
+     *
+     * @throws IllegalStateException if the policy, audit sink or RBAC provisioner is missing
+     */
+    public JitBroker build() {
+      requireState(policy != null, "a policy is required");
+      requireState(audit != null, "an audit sink is required: the broker fails closed without one");
+      requireState(rbac != null, "an RBAC provisioner is required (RbacProvisioner.inMemory() for tests)");
+      Builder copy = new Builder();
+      copy.clock = clock;
+      copy.policy = policy;
+      copy.audit = audit;
+      copy.rbac = rbac;
+      copy.issuer = issuer;
+      copy.store = store == null ? RequestStore.inMemory() : store;
+      copy.notifier = notifier == null ? Notifier.none() : notifier;
+      copy.requestTimeout = requestTimeout == null ? Duration.ofHours(1) : requestTimeout;
+      copy.expiryWarning = expiryWarning == null ? Duration.ofMinutes(5) : expiryWarning;
+      copy.adminGroups = adminGroups == null ? ImmutableSet.of() : adminGroups;
+      return new JitBroker(copy);
+    }
+
+    private static void requireState(boolean ok, String message, Object... args) {
+      if (!ok) {
+        throw new IllegalStateException(String.format(message, args));
+      }
+    }
+  }
+}
