@@ -1,0 +1,8 @@
+package dev.kubejit.cli;
+
+/** The subcommands each module contributes, registered by {@link Main}. */
+final class Subcommands {
+  static final Class<?>[] EXTRA = {};
+
+  private Subcommands() {}
+}
