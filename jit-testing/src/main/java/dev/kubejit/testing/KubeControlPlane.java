@@ -1,0 +1,690 @@
+package dev.kubejit.testing;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.Objects.requireNonNull;
+
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.util.ClientBuilder;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Proxy;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+
+/**
+ * A real Kubernetes control plane (etcd, kube-apiserver with RBAC and audit logging,
+ * kube-controller-manager signing CSRs) running as local processes on 127.0.0.1.
+ *
+ * <p>All TLS material comes from a fresh ECDSA P-256 test CA that is the apiserver's client CA, the
+ * issuer of its serving certificate and the controller-manager's cluster-signing CA. Everything
+ * lives in a private temporary directory that {@link #close()} deletes; a JVM shutdown hook makes
+ * sure the processes never outlive the JVM. Instances are thread-safe.
+ */
+public final class KubeControlPlane implements AutoCloseable {
+  /** Default lifetime of certificates the controller-manager issues through the CSR API. */
+  static final Duration DEFAULT_SIGNING_DURATION = Duration.ofHours(1);
+
+  static final String ADMIN_USER = "kubejit-admin";
+  static final String MASTERS_GROUP = "system:masters";
+
+  private static final Duration ETCD_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration APISERVER_TIMEOUT = Duration.ofSeconds(90);
+  private static final Duration CONTROLLER_MANAGER_TIMEOUT = Duration.ofSeconds(60);
+  private static final long STOP_GRACE_MILLIS = 5_000;
+  private static final long SHUTDOWN_HOOK_GRACE_MILLIS = 2_000;
+  private static final int START_ATTEMPTS = 2;
+  private static final String LOOPBACK = "127.0.0.1";
+  private static final String AUDIT_POLICY =
+      String.join(
+          "\n",
+          "apiVersion: audit.k8s.io/v1",
+          "kind: Policy",
+          "omitStages: [\"RequestReceived\"]",
+          "rules:",
+          "- level: Metadata",
+          "");
+
+  private final TestEnvBinaries binaries;
+  private final Duration signingDuration;
+  private final Path dir;
+  private final TestPki pki;
+  private final TestPki.Issued admin;
+  private final String serverUrl;
+  private final Path adminKubeconfig;
+  private final Path auditLog;
+  private final List<ManagedProcess> processes;
+  private final Thread shutdownHook;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private final AtomicInteger kubeconfigCounter = new AtomicInteger();
+
+  private KubeControlPlane(
+      TestEnvBinaries binaries,
+      Duration signingDuration,
+      Path dir,
+      TestPki pki,
+      TestPki.Issued admin,
+      String serverUrl,
+      Path adminKubeconfig,
+      Path auditLog,
+      List<ManagedProcess> processes,
+      Thread shutdownHook) {
+    this.binaries = binaries;
+    this.signingDuration = signingDuration;
+    this.dir = dir;
+    this.pki = pki;
+    this.admin = admin;
+    this.serverUrl = serverUrl;
+    this.adminKubeconfig = adminKubeconfig;
+    this.auditLog = auditLog;
+    this.processes = processes;
+    this.shutdownHook = shutdownHook;
+  }
+
+  /** Starts a control plane whose controller-manager issues CSR certificates valid for 1 hour. */
+  public static KubeControlPlane start() {
+    return start(DEFAULT_SIGNING_DURATION);
+  }
+
+  /**
+   * Starts a control plane whose controller-manager issues CSR certificates valid for {@code
+   * clusterSigningDuration}.
+   */
+  public static KubeControlPlane start(Duration clusterSigningDuration) {
+    requireNonNull(clusterSigningDuration, "clusterSigningDuration");
+    if (clusterSigningDuration.isNegative() || clusterSigningDuration.isZero()) {
+      throw new IllegalArgumentException("clusterSigningDuration must be positive");
+    }
+    TestEnvBinaries binaries = TestEnvBinaries.locate();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return startOnce(binaries, clusterSigningDuration);
+      } catch (PortClashException e) {
+        if (attempt >= START_ATTEMPTS) {
+          throw new IllegalStateException(e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  private static KubeControlPlane startOnce(TestEnvBinaries binaries, Duration signingDuration) {
+    long t0 = System.nanoTime();
+    Path dir = SecureFiles.createTempDir("kubejit-controlplane-");
+    List<ManagedProcess> processes = new CopyOnWriteArrayList<>();
+    Thread hook = new Thread(() -> emergencyStop(processes, dir), "kubejit-controlplane-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+    boolean started = false;
+    try {
+      int minor = apiServerMinorVersion(binaries, dir);
+      TestPki pki = TestPki.create("kubejit-test-ca");
+      TestPki.Issued admin = pki.issueClient(ADMIN_USER, List.of(MASTERS_GROUP));
+      TestPki.Issued serving =
+          pki.issueServer("kube-apiserver", List.of("localhost"), List.of(LOOPBACK));
+      TestPki.Issued kcmServing =
+          pki.issueServer("kube-controller-manager", List.of("localhost"), List.of(LOOPBACK));
+      Path pkiDir = SecureFiles.createDir(dir.resolve("pki"));
+      Path caCrt =
+          SecureFiles.writePrivate(pkiDir.resolve("ca.crt"), TestPki.pem(pki.caCertificate()));
+      Path caKey =
+          SecureFiles.writePrivate(pkiDir.resolve("ca.key"), TestPki.pem(pki.caPrivateKey()));
+      Path srvCrt =
+          SecureFiles.writePrivate(pkiDir.resolve("apiserver.crt"), serving.certificatePem());
+      Path srvKey = SecureFiles.writePrivate(pkiDir.resolve("apiserver.key"), serving.keyPem());
+      Path kcmCrt =
+          SecureFiles.writePrivate(
+              pkiDir.resolve("controller-manager.crt"), kcmServing.certificatePem());
+      Path kcmKey =
+          SecureFiles.writePrivate(pkiDir.resolve("controller-manager.key"), kcmServing.keyPem());
+      var saKeys = TestPki.newKeyPair();
+      Path saKey =
+          SecureFiles.writePrivate(pkiDir.resolve("sa.key"), TestPki.pem(saKeys.getPrivate()));
+      Path saPub =
+          SecureFiles.writePrivate(pkiDir.resolve("sa.pub"), TestPki.pem(saKeys.getPublic()));
+      Path auditPolicy = SecureFiles.writePrivate(dir.resolve("audit-policy.yaml"), AUDIT_POLICY);
+      Path auditLog = dir.resolve("audit.log");
+      Path logs = SecureFiles.createDir(dir.resolve("logs"));
+
+      int etcdClient = freePort();
+      int etcdPeer = freePort();
+      int apiPort = freePort();
+      int kcmPort = freePort();
+      String etcdUrl = "http://" + LOOPBACK + ":" + etcdClient;
+      String peerUrl = "http://" + LOOPBACK + ":" + etcdPeer;
+      String serverUrl = "https://" + LOOPBACK + ":" + apiPort;
+
+      ManagedProcess etcd =
+          ManagedProcess.start(
+              "etcd",
+              List.of(
+                  binaries.etcd().toString(),
+                  "--name=kubejit",
+                  "--data-dir=" + SecureFiles.createDir(dir.resolve("etcd")),
+                  "--listen-client-urls=" + etcdUrl,
+                  "--advertise-client-urls=" + etcdUrl,
+                  "--listen-peer-urls=" + peerUrl,
+                  "--initial-advertise-peer-urls=" + peerUrl,
+                  "--initial-cluster=kubejit=" + peerUrl,
+                  "--initial-cluster-state=new",
+                  "--logger=zap",
+                  "--log-outputs=stderr"),
+              dir,
+              logs.resolve("etcd.log"),
+              childEnv());
+      processes.add(etcd);
+      HttpClient plain = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).build();
+      awaitHealthy(
+          etcd,
+          plain,
+          URI.create(etcdUrl + "/health"),
+          ETCD_TIMEOUT,
+          processes,
+          body -> body.contains("true"));
+
+      List<String> apiArgs =
+          new ArrayList<>(
+              List.of(
+                  binaries.apiServer().toString(),
+                  "--etcd-servers=" + etcdUrl,
+                  "--bind-address=" + LOOPBACK,
+                  "--advertise-address=" + LOOPBACK,
+                  "--secure-port=" + apiPort,
+                  "--cert-dir=" + SecureFiles.createDir(dir.resolve("apiserver-certs")),
+                  "--tls-cert-file=" + srvCrt,
+                  "--tls-private-key-file=" + srvKey,
+                  "--client-ca-file=" + caCrt,
+                  "--authorization-mode=RBAC",
+                  "--anonymous-auth=true",
+                  "--service-account-issuer=https://kubernetes.default.svc",
+                  "--service-account-key-file=" + saPub,
+                  "--service-account-signing-key-file=" + saKey,
+                  "--api-audiences=https://kubernetes.default.svc",
+                  "--service-cluster-ip-range=10.0.0.0/24",
+                  "--audit-policy-file=" + auditPolicy,
+                  "--audit-log-path=" + auditLog,
+                  "--audit-log-format=json",
+                  "--audit-log-mode=blocking",
+                  "--enable-admission-plugins=NamespaceLifecycle,CertificateApproval,"
+                      + "CertificateSigning,CertificateSubjectRestriction",
+                  "--disable-admission-plugins=ServiceAccount,LimitRanger,TaintNodesByCondition,"
+                      + "Priority,DefaultTolerationSeconds,DefaultStorageClass,"
+                      + "StorageObjectInUseProtection,PersistentVolumeClaimResize,RuntimeClass,"
+                      + "DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
+                      + "ResourceQuota",
+                  "--allow-privileged=true",
+                  // The default reconciler rejects a loopback advertise address for the
+                  // "kubernetes" Endpoints and logs an error every 10 s; nothing needs them here.
+                  "--endpoint-reconciler-type=none",
+                  "--profiling=false"));
+      if (minor < 24) {
+        apiArgs.add("--insecure-port=0"); // 1.20 still opens an unauthenticated port by default.
+      }
+      ManagedProcess apiServer =
+          ManagedProcess.start(
+              "kube-apiserver", apiArgs, dir, logs.resolve("kube-apiserver.log"), childEnv());
+      processes.add(apiServer);
+      SSLContext adminTls = TestPki.sslContext(pki.caCertificate(), admin);
+      HttpClient adminHttp =
+          HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).sslContext(adminTls).build();
+      awaitHealthy(
+          apiServer,
+          adminHttp,
+          URI.create(serverUrl + "/readyz"),
+          APISERVER_TIMEOUT,
+          processes,
+          body -> body.startsWith("ok"));
+
+      Path adminKubeconfig =
+          SecureFiles.writePrivate(
+              dir.resolve("admin.kubeconfig"),
+              kubeconfigYaml(serverUrl, pki.caCertificate(), admin));
+      List<String> kcmArgs =
+          new ArrayList<>(
+              List.of(
+                  binaries.controllerManager().toString(),
+                  "--kubeconfig=" + adminKubeconfig,
+                  "--leader-elect=false",
+                  "--controllers=csrsigning,csrapproving,csrcleaner,namespace,garbagecollector",
+                  "--cluster-signing-cert-file=" + caCrt,
+                  "--cluster-signing-key-file=" + caKey,
+                  "--cluster-signing-duration=" + goDuration(signingDuration),
+                  "--bind-address=" + LOOPBACK,
+                  "--secure-port=" + kcmPort,
+                  "--tls-cert-file=" + kcmCrt,
+                  "--tls-private-key-file=" + kcmKey,
+                  "--profiling=false"));
+      if (minor < 24) {
+        kcmArgs.add("--port=0"); // 1.20 still opens an unauthenticated port 10252 by default.
+      }
+      ManagedProcess kcm =
+          ManagedProcess.start(
+              "kube-controller-manager",
+              kcmArgs,
+              dir,
+              logs.resolve("kube-controller-manager.log"),
+              childEnv());
+      processes.add(kcm);
+      HttpClient kcmHttp =
+          HttpClient.newBuilder()
+              .proxy(HttpClient.Builder.NO_PROXY)
+              .sslContext(TestPki.sslContext(pki.caCertificate(), null))
+              .build();
+      awaitHealthy(
+          kcm,
+          kcmHttp,
+          URI.create("https://" + LOOPBACK + ":" + kcmPort + "/healthz"),
+          CONTROLLER_MANAGER_TIMEOUT,
+          processes,
+          body -> body.startsWith("ok"));
+
+      KubeControlPlane cp =
+          new KubeControlPlane(
+              binaries,
+              signingDuration,
+              dir,
+              pki,
+              admin,
+              serverUrl,
+              adminKubeconfig,
+              auditLog,
+              List.copyOf(processes),
+              hook);
+      started = true;
+      System.getLogger(KubeControlPlane.class.getName())
+          .log(
+              System.Logger.Level.INFO,
+              "KubeJIT test control plane at {0} started in {1} ms (work dir {2})",
+              serverUrl,
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0),
+              dir);
+      return cp;
+    } finally {
+      if (!started) {
+        ManagedProcess.stopAll(reversed(processes), STOP_GRACE_MILLIS);
+        SecureFiles.deleteTree(dir);
+        removeHook(hook);
+      }
+    }
+  }
+
+  /**
+   * Polls {@code uri} until it answers 200 with an acceptable body, the process dies, or time runs
+   * out.
+   */
+  private static void awaitHealthy(
+      ManagedProcess process,
+      HttpClient http,
+      URI uri,
+      Duration timeout,
+      List<ManagedProcess> all,
+      Predicate<String> bodyOk) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "no response yet";
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        failStart(
+            process.name()
+                + " exited with code "
+                + process.exitCodeOrMinusOne()
+                + " during startup",
+            all);
+      }
+      try {
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(5)).GET().build(),
+                HttpResponse.BodyHandlers.ofString(UTF_8));
+        if (r.statusCode() == 200 && bodyOk.test(r.body())) {
+          return;
+        }
+        last = "HTTP " + r.statusCode() + ": " + abbreviate(r.body());
+      } catch (IOException e) {
+        last = e.toString();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        failStart("interrupted while waiting for " + process.name(), all);
+      }
+      sleep(200);
+    }
+    failStart(
+        process.name()
+            + " not healthy at "
+            + uri
+            + " within "
+            + timeout.toSeconds()
+            + " s (last: "
+            + last
+            + ")",
+        all);
+  }
+
+  private static void failStart(String message, List<ManagedProcess> all) {
+    StringBuilder sb =
+        new StringBuilder("KubeJIT test control plane failed to start: ").append(message);
+    boolean clash = false;
+    for (ManagedProcess p : all) {
+      sb.append("\n--- tail of ")
+          .append(p.name())
+          .append(" log (")
+          .append(p.log())
+          .append(") ---\n");
+      sb.append(p.tail());
+      clash |= p.logMentionsPortClash();
+    }
+    if (clash) {
+      throw new PortClashException(sb.toString());
+    }
+    throw new IllegalStateException(sb.toString());
+  }
+
+  private static int apiServerMinorVersion(TestEnvBinaries binaries, Path dir) {
+    Path out = dir.resolve("apiserver-version.txt");
+    try {
+      Process p =
+          new ProcessBuilder(binaries.apiServer().toString(), "--version")
+              .redirectErrorStream(true)
+              .redirectOutput(out.toFile())
+              .start();
+      if (!p.waitFor(30, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IllegalStateException(binaries.apiServer() + " --version did not finish");
+      }
+      String text = Files.readString(out, UTF_8);
+      Matcher m = Pattern.compile("v1\\.(\\d+)\\.").matcher(text);
+      if (!m.find()) {
+        throw new IllegalStateException(
+            "cannot parse kube-apiserver version from: " + abbreviate(text));
+      }
+      return Integer.parseInt(m.group(1));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + binaries.apiServer(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  /**
+   * The inherited environment minus settings that could redirect loopback traffic or reconfigure
+   * etcd.
+   */
+  private static Map<String, String> childEnv() {
+    Map<String, String> env = new HashMap<>();
+    for (String k :
+        List.of(
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "KUBECONFIG")) {
+      env.put(k, null);
+    }
+    System.getenv().keySet().stream()
+        .filter(k -> k.startsWith("ETCD"))
+        .forEach(k -> env.put(k, null));
+    env.put("NO_PROXY", LOOPBACK + ",localhost");
+    env.put("no_proxy", LOOPBACK + ",localhost");
+    return env;
+  }
+
+  /** Renders a Go duration such as {@code 1h0m0s} (whole seconds). */
+  static String goDuration(Duration d) {
+    long s = Math.max(1, d.getSeconds());
+    return (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s";
+  }
+
+  private static int freePort() {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(false);
+      s.bind(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0));
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot find a free loopback port", e);
+    }
+  }
+
+  private static String kubeconfigYaml(String server, X509Certificate ca, TestPki.Issued user) {
+    Base64.Encoder b64 = Base64.getEncoder();
+    return String.join(
+        "\n",
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: kubejit",
+        "  cluster:",
+        "    server: " + server,
+        "    certificate-authority-data: " + b64.encodeToString(TestPki.pem(ca).getBytes(UTF_8)),
+        "users:",
+        "- name: user",
+        "  user:",
+        "    client-certificate-data: " + b64.encodeToString(user.certificatePem().getBytes(UTF_8)),
+        "    client-key-data: " + b64.encodeToString(user.keyPem().getBytes(UTF_8)),
+        "contexts:",
+        "- name: kubejit",
+        "  context:",
+        "    cluster: kubejit",
+        "    user: user",
+        "current-context: kubejit",
+        "");
+  }
+
+  /** The apiserver's base URL, {@code https://127.0.0.1:PORT}. */
+  public String serverUrl() {
+    return serverUrl;
+  }
+
+  /**
+   * Returns a new client authenticated as {@code kubejit-admin} in group {@code system:masters}.
+   */
+  public ApiClient adminClient() {
+    return client(admin);
+  }
+
+  /**
+   * Returns a new client with a fresh certificate for {@code user} (CN) in {@code groups} (one O
+   * each), signed by the test CA.
+   */
+  public ApiClient clientFor(String user, String... groups) {
+    return client(issue(user, groups));
+  }
+
+  /**
+   * Writes a kubeconfig (mode 0600) with a fresh certificate for {@code user} in {@code groups} and
+   * returns its path.
+   */
+  public Path kubeconfigFor(String user, String... groups) {
+    ensureOpen();
+    TestPki.Issued issued = issue(user, groups);
+    Path kubeconfigs = SecureFiles.createDir(dir.resolve("kubeconfigs"));
+    String safe = user.replaceAll("[^A-Za-z0-9._-]", "_");
+    Path file =
+        kubeconfigs.resolve(safe + "-" + kubeconfigCounter.incrementAndGet() + ".kubeconfig");
+    return SecureFiles.writePrivate(file, kubeconfigYaml(serverUrl, pki.caCertificate(), issued));
+  }
+
+  /**
+   * The kubeconfig (mode 0600) of the {@code system:masters} admin, also used by the
+   * controller-manager.
+   */
+  public Path adminKubeconfig() {
+    return adminKubeconfig;
+  }
+
+  /**
+   * The test CA certificate: client CA of the apiserver and the controller-manager's signing CA.
+   */
+  public X509Certificate caCertificate() {
+    return pki.caCertificate();
+  }
+
+  /** The test CA certificate in PEM form. */
+  public String caCertificatePem() {
+    return TestPki.pem(pki.caCertificate());
+  }
+
+  /** The PEM bundle that verifies the apiserver's serving certificate (the same test CA). */
+  public String apiServerCaBundlePem() {
+    return caCertificatePem();
+  }
+
+  /** How long certificates issued through the CSR API are valid. */
+  public Duration clusterSigningDuration() {
+    return signingDuration;
+  }
+
+  /**
+   * The apiserver's JSON-lines audit log (every request at {@code Metadata} level, stage {@code
+   * ResponseComplete} and later).
+   */
+  public Path auditLogPath() {
+    return auditLog;
+  }
+
+  /** Parses the audit log as it is now; events may lag the HTTP response by a few milliseconds. */
+  public List<AuditEvent> auditEvents() {
+    return AuditEvent.readLog(auditLog);
+  }
+
+  /**
+   * Polls the audit log until some event matches {@code filter} and returns all matching events;
+   * fails after {@code timeout}.
+   */
+  public List<AuditEvent> awaitAuditEvents(Predicate<? super AuditEvent> filter, Duration timeout) {
+    requireNonNull(filter, "filter");
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      List<AuditEvent> matching = auditEvents().stream().filter(filter::test).toList();
+      if (!matching.isEmpty()) {
+        return matching;
+      }
+      if (System.nanoTime() >= deadline) {
+        throw new AssertionError("no audit event matched within " + timeout + " in " + auditLog);
+      }
+      sleep(100);
+    }
+  }
+
+  /**
+   * Stops the controller-manager, apiserver and etcd (SIGTERM, then SIGKILL) and deletes the work
+   * directory.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    ManagedProcess.stopAll(processes.subList(1, processes.size()), STOP_GRACE_MILLIS);
+    ManagedProcess.stopAll(processes.subList(0, 1), STOP_GRACE_MILLIS);
+    SecureFiles.deleteTree(dir);
+    removeHook(shutdownHook);
+  }
+
+  @Override
+  public String toString() {
+    return "KubeControlPlane["
+        + serverUrl
+        + ", binaries="
+        + binaries.directory()
+        + ", dir="
+        + dir
+        + (closed.get() ? ", closed" : "")
+        + "]";
+  }
+
+  private TestPki.Issued issue(String user, String... groups) {
+    ensureOpen();
+    requireNonNull(user, "user");
+    if (user.isBlank()) {
+      throw new IllegalArgumentException("user must not be blank");
+    }
+    List<String> g = Arrays.asList(requireNonNull(groups, "groups"));
+    for (String group : g) {
+      if (group == null || group.isBlank()) {
+        throw new IllegalArgumentException("groups must not contain null or blank entries");
+      }
+    }
+    return pki.issueClient(user, g);
+  }
+
+  private ApiClient client(TestPki.Issued identity) {
+    ensureOpen();
+    ApiClient c = new ClientBuilder().setBasePath(serverUrl).setVerifyingSsl(true).build();
+    // Key managers first: ApiClient re-reads the CA stream on every SSL change, and a stream
+    // can be read only once.
+    c.setKeyManagers(TestPki.keyManagers(identity));
+    c.setSslCaCert(new ByteArrayInputStream(caCertificatePem().getBytes(UTF_8)));
+    c.setHttpClient(c.getHttpClient().newBuilder().proxy(Proxy.NO_PROXY).build());
+    return c;
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("control plane is closed");
+    }
+  }
+
+  private static void emergencyStop(List<ManagedProcess> processes, Path dir) {
+    ManagedProcess.stopAll(reversed(processes), SHUTDOWN_HOOK_GRACE_MILLIS);
+    SecureFiles.deleteTree(dir);
+  }
+
+  private static List<ManagedProcess> reversed(List<ManagedProcess> list) {
+    List<ManagedProcess> r = new ArrayList<>(list);
+    Collections.reverse(r);
+    return r;
+  }
+
+  private static void removeHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // The JVM is already shutting down; the hook is running or has run.
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+
+  private static String abbreviate(String s) {
+    String t = s.strip();
+    return t.length() <= 300 ? t : t.substring(0, 300) + "...";
+  }
+
+  /** A startup failure caused by a port taken between probing and binding; worth one retry. */
+  private static final class PortClashException extends RuntimeException {
+    PortClashException(String message) {
+      super(message);
+    }
+  }
+}
