@@ -1,0 +1,293 @@
+package dev.kubejit.cli;
+
+import dev.kubejit.api.GrantId;
+import dev.kubejit.api.spi.AuditSink;
+import dev.kubejit.rbac.AccessDecision;
+import dev.kubejit.rbac.AccessQuery;
+import dev.kubejit.rbac.ExpiryReaper;
+import dev.kubejit.rbac.Finding;
+import dev.kubejit.rbac.GeneratedRbac;
+import dev.kubejit.rbac.PrivilegedSubject;
+import dev.kubejit.rbac.RbacEvaluator;
+import dev.kubejit.rbac.RbacGenerator;
+import dev.kubejit.rbac.RbacLinter;
+import dev.kubejit.rbac.RbacSnapshot;
+import dev.kubejit.rbac.RbacTemplate;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.util.Config;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code kubejit rbac}: render, lint, evaluate, audit and reap KubeJIT's RBAC objects. */
+@Command(
+    name = "rbac",
+    mixinStandardHelpOptions = true,
+    description = "Generate, lint, evaluate and reap group-only RBAC for JIT grants.",
+    subcommands = {
+      RbacCommand.Render.class, RbacCommand.Lint.class, RbacCommand.CanI.class, RbacCommand.Audit.class,
+      RbacCommand.Reap.class
+    })
+final class RbacCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  private static final Pattern DURATION = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
+
+  /** Parses Go-style durations such as {@code 30m}, {@code 1h30m}, {@code 90s}. */
+  static Duration duration(String text, String what) {
+    Matcher m = DURATION.matcher(text == null ? "" : text);
+    if (text == null || text.isEmpty() || !m.matches()) {
+      throw new CliException(what + " must look like 30m, 1h or 1h30m: " + text);
+    }
+    Duration d = Duration.ZERO;
+    if (m.group(1) != null) {
+      d = d.plusHours(Long.parseLong(m.group(1)));
+    }
+    if (m.group(2) != null) {
+      d = d.plusMinutes(Long.parseLong(m.group(2)));
+    }
+    if (m.group(3) != null) {
+      d = d.plusSeconds(Long.parseLong(m.group(3)));
+    }
+    if (d.isZero()) {
+      throw new CliException(what + " must be positive: " + text);
+    }
+    return d;
+  }
+
+  static ApiClient client(Path kubeconfig) {
+    try {
+      return kubeconfig == null ? Config.defaultClient() : Config.fromConfig(kubeconfig.toString());
+    } catch (IOException | RuntimeException e) {
+      throw new CliException("cannot load kubeconfig" + (kubeconfig == null ? "" : " " + kubeconfig) + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  /** {@code kubejit rbac render}. */
+  @Command(name = "render", mixinStandardHelpOptions = true,
+      description = "Print the Role and RoleBinding for a template as YAML (for kubectl apply -f -).")
+  static final class Render implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--template", required = true, description = "oncall-debug, jit-debug, logs-reader")
+    String template;
+
+    @Option(names = "--namespace", required = true)
+    String namespace;
+
+    @Option(names = "--group", required = true, description = "Group to bind (never a user).")
+    String group;
+
+    @Option(names = "--ttl", required = true, description = "Lifetime, e.g. 30m.")
+    String ttl;
+
+    @Option(names = "--grant-id", description = "Grant id (26 base32 characters); random when absent.")
+    String grantId;
+
+    @Option(names = "--max-ttl", defaultValue = "8h", description = "Longest allowed lifetime (default 8h).")
+    String maxTtl;
+
+    @Override
+    public Integer call() {
+      Duration life = duration(ttl, "--ttl");
+      Duration max = duration(maxTtl, "--max-ttl");
+      if (life.compareTo(max) > 0) {
+        throw new CliException("--ttl " + ttl + " exceeds --max-ttl " + maxTtl);
+      }
+      GrantId id;
+      try {
+        id = grantId == null ? GrantId.random() : GrantId.parse(grantId);
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage());
+      }
+      Clock clock = Clock.systemUTC();
+      GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.builtIn(template)).namespace(namespace)
+          .grantId(id).group(group).expiresAt(clock.instant().plus(life)).requester("kubejit-cli").generate();
+      List<Finding> findings = RbacLinter.builder().maxJitDuration(max).clock(clock).build().lint(gen);
+      if (RbacLinter.hasErrors(findings)) {
+        throw new CliException("refusing to render: " + findings);
+      }
+      spec.commandLine().getOut().print(gen.toYaml());
+      spec.commandLine().getOut().flush();
+      return 0;
+    }
+  }
+
+  /** {@code kubejit rbac lint}. */
+  @Command(name = "lint", mixinStandardHelpOptions = true,
+      description = "Lint RBAC YAML files; exit 1 if any finding is an error.")
+  static final class Lint implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE")
+    List<Path> files;
+
+    @Option(names = "--max-ttl", defaultValue = "8h", description = "Longest allowed JIT binding (default 8h).")
+    String maxTtl;
+
+    @Override
+    public Integer call() {
+      RbacLinter linter = RbacLinter.builder().maxJitDuration(duration(maxTtl, "--max-ttl")).build();
+      List<Finding> findings = linter.lint(RbacSnapshot.fromFiles(files));
+      PrintWriter out = spec.commandLine().getOut();
+      for (Finding f : findings) {
+        out.println(f);
+      }
+      long errors = findings.stream().filter(Finding::isError).count();
+      out.println(findings.size() + " findings, " + errors + " errors");
+      out.flush();
+      return errors > 0 ? 1 : 0;
+    }
+  }
+
+  /** {@code kubejit rbac can-i}. */
+  @Command(name = "can-i", mixinStandardHelpOptions = true,
+      description = "Answer yes/no offline from RBAC YAML files, and name the rule; exit 1 on no.")
+  static final class CanI implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--file", required = true, arity = "1..*")
+    List<Path> files;
+
+    @Option(names = "--user", required = true)
+    String user;
+
+    @Option(names = "--group")
+    List<String> groups = new ArrayList<>();
+
+    @Option(names = {"-n", "--namespace"})
+    String namespace;
+
+    @Option(names = "--api-group", defaultValue = "", description = "API group of the resource (default core).")
+    String apiGroup;
+
+    @Option(names = "--name", description = "Resource name.")
+    String name;
+
+    @Parameters(index = "0", paramLabel = "VERB")
+    String verb;
+
+    @Parameters(index = "1", paramLabel = "RESOURCE[/SUBRESOURCE] or /URL")
+    String resource;
+
+    @Override
+    public Integer call() {
+      AccessQuery.Builder b = AccessQuery.builder(user).groups(groups);
+      try {
+        if (resource.startsWith("/")) {
+          b.nonResource(verb, resource);
+        } else {
+          int slash = resource.indexOf('/');
+          b.resource(verb, apiGroup, slash < 0 ? resource : resource.substring(0, slash));
+          if (slash >= 0) {
+            b.subresource(resource.substring(slash + 1));
+          }
+          if (namespace != null) {
+            b.namespace(namespace);
+          }
+          if (name != null) {
+            b.name(name);
+          }
+        }
+      } catch (IllegalArgumentException | IllegalStateException e) {
+        throw new CliException(e.getMessage());
+      }
+      AccessDecision d = RbacEvaluator.of(RbacSnapshot.fromFiles(files)).check(b.build());
+      spec.commandLine().getOut().println(d.allowed() ? "yes: " + d.explanation() : "no");
+      spec.commandLine().getOut().flush();
+      return d.allowed() ? 0 : 1;
+    }
+  }
+
+  /** {@code kubejit rbac audit}. */
+  @Command(name = "audit", mixinStandardHelpOptions = true,
+      description = "List every subject holding cluster-admin or an escalation-capable permission.")
+  static final class Audit implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--kubeconfig")
+    Path kubeconfig;
+
+    @Override
+    public Integer call() {
+      List<PrivilegedSubject> subjects = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).build()
+          .auditCluster(client(kubeconfig));
+      PrintWriter out = spec.commandLine().getOut();
+      for (PrivilegedSubject s : subjects) {
+        out.println(s);
+      }
+      out.println(subjects.size() + " privileged subject bindings");
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** {@code kubejit rbac reap}. */
+  @Command(name = "reap", mixinStandardHelpOptions = true,
+      description = "Delete expired KubeJIT bindings; with --once reconcile and exit, else run as a leader-elected reaper.")
+  static final class Reap implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--kubeconfig")
+    Path kubeconfig;
+
+    @Option(names = "--once", description = "Delete what has expired now and exit (no leader election).")
+    boolean once;
+
+    @Option(names = "--cluster", defaultValue = "default", description = "Cluster name for audit records.")
+    String cluster;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      PrintWriter out = spec.commandLine().getOut();
+      AuditSink sink = events -> {
+        synchronized (out) {
+          events.forEach(e -> out.println(e));
+          out.flush();
+        }
+      };
+      ExpiryReaper reaper;
+      try {
+        reaper = ExpiryReaper.builder(client(kubeconfig)).auditSink(sink).clusterName(cluster).build();
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage());
+      }
+      if (once) {
+        int n = reaper.reconcileOnce();
+        out.println(n + " expired bindings deleted");
+        out.flush();
+        return 0;
+      }
+      CountDownLatch stop = new CountDownLatch(1);
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        reaper.close();
+        stop.countDown();
+      }));
+      reaper.start();
+      out.println("reaper " + reaper.identity() + " running; Ctrl-C to stop");
+      out.flush();
+      stop.await();
+      return 0;
+    }
+  }
+
+}

@@ -1,0 +1,579 @@
+package dev.kubejit.rbac;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.AuditEventType;
+import dev.kubejit.api.EndCause;
+import dev.kubejit.api.GrantId;
+import dev.kubejit.api.Scope;
+import dev.kubejit.api.spi.AuditSink;
+import io.kubernetes.client.common.KubernetesObject;
+import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
+import io.kubernetes.client.extended.leaderelection.LeaderElector;
+import io.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import io.kubernetes.client.informer.ResourceEventHandler;
+import io.kubernetes.client.informer.SharedIndexInformer;
+import io.kubernetes.client.informer.SharedInformerFactory;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.models.V1ClusterRole;
+import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
+import io.kubernetes.client.openapi.models.V1ClusterRoleBindingList;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
+import io.kubernetes.client.openapi.models.V1RoleBinding;
+import io.kubernetes.client.openapi.models.V1RoleBindingList;
+import io.kubernetes.client.openapi.models.V1RoleRef;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Deletes KubeJIT-managed bindings (and their roles) when their {@code kubejit.dev/expires-at}
+ * passes, with the cluster as the only source of truth, and emits an audit event per deletion.
+ *
+ * <p>Only the leader acts: replicas compete for a {@code coordination.k8s.io/v1} Lease through
+ * client-java-extended's {@link LeaderElector}. On becoming leader the reaper starts informers
+ * (list + watch, label selector {@code app.kubernetes.io/managed-by=kubejit}) for RoleBindings and
+ * ClusterRoleBindings that feed a queue ordered by expiry; a worker deletes each binding when the
+ * injected clock reaches its expiry (re-checking at least every {@code tick}). Bindings that had
+ * already expired when leadership began are deleted at once with cause
+ * {@link EndCause#RECONCILED_AFTER_RESTART} (event {@link AuditEventType#GRANT_RECONCILED});
+ * later ones with {@link EndCause#EXPIRED} ({@link AuditEventType#GRANT_EXPIRED}). A managed
+ * binding whose expiry annotation is missing or unparseable is treated as expired (fail closed).
+ * An event is emitted only by the replica whose delete succeeded; if the sink fails the event is
+ * kept and retried on the next tick. Losing leadership stops the informers and the worker.
+ */
+public final class ExpiryReaper implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ExpiryReaper.class);
+
+  private final ApiClient client;
+  private final RbacOps ops;
+  private final AuditSink sink;
+  private final Clock clock;
+  private final String clusterName;
+  private final String identity;
+  private final String leaseNamespace;
+  private final String leaseName;
+  private final Duration leaseDuration;
+  private final Duration renewDeadline;
+  private final Duration retryPeriod;
+  private final Duration tick;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition changed = lock.newCondition();
+  private final PriorityQueue<Entry> queue = new PriorityQueue<>();
+  private final Map<String, Entry> byUid = new HashMap<>();
+  private final List<AuditEvent> pending = new CopyOnWriteArrayList<>();
+  private volatile boolean leading;
+  private volatile boolean closed;
+  private volatile Instant leaderSince;
+  private Thread electionThread;
+  private LeaderElector elector;
+  private Thread worker;
+  private SharedInformerFactory factory;
+
+  private ExpiryReaper(Builder b) {
+    this.client = b.client;
+    this.ops = new RbacOps(b.client, 6, Duration.ofMillis(100));
+    this.sink = b.sink;
+    this.clock = b.clock;
+    this.clusterName = b.clusterName;
+    this.identity = b.identity;
+    this.leaseNamespace = b.leaseNamespace;
+    this.leaseName = b.leaseName;
+    this.leaseDuration = b.leaseDuration;
+    this.renewDeadline = b.renewDeadline;
+    this.retryPeriod = b.retryPeriod;
+    this.tick = b.tick;
+  }
+
+  /** Returns a builder; the audit sink and cluster name are required. */
+  public static Builder builder(ApiClient client) {
+    return new Builder(client);
+  }
+
+  /** This replica's identity in the Lease. */
+  public String identity() {
+    return identity;
+  }
+
+  /** Whether this replica currently holds the Lease and acts. */
+  public boolean isLeader() {
+    return leading;
+  }
+
+  /**
+   * Starts competing for leadership in a background thread; returns at once.
+   *
+   * @throws IllegalStateException if already started or closed
+   */
+  public synchronized void start() {
+    if (closed || electionThread != null) {
+      throw new IllegalStateException("reaper " + identity + " was already started or closed");
+    }
+    LeaseLock leaseLock = new LeaseLock(leaseNamespace, leaseName, identity, client);
+    elector = new LeaderElector(new LeaderElectionConfig(leaseLock, leaseDuration, renewDeadline, retryPeriod),
+        e -> LOG.warn("leader election error in {}: {}", identity, e.toString()));
+    electionThread = new Thread(() -> {
+      try {
+        elector.run(this::onStartLeading, this::onStopLeading);
+      } catch (RuntimeException e) {
+        LOG.warn("leader election of {} ended: {}", identity, e.toString());
+      } finally {
+        onStopLeading();
+      }
+    }, "kubejit-reaper-election-" + identity);
+    electionThread.setDaemon(true);
+    electionThread.start();
+  }
+
+  /**
+   * Deletes, once and without leader election, every managed binding whose expiry has passed
+   * (cause {@link EndCause#RECONCILED_AFTER_RESTART}); returns how many were deleted.
+   *
+   * @throws RbacException if the cluster cannot be read
+   */
+  public int reconcileOnce() {
+    Instant now = clock.instant();
+    List<Entry> expired = new ArrayList<>();
+    try {
+      for (V1RoleBinding b : ops.retrying("list", () -> ops.api().listRoleBindingForAllNamespaces()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        Entry e = Entry.of(b, b.getRoleRef());
+        if (!e.expiresAt.isAfter(now)) {
+          expired.add(e);
+        }
+      }
+      for (V1ClusterRoleBinding b : ops.retrying("list", () -> ops.api().listClusterRoleBinding()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        Entry e = Entry.of(b, b.getRoleRef());
+        if (!e.expiresAt.isAfter(now)) {
+          expired.add(e);
+        }
+      }
+    } catch (ApiException e) {
+      throw new RbacException("cannot list managed bindings: HTTP " + e.getCode() + " " + Kube.reason(e), e);
+    }
+    int n = 0;
+    for (Entry e : expired) {
+      if (reap(e, EndCause.RECONCILED_AFTER_RESTART)) {
+        n++;
+      }
+    }
+    flushPending();
+    return n;
+  }
+
+  private void onStartLeading() {
+    synchronized (this) {
+      if (closed || leading) {
+        return;
+      }
+      leaderSince = clock.instant();
+      leading = true;
+      LOG.info("reaper {} is now the leader", identity);
+      factory = new SharedInformerFactory(client);
+      SharedIndexInformer<V1RoleBinding> rb = factory.sharedIndexInformerFor(
+          params -> ops.api().listRoleBindingForAllNamespaces().labelSelector(Names.MANAGED_SELECTOR)
+              .resourceVersion(params.resourceVersion).timeoutSeconds(params.timeoutSeconds).watch(params.watch)
+              .buildCall(null),
+          V1RoleBinding.class, V1RoleBindingList.class);
+      rb.addEventHandler(new Handler<>(b -> b.getRoleRef()));
+      SharedIndexInformer<V1ClusterRoleBinding> crb = factory.sharedIndexInformerFor(
+          params -> ops.api().listClusterRoleBinding().labelSelector(Names.MANAGED_SELECTOR)
+              .resourceVersion(params.resourceVersion).timeoutSeconds(params.timeoutSeconds).watch(params.watch)
+              .buildCall(null),
+          V1ClusterRoleBinding.class, V1ClusterRoleBindingList.class);
+      crb.addEventHandler(new Handler<>(b -> b.getRoleRef()));
+      factory.startAllRegisteredInformers();
+      worker = new Thread(this::work, "kubejit-reaper-worker-" + identity);
+      worker.setDaemon(true);
+      worker.start();
+    }
+  }
+
+  private void onStopLeading() {
+    Thread w;
+    SharedInformerFactory f;
+    synchronized (this) {
+      if (!leading) {
+        return;
+      }
+      leading = false;
+      w = worker;
+      f = factory;
+      worker = null;
+      factory = null;
+    }
+    LOG.info("reaper {} stopped leading", identity);
+    if (f != null) {
+      f.stopAllRegisteredInformers();
+    }
+    lock.lock();
+    try {
+      queue.clear();
+      byUid.clear();
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    if (w != null && w != Thread.currentThread()) {
+      w.interrupt();
+      try {
+        w.join(5000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Feeds the queue from informer events. */
+  private final class Handler<T extends KubernetesObject> implements ResourceEventHandler<T> {
+    private final java.util.function.Function<T, V1RoleRef> roleRef;
+
+    Handler(java.util.function.Function<T, V1RoleRef> roleRef) {
+      this.roleRef = roleRef;
+    }
+
+    @Override
+    public void onAdd(T obj) {
+      enqueue(Entry.of(obj, roleRef.apply(obj)));
+    }
+
+    @Override
+    public void onUpdate(T oldObj, T newObj) {
+      enqueue(Entry.of(newObj, roleRef.apply(newObj)));
+    }
+
+    @Override
+    public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+      lock.lock();
+      try {
+        Entry e = byUid.remove(obj.getMetadata().getUid());
+        if (e != null) {
+          queue.remove(e);
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private void enqueue(Entry e) {
+    lock.lock();
+    try {
+      Entry old = byUid.put(e.uid, e);
+      if (old != null) {
+        queue.remove(old);
+      }
+      queue.add(e);
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void work() {
+    while (leading && !closed && !Thread.currentThread().isInterrupted()) {
+      Entry due = null;
+      lock.lock();
+      try {
+        Entry head = queue.peek();
+        Instant now = clock.instant();
+        if (head != null && !head.expiresAt.isAfter(now)) {
+          due = queue.poll();
+          byUid.remove(due.uid);
+        } else {
+          long waitMs = tick.toMillis();
+          if (head != null) {
+            waitMs = Math.max(1, Math.min(waitMs, Duration.between(now, head.expiresAt).toMillis()));
+          }
+          changed.await(waitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException ie) {
+        return;
+      } finally {
+        lock.unlock();
+      }
+      if (due != null && leading) {
+        EndCause cause = due.expiresAt.isBefore(leaderSince) ? EndCause.RECONCILED_AFTER_RESTART : EndCause.EXPIRED;
+        try {
+          reap(due, cause);
+        } catch (RuntimeException ex) {
+          LOG.warn("reaper {} could not delete {}: {}; retrying later", identity, due, ex.getMessage());
+          due.retryAfter(clock.instant().plus(tick));
+          enqueue(due);
+        }
+      }
+      flushPending();
+    }
+  }
+
+  /** Deletes the binding, then its role if it belongs to the same grant; emits the event if this call deleted it. */
+  private boolean reap(Entry e, EndCause cause) {
+    boolean deleted = ops.delete(e.kind, e.namespace, e.name, e.uid);
+    if (!deleted) {
+      return false;
+    }
+    deleteRole(e);
+    Instant now = clock.instant();
+    AuditEvent.Builder ev = AuditEvent.builder(
+        cause == EndCause.RECONCILED_AFTER_RESTART ? AuditEventType.GRANT_RECONCILED : AuditEventType.GRANT_EXPIRED,
+        now)
+        .reason("RBAC binding removed by the expiry reaper")
+        .attribute("cause", cause.name())
+        .attribute("binding", e.toString())
+        .attribute("expiresAt", e.rawExpiry == null ? "missing" : e.rawExpiry)
+        .attribute("reaper", identity);
+    if (e.grantId != null) {
+      try {
+        ev.grantId(GrantId.parse(e.grantId));
+      } catch (IllegalArgumentException bad) {
+        ev.attribute("grantIdLabel", Names.sanitize(e.grantId));
+      }
+    }
+    try {
+      ev.scope(e.namespace == null ? Scope.cluster(clusterName) : Scope.namespace(clusterName, e.namespace));
+    } catch (IllegalArgumentException bad) {
+      LOG.debug("no scope for {}", e);
+    }
+    pending.add(ev.build());
+    LOG.info("reaper {} deleted {} ({})", identity, e, cause);
+    return true;
+  }
+
+  private void deleteRole(Entry e) {
+    if (e.roleName == null) {
+      return;
+    }
+    try {
+      V1ObjectMeta meta;
+      if ("Role".equals(e.roleKind) && e.namespace != null) {
+        V1Role r = ops.retrying("read", () -> ops.api().readNamespacedRole(e.roleName, e.namespace).execute());
+        meta = r.getMetadata();
+      } else if ("ClusterRole".equals(e.roleKind) && e.namespace == null) {
+        V1ClusterRole r = ops.retrying("read", () -> ops.api().readClusterRole(e.roleName).execute());
+        meta = r.getMetadata();
+      } else {
+        return;
+      }
+      Map<String, String> labels = meta.getLabels();
+      if (labels != null && Names.MANAGED_BY_VALUE.equals(labels.get(Names.MANAGED_BY)) && e.grantId != null
+          && e.grantId.equals(labels.get(Names.GRANT_ID))) {
+        ops.delete(e.roleKind, e.namespace, e.roleName, meta.getUid());
+      }
+    } catch (ApiException ex) {
+      if (ex.getCode() != 404) {
+        LOG.warn("reaper {} could not delete role of {}: HTTP {}", identity, e, ex.getCode());
+      }
+    }
+  }
+
+  private void flushPending() {
+    if (pending.isEmpty()) {
+      return;
+    }
+    List<AuditEvent> batch = new ArrayList<>(pending);
+    try {
+      sink.write(batch);
+      pending.removeAll(batch);
+    } catch (RuntimeException ex) {
+      LOG.error("reaper {} could not write {} audit events, will retry: {}", identity, batch.size(), ex.toString());
+    }
+  }
+
+  /**
+   * Stops competing, releases leadership (the Lease then expires after its duration) and stops
+   * the worker; idempotent.
+   */
+  @Override
+  public void close() {
+    LeaderElector e;
+    Thread t;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      e = elector;
+      t = electionThread;
+    }
+    if (e != null) {
+      e.close();
+    }
+    onStopLeading();
+    if (t != null) {
+      t.interrupt();
+      try {
+        t.join(5000);
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    flushPending();
+  }
+
+  @Override
+  public String toString() {
+    return "ExpiryReaper{" + identity + (leading ? " leader" : "") + " lease=" + leaseNamespace + "/" + leaseName + "}";
+  }
+
+  /** A managed binding in the expiry queue. */
+  static final class Entry implements Comparable<Entry> {
+    final String kind;
+    final String namespace;
+    final String name;
+    final String uid;
+    final String grantId;
+    final String roleKind;
+    final String roleName;
+    final String rawExpiry;
+    Instant expiresAt;
+
+    private Entry(String kind, String namespace, String name, String uid, String grantId, String roleKind,
+        String roleName, String rawExpiry, Instant expiresAt) {
+      this.kind = kind;
+      this.namespace = namespace;
+      this.name = name;
+      this.uid = uid;
+      this.grantId = grantId;
+      this.roleKind = roleKind;
+      this.roleName = roleName;
+      this.rawExpiry = rawExpiry;
+      this.expiresAt = expiresAt;
+    }
+
+    static Entry of(KubernetesObject o, V1RoleRef ref) {
+      V1ObjectMeta m = o.getMetadata();
+      String raw = m.getAnnotations() == null ? null : m.getAnnotations().get(Names.EXPIRES_AT);
+      Instant at = Instant.EPOCH;
+      if (raw != null) {
+        try {
+          at = Instant.parse(raw);
+        } catch (DateTimeParseException e) {
+          at = Instant.EPOCH;
+        }
+      }
+      String kind = o instanceof V1ClusterRoleBinding ? "ClusterRoleBinding" : "RoleBinding";
+      return new Entry(kind, o instanceof V1ClusterRoleBinding ? null : m.getNamespace(), m.getName(), m.getUid(),
+          m.getLabels() == null ? null : m.getLabels().get(Names.GRANT_ID), ref == null ? null : ref.getKind(),
+          ref == null ? null : ref.getName(), raw, at);
+    }
+
+    void retryAfter(Instant t) {
+      this.expiresAt = t;
+    }
+
+    @Override
+    public int compareTo(Entry o) {
+      int c = expiresAt.compareTo(o.expiresAt);
+      return c != 0 ? c : uid.compareTo(o.uid);
+    }
+
+    @Override
+    public String toString() {
+      return kind + "/" + (namespace == null ? "" : namespace + "/") + name;
+    }
+  }
+
+  /** Builds an {@link ExpiryReaper}. */
+  public static final class Builder {
+    private final ApiClient client;
+    private AuditSink sink;
+    private Clock clock = Clock.systemUTC();
+    private String clusterName;
+    private String identity = "kubejit-reaper-" + UUID.randomUUID();
+    private String leaseNamespace = "default";
+    private String leaseName = "kubejit-expiry-reaper";
+    private Duration leaseDuration = Duration.ofSeconds(15);
+    private Duration renewDeadline = Duration.ofSeconds(10);
+    private Duration retryPeriod = Duration.ofSeconds(2);
+    private Duration tick = Duration.ofSeconds(1);
+
+    private Builder(ApiClient client) {
+      this.client = requireNonNull(client, "client");
+    }
+
+    /** Where deletion events go (required). */
+    public Builder auditSink(AuditSink sink) {
+      this.sink = requireNonNull(sink, "sink");
+      return this;
+    }
+
+    /** The clock that decides expiry (default: system UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** The cluster name recorded in audit scopes (required). */
+    public Builder clusterName(String clusterName) {
+      this.clusterName = Scope.cluster(requireNonNull(clusterName, "clusterName")).cluster();
+      return this;
+    }
+
+    /** This replica's identity in the Lease (default: a random one). */
+    public Builder identity(String identity) {
+      this.identity = Names.requireRoleName(identity);
+      return this;
+    }
+
+    /** The Lease's namespace and name (default {@code default/kubejit-expiry-reaper}). */
+    public Builder lease(String namespace, String name) {
+      this.leaseNamespace = Names.requireNamespace(namespace);
+      this.leaseName = Names.requireRoleName(name);
+      return this;
+    }
+
+    /** Leader-election timing (defaults 15 s, 10 s, 2 s); requires duration > deadline > retry period. */
+    public Builder leaderElection(Duration leaseDuration, Duration renewDeadline, Duration retryPeriod) {
+      if (leaseDuration.compareTo(renewDeadline) <= 0 || renewDeadline.compareTo(retryPeriod) <= 0
+          || retryPeriod.isNegative() || retryPeriod.isZero()) {
+        throw new IllegalArgumentException("need leaseDuration > renewDeadline > retryPeriod > 0: " + leaseDuration
+            + ", " + renewDeadline + ", " + retryPeriod);
+      }
+      this.leaseDuration = leaseDuration;
+      this.renewDeadline = renewDeadline;
+      this.retryPeriod = retryPeriod;
+      return this;
+    }
+
+    /** The longest the worker waits before re-reading the clock (default 1 s). */
+    public Builder tick(Duration tick) {
+      if (tick.isNegative() || tick.isZero()) {
+        throw new IllegalArgumentException("tick must be positive: " + tick);
+      }
+      this.tick = tick;
+      return this;
+    }
+
+    /**
+     * Returns the reaper (not started).
+     *
+     * @throws IllegalStateException if the audit sink or cluster name is missing
+     */
+    public ExpiryReaper build() {
+      if (sink == null) {
+        throw new IllegalStateException("auditSink is required");
+      }
+      if (clusterName == null) {
+        throw new IllegalStateException("clusterName is required");
+      }
+      return new ExpiryReaper(this);
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package dev.kubejit.rbac;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kubejit.api.Grant;
+import dev.kubejit.api.GrantId;
+import dev.kubejit.api.RequestId;
+import java.time.Instant;
+
+/**
+ * Generates the Role and RoleBinding (or, only when explicitly asked for a cluster-wide grant,
+ * ClusterRole and ClusterRoleBinding) for a grant from a template, bound to a group and never to a
+ * user.
+ *
+ * <p>Example: {@code RbacGenerator.builder(RbacTemplate.jitDebug()).grant(grant).generate()} binds
+ * the grant's own group {@code jit:grant:<id>} in the grant's namespace.
+ */
+public final class RbacGenerator {
+  private RbacGenerator() {}
+
+  /** Returns a builder that generates objects from {@code template}. */
+  public static Builder builder(RbacTemplate template) {
+    return new Builder(requireNonNull(template, "template"));
+  }
+
+  /** Collects the inputs of one generation; strict: missing or contradictory inputs are refused. */
+  public static final class Builder {
+    private final RbacTemplate template;
+    private Grant grant;
+    private String namespace;
+    private GrantId grantId;
+    private String group;
+    private Instant expiresAt;
+    private String requestId;
+    private String requester;
+    private String justification;
+    private boolean clusterScope;
+
+    private Builder(RbacTemplate template) {
+      this.template = template;
+    }
+
+    /** Takes namespace, grant id, group ({@link Grant#subjectGroup()}), expiry, request id and requester from the grant. */
+    public Builder grant(Grant grant) {
+      if (this.grant != null) {
+        throw new IllegalStateException("grant was already set to " + this.grant.id());
+      }
+      this.grant = requireNonNull(grant, "grant");
+      return this;
+    }
+
+    /** Sets the namespace (when no grant is given). */
+    public Builder namespace(String namespace) {
+      this.namespace = Names.requireNamespace(namespace);
+      return this;
+    }
+
+    /** Sets the grant id (when no grant is given). */
+    public Builder grantId(GrantId grantId) {
+      this.grantId = requireNonNull(grantId, "grantId");
+      return this;
+    }
+
+    /** Binds this group (for example a team group {@code jit:oncall:<namespace>}) instead of the grant's own group. */
+    public Builder group(String group) {
+      if (this.group != null) {
+        throw new IllegalStateException("group was already set to " + Names.quote(this.group));
+      }
+      this.group = Names.requireGroup(group);
+      return this;
+    }
+
+    /** Sets the expiry (when no grant is given). */
+    public Builder expiresAt(Instant expiresAt) {
+      this.expiresAt = requireNonNull(expiresAt, "expiresAt");
+      return this;
+    }
+
+    /** Sets the request id annotation (when no grant is given). */
+    public Builder requestId(RequestId requestId) {
+      this.requestId = requireNonNull(requestId, "requestId").value();
+      return this;
+    }
+
+    /** Sets the requester annotation (when no grant is given). */
+    public Builder requester(String requester) {
+      this.requester = Names.sanitize(requireNonNull(requester, "requester"));
+      return this;
+    }
+
+    /** Sets the justification annotation; control characters are removed and the text is capped. */
+    public Builder justification(String justification) {
+      this.justification = Names.sanitize(requireNonNull(justification, "justification"));
+      return this;
+    }
+
+    /** Explicitly asks for a ClusterRole and ClusterRoleBinding; needs a cluster-wide grant scope. */
+    public Builder clusterScope() {
+      this.clusterScope = true;
+      return this;
+    }
+
+    /**
+     * Generates the objects.
+     *
+     * @throws RbacException if an input is missing, invalid or contradictory
+     */
+    public GeneratedRbac generate() {
+      String ns = namespace;
+      GrantId id = grantId;
+      Instant exp = expiresAt;
+      String req = requestId;
+      String who = requester;
+      String grp = group;
+      if (grant != null) {
+        if (ns != null || id != null || exp != null || req != null || who != null) {
+          throw new RbacException("grant() already supplies namespace, grant id, expiry, request id and requester");
+        }
+        id = grant.id();
+        exp = grant.expiresAt();
+        req = grant.requestId().value();
+        who = Names.sanitize(grant.holder().user());
+        if (grant.scope().isClusterWide()) {
+          if (!clusterScope) {
+            throw new RbacException("grant " + id + " has a cluster-wide scope; cluster-scoped RBAC must be"
+                + " requested explicitly with clusterScope()");
+          }
+        } else {
+          if (clusterScope) {
+            throw new RbacException("clusterScope() contradicts the namespaced scope of grant " + id + ": "
+                + grant.scope());
+          }
+          ns = Names.requireNamespace(grant.scope().namespace().orElseThrow());
+        }
+        if (grp == null) {
+          grp = Names.requireGroup(grant.subjectGroup());
+        }
+      }
+      if (id == null) {
+        throw new RbacException("a grant id is required (grant() or grantId())");
+      }
+      if (exp == null) {
+        throw new RbacException("an expiry is required (grant() or expiresAt())");
+      }
+      if (grp == null) {
+        throw new RbacException("a subject group is required (grant() or group())");
+      }
+      if (clusterScope && ns != null) {
+        throw new RbacException("clusterScope() contradicts namespace " + Names.quote(ns));
+      }
+      if (!clusterScope && ns == null) {
+        throw new RbacException("a namespace is required unless clusterScope() is requested");
+      }
+      if (template.clusterOnly() && !clusterScope) {
+        throw new RbacException("template " + template.name() + " grants cluster-scoped resources and needs"
+            + " clusterScope()");
+      }
+      String name = Names.objectName(template.name(), id.value());
+      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, justification);
+    }
+  }
+}

@@ -1,0 +1,187 @@
+package dev.kubejit.rbac;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kubejit.api.EndCause;
+import dev.kubejit.api.Grant;
+import dev.kubejit.testing.KubeControlPlane;
+import dev.kubejit.testing.KubeTest;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.AuthorizationV1Api;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
+import io.kubernetes.client.openapi.models.V1RoleBinding;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+@KubeTest
+class KubernetesRbacProvisionerKubeTest {
+  static void namespace(ApiClient admin, String ns) throws ApiException {
+    try {
+      new CoreV1Api(admin).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(ns))).execute();
+    } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+  }
+
+  static boolean can(KubeControlPlane cp, Grant g, String verb, String resource, String sub, String ns) {
+    AccessQuery.Builder b = AccessQuery.builder(g.holder().user()).groups(g.subjectGroup()).exactGroups()
+        .resource(verb, "", resource).namespace(ns);
+    if (sub != null) {
+      b.subresource(sub);
+    }
+    return KubernetesRbacProvisioner.sar(new AuthorizationV1Api(cp.adminClient()), b.build());
+  }
+
+  private static KubernetesRbacProvisioner provisioner(KubeControlPlane cp) {
+    return KubernetesRbacProvisioner.builder(cp.adminClient()).maxGrantDuration(Duration.ofHours(8)).build();
+  }
+
+  @Test
+  void grantAllowsThenRevokeDenies(KubeControlPlane cp) throws Exception {
+    namespace(cp.adminClient(), "prov-a");
+    Grant g = Fixtures.grant("prov-a", "jit-debug", Instant.now(), Duration.ofMinutes(30));
+    KubernetesRbacProvisioner p = provisioner(cp);
+    assertFalse(can(cp, g, "create", "pods", "exec", "prov-a"));
+    p.provision(g);
+    assertTrue(can(cp, g, "create", "pods", "exec", "prov-a"));
+    assertTrue(can(cp, g, "get", "pods", "log", "prov-a"));
+    assertFalse(can(cp, g, "get", "secrets", null, "prov-a"));
+    assertFalse(can(cp, g, "create", "pods", "exec", "default"));
+
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    String name = "kubejit-jit-debug-" + g.id().value();
+    V1Role role = rbac.readNamespacedRole(name, "prov-a").execute();
+    V1RoleBinding rb = rbac.readNamespacedRoleBinding(name, "prov-a").execute();
+    assertEquals(role.getMetadata().getUid(), rb.getMetadata().getOwnerReferences().get(0).getUid());
+
+    p.provision(g); // idempotent: replaces the existing objects
+    assertEquals(role.getMetadata().getUid(), rbac.readNamespacedRole(name, "prov-a").execute().getMetadata().getUid());
+
+    p.deprovision(g, EndCause.REVOKED);
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (can(cp, g, "create", "pods", "exec", "prov-a") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertFalse(can(cp, g, "create", "pods", "exec", "prov-a"));
+    p.deprovision(g, EndCause.REVOKED); // 404 counts as done
+    assertEquals(404, assertThrows(ApiException.class,
+        () -> rbac.readNamespacedRole(name, "prov-a").execute()).getCode());
+  }
+
+  @Test
+  void conflictsOnApplyAreRetried(KubeControlPlane cp) throws Exception {
+    namespace(cp.adminClient(), "prov-b");
+    Grant g = Fixtures.grant("prov-b", "logs-reader", Instant.now(), Duration.ofMinutes(30));
+    KubernetesRbacProvisioner p = provisioner(cp);
+    p.provision(g);
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    String name = "kubejit-logs-reader-" + g.id().value();
+    AtomicBoolean raced = new AtomicBoolean();
+    // A concurrent writer updates the role between our read and our replace: the replace gets 409.
+    p.ops().beforeReplace = () -> {
+      if (raced.compareAndSet(false, true)) {
+        try {
+          V1Role r = rbac.readNamespacedRole(name, "prov-b").execute();
+          r.getMetadata().putAnnotationsItem("touched-by", "concurrent-writer");
+          rbac.replaceNamespacedRole(name, "prov-b", r).execute();
+        } catch (ApiException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+    int before = p.conflictRetries();
+    p.provision(g);
+    assertTrue(raced.get());
+    assertTrue(p.conflictRetries() > before, "the 409 must have been retried");
+    assertTrue(can(cp, g, "get", "pods", "log", "prov-b"));
+    V1Role after = rbac.readNamespacedRole(name, "prov-b").execute();
+    assertFalse(after.getMetadata().getAnnotations().containsKey("touched-by"), "our replace won after the retry");
+    p.deprovision(g, EndCause.REVOKED);
+  }
+
+  @Test
+  void foreignObjectsAreNeverReplaced(KubeControlPlane cp) throws Exception {
+    namespace(cp.adminClient(), "prov-c");
+    Grant g = Fixtures.grant("prov-c", "jit-debug", Instant.now(), Duration.ofMinutes(30));
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    String name = "kubejit-jit-debug-" + g.id().value();
+    rbac.createNamespacedRole("prov-c", new V1Role().metadata(new V1ObjectMeta().name(name))).execute();
+    RbacException e = assertThrows(RbacException.class, () -> provisioner(cp).provision(g));
+    assertTrue(e.getMessage().contains("not managed by KubeJIT"), e.getMessage());
+    assertTrue(rbac.readNamespacedRole(name, "prov-c").execute().getRules() == null, "the foreign role is untouched");
+  }
+
+  @Test
+  void invalidInputAndLinterErrorsAreRefusedBeforeAnyApiCall(KubeControlPlane cp) {
+    // A client pointing nowhere proves no API call is made.
+    ApiClient nowhere = new ApiClient().setBasePath("https://127.0.0.1:1");
+    KubernetesRbacProvisioner p = KubernetesRbacProvisioner.builder(nowhere).maxGrantDuration(Duration.ofHours(1))
+        .template(RbacTemplate.builder("secret-peek").rule(java.util.List.of(""), java.util.List.of("secrets"),
+            java.util.List.of("get")).build())
+        .build();
+    RbacException lint = assertThrows(RbacException.class,
+        () -> p.provision(Fixtures.grant("x", "secret-peek", Instant.now(), Duration.ofMinutes(5))));
+    assertTrue(lint.getMessage().contains("secrets-read"), lint.getMessage());
+    RbacException tooLong = assertThrows(RbacException.class,
+        () -> p.provision(Fixtures.grant("x", "jit-debug", Instant.now(), Duration.ofHours(2))));
+    assertTrue(tooLong.getMessage().contains("jit-expiry-too-long"), tooLong.getMessage());
+    assertThrows(RbacException.class,
+        () -> p.provision(Fixtures.grant("x", "no-such-template", Instant.now(), Duration.ofMinutes(5))));
+    assertThrows(RbacException.class,
+        () -> p.provision(Fixtures.grant(null, "jit-cluster-read", Instant.now(), Duration.ofMinutes(5))));
+    assertThrows(RbacException.class,
+        () -> p.provision(Fixtures.grant("x", null, Instant.now(), Duration.ofMinutes(5))));
+  }
+
+  @Test
+  void clusterScopedGrantWhenExplicitlyAllowed(KubeControlPlane cp) throws Exception {
+    Grant g = Fixtures.grant(null, "jit-cluster-read", Instant.now(), Duration.ofMinutes(30));
+    KubernetesRbacProvisioner p = KubernetesRbacProvisioner.builder(cp.adminClient())
+        .maxGrantDuration(Duration.ofHours(8)).allowClusterScope().build();
+    p.provision(g);
+    AccessQuery nodes = AccessQuery.builder("x").groups(g.subjectGroup()).exactGroups().resource("list", "", "nodes")
+        .build();
+    assertTrue(KubernetesRbacProvisioner.sar(new AuthorizationV1Api(cp.adminClient()), nodes));
+    p.deprovision(g, EndCause.REVOKED);
+    assertEquals(404, assertThrows(ApiException.class, () -> new RbacAuthorizationV1Api(cp.adminClient())
+        .readClusterRoleBinding("kubejit-jit-cluster-read-" + g.id().value()).execute()).getCode());
+  }
+
+  @Test
+  void renderedYamlIsAcceptedByKubectlApply(KubeControlPlane cp) throws Exception {
+    namespace(cp.adminClient(), "prov-d");
+    Grant g = Fixtures.grant("prov-d", "oncall-debug", Instant.now(), Duration.ofMinutes(30));
+    GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.oncallDebug(true)).grant(g).group("jit:oncall:prov-d")
+        .justification("INC-7: checkout \"latency\"\n").generate();
+    Kubectl.Result r = Kubectl.run(cp.adminKubeconfig(), gen.toYaml(), "apply", "-f", "-");
+    assertEquals(0, r.exit, r.output);
+    assertTrue(r.output.contains("role.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output);
+    assertTrue(r.output.contains("rolebinding.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output);
+    Kubectl.Result again = Kubectl.run(cp.adminKubeconfig(), gen.toYaml(), "apply", "-f", "-");
+    assertEquals(0, again.exit, again.output);
+    assertTrue(again.output.contains("unchanged"), again.output);
+    java.nio.file.Path erin = cp.kubeconfigFor("erin", "jit:oncall:prov-d");
+    Kubectl.Result canI = Kubectl.run(erin, null, "auth", "can-i", "create", "pods", "--subresource=exec", "-n", "prov-d");
+    long deadline = System.nanoTime() + 10_000_000_000L; // the authorizer's cache lags the write briefly
+    while (!canI.output.strip().equals("yes") && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      canI = Kubectl.run(erin, null, "auth", "can-i", "create", "pods", "--subresource=exec", "-n", "prov-d");
+    }
+    assertEquals("yes", canI.output.strip());
+    Kubectl.Result cannot = Kubectl.run(cp.kubeconfigFor("erin", "jit:oncall:prov-d"), null,
+        "auth", "can-i", "get", "secrets", "-n", "prov-d");
+    assertEquals("no", cannot.output.strip());
+  }
+}
