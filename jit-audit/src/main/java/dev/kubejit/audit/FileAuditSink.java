@@ -1,0 +1,726 @@
+package dev.kubejit.audit;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.AuditException;
+import dev.kubejit.api.spi.AuditSink;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * An {@link AuditSink} that appends hash-chained JSON lines to a file with group commit: a write
+ * returns only after its records are on disk ({@code fsync}), and concurrent writers share one
+ * {@code fsync}.
+ *
+ * <p>Files are created with mode 0600 and rolled by size ({@code audit.jsonl}, {@code
+ * audit.jsonl.2}, ...); the chain and sequence numbers continue across files and across restarts.
+ * With a signing key, a signed checkpoint is appended every {@code checkpointEvery} records and a
+ * signed seal on {@link #close()}. On open, a log whose writer crashed gets a recovery checkpoint;
+ * a torn last line (a write interrupted by the crash, never acknowledged) is refused unless
+ * {@link Builder#truncateTornTail()} was chosen. Any I/O failure makes this and every later write
+ * throw {@link AuditException} (fail closed). See {@code docs/audit.md}.
+ */
+public final class FileAuditSink implements AuditSink, AutoCloseable {
+  static final long DEFAULT_MAX_FILE_SIZE = 64L << 20;
+  static final int DEFAULT_CHECKPOINT_EVERY = 1000;
+  private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
+  private static final FileAttribute<Set<PosixFilePermission>> OWNER_RW_ATTR = PosixFilePermissions.asFileAttribute(OWNER_RW);
+  private static final int TAIL_WINDOW = 2 * RecordCodec.MAX_LINE_BYTES + 2;
+
+  private final Path base;
+  private final PrivateKey signingKey;
+  private final String keyId;
+  private final int checkpointEvery;
+  private final long maxFileSize;
+  private final Clock clock;
+
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition hasWork = lock.newCondition();
+  private final Condition committed = lock.newCondition();
+  private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  private boolean closed;
+  private volatile AuditException failure;
+  private volatile long lastSeq;
+  private Thread writer;
+
+  // Owned by the writer thread (and by open/close, which run before it starts and after it ends).
+  private final FileChannel lockChannel;
+  private FileLock fileLock;
+  private FileChannel channel;
+  private int segment;
+  private long segmentSize;
+  private long nextSeq;
+  private String prevHash;
+  private int sinceCheckpoint;
+  private final ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
+
+  private static final class Pending {
+    final List<AuditEvent> events;
+    long lastSeq;
+    String error;
+    Throwable cause;
+    boolean done;
+
+    Pending(List<AuditEvent> events) {
+      this.events = events;
+    }
+  }
+
+  private FileAuditSink(Builder b) {
+    this.base = b.base;
+    this.signingKey = b.signingKey;
+    this.keyId = b.keyId;
+    this.checkpointEvery = b.checkpointEvery == null ? DEFAULT_CHECKPOINT_EVERY : b.checkpointEvery;
+    this.maxFileSize = b.maxFileSize == null ? DEFAULT_MAX_FILE_SIZE : b.maxFileSize;
+    this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
+    FileChannel lc = null;
+    try {
+      Path dir = base.toAbsolutePath().getParent();
+      Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      Path lockFile = base.resolveSibling(base.getFileName() + ".lock");
+      lc = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), OWNER_RW_ATTR);
+      try {
+        fileLock = lc.tryLock();
+      } catch (OverlappingFileLockException e) {
+        fileLock = null;
+      }
+      if (fileLock == null) {
+        throw new AuditException("audit log " + base + " is already open in another sink (lock " + lockFile + ")");
+      }
+      this.lockChannel = lc;
+      resume(b.truncateTornTail);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(channel);
+      closeQuietly(lc);
+      if (e instanceof AuditException) {
+        throw (AuditException) e;
+      }
+      throw new AuditException("cannot open audit log " + base + ": " + e, e);
+    }
+    writer = new Thread(this::writerLoop, "kubejit-audit-writer[" + base.getFileName() + "]");
+    writer.setDaemon(true);
+    writer.start();
+  }
+
+  /**
+   * The files of the logs that {@code paths} name, in order: each path (a log's base file or any
+   * of its numbered segments) stands for every segment of its log, so {@code audit.jsonl} and a
+   * shell glob {@code audit.jsonl*} both give {@code audit.jsonl, audit.jsonl.2, ...}.
+   */
+  public static List<Path> files(List<Path> paths) {
+    return Segments.expand(List.copyOf(paths));
+  }
+
+  /** Starts a builder for a log whose first file is {@code base} (for example {@code audit.jsonl}). */
+  public static Builder builder(Path base) {
+    return new Builder(requireNonNull(base, "base"));
+  }
+
+  /**
+   * Appends the events in order and returns once they are durable.
+   *
+   * @throws AuditException if the sink is closed, failed earlier, or cannot make them durable
+   */
+  @Override
+  public void write(List<AuditEvent> events) {
+    append(events);
+  }
+
+  /**
+   * Appends the events in order, returns once they are durable, and returns the sequence number of
+   * the last one (the current last sequence number for an empty list).
+   *
+   * @throws AuditException if the sink is closed, failed earlier, or cannot make them durable
+   */
+  public long append(List<AuditEvent> events) {
+    requireNonNull(events, "events");
+    List<AuditEvent> copy = List.copyOf(events); // rejects null elements
+    Pending p = new Pending(copy);
+    boolean interrupted = false;
+    lock.lock();
+    try {
+      checkUsable();
+      if (copy.isEmpty()) {
+        return lastSeq;
+      }
+      queue.add(p);
+      hasWork.signal();
+      while (!p.done) {
+        try {
+          committed.await();
+        } catch (InterruptedException e) {
+          interrupted = true; // an acknowledgement must mean durable: keep waiting for the outcome
+        }
+      }
+    } finally {
+      lock.unlock();
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    if (p.error != null) {
+      throw new AuditException(p.error, p.cause);
+    }
+    return p.lastSeq;
+  }
+
+  /** The sequence number of the last durable record (0 for an empty log). */
+  public long lastSeq() {
+    return lastSeq;
+  }
+
+  /** The log's base path (its first file). */
+  public Path path() {
+    return base;
+  }
+
+  /**
+   * Writes pending records, appends a seal (signed when a key is configured) and closes the
+   * files; later writes throw {@link AuditException}. Idempotent.
+   *
+   * @throws AuditException if the seal cannot be made durable
+   */
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      hasWork.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    boolean interrupted = false;
+    while (writer.isAlive()) {
+      try {
+        writer.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      if (failure == null) {
+        appendLine(checkpoint(RecordCodec.SEAL, null));
+        flush();
+      }
+    } catch (IOException | RuntimeException e) {
+      failure = new AuditException("cannot seal audit log " + segmentPath() + ": " + e, e);
+      throw failure;
+    } finally {
+      closeQuietly(channel);
+      try {
+        fileLock.release();
+      } catch (IOException e) {
+        // released when the channel closes
+      }
+      closeQuietly(lockChannel);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "FileAuditSink{" + base + ", lastSeq=" + lastSeq + (keyId == null ? ", unsigned" : ", keyId=" + keyId)
+        + (failure != null ? ", FAILED" : closed ? ", closed" : "") + "}";
+  }
+
+  private void checkUsable() {
+    if (failure != null) {
+      throw new AuditException("audit log " + base + " failed earlier; refusing to record (" + failure.getMessage() + ")",
+          failure);
+    }
+    if (closed) {
+      throw new AuditException("audit sink for " + base + " is closed");
+    }
+  }
+
+  // ---------------------------------------------------------------- writer thread
+
+  private void writerLoop() {
+    List<Pending> batch = new ArrayList<>();
+    while (true) {
+      lock.lock();
+      try {
+        while (queue.isEmpty() && !closed) {
+          hasWork.awaitUninterruptibly();
+        }
+        if (queue.isEmpty()) {
+          return;
+        }
+        batch.addAll(queue);
+        queue.clear();
+      } finally {
+        lock.unlock();
+      }
+      try {
+        commit(batch);
+      } catch (Throwable t) { // never leave writers waiting: fail closed, then let an Error propagate
+        failure = new AuditException("audit writer for " + base + " failed: " + t, t);
+        lock.lock();
+        try {
+          batch.addAll(queue); // writers that queued before seeing the failure
+          queue.clear();
+        } finally {
+          lock.unlock();
+        }
+        for (Pending p : batch) {
+          if (p.error == null) {
+            p.error = failure.getMessage();
+            p.cause = t;
+          }
+        }
+        finish(batch);
+        throw t;
+      }
+      finish(batch);
+      batch.clear();
+    }
+  }
+
+  private void finish(List<Pending> batch) {
+    lock.lock();
+    try {
+      for (Pending p : batch) {
+        p.done = true;
+      }
+      committed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Encodes, appends and fsyncs a group of batches; records the outcome on each, never throws. */
+  private void commit(List<Pending> batch) {
+    if (failure != null) {
+      for (Pending p : batch) {
+        p.error = "audit log " + base + " failed earlier; refusing to record (" + failure.getMessage() + ")";
+        p.cause = failure;
+      }
+      return;
+    }
+    try {
+      for (Pending p : batch) {
+        List<byte[]> lines = new ArrayList<>(p.events.size());
+        long s = nextSeq;
+        String h = prevHash;
+        try {
+          for (AuditEvent e : p.events) {
+            byte[] line = RecordCodec.eventLine(s, e, h);
+            if (line.length > RecordCodec.MAX_LINE_BYTES) {
+              throw new IllegalArgumentException("event " + e.id() + " encodes to " + line.length
+                  + " bytes, more than the limit of " + RecordCodec.MAX_LINE_BYTES);
+            }
+            lines.add(line);
+            h = Text.sha256Hex(line);
+            s++;
+          }
+        } catch (RuntimeException e) {
+          p.error = "cannot record audit events: " + e.getMessage();
+          p.cause = e;
+          continue;
+        }
+        for (byte[] line : lines) {
+          appendLine(line);
+        }
+        nextSeq = s;
+        prevHash = h;
+        p.lastSeq = s - 1;
+        sinceCheckpoint += lines.size();
+        if (signingKey != null && sinceCheckpoint >= checkpointEvery) {
+          appendLine(checkpoint(RecordCodec.PERIODIC, null));
+        }
+      }
+      flush();
+      lastSeq = nextSeq - 1;
+    } catch (IOException | RuntimeException e) {
+      failure = new AuditException("cannot write audit log " + segmentPath() + ": " + e, e);
+      for (Pending p : batch) { // nothing of this group is acknowledged, whatever reached the disk
+        if (p.error == null) {
+          p.error = failure.getMessage();
+          p.cause = e;
+        }
+      }
+    }
+  }
+
+  private byte[] checkpoint(String kind, RecordCodec.TornNote torn) {
+    java.time.Instant t = clock.instant();
+    byte[] sig = signingKey == null ? null
+        : AuditKeys.sign(signingKey, RecordCodec.signedBytes(nextSeq, t, kind, keyId, torn, prevHash));
+    byte[] line = RecordCodec.checkpointLine(nextSeq, t, kind, keyId, torn, prevHash, sig);
+    nextSeq++;
+    prevHash = Text.sha256Hex(line);
+    sinceCheckpoint = 0;
+    return line;
+  }
+
+  private void appendLine(byte[] line) throws IOException {
+    long used = segmentSize + buf.size();
+    if (used > 0 && used + line.length + 1 > maxFileSize) {
+      flush();
+      channel.close();
+      segment++;
+      channel = createSegment(Segments.segment(base, segment));
+      segmentSize = 0;
+    }
+    buf.write(line);
+    buf.write('\n');
+  }
+
+  private void flush() throws IOException {
+    if (buf.size() == 0) {
+      return;
+    }
+    ByteBuffer bb = ByteBuffer.wrap(buf.toByteArray());
+    buf.reset();
+    while (bb.hasRemaining()) {
+      channel.write(bb);
+    }
+    channel.force(false);
+    segmentSize += bb.limit();
+  }
+
+  private Path segmentPath() {
+    return Segments.segment(base, Math.max(segment, 1));
+  }
+
+  // ---------------------------------------------------------------- opening and resuming
+
+  private FileChannel createSegment(Path file) throws IOException {
+    FileChannel c = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), OWNER_RW_ATTR);
+    Files.setPosixFilePermissions(file, OWNER_RW);
+    syncDirectory(file);
+    return c;
+  }
+
+  private static void syncDirectory(Path file) throws IOException {
+    try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+      d.force(true);
+    }
+  }
+
+  /** Finds the head of an existing log (last record's seq and hash) or starts a new one. */
+  private void resume(boolean truncateTorn) throws IOException {
+    TreeMap<Integer, Path> segs = Segments.existing(base);
+    if (segs.isEmpty()) {
+      segment = 1;
+      channel = createSegment(base);
+      nextSeq = 1;
+      prevHash = RecordCodec.GENESIS;
+      return;
+    }
+    int expected = 1;
+    for (int n : segs.keySet()) {
+      if (n != expected) {
+        throw new AuditException("audit log " + base + " is missing segment " + Segments.segment(base, expected)
+            + " (found " + segs.values() + "); run 'kubejit audit verify' and restore it before writing");
+      }
+      expected++;
+    }
+    segment = segs.lastKey();
+    Path last = segs.lastEntry().getValue();
+    channel = FileChannel.open(last, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    Tail tail = readTail(channel, last);
+    Tail head = tail;
+    if (tail.line == null && segment > 1) {
+      Path previous = segs.get(segment - 1);
+      try (FileChannel pc = FileChannel.open(previous, StandardOpenOption.READ)) {
+        head = readTail(pc, previous);
+      }
+      if (head.tornLength > 0 || head.line == null) {
+        throw new AuditException("cannot resume audit log: " + previous + " does not end with a complete record");
+      }
+    }
+    boolean sealed = true;
+    if (head.line == null) {
+      nextSeq = 1;
+      prevHash = RecordCodec.GENESIS;
+    } else {
+      AuditRecord r;
+      try {
+        r = RecordCodec.parse(head.line, head.line.length);
+      } catch (AuditFormatException e) {
+        throw new AuditException("cannot resume audit log: the last record of " + head.file + " is invalid ("
+            + e.getMessage() + "); run 'kubejit audit verify'", e);
+      }
+      nextSeq = r.seq() + 1;
+      prevHash = Text.sha256Hex(head.line);
+      sealed = r.isSeal();
+    }
+    RecordCodec.TornNote torn = null;
+    if (tail.tornLength > 0) {
+      if (!truncateTorn) {
+        throw new AuditException("the last line of " + last + " is torn (" + tail.tornLength + " bytes at offset "
+            + tail.tornOffset + " without a newline: a write interrupted by a crash, never acknowledged); "
+            + "verify the log, then reopen with truncateTornTail() to move those bytes to a side file");
+      }
+      torn = saveAndCut(last, tail);
+    }
+    segmentSize = channel.size();
+    channel.position(segmentSize);
+    lastSeq = nextSeq - 1;
+    if ((head.line != null && !sealed) || torn != null) {
+      // The previous writer did not close cleanly: sign what it left, and say so in the log.
+      appendLine(checkpoint(RecordCodec.RECOVERY, torn));
+      flush();
+      lastSeq = nextSeq - 1;
+    }
+  }
+
+  private RecordCodec.TornNote saveAndCut(Path file, Tail tail) throws IOException {
+    byte[] bytes = new byte[(int) tail.tornLength];
+    ByteBuffer bb = ByteBuffer.wrap(bytes);
+    long pos = tail.tornOffset;
+    while (bb.hasRemaining()) {
+      int n = channel.read(bb, pos);
+      if (n < 0) {
+        throw new IOException("file shrank while reading its torn tail");
+      }
+      pos += n;
+    }
+    Path side = file.resolveSibling(file.getFileName() + ".torn-" + tail.tornOffset);
+    try (FileChannel sc = FileChannel.open(side, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+        OWNER_RW_ATTR)) {
+      ByteBuffer w = ByteBuffer.wrap(bytes);
+      while (w.hasRemaining()) {
+        sc.write(w);
+      }
+      sc.force(true);
+    } catch (FileAlreadyExistsException e) {
+      throw new AuditException("cannot move torn tail of " + file + " aside: " + side + " already exists");
+    }
+    syncDirectory(side);
+    channel.truncate(tail.tornOffset);
+    channel.force(true);
+    return new RecordCodec.TornNote(file.getFileName().toString(), tail.tornOffset, bytes.length,
+        Text.sha256Hex(bytes));
+  }
+
+  /** The last complete line of a file and any bytes after it that no newline ended. */
+  private static final class Tail {
+    final Path file;
+    byte[] line;
+    long tornOffset;
+    long tornLength;
+
+    Tail(Path file) {
+      this.file = file;
+    }
+  }
+
+  private static Tail readTail(FileChannel c, Path file) throws IOException {
+    Tail t = new Tail(file);
+    long size = c.size();
+    if (size == 0) {
+      return t;
+    }
+    int window = (int) Math.min(size, TAIL_WINDOW);
+    long start = size - window;
+    byte[] b = new byte[window];
+    ByteBuffer bb = ByteBuffer.wrap(b);
+    long pos = start;
+    while (bb.hasRemaining()) {
+      int n = c.read(bb, pos);
+      if (n < 0) {
+        throw new IOException("file shrank while reading its tail");
+      }
+      pos += n;
+    }
+    int lastNl = -1;
+    for (int i = window - 1; i >= 0; i--) {
+      if (b[i] == '\n') {
+        lastNl = i;
+        break;
+      }
+    }
+    if (lastNl < window - 1) {
+      if (lastNl < 0 && start > 0) {
+        throw new AuditException("cannot resume audit log: the end of " + file + " holds more than "
+            + window + " bytes without a newline");
+      }
+      t.tornOffset = start + lastNl + 1;
+      t.tornLength = size - t.tornOffset;
+    }
+    if (lastNl < 0) {
+      return t;
+    }
+    int prevNl = -1;
+    for (int i = lastNl - 1; i >= 0; i--) {
+      if (b[i] == '\n') {
+        prevNl = i;
+        break;
+      }
+    }
+    if (prevNl < 0 && start > 0) {
+      throw new AuditException("cannot resume audit log: the last record of " + file + " is longer than "
+          + RecordCodec.MAX_LINE_BYTES + " bytes");
+    }
+    t.line = Arrays.copyOfRange(b, prevNl + 1, lastNl);
+    return t;
+  }
+
+  private static void closeQuietly(AutoCloseable c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        // closing after a failure; the failure is what gets reported
+      }
+    }
+  }
+
+  /** Configures a {@link FileAuditSink}; each option may be set once. */
+  public static final class Builder {
+    private final Path base;
+    private PrivateKey signingKey;
+    private String keyId;
+    private boolean unsigned;
+    private Integer checkpointEvery;
+    private Long maxFileSize;
+    private Clock clock;
+    private boolean truncateTornTail;
+
+    private Builder(Path base) {
+      this.base = base;
+    }
+
+    /**
+     * Signs checkpoints and the seal with this Ed25519 key pair.
+     *
+     * @throws AuditFormatException if the key is not an exportable Ed25519 key
+     * @throws IllegalStateException if a key was already set or {@link #withoutSignatures()} chosen
+     */
+    public Builder signingKey(KeyPair keyPair) {
+      requireNonNull(keyPair, "keyPair");
+      if (signingKey != null || unsigned) {
+        throw new IllegalStateException(unsigned ? "withoutSignatures() was already chosen"
+            : "signingKey was already set (keyId " + keyId + ")");
+      }
+      PrivateKey priv = AuditKeys.toBcPrivate(keyPair.getPrivate());
+      String id = AuditKeys.keyId(keyPair.getPublic());
+      byte[] probe = "kubejit-audit key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      if (!AuditKeys.verify(AuditKeys.toBcPublic(keyPair.getPublic()), probe, AuditKeys.sign(priv, probe))) {
+        throw new AuditFormatException("the key pair's public key does not match its private key");
+      }
+      this.signingKey = priv;
+      this.keyId = id;
+      return this;
+    }
+
+    /**
+     * Writes no signatures: the hash chain still detects edits, but a rewrite of the whole chain
+     * or a cut tail is undetectable. Seal and recovery records are written unsigned.
+     *
+     * @throws IllegalStateException if a signing key was already set
+     */
+    public Builder withoutSignatures() {
+      if (signingKey != null) {
+        throw new IllegalStateException("signingKey was already set (keyId " + keyId + ")");
+      }
+      this.unsigned = true;
+      return this;
+    }
+
+    /**
+     * Appends a signed checkpoint after every {@code records} records (default 1000).
+     *
+     * @throws IllegalArgumentException if {@code records} is not positive
+     * @throws IllegalStateException if already set
+     */
+    public Builder checkpointEvery(int records) {
+      if (checkpointEvery != null) {
+        throw new IllegalStateException("checkpointEvery was already set to " + checkpointEvery);
+      }
+      if (records < 1) {
+        throw new IllegalArgumentException("checkpointEvery must be positive: " + records);
+      }
+      this.checkpointEvery = records;
+      return this;
+    }
+
+    /**
+     * Starts a new file once the current one would exceed {@code bytes} (default 64 MiB, minimum
+     * 4096); a single record larger than that still goes into one file.
+     *
+     * @throws IllegalArgumentException if {@code bytes} is below 4096
+     * @throws IllegalStateException if already set
+     */
+    public Builder maxFileSize(long bytes) {
+      if (maxFileSize != null) {
+        throw new IllegalStateException("maxFileSize was already set to " + maxFileSize);
+      }
+      if (bytes < 4096) {
+        throw new IllegalArgumentException("maxFileSize must be at least 4096 bytes: " + bytes);
+      }
+      this.maxFileSize = bytes;
+      return this;
+    }
+
+    /**
+     * Sets the clock that stamps checkpoints (default: system UTC).
+     *
+     * @throws IllegalStateException if already set
+     */
+    public Builder clock(Clock clock) {
+      if (this.clock != null) {
+        throw new IllegalStateException("clock was already set");
+      }
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * On open, cut a torn last line (left by a crash mid-write; never acknowledged) instead of
+     * refusing to open: its bytes are moved to {@code <file>.torn-<offset>} (0600) and a recovery
+     * checkpoint records their offset, length and SHA-256.
+     */
+    public Builder truncateTornTail() {
+      this.truncateTornTail = true;
+      return this;
+    }
+
+    /**
+     * Opens (or creates) the log and starts its writer thread.
+     *
+     * @throws IllegalStateException if neither {@link #signingKey} nor {@link #withoutSignatures()}
+     *     was chosen, or {@link #checkpointEvery} was set without a key
+     * @throws AuditException if the log cannot be opened or resumed
+     */
+    public FileAuditSink open() {
+      if (signingKey == null && !unsigned) {
+        throw new IllegalStateException("choose signingKey(...) or withoutSignatures() for " + base);
+      }
+      if (unsigned && checkpointEvery != null) {
+        throw new IllegalStateException("checkpointEvery needs a signing key; withoutSignatures() was chosen");
+      }
+      return new FileAuditSink(this);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package dev.kubejit.audit;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.HexFormat;
+
+/** Small shared helpers: escaped quoting for messages, SHA-256, RFC 3339 nanosecond times. */
+final class Text {
+  static final HexFormat HEX = HexFormat.of();
+  private static final DateTimeFormatter NANOS =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
+
+  private Text() {}
+
+  /** Renders a value for a message: quoted, control and non-ASCII characters escaped, capped. */
+  static String quote(String value) {
+    if (value == null) {
+      return "null";
+    }
+    StringBuilder sb = new StringBuilder("\"");
+    int limit = Math.min(value.length(), 120);
+    for (int i = 0; i < limit; i++) {
+      char c = value.charAt(i);
+      if (c == '"' || c == '\\') {
+        sb.append('\\').append(c);
+      } else if (c < 0x20 || c >= 0x7f) {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    if (value.length() > limit) {
+      sb.append("...");
+    }
+    return sb.append('"').toString();
+  }
+
+  /** Quotes raw bytes (a torn or garbled line) for a message. */
+  static String quote(byte[] bytes, int length) {
+    return quote(new String(bytes, 0, Math.min(length, 120), StandardCharsets.UTF_8));
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JRE", e);
+    }
+  }
+
+  /** SHA-256 of {@code bytes[0, length)}, lower-case hex. */
+  static String sha256Hex(byte[] bytes, int length) {
+    MessageDigest md = sha256();
+    md.update(bytes, 0, length);
+    return HEX.formatHex(md.digest());
+  }
+
+  static String sha256Hex(byte[] bytes) {
+    return sha256Hex(bytes, bytes.length);
+  }
+
+  /** RFC 3339 in UTC with exactly nine fraction digits, e.g. 2026-01-01T09:00:00.000000000Z. */
+  static String time(Instant t) {
+    return NANOS.format(t);
+  }
+
+  /** Parses a time written by {@link #time}; anything else is refused. */
+  static Instant parseCanonicalTime(String s) {
+    try {
+      Instant t = Instant.parse(s);
+      if (!time(t).equals(s)) {
+        return null;
+      }
+      return t;
+    } catch (DateTimeParseException e) {
+      return null;
+    }
+  }
+
+  /** Parses an RFC 3339 time with any precision and offset (for query bounds and kube logs). */
+  static Instant parseRfc3339(String s, String what) {
+    try {
+      return java.time.OffsetDateTime.parse(s).toInstant();
+    } catch (DateTimeParseException e) {
+      throw new AuditFormatException(what + " is not an RFC 3339 time: " + quote(s));
+    }
+  }
+}

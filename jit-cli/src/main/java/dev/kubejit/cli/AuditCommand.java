@@ -1,0 +1,193 @@
+package dev.kubejit.cli;
+
+import dev.kubejit.audit.AuditCorrelator;
+import dev.kubejit.audit.AuditKeys;
+import dev.kubejit.audit.AuditQuery;
+import dev.kubejit.audit.AuditRecord;
+import dev.kubejit.audit.AuditVerifier;
+import dev.kubejit.audit.FileAuditSink;
+import dev.kubejit.audit.VerificationResult;
+import dev.kubejit.api.AuditEvent;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kubejit audit}: verify, query and correlate KubeJIT audit logs. */
+@Command(name = "audit", mixinStandardHelpOptions = true,
+    description = "Verify, query and correlate KubeJIT audit logs (see docs/audit.md).",
+    subcommands = {AuditCommand.Verify.class, AuditCommand.Query.class, AuditCommand.Correlate.class})
+final class AuditCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** Exit codes of {@code verify}. */
+  static final int OPEN = 3;
+  static final int TORN = 4;
+  static final int TAMPERED = 5;
+
+  @Command(name = "verify", mixinStandardHelpOptions = true,
+      description = {"Check the hash chain, sequence numbers and checkpoint signatures of a log.",
+          "Exit 0: sealed (or open with --allow-open); 3: open (no seal); 4: torn last line; 5: tampered."})
+  static final class Verify implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "The log's file(s); all its segments are read.")
+    List<Path> files;
+
+    @Option(names = "--public-key", paramLabel = "KEY", description = "Ed25519 public key (PEM) that signed the checkpoints.")
+    Path publicKey;
+
+    @Option(names = "--allow-open", description = "Accept a log without a seal (still being written, or crashed).")
+    boolean allowOpen;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      AuditVerifier v = publicKey == null ? AuditVerifier.withoutSignatureCheck()
+          : AuditVerifier.withPublicKey(AuditKeys.readPublicKey(publicKey));
+      List<Path> all = FileAuditSink.files(files);
+      VerificationResult r = v.verify(all);
+      out.println(r.status() + ": " + r.message());
+      out.flush();
+      switch (r.status()) {
+        case SEALED:
+          return 0;
+        case OPEN:
+          return allowOpen ? 0 : OPEN;
+        case TORN_TAIL:
+          return TORN;
+        default:
+          return TAMPERED;
+      }
+    }
+  }
+
+  @Command(name = "query", mixinStandardHelpOptions = true, description = "Print records matching every filter.")
+  static final class Query implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(arity = "1..*", paramLabel = "FILE", description = "The log's file(s); all its segments are read.")
+    List<Path> files;
+
+    @Option(names = "--user", paramLabel = "U", description = "Actor or requester.") String user;
+    @Option(names = "--namespace", paramLabel = "NS") String namespace;
+    @Option(names = "--grant", paramLabel = "ID") String grant;
+    @Option(names = "--type", paramLabel = "T", description = "An event type, or CHECKPOINT.") String type;
+    @Option(names = "--since", paramLabel = "TIME", description = "RFC 3339, inclusive.") String since;
+    @Option(names = "--until", paramLabel = "TIME", description = "RFC 3339, exclusive.") String until;
+    @Option(names = "--json", description = "Print the matching lines as stored (JSON lines, for jq).") boolean json;
+
+    @Override
+    public Integer call() {
+      AuditQuery.Builder b = AuditQuery.builder();
+      try {
+        if (user != null) {
+          b.user(user);
+        }
+        if (namespace != null) {
+          b.namespace(namespace);
+        }
+        if (grant != null) {
+          b.grant(grant);
+        }
+        if (type != null) {
+          b.type(type);
+        }
+        if (since != null) {
+          b.since(time("--since", since));
+        }
+        if (until != null) {
+          b.until(time("--until", until));
+        }
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage(), 64);
+      }
+      AuditQuery q;
+      try {
+        q = b.build();
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage(), 64);
+      }
+      AuditQuery.Result r = q.run(FileAuditSink.files(files));
+      PrintWriter out = spec.commandLine().getOut();
+      for (AuditRecord rec : r.records()) {
+        out.println(json ? rec.json() : describe(rec));
+      }
+      out.flush();
+      r.tornTail().ifPresent(t -> {
+        spec.commandLine().getErr().println("kubejit: warning: " + t);
+        spec.commandLine().getErr().flush();
+      });
+      return 0;
+    }
+
+    private static String describe(AuditRecord r) {
+      StringBuilder sb = new StringBuilder().append(r.seq()).append('\t').append(r.time()).append('\t').append(r.type());
+      if (r.event().isEmpty()) {
+        return sb.append('\t').append(r.checkpointKind().orElse("")).toString();
+      }
+      AuditEvent e = r.event().get();
+      sb.append('\t').append(e.actor().map(a -> a.user()).orElse("-"));
+      sb.append('\t').append(e.scope().map(Object::toString).orElse("-"));
+      sb.append('\t').append(e.grantId().map(Object::toString).orElse("-"));
+      e.reason().ifPresent(x -> sb.append('\t').append(x));
+      return sb.toString();
+    }
+  }
+
+  @Command(name = "correlate", mixinStandardHelpOptions = true,
+      description = "For each grant, list the Kubernetes API calls made under it; then calls by JIT identities "
+          + "outside any active grant window.")
+  static final class Correlate implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--jit", arity = "1..*", required = true, paramLabel = "FILE", description = "KubeJIT audit log.")
+    List<Path> jit;
+
+    @Option(names = "--k8s", arity = "1..*", required = true, paramLabel = "FILE",
+        description = "kube-apiserver audit log(s), audit.k8s.io/v1 JSON lines.")
+    List<Path> k8s;
+
+    @Override
+    public Integer call() {
+      AuditCorrelator.Result r = AuditCorrelator.correlate(FileAuditSink.files(jit), k8s);
+      PrintWriter out = spec.commandLine().getOut();
+      for (AuditCorrelator.GrantUsage g : r.grants()) {
+        out.println("grant " + g.grantId() + " user=" + g.user() + " group=" + g.subjectGroup() + " from=" + g.from()
+            + " until=" + (g.until().equals(Instant.MAX) ? "-" : g.until()) + " ended=" + g.endedBy().orElse("-")
+            + " calls=" + g.calls().size());
+        g.calls().forEach(c -> out.println("  " + call(c)));
+      }
+      out.println("outside any active grant window: " + r.outside().size());
+      r.outside().forEach(c -> out.println("  " + call(c) + " user=" + c.user() + " groups=" + c.groups()));
+      out.flush();
+      return 0;
+    }
+
+    private static String call(AuditCorrelator.ApiCall c) {
+      return c.time() + " " + c.verb() + " " + c.resourcePath() + " " + (c.namespace() == null ? "-" : c.namespace())
+          + "/" + (c.name() == null ? "-" : c.name()) + " " + c.code() + " auditID=" + c.auditId();
+    }
+  }
+
+  static Instant time(String option, String value) {
+    try {
+      return OffsetDateTime.parse(value).toInstant();
+    } catch (DateTimeParseException e) {
+      throw new CliException(option + " is not an RFC 3339 time (e.g. 2026-01-01T09:00:00Z): " + value, 64);
+    }
+  }
+}
