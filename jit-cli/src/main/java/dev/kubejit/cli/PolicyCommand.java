@@ -1,0 +1,258 @@
+package dev.kubejit.cli;
+
+import dev.kubejit.api.AccessRequest;
+import dev.kubejit.api.Action;
+import dev.kubejit.api.Decision;
+import dev.kubejit.api.Identity;
+import dev.kubejit.api.Scope;
+import dev.kubejit.api.Use;
+import dev.kubejit.policy.Policy;
+import dev.kubejit.policy.PolicyEngine;
+import dev.kubejit.policy.PolicyException;
+import dev.kubejit.policy.PolicyLinter;
+import dev.kubejit.policy.PolicyLoader;
+import dev.kubejit.policy.PolicyTests;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kubejit policy lint|check|test}: the tools a policy reviewer needs.
+ *
+ * <p>Exit codes: {@code check} returns 0 allow, 2 needs approval, 3 deny; {@code lint} and {@code
+ * test} return 0 on success and 1 on errors, warnings (with {@code --fail-on-warning}) or failed
+ * cases; an unreadable or invalid file is 1 and a usage error 64.
+ */
+@Command(name = "policy", mixinStandardHelpOptions = true,
+    description = "Lint, check and test access policies (JSON, XML or YAML).",
+    subcommands = {PolicyCommand.Lint.class, PolicyCommand.Check.class, PolicyCommand.Test.class})
+final class PolicyCommand implements Runnable {
+  static final int ALLOW = 0;
+  static final int NEEDS_APPROVAL = 2;
+  static final int DENY = 3;
+
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  static Policy load(Path file, String revision) {
+    try {
+      return PolicyLoader.load(file, revision);
+    } catch (PolicyException e) {
+      throw new CliException(e.getMessage(), 1);
+    } catch (IllegalArgumentException e) {
+      throw new CliException(e.getMessage(), 64);
+    }
+  }
+
+  /** {@code kubejit policy lint FILE}. */
+  @Command(name = "lint", mixinStandardHelpOptions = true,
+      description = "Validate a policy file and print warnings about risky choices.")
+  static final class Lint implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The policy file (.json, .xml, .yaml).")
+    Path file;
+
+    @Option(names = "--known-user", paramLabel = "USER",
+        description = "A user name that must not appear where a group is expected (repeatable).")
+    List<String> knownUsers = new ArrayList<>();
+
+    @Option(names = "--fail-on-warning", description = "Exit 1 if there is any warning.")
+    boolean failOnWarning;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      Policy policy = load(file, null);
+      List<PolicyLinter.Warning> warnings = PolicyLinter.lint(policy, Set.copyOf(knownUsers));
+      for (PolicyLinter.Warning w : warnings) {
+        out.println(file + ":" + w);
+      }
+      out.println("policy " + policy.name() + " is valid: " + policy.roleNames().size() + " role(s), "
+          + warnings.size() + " warning(s), sha256:" + policy.digest());
+      out.flush();
+      return failOnWarning && !warnings.isEmpty() ? 1 : 0;
+    }
+  }
+
+  /** {@code kubejit policy check FILE --role R ...}. */
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = "Decide one request or one command; exit 0 allow, 2 needs approval, 3 deny.")
+  static final class Check implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The policy file.")
+    Path file;
+
+    @Option(names = "--role", required = true, paramLabel = "ROLE", description = "The policy role.")
+    String role;
+
+    @Option(names = "--user", paramLabel = "USER", defaultValue = "policy-check", description = "Requester (default: ${DEFAULT-VALUE}).")
+    String user;
+
+    @Option(names = "--group", paramLabel = "GROUP", description = "Requester group (repeatable).")
+    List<String> groups = new ArrayList<>();
+
+    @Option(names = "--revision", paramLabel = "REV", description = "Source revision recorded in the decision.")
+    String revision;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    What what;
+
+    static final class What {
+      @Option(names = "--command", paramLabel = "LINE", description = "A command line to run in an exec session.")
+      String command;
+
+      @ArgGroup(exclusive = false)
+      RequestOptions request;
+    }
+
+    static final class RequestOptions {
+      @Option(names = "--action", required = true, paramLabel = "ACTION", description = "logs, exec, portforward, ...")
+      String action;
+
+      @Option(names = "--namespace", paramLabel = "NS", description = "Namespace; omit for cluster scope.")
+      String namespace;
+
+      @Option(names = "--cluster", paramLabel = "CLUSTER", defaultValue = "default", description = "Cluster (default: ${DEFAULT-VALUE}).")
+      String cluster;
+
+      @Option(names = "--duration", paramLabel = "DURATION", description = "30m, 1h30m, 45s or ISO-8601 (PT30M).")
+      String duration;
+
+      @Option(names = "--ticket", paramLabel = "TICKET", description = "Linked ticket, e.g. INC-42.")
+      String ticket;
+
+      @Option(names = "--justification", paramLabel = "TEXT", description = "Why access is needed.")
+      String justification;
+
+      @Option(names = "--strict-duration", description = "Refuse rather than clamp a duration above the maximum.")
+      boolean strictDuration;
+    }
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PolicyEngine engine = PolicyEngine.of(load(file, revision));
+      Decision d;
+      try {
+        if (what.command != null) {
+          d = engine.checkCommand(role, Use.commandLine(what.command));
+        } else {
+          RequestOptions r = what.request;
+          AccessRequest.Builder b = AccessRequest.builder()
+              .requester(Identity.of(user, groups, "cli"))
+              .role(role)
+              .action(Action.of(r.action))
+              .scope(r.namespace == null ? Scope.cluster(r.cluster) : Scope.namespace(r.cluster, r.namespace))
+              .strictDuration(r.strictDuration);
+          if (r.duration != null) {
+            b.duration(parseDuration(r.duration));
+          }
+          if (r.ticket != null) {
+            b.ticket(r.ticket);
+          }
+          if (r.justification != null) {
+            b.justification(r.justification);
+          }
+          d = engine.decide(b.build());
+        }
+      } catch (IllegalArgumentException e) {
+        throw new CliException(e.getMessage(), 64);
+      }
+      out.println(d.outcome() + " [" + d.ruleId().orElse("-") + "]: " + d.reason());
+      d.grantedDuration().ifPresent(g -> out.println("  duration: " + g + (d.durationClamped() ? " (clamped)" : "")));
+      d.approval().ifPresent(a -> out.println("  approval: " + a));
+      if (d.breakGlass()) {
+        out.println("  break-glass: yes");
+      }
+      d.rbacTemplate().ifPresent(t -> out.println("  rbac template: " + t));
+      out.println("  policy: " + engine.policy().name() + " sha256:" + d.policyDigest().orElse("-")
+          + d.policyRevision().map(rev -> " @" + rev).orElse(""));
+      out.flush();
+      switch (d.outcome()) {
+        case ALLOW:
+          return ALLOW;
+        case NEEDS_APPROVAL:
+          return NEEDS_APPROVAL;
+        default:
+          return DENY;
+      }
+    }
+  }
+
+  private static final Pattern HUMAN = Pattern.compile("(?:([0-9]{1,5})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,7})s)?");
+
+  static Duration parseDuration(String s) {
+    if (s.startsWith("P") || s.startsWith("p")) {
+      try {
+        return Duration.parse(s);
+      } catch (DateTimeParseException e) {
+        throw new IllegalArgumentException("not a duration: " + s);
+      }
+    }
+    Matcher m = HUMAN.matcher(s);
+    if (s.isEmpty() || !m.matches()) {
+      throw new IllegalArgumentException("not a duration (use 30m, 1h30m, 45s or PT30M): " + s);
+    }
+    Duration d = Duration.ZERO;
+    if (m.group(1) != null) {
+      d = d.plusHours(Long.parseLong(m.group(1)));
+    }
+    if (m.group(2) != null) {
+      d = d.plusMinutes(Long.parseLong(m.group(2)));
+    }
+    if (m.group(3) != null) {
+      d = d.plusSeconds(Long.parseLong(m.group(3)));
+    }
+    return d;
+  }
+
+  /** {@code kubejit policy test FILE TESTS}. */
+  @Command(name = "test", mixinStandardHelpOptions = true,
+      description = "Run a policy test file (kind: AccessPolicyTest); exit 1 if any case fails.")
+  static final class Test implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The policy file.")
+    Path file;
+
+    @Parameters(index = "1", paramLabel = "TESTS", description = "The test file (.json, .xml, .yaml).")
+    Path tests;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PolicyEngine engine = PolicyEngine.of(load(file, null));
+      PolicyTests.Report report;
+      try {
+        report = PolicyTests.run(engine, tests);
+      } catch (PolicyException e) {
+        throw new CliException(e.getMessage(), 1);
+      }
+      for (PolicyTests.Result r : report.results()) {
+        out.println(r);
+      }
+      out.println(report.passed() + " passed, " + report.failed() + " failed");
+      out.flush();
+      return report.allPassed() ? 0 : 1;
+    }
+  }
+}

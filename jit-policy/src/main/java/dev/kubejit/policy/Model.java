@@ -1,0 +1,196 @@
+package dev.kubejit.policy;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The parsed policy, as immutable records that mirror the file structure with defaults applied.
+ *
+ * <p>Design notes: records give structural equality, so the same policy loaded from JSON, XML and
+ * YAML yields equal models; {@link #canonical} renders a model as sorted maps for the digest. All
+ * validation happens in {@link PolicyReader}, so a record that exists is valid.
+ */
+final class Model {
+  private Model() {}
+
+  record Document(String apiVersion, String kind, String name, String description, List<Role> roles) {
+    Document {
+      roles = List.copyOf(roles);
+    }
+  }
+
+  record Role(
+      String name,
+      List<String> requesters,
+      List<String> namespaces,
+      List<String> clusters,
+      boolean clusterScope,
+      Duration defaultDuration,
+      Duration maxDuration,
+      boolean breakGlass,
+      Justification justification,
+      String rbacTemplate,
+      Map<String, ActionRule> actions,
+      List<CommandRule> commands) {
+    Role {
+      requesters = List.copyOf(requesters);
+      namespaces = List.copyOf(namespaces);
+      clusters = clusters == null ? null : List.copyOf(clusters);
+      actions = unmodifiableOrdered(actions);
+      commands = List.copyOf(commands);
+    }
+  }
+
+  record Justification(boolean required, String ticketPattern) {}
+
+  enum Approval {
+    AUTO,
+    MANUAL;
+
+    String wireName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
+  record ActionRule(Approval approval, List<String> approvers, int minApprovals) {
+    ActionRule {
+      approvers = List.copyOf(approvers);
+    }
+  }
+
+  enum ArgType {
+    ANY,
+    NUMBER,
+    PATH;
+
+    String wireName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    static ArgType parse(String s) {
+      switch (s) {
+        case "any":
+          return ANY;
+        case "number":
+          return NUMBER;
+        case "path":
+          return PATH;
+        default:
+          return null;
+      }
+    }
+  }
+
+  enum Quantifier {
+    ONE(""),
+    ONE_OR_MORE("+"),
+    ZERO_OR_MORE("*");
+
+    final String suffix;
+
+    Quantifier(String suffix) {
+      this.suffix = suffix;
+    }
+  }
+
+  record Operand(ArgType type, Quantifier quantifier) {
+    boolean variadic() {
+      return quantifier != Quantifier.ONE;
+    }
+
+    @Override
+    public String toString() {
+      return type.wireName() + quantifier.suffix;
+    }
+  }
+
+  record CommandRule(
+      String id,
+      String command,
+      List<String> flags,
+      Map<String, ArgType> flagsWithValue,
+      List<Operand> operands,
+      List<String> paths) {
+    CommandRule {
+      flags = List.copyOf(flags);
+      flagsWithValue = unmodifiableOrdered(flagsWithValue);
+      operands = List.copyOf(operands);
+      paths = List.copyOf(paths);
+    }
+  }
+
+  private static <K, V> Map<K, V> unmodifiableOrdered(Map<K, V> m) {
+    return java.util.Collections.unmodifiableMap(new LinkedHashMap<>(m));
+  }
+
+  /** Renders the model as nested sorted maps, lists, strings, numbers and booleans. */
+  static Map<String, Object> canonical(Document d) {
+    Map<String, Object> root = new TreeMap<>();
+    root.put("apiVersion", d.apiVersion());
+    root.put("kind", d.kind());
+    Map<String, Object> meta = new TreeMap<>();
+    meta.put("name", d.name());
+    if (d.description() != null) {
+      meta.put("description", d.description());
+    }
+    root.put("metadata", meta);
+    List<Object> roles = new ArrayList<>();
+    for (Role r : d.roles()) {
+      Map<String, Object> m = new TreeMap<>();
+      m.put("name", r.name());
+      m.put("requesters", r.requesters());
+      m.put("namespaces", r.namespaces());
+      if (r.clusters() != null) {
+        m.put("clusters", r.clusters());
+      }
+      m.put("clusterScope", r.clusterScope());
+      m.put("defaultDuration", r.defaultDuration().toString());
+      m.put("maxDuration", r.maxDuration().toString());
+      m.put("breakGlass", r.breakGlass());
+      Map<String, Object> j = new TreeMap<>();
+      j.put("required", r.justification().required());
+      if (r.justification().ticketPattern() != null) {
+        j.put("ticketPattern", r.justification().ticketPattern());
+      }
+      m.put("justification", j);
+      if (r.rbacTemplate() != null) {
+        m.put("rbac", new TreeMap<>(Map.of("template", r.rbacTemplate())));
+      }
+      Map<String, Object> actions = new TreeMap<>();
+      for (Map.Entry<String, ActionRule> e : r.actions().entrySet()) {
+        Map<String, Object> a = new TreeMap<>();
+        a.put("approval", e.getValue().approval().wireName());
+        if (e.getValue().approval() == Approval.MANUAL) {
+          a.put("approvers", e.getValue().approvers());
+          a.put("minApprovals", e.getValue().minApprovals());
+        }
+        actions.put(e.getKey(), a);
+      }
+      m.put("actions", actions);
+      List<Object> allow = new ArrayList<>();
+      for (CommandRule c : r.commands()) {
+        Map<String, Object> cm = new TreeMap<>();
+        cm.put("id", c.id());
+        cm.put("command", c.command());
+        cm.put("flags", c.flags());
+        Map<String, Object> fwv = new TreeMap<>();
+        c.flagsWithValue().forEach((k, v) -> fwv.put(k, v.wireName()));
+        cm.put("flagsWithValue", fwv);
+        List<String> ops = new ArrayList<>();
+        c.operands().forEach(o -> ops.add(o.toString()));
+        cm.put("operands", ops);
+        cm.put("paths", c.paths());
+        allow.add(cm);
+      }
+      m.put("commands", new TreeMap<>(Map.of("allow", allow)));
+      roles.add(m);
+    }
+    root.put("roles", roles);
+    return root;
+  }
+}

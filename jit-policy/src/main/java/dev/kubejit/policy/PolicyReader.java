@@ -1,0 +1,500 @@
+package dev.kubejit.policy;
+
+import dev.kubejit.policy.Model.ActionRule;
+import dev.kubejit.policy.Model.Approval;
+import dev.kubejit.policy.Model.ArgType;
+import dev.kubejit.policy.Model.CommandRule;
+import dev.kubejit.policy.Model.Justification;
+import dev.kubejit.policy.Model.Operand;
+import dev.kubejit.policy.Model.Quantifier;
+import dev.kubejit.policy.Model.Role;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Reads and validates an {@code AccessPolicy} document with a {@link StrictReader}.
+ *
+ * <p>Design notes: each object is read into a small mutable holder, checked field by field as it
+ * is read (so the error points at the value), then checked as a whole (required fields,
+ * cross-field rules) with the error pointing at the object. Names are validated with the same
+ * grammars the engine relies on, so the engine never sees a value it cannot handle.
+ */
+final class PolicyReader {
+  static final String API_VERSION = "kubejit.dev/v1";
+  static final String KIND = "AccessPolicy";
+
+  static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?");
+  static final Pattern K8S_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
+  static final Pattern ACTION = Pattern.compile("[a-z][a-z0-9-]{0,62}");
+  static final Pattern NAMESPACE_GLOB = Pattern.compile("[a-z0-9*][-a-z0-9*]{0,62}");
+  static final Pattern CLUSTER_GLOB = Pattern.compile("[a-z0-9*][-a-z0-9.*]{0,252}");
+  static final Pattern COMMAND = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._+-]{0,63}");
+  static final Pattern FLAG = Pattern.compile("--?[A-Za-z0-9][A-Za-z0-9-]{0,63}|[A-Za-z]{1,16}");
+  static final Pattern VALUE_FLAG = Pattern.compile("--?[A-Za-z0-9][A-Za-z0-9-]{0,63}");
+  static final Pattern PATH_PREFIX = Pattern.compile("/|(/[A-Za-z0-9_+@:,=-][A-Za-z0-9._+@:,=-]*)+/?");
+  static final Pattern OPERAND = Pattern.compile("(any|number|path)([+*]?)");
+
+  private final StrictReader r;
+  private final Set<String> roleNames = new HashSet<>();
+  private final Map<String, String> ruleIds = new HashMap<>();
+
+  private PolicyReader(StrictReader r) {
+    this.r = r;
+  }
+
+  static Model.Document read(StrictReader r) {
+    return new PolicyReader(r).document();
+  }
+
+  private Model.Document document() {
+    String[] apiVersion = new String[1];
+    String[] kind = new String[1];
+    String[] meta = new String[2];
+    boolean[] metaSeen = new boolean[1];
+    List<Role> roles = new ArrayList<>();
+    boolean[] rolesSeen = new boolean[1];
+    r.root((name, path) -> {
+      switch (name) {
+        case "apiVersion":
+          apiVersion[0] = r.string(path);
+          if (!API_VERSION.equals(apiVersion[0])) {
+            throw r.error(path, "apiVersion must be " + API_VERSION + ", not " + Text.quote(apiVersion[0]));
+          }
+          break;
+        case "kind":
+          kind[0] = r.string(path);
+          if (!KIND.equals(kind[0])) {
+            throw r.error(path, "kind must be " + KIND + ", not " + Text.quote(kind[0]));
+          }
+          break;
+        case "metadata":
+          metaSeen[0] = true;
+          r.object(path, (n, p) -> {
+            switch (n) {
+              case "name":
+                meta[0] = name(p, NAME, "policy name");
+                break;
+              case "description":
+                meta[1] = text(p, "description", 4096);
+                break;
+              default:
+                throw r.unknown(p, n, "name, description");
+            }
+          });
+          if (meta[0] == null) {
+            throw r.errorAt(path, "metadata.name is required");
+          }
+          break;
+        case "roles":
+          rolesSeen[0] = true;
+          roles.addAll(r.list(path, "role", this::role));
+          break;
+        default:
+          throw r.unknown(path, name, "apiVersion, kind, metadata, roles");
+      }
+    });
+    require(apiVersion[0], "", "apiVersion");
+    require(kind[0], "", "kind");
+    if (!metaSeen[0]) {
+      throw r.errorAt("", "metadata is required");
+    }
+    if (!rolesSeen[0] || roles.isEmpty()) {
+      throw r.errorAt(rolesSeen[0] ? "/roles" : "", "a policy needs at least one role");
+    }
+    return new Model.Document(apiVersion[0], kind[0], meta[0], meta[1], roles);
+  }
+
+  private static final class RoleHolder {
+    String name;
+    List<String> requesters;
+    List<String> namespaces;
+    List<String> clusters;
+    Boolean clusterScope;
+    Duration defaultDuration;
+    Duration maxDuration;
+    Boolean breakGlass;
+    Justification justification;
+    String rbacTemplate;
+    Map<String, ActionRule> actions;
+    List<CommandRule> commands;
+  }
+
+  private Role role(String path) {
+    RoleHolder h = new RoleHolder();
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "name":
+          h.name = name(p, NAME, "role name");
+          if (!roleNames.add(h.name)) {
+            throw r.error(p, "duplicate role name " + Text.quote(h.name));
+          }
+          break;
+        case "requesters":
+          h.requesters = uniqueList(p, "group", q -> group(q));
+          break;
+        case "namespaces":
+          h.namespaces = uniqueList(p, "namespace", q -> name(q, NAMESPACE_GLOB, "namespace pattern"));
+          break;
+        case "clusters":
+          h.clusters = uniqueList(p, "cluster", q -> name(q, CLUSTER_GLOB, "cluster pattern"));
+          break;
+        case "clusterScope":
+          h.clusterScope = r.bool(p);
+          break;
+        case "defaultDuration":
+          h.defaultDuration = duration(p);
+          break;
+        case "maxDuration":
+          h.maxDuration = duration(p);
+          break;
+        case "breakGlass":
+          h.breakGlass = r.bool(p);
+          break;
+        case "justification":
+          h.justification = justification(p);
+          break;
+        case "rbac":
+          String[] template = new String[1];
+          r.object(p, (n2, p2) -> {
+            if (!n2.equals("template")) {
+              throw r.unknown(p2, n2, "template");
+            }
+            template[0] = name(p2, K8S_NAME, "RBAC template name");
+          });
+          h.rbacTemplate = require(template[0], p, "template");
+          break;
+        case "actions":
+          h.actions = actions(p);
+          break;
+        case "commands":
+          h.commands = commands(p);
+          break;
+        default:
+          throw r.unknown(p, n, "name, requesters, namespaces, clusters, clusterScope, defaultDuration, "
+              + "maxDuration, breakGlass, justification, rbac, actions, commands");
+      }
+    });
+    require(h.name, path, "name");
+    require(h.requesters, path, "requesters");
+    if (h.requesters.isEmpty()) {
+      throw r.errorAt(path + "/requesters", "role " + h.name + " needs at least one requester group");
+    }
+    boolean clusterScope = h.clusterScope != null && h.clusterScope;
+    if (h.namespaces == null) {
+      if (!clusterScope) {
+        throw r.errorAt(path, "role " + h.name + ": namespaces is required unless clusterScope is true");
+      }
+      h.namespaces = List.of();
+    } else if (h.namespaces.isEmpty() && !clusterScope) {
+      throw r.errorAt(path + "/namespaces", "role " + h.name + " allows no namespace");
+    }
+    if (h.clusters != null && h.clusters.isEmpty()) {
+      throw r.errorAt(path + "/clusters", "role " + h.name + ": an empty clusters list allows nothing; omit it to allow any cluster");
+    }
+    require(h.defaultDuration, path, "defaultDuration");
+    require(h.maxDuration, path, "maxDuration");
+    if (h.defaultDuration.compareTo(h.maxDuration) > 0) {
+      throw r.errorAt(path + "/defaultDuration", "role " + h.name + ": defaultDuration " + h.defaultDuration
+          + " exceeds maxDuration " + h.maxDuration);
+    }
+    require(h.justification, path, "justification");
+    require(h.actions, path, "actions");
+    if (h.actions.isEmpty()) {
+      throw r.errorAt(path + "/actions", "role " + h.name + " allows no action");
+    }
+    return new Role(h.name, h.requesters, h.namespaces, h.clusters, clusterScope, h.defaultDuration,
+        h.maxDuration, h.breakGlass != null && h.breakGlass, h.justification, h.rbacTemplate, h.actions,
+        h.commands == null ? List.of() : h.commands);
+  }
+
+  private Justification justification(String path) {
+    Boolean[] required = new Boolean[1];
+    String[] pattern = new String[1];
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "required":
+          required[0] = r.bool(p);
+          break;
+        case "ticketPattern":
+          pattern[0] = text(p, "ticketPattern", 1000);
+          try {
+            Pattern.compile(pattern[0]);
+          } catch (PatternSyntaxException e) {
+            throw r.error(p, "ticketPattern is not a valid regular expression: " + Text.quote(pattern[0])
+                + " (" + StrictReader.clean(e.getDescription()) + " near index " + e.getIndex() + ")");
+          }
+          break;
+        default:
+          throw r.unknown(p, n, "required, ticketPattern");
+      }
+    });
+    require(required[0], path, "required");
+    return new Justification(required[0], pattern[0]);
+  }
+
+  private Map<String, ActionRule> actions(String path) {
+    Map<String, ActionRule> out = new LinkedHashMap<>();
+    if (r.format == PolicyFormat.XML) {
+      r.list(path, "action", p -> {
+        String[] name = new String[1];
+        ActionRule a = action(p, name);
+        require(name[0], p, "name");
+        if (out.put(name[0], a) != null) {
+          throw r.errorAt(p, "duplicate action " + Text.quote(name[0]));
+        }
+        return null;
+      });
+      return out;
+    }
+    r.object(path, (n, p) -> {
+      if (!ACTION.matcher(n).matches()) {
+        throw r.errorAt(p, "action names must match " + ACTION.pattern() + ": " + Text.quote(n));
+      }
+      out.put(n, action(p, null));
+    });
+    return out;
+  }
+
+  /** Reads an action; in XML the map key is the item's {@code name} field, stored in {@code xmlName}. */
+  private ActionRule action(String path, String[] xmlName) {
+    String[] approval = new String[1];
+    List<List<String>> approvers = new ArrayList<>();
+    Integer[] min = new Integer[1];
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "name":
+          if (xmlName == null) {
+            throw r.unknown(p, n, "approval, approvers, minApprovals");
+          }
+          xmlName[0] = name(p, ACTION, "action name");
+          break;
+        case "approval":
+          approval[0] = r.string(p);
+          if (!approval[0].equals("auto") && !approval[0].equals("manual")) {
+            throw r.error(p, "approval must be auto or manual, not " + Text.quote(approval[0]));
+          }
+          break;
+        case "approvers":
+          approvers.add(uniqueList(p, "group", this::group));
+          break;
+        case "minApprovals":
+          min[0] = r.integer(p, 1, 100);
+          break;
+        default:
+          throw r.unknown(p, n, (xmlName == null ? "" : "name, ") + "approval, approvers, minApprovals");
+      }
+    });
+    require(approval[0], path, "approval");
+    Approval mode = approval[0].equals("auto") ? Approval.AUTO : Approval.MANUAL;
+    if (mode == Approval.AUTO && (!approvers.isEmpty() || min[0] != null)) {
+      throw r.errorAt(path, "approvers and minApprovals only apply to manual approval");
+    }
+    return new ActionRule(mode, approvers.isEmpty() ? List.of() : approvers.get(0), min[0] == null ? 1 : min[0]);
+  }
+
+  private List<CommandRule> commands(String path) {
+    List<CommandRule> out = new ArrayList<>();
+    r.object(path, (n, p) -> {
+      if (!n.equals("allow")) {
+        throw r.unknown(p, n, "allow");
+      }
+      out.addAll(r.list(p, "rule", this::commandRule));
+    });
+    return out;
+  }
+
+  private CommandRule commandRule(String path) {
+    String[] id = new String[1];
+    String[] command = new String[1];
+    List<List<String>> flags = new ArrayList<>();
+    Map<String, ArgType> withValue = new LinkedHashMap<>();
+    List<List<Operand>> operands = new ArrayList<>();
+    List<List<String>> paths = new ArrayList<>();
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "id":
+          id[0] = name(p, NAME, "rule id");
+          String prev = ruleIds.putIfAbsent(id[0], p);
+          if (prev != null) {
+            throw r.error(p, "duplicate rule id " + Text.quote(id[0]) + " (first defined at " + prev + ")");
+          }
+          break;
+        case "command":
+          command[0] = r.string(p);
+          if (!COMMAND.matcher(command[0]).matches()) {
+            throw r.error(p, "command must be a bare program name matching " + COMMAND.pattern()
+                + " (absolute paths in standard directories match it automatically): " + Text.quote(command[0]));
+          }
+          break;
+        case "flags":
+          flags.add(uniqueList(p, "flag", q -> name(q, FLAG, "flag")));
+          break;
+        case "flagsWithValue":
+          flagsWithValue(p, withValue);
+          break;
+        case "operands":
+          operands.add(operands(p));
+          break;
+        case "paths":
+          paths.add(uniqueList(p, "path", q -> {
+            String s = r.string(q);
+            if (!PATH_PREFIX.matcher(s).matches() || s.contains("/./") || s.contains("/../")
+                || s.endsWith("/.") || s.endsWith("/..")) {
+              throw r.error(q, "paths must be absolute, normalised (no //, . or ..) and ASCII: " + Text.quote(s));
+            }
+            return s;
+          }));
+          break;
+        default:
+          throw r.unknown(p, n, "id, command, flags, flagsWithValue, operands, paths");
+      }
+    });
+    require(id[0], path, "id");
+    require(command[0], path, "command");
+    List<String> flagList = flags.isEmpty() ? List.of() : flags.get(0);
+    for (String f : flagList) {
+      if (withValue.containsKey(f)) {
+        throw r.errorAt(path + "/flags", "rule " + id[0] + ": flag " + f + " is listed both as a flag and as a flag with a value");
+      }
+    }
+    List<Operand> ops = operands.isEmpty() ? List.of() : operands.get(0);
+    List<String> pathList = paths.isEmpty() ? List.of() : paths.get(0);
+    boolean needsPaths = withValue.containsValue(ArgType.PATH) || ops.stream().anyMatch(o -> o.type() == ArgType.PATH);
+    if (needsPaths && pathList.isEmpty()) {
+      throw r.errorAt(path, "rule " + id[0] + " types a value as path but lists no paths");
+    }
+    return new CommandRule(id[0], command[0], flagList, withValue, ops, pathList);
+  }
+
+  private void flagsWithValue(String path, Map<String, ArgType> out) {
+    if (r.format == PolicyFormat.XML) {
+      r.list(path, "flag", p -> {
+        String[] nameType = new String[2];
+        r.object(p, (n, q) -> {
+          switch (n) {
+            case "name":
+              nameType[0] = name(q, VALUE_FLAG, "flag");
+              break;
+            case "type":
+              nameType[1] = r.string(q);
+              break;
+            default:
+              throw r.unknown(q, n, "name, type");
+          }
+        });
+        require(nameType[0], p, "name");
+        require(nameType[1], p, "type");
+        ArgType t = ArgType.parse(nameType[1]);
+        if (t == null) {
+          throw r.errorAt(p + "/type", "a flag value type is any, number or path, not " + Text.quote(nameType[1]));
+        }
+        if (out.put(nameType[0], t) != null) {
+          throw r.errorAt(p, "duplicate flag " + Text.quote(nameType[0]));
+        }
+        return null;
+      });
+      return;
+    }
+    r.object(path, (n, p) -> {
+      if (!VALUE_FLAG.matcher(n).matches()) {
+        throw r.errorAt(p, "a flag that takes a value must match " + VALUE_FLAG.pattern() + ": " + Text.quote(n));
+      }
+      String s = r.string(p);
+      ArgType t = ArgType.parse(s);
+      if (t == null) {
+        throw r.error(p, "a flag value type is any, number or path, not " + Text.quote(s));
+      }
+      out.put(n, t);
+    });
+  }
+
+  private List<Operand> operands(String path) {
+    List<Operand> ops = r.list(path, "operand", p -> {
+      String s = r.string(p);
+      java.util.regex.Matcher m = OPERAND.matcher(s);
+      if (!m.matches()) {
+        throw r.error(p, "an operand is any, number or path, optionally followed by + or *, not " + Text.quote(s));
+      }
+      Quantifier q = m.group(2).isEmpty() ? Quantifier.ONE
+          : m.group(2).equals("+") ? Quantifier.ONE_OR_MORE : Quantifier.ZERO_OR_MORE;
+      return new Operand(ArgType.parse(m.group(1)), q);
+    });
+    for (int i = 0; i < ops.size() - 1; i++) {
+      if (ops.get(i).variadic()) {
+        throw r.errorAt(path + "/" + i, "only the last operand may have + or *");
+      }
+    }
+    return ops;
+  }
+
+  // ---- scalar helpers ----
+
+  private <T> List<T> uniqueList(String path, String xmlItem, StrictReader.ItemReader<T> item) {
+    List<T> list = r.list(path, xmlItem, item);
+    Set<T> seen = new HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      if (!seen.add(list.get(i))) {
+        throw r.errorAt(path + "/" + i, "duplicate entry " + Text.quote(String.valueOf(list.get(i))));
+      }
+    }
+    return list;
+  }
+
+  private String name(String path, Pattern grammar, String what) {
+    String s = r.string(path);
+    if (!grammar.matcher(s).matches()) {
+      throw r.error(path, what + " must match " + grammar.pattern() + ": " + Text.quote(s));
+    }
+    return s;
+  }
+
+  private String group(String path) {
+    String s = r.string(path);
+    if (s.isEmpty() || s.length() > 256 || !s.strip().equals(s) || s.codePoints().anyMatch(c -> c < 0x21 || c == 0x7f)) {
+      throw r.error(path, "a group name must be 1-256 printable characters without spaces: " + Text.quote(s));
+    }
+    return s;
+  }
+
+  private String text(String path, String what, int max) {
+    String s = r.string(path);
+    if (s.isBlank() || s.length() > max || s.codePoints().anyMatch(Character::isISOControl)) {
+      throw r.error(path, what + " must be non-blank text of at most " + max + " characters without control characters: "
+          + Text.quote(s));
+    }
+    return s;
+  }
+
+  private Duration duration(String path) {
+    String s = r.string(path);
+    Duration d;
+    try {
+      d = Duration.parse(s);
+    } catch (DateTimeParseException e) {
+      throw r.error(path, "not an ISO-8601 duration such as PT30M: " + Text.quote(s));
+    }
+    if (d.isNegative() || d.isZero()) {
+      throw r.error(path, "a duration must be positive: " + Text.quote(s));
+    }
+    if (d.compareTo(Duration.ofDays(366)) > 0) {
+      throw r.error(path, "a duration must not exceed a year: " + Text.quote(s));
+    }
+    return d;
+  }
+
+  private <T> T require(T value, String objectPath, String field) {
+    if (value == null) {
+      throw r.errorAt(objectPath, field + " is required");
+    }
+    return value;
+  }
+}

@@ -1,0 +1,247 @@
+package dev.kubejit.policy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+class PolicyLoaderTest {
+  private static final String JSON = Fixtures.text("policies/payments-oncall.json");
+  private static final String YAML = Fixtures.text("policies/payments-oncall.yaml");
+  private static final String XML = Fixtures.text("policies/payments-oncall.xml");
+
+  private static PolicyException fails(String text, PolicyFormat f) {
+    return assertThrows(PolicyException.class, () -> Fixtures.parse(text, f));
+  }
+
+  private static String replaceOnce(String text, String from, String to) {
+    int at = text.indexOf(from);
+    assertTrue(at >= 0, "fixture does not contain " + from);
+    return text.substring(0, at) + to + text.substring(at + from.length());
+  }
+
+  @Test
+  void theThreeFormatsLoadToEqualModelsAndTheSameDigest() {
+    Policy json = Fixtures.example(PolicyFormat.JSON);
+    Policy xml = Fixtures.example(PolicyFormat.XML);
+    Policy yaml = Fixtures.example(PolicyFormat.YAML);
+    assertEquals(json.document(), xml.document());
+    assertEquals(json.document(), yaml.document());
+    assertEquals(json.digest(), xml.digest());
+    assertEquals(json.digest(), yaml.digest());
+    assertEquals(64, json.digest().length());
+    assertEquals(List.of("oncall-debug", "break-glass"), json.roleNames());
+    assertEquals(Optional.of("abc123"), json.revision());
+  }
+
+  @Test
+  void digestChangesWithContentButNotWithFormattingOrEquivalentDurations() {
+    String digest = Fixtures.parse(JSON, PolicyFormat.JSON).digest();
+    assertEquals(digest, Fixtures.parse(JSON.replace("\n", "\n  "), PolicyFormat.JSON).digest());
+    assertEquals(digest, Fixtures.parse(replaceOnce(JSON, "\"PT1H\"", "\"PT60M\""), PolicyFormat.JSON).digest());
+    assertNotEquals(digest, Fixtures.parse(replaceOnce(JSON, "\"PT1H\"", "\"PT2H\""), PolicyFormat.JSON).digest());
+    assertNotEquals(digest, Fixtures.parse(replaceOnce(JSON, "\"-i\", ", ""), PolicyFormat.JSON).digest());
+  }
+
+  @Test
+  void loadsFromAFileByExtension(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("p.yml");
+    Files.writeString(f, YAML);
+    Policy p = PolicyLoader.load(f, "0123abc");
+    assertEquals(Fixtures.example(PolicyFormat.JSON).digest(), p.digest());
+    assertEquals(Optional.of("0123abc"), p.revision());
+    PolicyException e = assertThrows(PolicyException.class, () -> PolicyLoader.load(dir.resolve("p.txt")));
+    assertTrue(e.getMessage().contains("cannot tell the policy format"), e.getMessage());
+    assertThrows(PolicyException.class, () -> PolicyLoader.load(dir.resolve("missing.json")));
+    assertThrows(IllegalArgumentException.class, () -> PolicyLoader.load(f, "bad revision\n"));
+  }
+
+  @Test
+  void unknownFieldIsAnErrorWithFileLineColumnAndPath() {
+    String text = replaceOnce(JSON, "\"maxDuration\": \"PT1H\",", "\"maxDuration\": \"PT1H\", \"maxDurations\": \"PT2H\",");
+    PolicyException e = fails(text, PolicyFormat.JSON);
+    assertEquals("test.json", e.source());
+    assertEquals(11, e.line());
+    assertTrue(e.column() > 0);
+    assertEquals(Optional.of("/roles/0/maxDurations"), e.path());
+    assertTrue(e.getMessage().startsWith("test.json:11:"), e.getMessage());
+    assertTrue(e.getMessage().contains("unknown field \"maxDurations\""), e.getMessage());
+  }
+
+  @Test
+  void quotedNumberIsAnErrorInJsonAndYaml() {
+    PolicyException j = fails(replaceOnce(JSON, "\"minApprovals\": 1", "\"minApprovals\": \"1\""), PolicyFormat.JSON);
+    assertEquals(Optional.of("/roles/0/actions/exec/minApprovals"), j.path());
+    assertTrue(j.getMessage().contains("expected an integer, found the string \"1\""), j.getMessage());
+    PolicyException y = fails(replaceOnce(YAML, "minApprovals: 1}", "minApprovals: \"1\"}"), PolicyFormat.YAML);
+    assertEquals(Optional.of("/roles/0/actions/exec/minApprovals"), y.path());
+    fails(replaceOnce(JSON, "\"minApprovals\": 1", "\"minApprovals\": 1.0"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"minApprovals\": 1", "\"minApprovals\": 0"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"minApprovals\": 1", "\"minApprovals\": 99999999999"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"breakGlass\": true", "\"breakGlass\": \"true\""), PolicyFormat.JSON);
+    fails(replaceOnce(YAML, "breakGlass: true", "breakGlass: yes"), PolicyFormat.YAML);
+    fails(replaceOnce(YAML, "minApprovals: 1}", "minApprovals: 0x1}"), PolicyFormat.YAML);
+    fails(replaceOnce(JSON, "\"name\": \"payments-oncall\"", "\"name\": null"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"requesters\": [\"oncall-payments\"]", "\"requesters\": \"oncall-payments\""),
+        PolicyFormat.JSON);
+  }
+
+  @Test
+  void xmlNumbersAndBooleansAreConvertedStrictly() {
+    PolicyException e = fails(replaceOnce(XML, "<minApprovals>1</minApprovals>", "<minApprovals>one</minApprovals>"),
+        PolicyFormat.XML);
+    assertEquals(Optional.of("/roles/0/actions/1/minApprovals"), e.path());
+    assertTrue(e.getMessage().contains("expected an integer, found \"one\""), e.getMessage());
+    fails(replaceOnce(XML, "<minApprovals>1</minApprovals>", "<minApprovals>1e0</minApprovals>"), PolicyFormat.XML);
+    fails(replaceOnce(XML, "<breakGlass>true</breakGlass>", "<breakGlass>yes</breakGlass>"), PolicyFormat.XML);
+    fails(replaceOnce(XML, "<minApprovals>1</minApprovals>", "<minApprovals><x>1</x></minApprovals>"), PolicyFormat.XML);
+    fails(replaceOnce(XML, "<namespace>payments</namespace>", "<ns>payments</ns>"), PolicyFormat.XML);
+    fails(replaceOnce(XML, "<AccessPolicy>", "<Policy>").replace("</AccessPolicy>", "</Policy>"), PolicyFormat.XML);
+  }
+
+  @ParameterizedTest
+  @EnumSource(PolicyFormat.class)
+  void duplicateKeysAreErrors(PolicyFormat f) {
+    String text;
+    switch (f) {
+      case JSON:
+        text = replaceOnce(JSON, "\"maxDuration\": \"PT1H\",", "\"maxDuration\": \"PT1H\", \"maxDuration\": \"PT8H\",");
+        break;
+      case YAML:
+        text = replaceOnce(YAML, "    maxDuration: PT1H\n", "    maxDuration: PT1H\n    maxDuration: PT8H\n");
+        break;
+      default:
+        text = replaceOnce(XML, "<maxDuration>PT1H</maxDuration>", "<maxDuration>PT1H</maxDuration><maxDuration>PT8H</maxDuration>");
+    }
+    PolicyException e = fails(text, f);
+    assertTrue(e.getMessage().toLowerCase().contains("duplicate"), e.getMessage());
+    assertTrue(e.line() > 0, e.getMessage());
+  }
+
+  @ParameterizedTest
+  @EnumSource(PolicyFormat.class)
+  void duplicateRoleNamesAndRuleIdsAreErrors(PolicyFormat f) {
+    String base = f == PolicyFormat.JSON ? JSON : f == PolicyFormat.YAML ? YAML : XML;
+    String role = f == PolicyFormat.JSON ? "\"name\": \"break-glass\"" : f == PolicyFormat.YAML ? "name: break-glass"
+        : "<name>break-glass</name>";
+    PolicyException e = fails(replaceOnce(base, role, role.replace("break-glass", "oncall-debug")), f);
+    assertTrue(e.getMessage().contains("duplicate role name \"oncall-debug\""), e.getMessage());
+    assertEquals(Optional.of("/roles/1/name"), e.path());
+    String rule = f == PolicyFormat.JSON ? "\"id\": \"tail-logs\"" : f == PolicyFormat.YAML ? "id: tail-logs"
+        : "<id>tail-logs</id>";
+    PolicyException r = fails(replaceOnce(base, rule, rule.replace("tail-logs", "read-logs")), f);
+    assertTrue(r.getMessage().contains("duplicate rule id \"read-logs\""), r.getMessage());
+  }
+
+  @Test
+  void badDurationsRegexesAndValuesAreErrorsNamingTheValue() {
+    PolicyException d = fails(replaceOnce(JSON, "\"PT1H\"", "\"1h\""), PolicyFormat.JSON);
+    assertEquals(Optional.of("/roles/0/maxDuration"), d.path());
+    assertTrue(d.getMessage().contains("not an ISO-8601 duration such as PT30M: \"1h\""), d.getMessage());
+    fails(replaceOnce(JSON, "\"PT1H\"", "\"-PT1H\""), PolicyFormat.JSON);
+    PolicyException order = fails(replaceOnce(JSON, "\"PT30M\"", "\"PT2H\""), PolicyFormat.JSON);
+    assertTrue(order.getMessage().contains("exceeds maxDuration"), order.getMessage());
+    PolicyException re = fails(replaceOnce(JSON, "^(INC|CHG)-[0-9]+$", "^(INC|CHG-[0-9]+$"), PolicyFormat.JSON);
+    assertEquals(Optional.of("/roles/0/justification/ticketPattern"), re.path());
+    assertTrue(re.getMessage().contains("not a valid regular expression"), re.getMessage());
+    fails(replaceOnce(JSON, "\"path+\"]", "\"file+\"]"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"operands\": [\"any\", \"path+\"]", "\"operands\": [\"path*\", \"any\"]"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"/var/log/\"", "\"var/log/\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"/var/log/\"", "\"/var/log/../\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"command\": \"cat\"", "\"command\": \"/bin/cat\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"approval\": \"auto\"", "\"approval\": \"automatic\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "{\"approval\": \"auto\"}", "{\"approval\": \"auto\", \"approvers\": [\"x\"]}"),
+        PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"kubejit.dev/v1\"", "\"kubejit.dev/v2\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"-m\": \"number\"", "\"-m\": \"int\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"flags\": [\"-f\"]", "\"flags\": [\"-n\"]"), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "\"namespaces\": [\"payments\", ", "\"namespaces\": [\"Payments\", "), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, ", \"paths\": [\"/var/log/\", \"/app/logs/\"]}", "}"), PolicyFormat.JSON);
+  }
+
+  @Test
+  void missingRequiredFieldsAreErrors() {
+    PolicyException e = fails(replaceOnce(JSON, "\"maxDuration\": \"PT1H\",", ""), PolicyFormat.JSON);
+    assertTrue(e.getMessage().contains("maxDuration is required"), e.getMessage());
+    assertEquals(Optional.of("/roles/0"), e.path());
+    fails(replaceOnce(JSON, "\"justification\": {\"required\": true},", ""), PolicyFormat.JSON);
+    fails("{\"apiVersion\": \"kubejit.dev/v1\", \"kind\": \"AccessPolicy\", \"metadata\": {\"name\": \"x\"}, \"roles\": []}",
+        PolicyFormat.JSON);
+    fails("[]", PolicyFormat.JSON);
+    fails("", PolicyFormat.JSON);
+    fails("", PolicyFormat.YAML);
+    fails("", PolicyFormat.XML);
+  }
+
+  @Test
+  void trailingContentAndMultipleYamlDocumentsAreErrors() {
+    fails(JSON + " {}", PolicyFormat.JSON);
+    fails(YAML + "\n---\napiVersion: kubejit.dev/v1\n", PolicyFormat.YAML);
+  }
+
+  @Test
+  void yamlAnchorsAliasesAndTagsAreRefused() {
+    PolicyException alias = fails(replaceOnce(replaceOnce(YAML, "paths: [/var/log/, /app/logs/]",
+        "paths: &logs [/var/log/, /app/logs/]"), "paths: [/var/log/, /app/logs/]", "paths: *logs"), PolicyFormat.YAML);
+    assertTrue(alias.getMessage().contains("YAML anchors"), alias.getMessage());
+    PolicyException tag = fails(replaceOnce(YAML, "minApprovals: 1}", "minApprovals: !!int 1}"), PolicyFormat.YAML);
+    assertTrue(tag.getMessage().contains("YAML tags"), tag.getMessage());
+  }
+
+  @Test
+  void xmlExternalEntityPayloadIsRefusedAndNothingIsRead(@TempDir Path dir) throws Exception {
+    Path secret = dir.resolve("secret.txt");
+    Files.writeString(secret, "TOP-SECRET-CONTENT");
+    String xxe = "<?xml version=\"1.0\"?>\n<!DOCTYPE AccessPolicy [\n  <!ENTITY xxe SYSTEM \"" + secret.toUri()
+        + "\">\n]>\n" + replaceOnce(XML.substring(XML.indexOf("<AccessPolicy>")),
+            "<name>payments-oncall</name>", "<name>&xxe;</name>");
+    PolicyException e = fails(xxe, PolicyFormat.XML);
+    assertTrue(e.getMessage().contains("DOCTYPE is not allowed"), e.getMessage());
+    assertTrue(!e.getMessage().contains("TOP-SECRET"), e.getMessage());
+    assertEquals(2, e.line());
+    PolicyException entity = fails(replaceOnce(XML, "<name>payments-oncall</name>", "<name>&xxe;</name>"), PolicyFormat.XML);
+    assertTrue(!entity.getMessage().contains("TOP-SECRET"), entity.getMessage());
+    String billion = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>"
+        + "<AccessPolicy><apiVersion>&lol2;</apiVersion></AccessPolicy>";
+    assertTrue(fails(billion, PolicyFormat.XML).getMessage().contains("DOCTYPE"));
+  }
+
+  @Test
+  void oversizedInputIsRefused() {
+    byte[] big = new byte[StrictReader.MAX_BYTES + 1];
+    assertThrows(PolicyException.class, () -> PolicyLoader.parse(big, PolicyFormat.JSON, "big.json", null));
+  }
+
+  @Test
+  void deepNestingIsAPolicyExceptionNotAStackOverflow() {
+    String deep = "{\"apiVersion\": " + "[".repeat(100_000) + "]".repeat(100_000) + "}";
+    assertThrows(PolicyException.class, () -> Fixtures.parse(deep, PolicyFormat.JSON));
+    assertThrows(PolicyException.class, () -> Fixtures.parse("a: " + "[".repeat(10_000), PolicyFormat.YAML));
+  }
+
+  @Test
+  void clusterScopedRoleNeedsNoNamespacesAndEmptyXmlListsWork() {
+    String xml = "<AccessPolicy><apiVersion>kubejit.dev/v1</apiVersion><kind>AccessPolicy</kind>"
+        + "<metadata><name>c</name></metadata><roles><role><name>cluster-read</name>"
+        + "<requesters><group>platform</group></requesters><clusterScope>true</clusterScope>"
+        + "<clusters><cluster>prod-*</cluster></clusters>"
+        + "<defaultDuration>PT10M</defaultDuration><maxDuration>PT10M</maxDuration>"
+        + "<justification><required>false</required></justification>"
+        + "<actions><action name=\"view\"><approval>auto</approval></action></actions>"
+        + "<commands><allow/></commands></role></roles></AccessPolicy>";
+    String json = "{\"apiVersion\":\"kubejit.dev/v1\",\"kind\":\"AccessPolicy\",\"metadata\":{\"name\":\"c\"},"
+        + "\"roles\":[{\"name\":\"cluster-read\",\"requesters\":[\"platform\"],\"clusterScope\":true,"
+        + "\"clusters\":[\"prod-*\"],\"defaultDuration\":\"PT10M\",\"maxDuration\":\"PT10M\","
+        + "\"justification\":{\"required\":false},\"actions\":{\"view\":{\"approval\":\"auto\"}},\"commands\":{\"allow\":[]}}]}";
+    assertEquals(Fixtures.parse(json, PolicyFormat.JSON).document(), Fixtures.parse(xml, PolicyFormat.XML).document());
+  }
+}
