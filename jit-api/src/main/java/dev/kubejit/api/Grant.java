@@ -31,6 +31,8 @@ public final class Grant {
   private final String rbacTemplate;
   private final boolean breakGlass;
   private final String policyDigest;
+  private final String justification;
+  private final String ticket;
   private final ImmutableList<CredentialRef> credentials;
 
   private Grant(Builder b) {
@@ -48,6 +50,9 @@ public final class Grant {
     this.rbacTemplate = b.rbacTemplate;
     this.breakGlass = b.breakGlass;
     this.policyDigest = b.policyDigest;
+    this.justification =
+        b.justification == null ? null : Validation.requireText(b.justification, "justification", 2048);
+    this.ticket = b.ticket == null ? null : Validation.requireName(b.ticket, "ticket");
     this.credentials = ImmutableList.copyOf(b.credentials);
   }
 
@@ -70,6 +75,8 @@ public final class Grant {
     b.rbacTemplate = rbacTemplate;
     b.breakGlass = breakGlass;
     b.policyDigest = policyDigest;
+    b.justification = justification;
+    b.ticket = ticket;
     b.credentials = credentials;
     return b;
   }
@@ -139,6 +146,16 @@ public final class Grant {
     return Optional.ofNullable(policyDigest);
   }
 
+  /** The justification of the request it came from. */
+  public Optional<String> justification() {
+    return Optional.ofNullable(justification);
+  }
+
+  /** The ticket of the request it came from. */
+  public Optional<String> ticket() {
+    return Optional.ofNullable(ticket);
+  }
+
   /** References to the credentials issued for it. */
   public ImmutableList<CredentialRef> credentials() {
     return credentials;
@@ -159,6 +176,7 @@ public final class Grant {
         && action.equals(g.action) && scope.equals(g.scope) && grantedAt.equals(g.grantedAt)
         && expiresAt.equals(g.expiresAt) && Objects.equals(rbacTemplate, g.rbacTemplate)
         && breakGlass == g.breakGlass && Objects.equals(policyDigest, g.policyDigest)
+        && Objects.equals(justification, g.justification) && Objects.equals(ticket, g.ticket)
         && credentials.equals(g.credentials);
   }
 
@@ -186,6 +204,8 @@ public final class Grant {
     private String rbacTemplate;
     private boolean breakGlass;
     private String policyDigest;
+    private String justification;
+    private String ticket;
     private List<CredentialRef> credentials = ImmutableList.of();
 
     private Builder() {}
@@ -248,6 +268,13 @@ public final class Grant {
     /** Sets the digest of the deciding policy. */
     public Builder policyDigest(String digest) {
       this.policyDigest = digest;
+      return this;
+    }
+
+    /** Sets the justification and ticket of the originating request (either may be null). */
+    public Builder why(String justification, String ticket) {
+      this.justification = justification;
+      this.ticket = ticket;
       return this;
     }
 

@@ -314,6 +314,7 @@ public final class JitBroker {
           .rbacTemplate(decision.rbacTemplate().orElse(null))
           .breakGlass(decision.breakGlass())
           .policyDigest(decision.policyDigest().orElse(null))
+          .why(req.justification().orElse(null), req.ticket().orElse(null))
           .build();
       rbac.provision(grant);
       List<IssuedCredential> issued = new ArrayList<>();
@@ -573,7 +574,8 @@ public final class JitBroker {
     commit(rec, updated, List.of(ev.build()), now);
     rec.grant().ifPresent(g -> warned.remove(g.id()));
     notifyQuietly(target == RequestState.REVOKED ? NotificationType.REVOKED : NotificationType.EXPIRED, updated, now,
-        rec.request().requester().user() + "'s " + (wasActive ? "grant" : "request") + " " + rec.id() + " "
+        rec.request().requester().user() + "'s " + (wasActive ? "grant " + rec.grant().orElseThrow().id()
+            : "request " + rec.id()) + " "
             + (target == RequestState.REVOKED ? "was revoked" + (by == null ? "" : " by " + by.user()) : "expired"));
     log.debug("request {} {} -> {} ({})", rec.id(), rec.state(), target, cause);
     return updated;

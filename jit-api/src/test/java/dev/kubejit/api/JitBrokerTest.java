@@ -77,6 +77,8 @@ class JitBrokerTest {
     assertEquals(T0, g.grantedAt());
     assertEquals(T0.plus(Duration.ofMinutes(30)), g.expiresAt());
     assertEquals("jit:grant:" + g.id().value(), g.subjectGroup());
+    assertEquals("incident", g.justification().orElseThrow());
+    assertEquals("INC-42", g.ticket().orElseThrow());
     assertTrue(rbac.isProvisioned(g.id()));
     assertEquals(1, g.credentials().size());
     assertEquals(g.credentials().get(0), a.credentials().get(0).ref());

@@ -4,111 +4,243 @@ import dev.kubejit.api.AccessRequest;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.Activation;
 import dev.kubejit.api.ApprovalRefusedException;
-import dev.kubejit.api.AuditEvent;
-import dev.kubejit.api.CredentialKind;
 import dev.kubejit.api.CredentialSpec;
 import dev.kubejit.api.Decision;
+import dev.kubejit.api.EndCause;
+import dev.kubejit.api.Grant;
 import dev.kubejit.api.Identity;
 import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.ProvisioningException;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.Scope;
 import dev.kubejit.api.Use;
-import dev.kubejit.api.spi.AccessPolicy;
-import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.CredentialIssuer;
-import dev.kubejit.api.spi.InMemoryAuditSink;
-import dev.kubejit.api.spi.Notifier;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.audit.AuditKeys;
+import dev.kubejit.audit.AuditVerifier;
+import dev.kubejit.audit.FileAuditSink;
+import dev.kubejit.audit.VerificationResult;
+import dev.kubejit.policy.Policy;
+import dev.kubejit.policy.PolicyEngine;
+import dev.kubejit.policy.PolicyLoader;
+import dev.kubejit.rbac.Finding;
+import dev.kubejit.rbac.GeneratedRbac;
+import dev.kubejit.rbac.RbacGenerator;
+import dev.kubejit.rbac.RbacLinter;
+import dev.kubejit.rbac.RbacTemplate;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
-/** Runs the whole access lifecycle on in-memory components and prints each step. */
+/**
+ * Runs the whole access lifecycle with the real modules (policy file, hash-chained audit log,
+ * generated RBAC, issued credentials) and prints each step; only the cluster is left out.
+ */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = "Run the JIT lifecycle (request, approve, activate, use, expire) and print each step.")
+    description = {"Run the JIT lifecycle (request, approve, activate, use, expire) and print each step.",
+        "Writes the policy, keys and a signed audit log to DIR (recreated on each run)."})
 final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Override
-  public Integer call() {
-    PrintWriter out = spec.commandLine().getOut();
-    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T09:00:00Z"));
-    AccessPolicy policy = AccessPolicy.staticRules()
-        .role("oncall-debug", r -> r.requesters("oncall-payments").namespaces("payments")
-            .durations(Duration.ofMinutes(30), Duration.ofHours(1)).rbacTemplate("oncall-debug")
-            .auto(Action.LOGS).manual(Action.EXEC, 1, "sre-leads").commands("cat", "ls", "ps"))
-        .build();
-    InMemoryAuditSink audit = AuditSink.inMemory();
-    Notifier chat = n -> out.println("    [chat] " + n);
-    JitBroker broker = JitBroker.builder().clock(clock).policy(policy).auditSink(audit)
-        .rbacProvisioner(RbacProvisioner.inMemory()).credentialIssuer(CredentialIssuer.inMemory())
-        .notifier(chat).build();
+  @Option(names = "--dir", defaultValue = "kubejit-demo", description = "Output directory (default: ${DEFAULT-VALUE}).")
+  Path dir;
 
-    Identity alice = Identity.of("alice", List.of("oncall-payments"), "demo");
-    Identity carol = Identity.of("carol", List.of("sre-leads"), "demo");
+  private PrintWriter out;
+
+  @Override
+  public Integer call() throws IOException {
+    out = spec.commandLine().getOut();
+    prepare(dir);
+    Path policyFile = dir.resolve("policy.json");
+    try (InputStream in = DemoCommand.class.getResourceAsStream("demo-policy.json")) {
+      Files.copy(in, policyFile);
+    }
+    Policy policy = PolicyLoader.load(policyFile, "demo");
+    KeyPair auditKey = AuditKeys.generate();
+    AuditKeys.writePrivateKey(auditKey.getPrivate(), dir.resolve("audit-signing.key"));
+    AuditKeys.writePublicKey(auditKey.getPublic(), dir.resolve("audit-signing.pub"));
+    MutableClock clock = new MutableClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
+    Path auditLog = dir.resolve("audit.jsonl");
+
+    out.println("KubeJIT demo — policy " + policy.name() + " (sha256 " + policy.digest().substring(0, 12)
+        + "...), audit log " + auditLog);
+    try (FileAuditSink audit = FileAuditSink.builder(auditLog).signingKey(auditKey).clock(clock).open()) {
+      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).auditSink(audit)
+          .rbacProvisioner(new PrintingRbacProvisioner(out, clock)).credentialIssuer(DemoCredentials.issuer(dir, clock))
+          .notifier(n -> out.println("    [chat] " + n)).build();
+      run(broker, clock);
+    }
+
+    step(9, "verify the audit trail (hash chain + Ed25519-signed checkpoints)");
+    VerificationResult result = AuditVerifier.withPublicKey(auditKey.getPublic()).verify(List.of(auditLog));
+    out.println("    -> " + result.status() + ": " + result.message());
+    out.println();
+    out.println("Next: ./kubejit audit verify " + auditLog + " --public-key " + dir.resolve("audit-signing.pub"));
+    out.println("      ./kubejit audit query " + auditLog + " --user alice");
+    out.println("      ./kubejit policy check " + policyFile + " --role oncall-debug --user alice "
+        + "--group oncall-payments --command \"cat /var/log/../../etc/shadow\"");
+    out.flush();
+    return result.isOk(false) ? 0 : 1;
+  }
+
+  private void run(JitBroker broker, MutableClock clock) {
+    Identity alice = Identity.of("alice", List.of("oncall-payments"), "demo-idp");
+    Identity carol = Identity.of("carol", List.of("sre-leads"), "demo-idp");
     Scope payments = Scope.namespace("prod", "payments");
 
-    step(out, 1, "alice asks to read logs in payments for 30 minutes (auto-approved by policy)");
+    step(1, "alice asks to read logs in payments for 30 minutes, ticket INC-42 (auto-approved)");
     RequestRecord logs = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug")
         .action(Action.LOGS).scope(payments).duration(Duration.ofMinutes(30)).ticket("INC-42")
         .justification("checkout errors spiking").build());
     out.println("    -> " + logs.state() + ": " + logs.decision());
 
-    step(out, 2, "alice asks for exec in payments for 2 hours (needs an approver; clamped to 1 h)");
+    step(2, "alice asks for logs with ticket JIRA-1 (does not match the ticket pattern)");
+    RequestRecord bad = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug")
+        .action(Action.LOGS).scope(payments).duration(Duration.ofMinutes(30)).ticket("JIRA-1").build());
+    out.println("    -> " + bad.state() + ": " + bad.decision());
+
+    step(3, "alice asks for exec in payments for 2 hours (needs an sre-lead; clamped to the 1 h ceiling)");
     RequestRecord exec = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug")
         .action(Action.EXEC).scope(payments).duration(Duration.ofHours(2)).ticket("INC-42")
         .justification("need a thread dump").build());
     out.println("    -> " + exec.state() + ": " + exec.decision());
-
-    step(out, 3, "alice tries to approve her own request");
     try {
-      broker.approve(exec.id(), Identity.of("alice", List.of("oncall-payments", "sre-leads"), "demo"), "me");
+      broker.approve(exec.id(), Identity.of("alice", List.of("oncall-payments", "sre-leads"), "demo-idp"), "me");
     } catch (ApprovalRefusedException e) {
-      out.println("    -> refused (" + e.reason() + "): " + e.getMessage());
+      out.println("    alice approves it herself -> refused (" + e.reason() + ")");
     }
-
-    step(out, 4, "carol (sre-leads) approves");
     exec = broker.approve(exec.id(), carol, "go ahead");
-    out.println("    -> " + exec.state());
+    out.println("    carol (sre-leads) approves -> " + exec.state());
 
-    step(out, 5, "alice activates: RBAC provisioned for the grant's own group, credential issued");
-    Activation act = broker.activate(exec.id(), alice, CredentialSpec.of(CredentialKind.OPAQUE, null, Map.of()));
-    out.println("    -> " + act.grant());
-    out.println("    -> credential " + act.credentials().get(0));
+    step(4, "alice activates: RBAC for the grant's own group, a short-lived X.509 certificate from her CSR");
+    Activation act = broker.activate(exec.id(), alice, DemoCredentials.aliceCsr(dir));
+    Grant grant = act.grant();
+    out.println("    -> " + grant);
+    act.credentials().forEach(c -> out.println("    -> credential " + c));
 
-    step(out, 6, "alice runs commands in her exec session");
-    for (List<String> argv : List.of(List.of("cat", "/var/log/app.log"), List.of("rm", "-rf", "/"))) {
-      Decision d = broker.authorize(act.grant().id(), alice, Use.command(argv));
-      out.println("    $ " + String.join(" ", argv) + "  -> " + d.outcome() + " (" + d.reason() + ")");
+    step(5, "alice runs commands in her exec session (argument-aware rules, default deny)");
+    for (String line : List.of("cat /var/log/app.log", "tail -n 100 -f /app/logs/server.log",
+        "cat /var/log/../../etc/shadow", "cat /var/log/app.log; rm -rf /", "sh -c \"cat /var/log/app.log\"",
+        "grep -r root /")) {
+      Decision d = broker.authorize(grant.id(), alice, Use.commandLine(line));
+      out.println(String.format("    $ %-40s -> %s%s: %s", line, d.outcome(),
+          d.ruleId().map(r -> " [" + r + "]").orElse(""), d.reason()));
     }
 
-    step(out, 7, "one hour passes; the broker expires the grant");
+    step(6, "carol uses break-glass in kube-system (auto, 15 min, alerted, review required)");
+    RequestRecord glass = broker.submit(AccessRequest.builder().requester(carol).role("break-glass")
+        .action(Action.EXEC).scope(Scope.namespace("prod", "kube-system"))
+        .justification("API server pods crash-looping").build());
+    Activation glassAct = broker.activate(glass.id(), carol);
+    out.println("    -> " + glassAct.grant() + ", review required: " + glassAct.record().reviewRequired());
+
+    step(7, "carol revokes her break-glass grant when the incident is over");
+    out.println("    -> " + broker.revoke(glass.id(), carol, "incident closed").state());
+
+    step(8, "one hour passes; the broker expires alice's grant");
     clock.advance(Duration.ofHours(1));
     out.println("    -> expired " + broker.expireDue() + " request(s)/grant(s)");
-    Decision after = broker.authorize(act.grant().id(), alice, Use.command(List.of("cat", "/var/log/app.log")));
-    out.println("    $ cat /var/log/app.log  -> " + after.outcome() + " (" + after.reason() + ")");
-
-    step(out, 8, "the audit trail");
-    for (AuditEvent e : audit.events()) {
-      out.println("    " + e.time() + " " + e.type() + e.actor().map(a -> " by " + a.user()).orElse("")
-          + e.reason().map(r -> " — " + r).orElse(""));
-    }
-    out.flush();
-    return 0;
+    Decision after = broker.authorize(grant.id(), alice, Use.commandLine("cat /var/log/app.log"));
+    out.println("    $ cat /var/log/app.log  -> " + after.outcome() + ": " + after.reason());
   }
 
-  private static void step(PrintWriter out, int n, String what) {
+  private void step(int n, String what) {
     out.println();
     out.println(n + ". " + what);
+  }
+
+  /** Recreates the demo directory, removing only what an earlier demo run wrote there. */
+  private static void prepare(Path dir) throws IOException {
+    if (Files.exists(dir)) {
+      try (Stream<Path> files = Files.list(dir)) {
+        for (Path f : (Iterable<Path>) files::iterator) {
+          String name = f.getFileName().toString();
+          if (name.startsWith("audit") || name.startsWith("policy") || name.startsWith("alice")
+              || name.startsWith("ca") || name.endsWith(".lock")) {
+            Files.delete(f);
+          }
+        }
+      }
+    }
+    Files.createDirectories(dir);
+  }
+
+  /**
+   * Generates, lints and prints each grant's Role and RoleBinding instead of applying them (the
+   * demo has no cluster; {@code KubernetesRbacProvisioner} applies the same objects).
+   */
+  static final class PrintingRbacProvisioner implements RbacProvisioner {
+    private final PrintWriter out;
+    private final RbacLinter linter;
+    private final Map<String, GeneratedRbac> applied = new ConcurrentHashMap<>();
+    private volatile boolean printedYaml;
+
+    PrintingRbacProvisioner(PrintWriter out, Clock clock) {
+      this.out = out;
+      this.linter = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).clock(clock).build();
+    }
+
+    @Override
+    public void provision(Grant grant) {
+      String template = grant.rbacTemplate().orElseThrow(() -> new ProvisioningException(
+          "the policy named no RBAC template for role " + grant.role()));
+      GeneratedRbac rbac = RbacGenerator.builder(RbacTemplate.builtIn(template)).grant(grant).generate();
+      List<Finding> findings = linter.lint(rbac);
+      if (RbacLinter.hasErrors(findings)) {
+        throw new ProvisioningException("generated RBAC has linter errors: " + findings);
+      }
+      boolean first = applied.isEmpty() && !printedYaml;
+      applied.put(grant.id().value(), rbac);
+      if (first) {
+        printedYaml = true;
+        out.println("    [rbac] would apply (linted, no findings of severity ERROR):");
+        rbac.toYaml().lines().forEach(l -> out.println("      " + l));
+      } else {
+        out.println("    [rbac] would apply Role and RoleBinding " + rbac.name() + " in "
+            + rbac.namespace().orElse("(cluster)") + " for group " + rbac.subjectGroup());
+      }
+    }
+
+    @Override
+    public void deprovision(Grant grant, EndCause cause) {
+      GeneratedRbac rbac = applied.remove(grant.id().value());
+      if (rbac != null) {
+        out.println("    [rbac] would delete " + rbac.name() + " in " + rbac.namespace().orElse("(cluster)")
+            + " (" + cause + ")");
+      }
+    }
+  }
+
+  /** Placeholder until the credentials module is wired: an opaque in-memory credential. */
+  static final class DemoCredentials {
+    private DemoCredentials() {}
+
+    static CredentialIssuer issuer(Path dir, Clock clock) {
+      return CredentialIssuer.inMemory();
+    }
+
+    static CredentialSpec aliceCsr(Path dir) {
+      return CredentialSpec.of(dev.kubejit.api.CredentialKind.OPAQUE, null, Map.of());
+    }
   }
 
   /** A clock the demo moves forward by hand. */

@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MainTest {
   private final StringWriter out = new StringWriter();
@@ -36,11 +40,29 @@ class MainTest {
   }
 
   @Test
-  void demoRunsTheLifecycle() {
-    assertEquals(0, run("demo"));
+  void demoRunsTheLifecycleAndLeavesAVerifiableAuditLog(@TempDir Path tmp) throws Exception {
+    Path dir = tmp.resolve("kubejit-demo");
+    assertEquals(0, run("demo", "--dir", dir.toString()), err.toString());
     String text = out.toString();
-    assertTrue(text.contains("SELF_APPROVAL"), text);
-    assertTrue(text.contains("GRANT_EXPIRED"), text);
-    assertTrue(text.contains("rm -rf /  -> DENY"), text);
+    assertTrue(text.contains("refused (SELF_APPROVAL)"), text);
+    assertTrue(text.contains("-> DENY [command-syntax]"), text);
+    assertTrue(text.contains("-> SEALED"), text);
+    assertTrue(Files.size(dir.resolve("audit.jsonl")) > 0);
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("audit.jsonl"))));
+
+    StringWriter verifyOut = new StringWriter();
+    int verified = Main.run(new String[] {"audit", "verify", dir.resolve("audit.jsonl").toString(),
+        "--public-key", dir.resolve("audit-signing.pub").toString()},
+        new PrintWriter(verifyOut, true), new PrintWriter(err, true));
+    assertEquals(0, verified, verifyOut + " / " + err);
+
+    assertEquals(0, run("demo", "--dir", dir.toString()), "a second run starts afresh: " + err);
+  }
+
+  @Test
+  void demoPolicyIsTheExamplePolicy() throws Exception {
+    Path root = Path.of(System.getProperty("kubejit.projectRoot", ".."));
+    assertEquals(Files.readString(root.resolve("jit-policy/src/test/resources/policies/payments-oncall.json")),
+        Files.readString(root.resolve("jit-cli/src/main/resources/dev/kubejit/cli/demo-policy.json")));
   }
 }

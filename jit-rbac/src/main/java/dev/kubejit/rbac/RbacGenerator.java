@@ -40,7 +40,10 @@ public final class RbacGenerator {
       this.template = template;
     }
 
-    /** Takes namespace, grant id, group ({@link Grant#subjectGroup()}), expiry, request id and requester from the grant. */
+    /**
+     * Takes namespace, grant id, group ({@link Grant#subjectGroup()}), expiry, request id, requester
+     * and (unless set explicitly) justification from the grant.
+     */
     public Builder grant(Grant grant) {
       if (this.grant != null) {
         throw new IllegalStateException("grant was already set to " + this.grant.id());
@@ -136,6 +139,10 @@ public final class RbacGenerator {
           grp = Names.requireGroup(grant.subjectGroup());
         }
       }
+      String why = justification;
+      if (why == null && grant != null) {
+        why = grant.justification().map(Names::sanitize).orElse(null);
+      }
       if (id == null) {
         throw new RbacException("a grant id is required (grant() or grantId())");
       }
@@ -156,7 +163,7 @@ public final class RbacGenerator {
             + " clusterScope()");
       }
       String name = Names.objectName(template.name(), id.value());
-      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, justification);
+      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, why);
     }
   }
 }

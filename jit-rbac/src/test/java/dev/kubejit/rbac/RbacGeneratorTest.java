@@ -47,6 +47,14 @@ class RbacGeneratorTest {
   }
 
   @Test
+  void justificationComesFromTheGrantUnlessSetExplicitly() {
+    Grant g = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofMinutes(30)).toBuilder()
+        .why("checkout   errors   spiking", "INC-7").build();
+    V1RoleBinding rb = (V1RoleBinding) RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).generate().binding();
+    assertEquals("checkout errors spiking", rb.getMetadata().getAnnotations().get("kubejit.dev/justification"));
+  }
+
+  @Test
   void ownerReferenceIsAddedWithTheRoleUid() {
     Grant g = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofMinutes(30));
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).generate();
