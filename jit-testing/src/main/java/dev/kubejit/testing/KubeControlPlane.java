@@ -547,6 +547,14 @@ public final class KubeControlPlane implements AutoCloseable {
     return TestPki.pem(pki.caCertificate());
   }
 
+  /**
+   * The throwaway test CA's private key (PKCS#8 PEM), so tests can sign client certificates with
+   * KubeJIT's own issuer and have this API server trust them; never use it outside tests.
+   */
+  public String caPrivateKeyPem() {
+    return TestPki.pem(pki.caPrivateKey());
+  }
+
   /** The PEM bundle that verifies the apiserver's serving certificate (the same test CA). */
   public String apiServerCaBundlePem() {
     return caCertificatePem();

@@ -55,12 +55,17 @@ final class TestEnvBinaries {
     addCandidate(candidates, tried, "environment variable " + ENV, env.get(ENV));
     Path cache = home.resolve(".cache/kubejit/testenv/" + DEFAULT_VERSION);
     candidates.add(cache);
+    boolean explicit = !candidates.isEmpty() && isSet(properties.apply(PROPERTY));
     for (Path c : candidates) {
       List<String> missing = missingIn(c);
       if (missing.isEmpty()) {
         return new TestEnvBinaries(c);
       }
       tried.add(c + " (missing " + String.join(", ", missing) + ")");
+      if (explicit) {
+        // -Dkubejit.testenv is the most specific setting: a wrong one fails rather than falling through.
+        break;
+      }
     }
     throw new IllegalStateException(
         "Kubernetes test binaries (etcd, kube-apiserver, kube-controller-manager) not found. "
@@ -73,10 +78,14 @@ final class TestEnvBinaries {
             + String.join("; ", tried));
   }
 
+  private static boolean isSet(String value) {
+    return value != null && !value.isBlank() && !value.contains("${");
+  }
+
   private static void addCandidate(
       List<Path> candidates, List<String> tried, String source, String value) {
     // An unresolved Maven placeholder such as ${env.KUBEBUILDER_ASSETS} counts as unset.
-    if (value == null || value.isBlank() || value.contains("${")) {
+    if (!isSet(value)) {
       return;
     }
     try {

@@ -38,6 +38,17 @@ class TestEnvBinariesTest {
   }
 
   @Test
+  void anIncompleteSystemPropertyDirectoryFailsInsteadOfFallingThrough() throws IOException {
+    Path prop = tmp.resolve("empty");
+    Files.createDirectories(prop);
+    Path env = fakeAssets("env");
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> TestEnvBinaries.locate(
+        k -> k.equals(TestEnvBinaries.PROPERTY) ? prop.toString() : null,
+        Map.of(TestEnvBinaries.ENV, env.toString()), tmp.resolve("home")));
+    assertTrue(e.getMessage().contains(prop.toString()), e.getMessage());
+  }
+
+  @Test
   void fallsThroughIncompleteDirectoriesAndUnresolvedPlaceholders() throws IOException {
     Path env = fakeAssets("env");
     Files.delete(env.resolve("etcd"));

@@ -1,0 +1,113 @@
+package dev.kubejit.cli;
+
+import dev.kubejit.api.KubeJitException;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.ExecCredential;
+import dev.kubejit.credentials.IssuedCertificate;
+import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kubejit credential}: a kubectl exec credential plugin that generates a key pair in this
+ * process (on the engineer's machine), has the local CA sign a short-lived certificate for it, and
+ * prints an ExecCredential ({@code client.authentication.k8s.io/v1}, or v1beta1 when {@code
+ * KUBERNETES_EXEC_INFO} asks for it).
+ */
+@Command(name = "credential", mixinStandardHelpOptions = true,
+    description = "Print an ExecCredential with a fresh short-lived client certificate (kubectl exec plugin).")
+final class CredentialCommand implements Callable<Integer> {
+  private static final Pattern DURATION = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--ca", required = true, description = "CA directory (ca.crt, ca.key) from 'kubejit ca init'.")
+  Path caDir;
+
+  @Option(names = "--user", required = true, description = "User name (certificate CN).")
+  String user;
+
+  @Option(names = "--group", required = true, description = "Group (certificate O); repeat for several.")
+  List<String> groups;
+
+  @Option(names = "--ttl", required = true, description = "Validity, e.g. 30m, 1h, 1h30m.")
+  String ttl;
+
+  @Option(names = "--key-type", defaultValue = "ecdsa-p256", description = "Client key type (default ${DEFAULT-VALUE}).")
+  String keyType;
+
+  @Override
+  public Integer call() {
+    return guarded(spec, () -> {
+      IssuedCertificate c = X509Issuer.builder().authority(CertificateAuthority.load(caDir)).clock(Clock.systemUTC()).build()
+          .issueWithGeneratedKey(user, groups, parseDuration(ttl), KeyType.parse(keyType));
+      String version = ExecCredential.apiVersionFor(System.getenv("KUBERNETES_EXEC_INFO"));
+      PrintWriter out = spec.commandLine().getOut();
+      out.print(ExecCredential.json(version, c));
+      out.flush();
+      c.clampReason().ifPresent(r -> note(spec, r));
+      return 0;
+    });
+  }
+
+  /** Runs {@code body}; a refusal prints one line {@code kubejit: <message>} to stderr and returns 1. */
+  static int guarded(CommandSpec spec, Callable<Integer> body) {
+    try {
+      return body.call();
+    } catch (KubeJitException | IllegalArgumentException | IllegalStateException e) {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("kubejit: " + String.valueOf(e.getMessage()).replace('\n', ' ').replace('\r', ' '));
+      err.flush();
+      return 1;
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new CliException(e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+    }
+  }
+
+  static void note(CommandSpec spec, String message) {
+    spec.commandLine().getErr().println("kubejit: note: " + message);
+    spec.commandLine().getErr().flush();
+  }
+
+  /** Parses {@code 30m}, {@code 1h}, {@code 90s}, {@code 1h30m}. */
+  static Duration parseDuration(String text) {
+    Matcher m = text == null ? null : DURATION.matcher(text);
+    if (m == null || text.isEmpty() || !m.matches()) {
+      throw new IllegalArgumentException("invalid duration \"" + text + "\"; use e.g. 30m, 1h, 1h30m, 90s");
+    }
+    Duration d = Duration.ZERO;
+    try {
+      if (m.group(1) != null) {
+        d = d.plusHours(Long.parseLong(m.group(1)));
+      }
+      if (m.group(2) != null) {
+        d = d.plusMinutes(Long.parseLong(m.group(2)));
+      }
+      if (m.group(3) != null) {
+        d = d.plusSeconds(Long.parseLong(m.group(3)));
+      }
+    } catch (NumberFormatException | ArithmeticException e) {
+      throw new IllegalArgumentException("duration \"" + text + "\" is out of range");
+    }
+    return d;
+  }
+
+  /** Runs this command alone (used as a kubectl exec plugin in tests). */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new CredentialCommand()).execute(args));
+  }
+}

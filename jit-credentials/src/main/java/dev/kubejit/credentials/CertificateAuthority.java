@@ -1,0 +1,234 @@
+package dev.kubejit.credentials;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * An X.509 certificate authority that signs short-lived client certificates: a self-signed CA
+ * certificate and its private key (Ed25519, ECDSA P-256/P-384 or RSA of at least 3072 bits).
+ *
+ * <p>The private key never leaves this object except through {@link #writeTo(Path)}, which writes
+ * it as PKCS#8 PEM with mode 0600; {@link #toString()} shows only the subject, key type, serial and
+ * fingerprint.
+ */
+public final class CertificateAuthority {
+  static final String CERT_FILE = "ca.crt";
+  static final String KEY_FILE = "ca.key";
+
+  private final X509Certificate certificate;
+  private final PrivateKey privateKey;
+  private final KeyType keyType;
+
+  private CertificateAuthority(X509Certificate certificate, PrivateKey privateKey, KeyType keyType) {
+    this.certificate = certificate;
+    this.privateKey = privateKey;
+    this.keyType = keyType;
+  }
+
+  /**
+   * Generates a new CA with a fresh key of {@code type}, subject {@code CN=commonName}, valid from
+   * now (backdated one minute) for {@code validity}.
+   *
+   * @throws CredentialException if the name or validity is unusable
+   */
+  public static CertificateAuthority generate(KeyType type, String commonName, Duration validity, Clock clock) {
+    requireNonNull(type, "type");
+    requireNonNull(clock, "clock");
+    Crypto.requireName(commonName, "CA common name");
+    if (validity == null || validity.isNegative() || validity.isZero()) {
+      throw new CredentialException("CA validity must be positive: " + validity);
+    }
+    if (validity.compareTo(Duration.ofDays(3660)) > 0) {
+      throw new CredentialException("CA validity longer than 10 years is refused: " + validity);
+    }
+    KeyPair kp = Crypto.generate(type);
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
+    try {
+      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, Crypto.serial128(Crypto.RANDOM),
+          Date.from(now.minus(Duration.ofMinutes(1))), Date.from(now.plus(validity)), name, kp.getPublic());
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
+      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(kp.getPublic()));
+      X509Certificate cert = toX509(b.build(signer(type, kp.getPrivate())));
+      return new CertificateAuthority(cert, kp.getPrivate(), type);
+    } catch (GeneralSecurityException | java.io.IOException e) {
+      throw new CredentialException("cannot create CA certificate: " + e.getClass().getSimpleName(), e);
+    }
+  }
+
+  /**
+   * Loads a CA from its certificate PEM and PKCS#8 private key PEM, checking that the certificate
+   * is a CA certificate, its key is strong enough, and the private key matches it.
+   *
+   * @throws CredentialException if either PEM is malformed or they do not belong together
+   */
+  public static CertificateAuthority fromPem(String certificatePem, String privateKeyPem) {
+    X509Certificate cert = parseCertificate(certificatePem, "CA certificate");
+    KeyType type = Crypto.classify(cert.getPublicKey(), 3072, "CA certificate key");
+    if (cert.getBasicConstraints() < 0) {
+      throw new CredentialException("certificate " + Crypto.quote(cert.getSubjectX500Principal().getName())
+          + " is not a CA certificate (basicConstraints CA=false or absent)");
+    }
+    byte[] der = Crypto.singlePemBlock(privateKeyPem, "PRIVATE KEY", "CA private key");
+    PrivateKey key = Crypto.privateKey(der, "CA private key");
+    if (!matches(type, key, cert.getPublicKey())) {
+      throw new CredentialException("CA private key does not match the certificate "
+          + Crypto.quote(cert.getSubjectX500Principal().getName()));
+    }
+    return new CertificateAuthority(cert, key, type);
+  }
+
+  /**
+   * Loads {@code dir/ca.crt} and {@code dir/ca.key}.
+   *
+   * @throws CredentialException if the files are missing, unreadable or do not belong together
+   */
+  public static CertificateAuthority load(Path dir) {
+    return fromPem(Crypto.read(dir.resolve(CERT_FILE), "CA certificate"),
+        Crypto.read(dir.resolve(KEY_FILE), "CA private key"));
+  }
+
+  /**
+   * Writes {@code dir/ca.crt} and {@code dir/ca.key} (PKCS#8 PEM, mode 0600), refusing to
+   * overwrite either.
+   */
+  public void writeTo(Path dir) {
+    Path crt = dir.resolve(CERT_FILE);
+    Path key = dir.resolve(KEY_FILE);
+    Crypto.refuseIfExists(crt);
+    Crypto.refuseIfExists(key);
+    Crypto.writePrivate(key, Crypto.pkcs8Pem(privateKey));
+    Crypto.writePublic(crt, certificatePem());
+  }
+
+  /** The CA certificate. */
+  public X509Certificate certificate() {
+    return certificate;
+  }
+
+  /** The CA certificate as PEM. */
+  public String certificatePem() {
+    return Crypto.pem(certificate);
+  }
+
+  /** The CA key's algorithm. */
+  public KeyType keyType() {
+    return keyType;
+  }
+
+  /** The SHA-256 fingerprint of the CA certificate's DER encoding, lower-case hex. */
+  public String fingerprint() {
+    try {
+      return Crypto.sha256Hex(certificate.getEncoded());
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  PrivateKey privateKey() {
+    return privateKey;
+  }
+
+  ContentSigner signer() {
+    return signer(keyType, privateKey);
+  }
+
+  static ContentSigner signer(KeyType type, PrivateKey key) {
+    try {
+      return new JcaContentSignerBuilder(Crypto.x509SignatureAlgorithm(type)).setProvider(Crypto.BC).build(key);
+    } catch (OperatorCreationException e) {
+      throw new CredentialException("cannot create a " + type + " signer", e);
+    }
+  }
+
+  private static boolean matches(KeyType type, PrivateKey key, PublicKey pub) {
+    try {
+      String alg = Crypto.x509SignatureAlgorithm(type);
+      byte[] probe = new byte[32];
+      Crypto.RANDOM.nextBytes(probe);
+      Signature s = Signature.getInstance(alg, Crypto.BC);
+      s.initSign(key);
+      s.update(probe);
+      byte[] sig = s.sign();
+      Signature v = Signature.getInstance(alg, Crypto.BC);
+      v.initVerify(pub);
+      v.update(probe);
+      return v.verify(sig);
+    } catch (GeneralSecurityException | RuntimeException e) {
+      return false;
+    }
+  }
+
+  static X509Certificate toX509(X509CertificateHolder holder) throws GeneralSecurityException {
+    return new JcaX509CertificateConverter().setProvider(Crypto.BC).getCertificate(holder);
+  }
+
+  /** Parses exactly one PEM certificate; refuses anything else with a message that does not echo the input. */
+  static X509Certificate parseCertificate(String pem, String what) {
+    byte[] der = Crypto.singlePemBlock(pem, "CERTIFICATE", what);
+    return parseCertificateDer(der, what);
+  }
+
+  static X509Certificate parseCertificateDer(byte[] der, String what) {
+    try {
+      CertificateFactory cf = CertificateFactory.getInstance("X.509", Crypto.BC);
+      X509Certificate c = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
+      if (c == null) {
+        throw new CredentialException(what + " is not a DER X.509 certificate");
+      }
+      return c;
+    } catch (GeneralSecurityException | RuntimeException e) {
+      if (e instanceof CredentialException) {
+        throw (CredentialException) e;
+      }
+      throw new CredentialException(what + " is not a well-formed X.509 certificate (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  static List<X509Certificate> parseCertificates(String pem, String what) {
+    return Crypto.pemBlocks(pem, "CERTIFICATE", what).stream().map(d -> parseCertificateDer(d, what)).toList();
+  }
+
+  BigInteger serial() {
+    return certificate.getSerialNumber();
+  }
+
+  @Override
+  public String toString() {
+    return "CertificateAuthority{" + certificate.getSubjectX500Principal().getName() + ", " + keyType
+        + ", serial " + certificate.getSerialNumber().toString(16) + ", notAfter "
+        + certificate.getNotAfter().toInstant() + ", sha256 " + fingerprint() + "}";
+  }
+}

@@ -1,0 +1,214 @@
+package dev.kubejit.credentials;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static java.util.Objects.requireNonNull;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Iterator;
+import java.util.TreeMap;
+import org.apache.sshd.certificate.OpenSshCertificateBuilder;
+import org.apache.sshd.common.NamedResource;
+import org.apache.sshd.common.config.keys.FilePasswordProvider;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
+import org.apache.sshd.common.config.keys.PublicKeyEntry;
+import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
+import org.apache.sshd.common.util.security.SecurityUtils;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An OpenSSH user certificate authority: signs users' public keys into short-lived {@code
+ * *-cert.pub} certificates, and gives the CA line sshd's {@code TrustedUserCAKeys} needs.
+ *
+ * <p>RSA CAs sign with {@code rsa-sha2-512}. Validity is always bounded: validAfter is now minus
+ * one minute (clock skew), validBefore is now plus the TTL, clamped to {@link #maxTtl()} with the
+ * clamp reported. Serials are random 64-bit values. The private key leaves this object only through
+ * {@link #writeTo(Path)} (OpenSSH private key format, mode 0600); {@link #toString()} shows the
+ * public fingerprint only. See OpenSSH {@code PROTOCOL.certkeys}.
+ */
+public final class SshCertificateAuthority {
+  static final String KEY_FILE = "ssh_ca";
+  static final String PUB_FILE = "ssh_ca.pub";
+  private static final Logger LOG = LoggerFactory.getLogger(SshCertificateAuthority.class);
+
+  private final KeyPair keyPair;
+  private final Clock clock;
+  private final Duration maxTtl;
+  private final SecureRandom random = Crypto.RANDOM;
+
+  private SshCertificateAuthority(KeyPair keyPair, Clock clock, Duration maxTtl) {
+    this.keyPair = keyPair;
+    this.clock = requireNonNull(clock, "clock");
+    this.maxTtl = maxTtl;
+    SshKeys.checkUserKey(keyPair.getPublic(), "SSH CA key");
+  }
+
+  /**
+   * Generates a CA key of {@code type} (Ed25519, ECDSA P-256/P-384, RSA 3072/4096) with a maximum
+   * certificate TTL of 8 hours.
+   */
+  public static SshCertificateAuthority generate(KeyType type, Clock clock) {
+    requireNonNull(type, "type");
+    return new SshCertificateAuthority(Crypto.generate(type), clock, X509Issuer.DEFAULT_MAX_TTL);
+  }
+
+  /**
+   * Loads the CA from an OpenSSH private key file (as written by {@link #writeTo} or {@code
+   * ssh-keygen}, unencrypted).
+   *
+   * @throws CredentialException if the file is missing, encrypted or not a supported key
+   */
+  public static SshCertificateAuthority load(Path privateKeyFile, Clock clock) {
+    String text = Crypto.read(privateKeyFile, "SSH CA private key");
+    try {
+      Iterable<KeyPair> pairs = SecurityUtils.loadKeyPairIdentities(null, NamedResource.ofName(privateKeyFile.toString()),
+          new ByteArrayInputStream(text.getBytes(UTF_8)), FilePasswordProvider.EMPTY);
+      Iterator<KeyPair> it = pairs == null ? null : pairs.iterator();
+      if (it == null || !it.hasNext()) {
+        throw new CredentialException("SSH CA private key " + privateKeyFile + " contains no key");
+      }
+      return new SshCertificateAuthority(it.next(), clock, X509Issuer.DEFAULT_MAX_TTL);
+    } catch (CredentialException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new CredentialException("SSH CA private key " + privateKeyFile + " cannot be read ("
+          + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /** A copy of this CA whose certificates are clamped to {@code maxTtl} instead of 8 hours. */
+  public SshCertificateAuthority withMaxTtl(Duration maxTtl) {
+    if (maxTtl == null || maxTtl.isNegative() || maxTtl.isZero() || maxTtl.compareTo(X509Issuer.ABSURD_TTL) > 0) {
+      throw new IllegalArgumentException("maxTtl must be positive and at most 366 days: " + maxTtl);
+    }
+    return new SshCertificateAuthority(keyPair, clock, maxTtl);
+  }
+
+  /** A copy of this CA that reads time from {@code clock}. */
+  public SshCertificateAuthority withClock(Clock clock) {
+    return new SshCertificateAuthority(keyPair, clock, maxTtl);
+  }
+
+  /** The maximum certificate TTL. */
+  public Duration maxTtl() {
+    return maxTtl;
+  }
+
+  /**
+   * Writes {@code dir/ssh_ca} (OpenSSH private key format, mode 0600) and {@code dir/ssh_ca.pub},
+   * refusing to overwrite either.
+   */
+  public void writeTo(Path dir) {
+    Path key = dir.resolve(KEY_FILE);
+    Path pub = dir.resolve(PUB_FILE);
+    Crypto.refuseIfExists(key);
+    Crypto.refuseIfExists(pub);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      OpenSSHKeyPairResourceWriter.INSTANCE.writePrivateKey(keyPair, "kubejit-ssh-user-ca", null, out);
+    } catch (Exception e) {
+      throw new CredentialException("cannot encode the SSH CA key (" + e.getClass().getSimpleName() + ")");
+    }
+    Crypto.writePrivate(key, out.toString(UTF_8));
+    Crypto.writePublic(pub, publicKeyLine() + "\n");
+  }
+
+  /** The CA public key line ({@code ssh-ed25519 AAAA... kubejit-ssh-user-ca}) for sshd's {@code TrustedUserCAKeys}. */
+  public String publicKeyLine() {
+    return SshKeys.line(keyPair.getPublic()) + " kubejit-ssh-user-ca";
+  }
+
+  /** The CA public key's OpenSSH fingerprint ({@code SHA256:...}). */
+  public String fingerprint() {
+    return SshKeys.fingerprint(keyPair.getPublic());
+  }
+
+  PublicKey publicKey() {
+    return keyPair.getPublic();
+  }
+
+  /**
+   * Signs the request's public key into a user certificate.
+   *
+   * @throws CredentialException if the public key is malformed, weak or unsupported
+   */
+  public SshUserCertificate sign(SshCertificateRequest request) {
+    requireNonNull(request, "request");
+    return sign(request, null, null);
+  }
+
+  SshUserCertificate sign(SshCertificateRequest request, Instant validBeforeCap, String capReason) {
+    PublicKey userKey = SshKeys.parseUserPublicKey(request.publicKeyLine());
+    Instant now = clock.instant();
+    Duration ttl = request.ttl();
+    String clamp = null;
+    if (ttl.compareTo(maxTtl) > 0) {
+      clamp = "requested TTL " + ttl + " exceeds the maximum " + maxTtl + "; clamped to " + maxTtl;
+      ttl = maxTtl;
+    }
+    Instant validBefore = now.plus(ttl).truncatedTo(ChronoUnit.SECONDS);
+    if (validBeforeCap != null && validBefore.isAfter(validBeforeCap)) {
+      validBefore = validBeforeCap.truncatedTo(ChronoUnit.SECONDS);
+      if (!validBefore.isAfter(now)) {
+        throw new CredentialException("cannot issue: " + capReason + " (" + validBeforeCap + ") is not after now (" + now + ")");
+      }
+      clamp = (clamp == null ? "" : clamp + "; ") + "validBefore capped at " + validBefore + " (" + capReason + ")";
+    }
+    if (!validBefore.isAfter(now)) {
+      throw new CredentialException("TTL " + request.ttl() + " is shorter than the one-second certificate precision");
+    }
+    Instant validAfter = now.truncatedTo(ChronoUnit.SECONDS).minus(Duration.ofMinutes(1));
+    TreeMap<String, String> critical = new TreeMap<>();
+    request.forceCommand().ifPresent(c -> critical.put("force-command", c));
+    if (!request.sourceAddresses().isEmpty()) {
+      critical.put("source-address", String.join(",", request.sourceAddresses()));
+    }
+    TreeMap<String, String> ext = new TreeMap<>();
+    for (String e : request.extensions()) {
+      ext.put(e, "");
+    }
+    long serial = random.nextLong() & Long.MAX_VALUE;
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    OpenSshCertificate cert;
+    try {
+      cert = OpenSshCertificateBuilder.userCertificate()
+          .publicKey(userKey)
+          .serial(serial)
+          .id(request.keyId())
+          .principals(request.principals())
+          .criticalOptions(critical)
+          .extensions(ext)
+          .validAfter(validAfter)
+          .validBefore(validBefore)
+          .nonce(nonce)
+          .sign(keyPair, SshKeys.signatureAlgorithm(keyPair.getPublic()));
+    } catch (Exception e) {
+      throw new CredentialException("cannot sign SSH certificate " + Crypto.quote(request.keyId()) + " ("
+          + e.getClass().getSimpleName() + ")", e);
+    }
+    SshUserCertificate result = SshUserCertificate.of(cert, request.ttl(), clamp);
+    // Defence in depth: the builder must not have produced anything our verifier would refuse.
+    if (result.principals().isEmpty() || result.validBefore().equals(Instant.MAX)) {
+      throw new CredentialException("refusing an SSH certificate without principals or without an end of validity");
+    }
+    LOG.info("issued SSH user certificate serial={} keyId={} principals={} validBefore={}{}", Long.toUnsignedString(serial, 16),
+        Crypto.quote(request.keyId()), request.principals(), validBefore, clamp == null ? "" : " (" + clamp + ")");
+    return result;
+  }
+
+  @Override
+  public String toString() {
+    return "SshCertificateAuthority{" + PublicKeyEntry.toString(keyPair.getPublic()).split(" ")[0] + " " + fingerprint()
+        + ", maxTtl=" + maxTtl + "}";
+  }
+}

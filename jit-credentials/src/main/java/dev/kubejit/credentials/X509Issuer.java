@@ -1,0 +1,463 @@
+package dev.kubejit.credentials;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.kubejit.api.CredentialKind;
+import dev.kubejit.api.Identity;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Date;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1String;
+import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.X500NameBuilder;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Signs short-lived X.509 client certificates with a {@link CertificateAuthority}, from a PKCS#10
+ * CSR (the normal path: the private key stays with the requester) or, only through {@link
+ * #issueWithGeneratedKey}, for a key pair it generates itself.
+ *
+ * <p>The subject is always built from the authenticated user and groups passed to the call ({@code
+ * CN=user}, one {@code O} per group), never copied from the CSR. A CSR subject may be empty, or
+ * name the same user and a subset of the same groups; anything else (another CN, an extra O, a
+ * multi-valued RDN, other attribute types) is refused. CSR attributes and requested extensions are
+ * ignored. Groups and users starting with {@code system:} are refused. Validity: notBefore is
+ * backdated (default 1 minute, at most 2), notAfter = now + TTL; the TTL is required, positive,
+ * at most one year, and clamped to {@link Builder#maxTtl} with the clamp reported in the result.
+ * Extensions: basicConstraints CA=false (critical), keyUsage digitalSignature (critical),
+ * extendedKeyUsage clientAuth, subject and authority key identifiers. Serials are 128 random bits.
+ */
+public final class X509Issuer {
+  static final Duration DEFAULT_MAX_TTL = Duration.ofHours(8);
+  static final Duration ABSURD_TTL = Duration.ofDays(366);
+  static final Duration MAX_BACKDATE = Duration.ofMinutes(2);
+  private static final Logger LOG = LoggerFactory.getLogger(X509Issuer.class);
+
+  private final CertificateAuthority authority;
+  private final Clock clock;
+  private final Duration maxTtl;
+  private final Duration backdate;
+  private final SecureRandom random;
+
+  private X509Issuer(Builder b) {
+    this.authority = b.authority;
+    this.clock = b.clock;
+    this.maxTtl = b.maxTtl;
+    this.backdate = b.backdate;
+    this.random = b.random;
+  }
+
+  /** Returns a builder; {@link Builder#authority} is required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** The CA this issuer signs with. */
+  public CertificateAuthority authority() {
+    return authority;
+  }
+
+  /** The maximum TTL; longer requests are clamped to it (and the clamp reported). */
+  public Duration maxTtl() {
+    return maxTtl;
+  }
+
+  /** A copy of this issuer that signs with {@code newAuthority} (after a CA rotation). */
+  public X509Issuer withAuthority(CertificateAuthority newAuthority) {
+    Builder b = new Builder();
+    b.authority = requireNonNull(newAuthority, "newAuthority");
+    b.clock = clock;
+    b.maxTtl = maxTtl;
+    b.backdate = backdate;
+    b.random = random;
+    return new X509Issuer(b);
+  }
+
+  /**
+   * Issues a certificate for {@code identity}'s user and groups from the CSR in {@code csrPem}.
+   *
+   * @throws CredentialException if the CSR is malformed, its signature (proof of possession) is
+   *     wrong, its key is weak, its subject disagrees with the identity, or the TTL is unusable
+   */
+  public IssuedCertificate issueFromCsr(String csrPem, Identity identity, Duration ttl) {
+    requireNonNull(identity, "identity");
+    return issueFromCsr(csrPem, identity.user(), identity.groups(), ttl);
+  }
+
+  /**
+   * Issues a certificate with {@code CN=user} and one {@code O} per group from the CSR in {@code
+   * csrPem}.
+   *
+   * @throws CredentialException as {@link #issueFromCsr(String, Identity, Duration)}
+   */
+  public IssuedCertificate issueFromCsr(String csrPem, String user, Collection<String> groups, Duration ttl) {
+    return issueFromCsr(csrPem, user, groups, ttl, null, null);
+  }
+
+  IssuedCertificate issueFromCsr(String csrPem, String user, Collection<String> groups, Duration ttl,
+      Instant notAfterCap, String capReason) {
+    List<String> g = checkSubject(user, groups);
+    Duration requested = checkTtl(ttl);
+    PKCS10CertificationRequest csr = parseCsr(csrPem);
+    PublicKey key = verifiedCsrKey(csr);
+    checkCsrSubject(csr.getSubject(), user, g, false);
+    return sign(key, user, g, requested, notAfterCap, capReason, null, CredentialKind.X509_FROM_CSR);
+  }
+
+  /**
+   * Generates a key pair of {@code keyType} here and issues a certificate for it; for holders that
+   * have no local key (ChatOps users). The result's {@link IssuedCertificate#privateKeyPem()} is
+   * secret.
+   *
+   * @throws CredentialException if the subject or TTL is unusable
+   */
+  public IssuedCertificate issueWithGeneratedKey(String user, Collection<String> groups, Duration ttl, KeyType keyType) {
+    return issueWithGeneratedKey(user, groups, ttl, keyType, null, null);
+  }
+
+  IssuedCertificate issueWithGeneratedKey(String user, Collection<String> groups, Duration ttl, KeyType keyType,
+      Instant notAfterCap, String capReason) {
+    requireNonNull(keyType, "keyType");
+    List<String> g = checkSubject(user, groups);
+    Duration requested = checkTtl(ttl);
+    KeyPair kp = Crypto.generate(keyType);
+    return sign(kp.getPublic(), user, g, requested, notAfterCap, capReason, kp.getPrivate(),
+        CredentialKind.X509_SERVER_GENERATED_KEY);
+  }
+
+  private IssuedCertificate sign(PublicKey key, String user, List<String> groups, Duration requested,
+      Instant notAfterCap, String capReason, PrivateKey generated, CredentialKind kind) {
+    Instant now = clock.instant();
+    Instant issuedAt = now.truncatedTo(ChronoUnit.SECONDS);
+    String clamp = null;
+    Duration ttl = requested;
+    if (ttl.compareTo(maxTtl) > 0) {
+      clamp = "requested TTL " + requested + " exceeds the maximum " + maxTtl + "; clamped to " + maxTtl;
+      ttl = maxTtl;
+    }
+    // X.509 times have one-second precision: round notAfter down so it never exceeds now + TTL.
+    Instant notAfter = now.plus(ttl).truncatedTo(ChronoUnit.SECONDS);
+    if (notAfterCap != null && notAfter.isAfter(notAfterCap)) {
+      Instant capped = notAfterCap.truncatedTo(ChronoUnit.SECONDS);
+      if (!capped.isAfter(now)) {
+        throw new CredentialException("cannot issue: " + capReason + " (" + notAfterCap + ") is not after now (" + now + ")");
+      }
+      clamp = (clamp == null ? "" : clamp + "; ") + "notAfter capped at " + capped + " (" + capReason + ")";
+      notAfter = capped;
+    }
+    if (!notAfter.isAfter(now)) {
+      throw new CredentialException("TTL " + requested + " is shorter than the one-second certificate precision");
+    }
+    X500Name subject = subjectName(user, groups);
+    try {
+      X509Certificate caCert = authority.certificate();
+      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caCert, Crypto.serial128(random),
+          Date.from(issuedAt.minus(backdate)), Date.from(notAfter), subject, key);
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(key));
+      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert));
+      X509Certificate cert = CertificateAuthority.toX509(b.build(authority.signer()));
+      IssuedCertificate issued = new IssuedCertificate(cert, kind, user, groups, issuedAt, requested, clamp, generated);
+      LOG.info("issued X.509 client certificate {} for CN={} O={} notAfter={}{}", issued.ref().id(),
+          Crypto.quote(user), groups, notAfter, clamp == null ? "" : " (" + clamp + ")");
+      return issued;
+    } catch (GeneralSecurityException | IOException | IllegalArgumentException e) {
+      throw new CredentialException("cannot sign certificate for " + Crypto.quote(user) + ": " + e.getClass().getSimpleName(), e);
+    }
+  }
+
+  static X500Name subjectName(String user, List<String> groups) {
+    X500NameBuilder nb = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, user);
+    for (String g : groups) {
+      nb.addRDN(BCStyle.O, g);
+    }
+    return nb.build();
+  }
+
+  /** Validates user and groups; returns groups sorted and de-duplicated. */
+  static List<String> checkSubject(String user, Collection<String> groups) {
+    Crypto.requireName(user, "user");
+    if (user.toLowerCase(Locale.ROOT).startsWith("system:")) {
+      throw new CredentialException("user names starting with \"system:\" are reserved by Kubernetes: " + Crypto.quote(user));
+    }
+    if (groups == null || groups.isEmpty()) {
+      throw new CredentialException("at least one group is required for " + Crypto.quote(user));
+    }
+    Set<String> sorted = new TreeSet<>();
+    for (String g : groups) {
+      Crypto.requireName(g, "group");
+      if (g.toLowerCase(Locale.ROOT).startsWith("system:")) {
+        throw new CredentialException("groups starting with \"system:\" are refused: " + Crypto.quote(g));
+      }
+      sorted.add(g);
+    }
+    return List.copyOf(sorted);
+  }
+
+  static Duration checkTtl(Duration ttl) {
+    if (ttl == null) {
+      throw new CredentialException("a TTL is required");
+    }
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new CredentialException("TTL must be positive: " + ttl);
+    }
+    if (ttl.compareTo(ABSURD_TTL) > 0) {
+      throw new CredentialException("TTL " + ttl + " is longer than " + ABSURD_TTL.toDays()
+          + " days and refused as a mistake (short-lived credentials only)");
+    }
+    return ttl;
+  }
+
+  static PKCS10CertificationRequest parseCsr(String csrPem) {
+    List<byte[]> blocks;
+    try {
+      blocks = Crypto.pemBlocks(csrPem, "CERTIFICATE REQUEST", "CSR");
+    } catch (CredentialException e) {
+      // Older tools write "NEW CERTIFICATE REQUEST".
+      if (csrPem != null && csrPem.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")) {
+        blocks = Crypto.pemBlocks(csrPem, "NEW CERTIFICATE REQUEST", "CSR");
+      } else {
+        throw e;
+      }
+    }
+    if (blocks.size() != 1) {
+      throw new CredentialException("CSR must contain exactly one CERTIFICATE REQUEST block, found " + blocks.size());
+    }
+    return parseCsrDer(blocks.get(0));
+  }
+
+  static PKCS10CertificationRequest parseCsrDer(byte[] der) {
+    try {
+      PKCS10CertificationRequest csr = new PKCS10CertificationRequest(der);
+      csr.getSubject();
+      csr.getSubjectPublicKeyInfo().getAlgorithm();
+      return csr;
+    } catch (IOException | RuntimeException e) {
+      throw new CredentialException("CSR is not a well-formed PKCS#10 request (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /** Checks the key's strength and the CSR's self-signature (proof of possession). */
+  static PublicKey verifiedCsrKey(PKCS10CertificationRequest csr) {
+    Crypto.classify(csr.getSubjectPublicKeyInfo(), 2048, "CSR public key");
+    boolean ok;
+    try {
+      ok = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Crypto.BC)
+          .build(csr.getSubjectPublicKeyInfo()));
+    } catch (Exception e) {
+      throw new CredentialException("CSR signature cannot be verified (" + e.getClass().getSimpleName()
+          + "): proof of possession of the private key failed");
+    }
+    if (!ok) {
+      throw new CredentialException("CSR signature is invalid: proof of possession of the private key failed");
+    }
+    return Crypto.publicKey(csr.getSubjectPublicKeyInfo());
+  }
+
+  /**
+   * Refuses a CSR subject that disagrees with the identity. With {@code exact} the CSR must carry
+   * exactly {@code CN=user} and the same set of O (the Kubernetes CSR API signs the CSR's own
+   * subject); otherwise an empty subject, or the same CN with a subset of the groups, is accepted.
+   */
+  static void checkCsrSubject(X500Name csrSubject, String user, List<String> groups, boolean exact) {
+    String expected = subjectName(user, groups).toString();
+    String cn = null;
+    Set<String> os = new LinkedHashSet<>();
+    List<String> problems = new ArrayList<>();
+    for (RDN rdn : csrSubject.getRDNs()) {
+      if (rdn.isMultiValued()) {
+        problems.add("multi-valued RDN ('+')");
+        continue;
+      }
+      AttributeTypeAndValue atv = rdn.getFirst();
+      String value;
+      try {
+        value = stringValue(atv.getValue());
+      } catch (CredentialException e) {
+        problems.add(e.getMessage());
+        continue;
+      }
+      if (value == null) {
+        problems.add("non-string attribute value");
+        continue;
+      }
+      if (atv.getType().equals(BCStyle.CN)) {
+        if (cn != null) {
+          problems.add("more than one CN");
+        }
+        cn = value;
+      } else if (atv.getType().equals(BCStyle.O)) {
+        if (!os.add(value)) {
+          problems.add("duplicate O " + Crypto.quote(value));
+        }
+      } else {
+        problems.add("attribute " + atv.getType().getId() + " is not allowed");
+      }
+    }
+    if (cn != null && !cn.equals(user)) {
+      problems.add("CN " + Crypto.quote(cn) + " is not the user " + Crypto.quote(user));
+    }
+    for (String o : os) {
+      if (!groups.contains(o)) {
+        problems.add("O " + Crypto.quote(o) + " is not one of the identity's groups");
+      }
+    }
+    if (exact) {
+      if (cn == null) {
+        problems.add("CN is missing");
+      }
+      for (String g : groups) {
+        if (!os.contains(g)) {
+          problems.add("O " + Crypto.quote(g) + " is missing");
+        }
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new CredentialException("CSR subject " + render(csrSubject)
+          + " disagrees with the authenticated identity " + Crypto.quote(expected) + ": " + String.join(", ", problems));
+    }
+  }
+
+  /** RFC 4514 rendering, quoted and escaped; a subject BC cannot render is named as such. */
+  static String render(X500Name name) {
+    try {
+      return Crypto.quote(name.toString());
+    } catch (RuntimeException e) {
+      return "<undecodable subject>";
+    }
+  }
+
+  private static String stringValue(ASN1Encodable v) {
+    if (!(v instanceof ASN1String)) {
+      return null;
+    }
+    String s;
+    try {
+      s = ((ASN1String) v).getString();
+    } catch (RuntimeException e) {
+      throw new CredentialException("undecodable string value (" + e.getClass().getSimpleName() + ")");
+    }
+    try {
+      Crypto.requireName(s, "CSR subject value");
+    } catch (CredentialException e) {
+      throw new CredentialException("invalid value: " + e.getMessage());
+    }
+    return s;
+  }
+
+  @Override
+  public String toString() {
+    return "X509Issuer{ca=" + authority.certificate().getSubjectX500Principal().getName() + ", maxTtl=" + maxTtl
+        + ", backdate=" + backdate + "}";
+  }
+
+  /** Builds an {@link X509Issuer}; strict: the authority is required, and options are set at most once. */
+  public static final class Builder {
+    private CertificateAuthority authority;
+    private Clock clock = Clock.systemUTC();
+    private Duration maxTtl = DEFAULT_MAX_TTL;
+    private Duration backdate = Duration.ofMinutes(1);
+    private SecureRandom random = Crypto.RANDOM;
+    private boolean clockSet;
+    private boolean maxTtlSet;
+    private boolean backdateSet;
+
+    private Builder() {}
+
+    /** Sets the CA (required). */
+    public Builder authority(CertificateAuthority authority) {
+      if (this.authority != null) {
+        throw new IllegalStateException("authority was already set to " + this.authority);
+      }
+      this.authority = requireNonNull(authority, "authority");
+      return this;
+    }
+
+    /** Sets the clock (default: system UTC). */
+    public Builder clock(Clock clock) {
+      if (clockSet) {
+        throw new IllegalStateException("clock was already set to " + this.clock);
+      }
+      this.clock = requireNonNull(clock, "clock");
+      clockSet = true;
+      return this;
+    }
+
+    /** Sets the maximum TTL (default 8 hours); longer requests are clamped and the clamp reported. */
+    public Builder maxTtl(Duration maxTtl) {
+      if (maxTtlSet) {
+        throw new IllegalStateException("maxTtl was already set to " + this.maxTtl);
+      }
+      if (maxTtl == null || maxTtl.isNegative() || maxTtl.isZero() || maxTtl.compareTo(ABSURD_TTL) > 0) {
+        throw new IllegalArgumentException("maxTtl must be positive and at most " + ABSURD_TTL.toDays() + " days: " + maxTtl);
+      }
+      this.maxTtl = maxTtl;
+      maxTtlSet = true;
+      return this;
+    }
+
+    /** Sets how far notBefore is backdated for clock skew (default 1 minute, at most 2 minutes). */
+    public Builder backdate(Duration backdate) {
+      if (backdateSet) {
+        throw new IllegalStateException("backdate was already set to " + this.backdate);
+      }
+      if (backdate == null || backdate.isNegative() || backdate.compareTo(MAX_BACKDATE) > 0) {
+        throw new IllegalArgumentException("backdate must be between 0 and " + MAX_BACKDATE + ": " + backdate);
+      }
+      this.backdate = backdate;
+      backdateSet = true;
+      return this;
+    }
+
+    /** Sets the source of serial numbers (default: a shared {@link SecureRandom}). */
+    public Builder random(SecureRandom random) {
+      this.random = requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Returns the issuer.
+     *
+     * @throws IllegalStateException if no authority was set
+     */
+    public X509Issuer build() {
+      if (authority == null) {
+        throw new IllegalStateException("authority(CertificateAuthority) is required");
+      }
+      return new X509Issuer(this);
+    }
+  }
+}
