@@ -34,7 +34,20 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Base64;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.GrantCredentialIssuer;
+import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -136,6 +149,13 @@ final class DemoCommand implements Callable<Integer> {
     Grant grant = act.grant();
     out.println("    -> " + grant);
     act.credentials().forEach(c -> out.println("    -> credential " + c));
+    try {
+      Files.writeString(dir.resolve("alice.crt"), act.credentials().get(0).material());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    out.println("    -> written to " + dir.resolve("alice.crt") + " (key " + dir.resolve("alice.key")
+        + " never left \"her machine\"; try: openssl x509 -noout -text -in " + dir.resolve("alice.crt") + ")");
 
     step(5, "alice runs commands in her exec session (argument-aware rules, default deny)");
     for (String line : List.of("cat /var/log/app.log", "tail -n 100 -f /app/logs/server.log",
@@ -175,13 +195,24 @@ final class DemoCommand implements Callable<Integer> {
         for (Path f : (Iterable<Path>) files::iterator) {
           String name = f.getFileName().toString();
           if (name.startsWith("audit") || name.startsWith("policy") || name.startsWith("alice")
-              || name.startsWith("ca") || name.endsWith(".lock")) {
-            Files.delete(f);
+              || name.equals("ca")) {
+            deleteRecursively(f);
           }
         }
       }
     }
     Files.createDirectories(dir);
+  }
+
+  private static void deleteRecursively(Path p) throws IOException {
+    if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      try (Stream<Path> children = Files.list(p)) {
+        for (Path c : (Iterable<Path>) children::iterator) {
+          deleteRecursively(c);
+        }
+      }
+    }
+    Files.delete(p);
   }
 
   /**
@@ -230,16 +261,39 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Placeholder until the credentials module is wired: an opaque in-memory credential. */
+  /** The demo's credentials: a fresh CA, and alice's key pair and CSR made "on her machine". */
   static final class DemoCredentials {
     private DemoCredentials() {}
 
     static CredentialIssuer issuer(Path dir, Clock clock) {
-      return CredentialIssuer.inMemory();
+      CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-demo-ca", Duration.ofDays(90), clock);
+      ca.writeTo(dir.resolve("ca"));
+      return GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(ca).clock(clock).build()).clock(clock)
+          .build();
     }
 
+    /** Generates alice's Ed25519 key (written 0600, never sent anywhere) and returns her CSR. */
     static CredentialSpec aliceCsr(Path dir) {
-      return CredentialSpec.of(dev.kubejit.api.CredentialKind.OPAQUE, null, Map.of());
+      try {
+        KeyPair kp = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        Path key = dir.resolve("alice.key");
+        Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        Files.writeString(key, pem("PRIVATE KEY", kp.getPrivate().getEncoded()));
+        PKCS10CertificationRequest csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=alice"), kp.getPublic())
+            .build(new JcaContentSignerBuilder("Ed25519").build(kp.getPrivate()));
+        String csrPem = pem("CERTIFICATE REQUEST", csr.getEncoded());
+        Files.writeString(dir.resolve("alice.csr"), csrPem);
+        return CredentialSpec.x509FromCsr(csrPem);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (GeneralSecurityException | OperatorCreationException e) {
+        throw new IllegalStateException("cannot make the demo CSR: " + e.getMessage(), e);
+      }
+    }
+
+    private static String pem(String type, byte[] der) {
+      return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+          + "\n-----END " + type + "-----\n";
     }
   }
 

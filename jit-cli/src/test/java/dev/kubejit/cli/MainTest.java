@@ -50,6 +50,12 @@ class MainTest {
     assertTrue(Files.size(dir.resolve("audit.jsonl")) > 0);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("audit.jsonl"))));
 
+    Process openssl = new ProcessBuilder("openssl", "verify", "-purpose", "sslclient", "-CAfile",
+        dir.resolve("ca/ca.crt").toString(), dir.resolve("alice.crt").toString()).redirectErrorStream(true).start();
+    String verdict = new String(openssl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, openssl.waitFor(), verdict);
+    assertTrue(verdict.contains(": OK"), verdict);
+
     StringWriter verifyOut = new StringWriter();
     int verified = Main.run(new String[] {"audit", "verify", dir.resolve("audit.jsonl").toString(),
         "--public-key", dir.resolve("audit-signing.pub").toString()},
