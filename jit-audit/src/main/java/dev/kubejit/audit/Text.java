@@ -1,5 +1,6 @@
 package dev.kubejit.audit;
 
+import dev.kubejit.api.SafeText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -19,25 +20,7 @@ final class Text {
 
   /** Renders a value for a message: quoted, control and non-ASCII characters escaped, capped. */
   static String quote(String value) {
-    if (value == null) {
-      return "null";
-    }
-    StringBuilder sb = new StringBuilder("\"");
-    int limit = Math.min(value.length(), 120);
-    for (int i = 0; i < limit; i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c < 0x20 || c >= 0x7f) {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
-    if (value.length() > limit) {
-      sb.append("...");
-    }
-    return sb.append('"').toString();
+    return SafeText.quote(value);
   }
 
   /** Quotes raw bytes (a torn or garbled line) for a message. */

@@ -51,7 +51,6 @@ class AuditCommandTest {
     out = new StringWriter();
     err = new StringWriter();
     CommandLine cli = Main.commandLine();
-    cli.addSubcommand(new AuditCommand());
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     String[] all = new String[args.length + 1];

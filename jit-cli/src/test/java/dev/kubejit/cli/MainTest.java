@@ -29,7 +29,9 @@ class MainTest {
   @Test
   void helpListsTheDemo() {
     assertEquals(0, run("--help"));
-    assertTrue(out.toString().contains("demo"), out.toString());
+    for (String sub : new String[] {"demo", "ca", "cert", "ssh", "token", "credential", "rbac", "policy", "audit"}) {
+      assertTrue(out.toString().contains("  " + sub + " "), sub + " missing from:\n" + out);
+    }
   }
 
   @Test

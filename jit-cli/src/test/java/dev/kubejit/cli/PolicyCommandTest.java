@@ -56,9 +56,6 @@ class PolicyCommandTest {
 
   private int run(String... args) {
     CommandLine cli = Main.commandLine();
-    if (!cli.getSubcommands().containsKey("policy")) {
-      cli.addSubcommand(new PolicyCommand());
-    }
     cli.setOut(new PrintWriter(out, true));
     cli.setErr(new PrintWriter(err, true));
     return cli.execute(args);

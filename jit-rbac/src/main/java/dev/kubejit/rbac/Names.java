@@ -1,5 +1,6 @@
 package dev.kubejit.rbac;
 
+import dev.kubejit.api.SafeText;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -123,24 +124,6 @@ final class Names {
 
   /** Renders a value for a message with control and non-ASCII characters escaped. */
   static String quote(String value) {
-    if (value == null) {
-      return "null";
-    }
-    StringBuilder sb = new StringBuilder("\"");
-    int limit = Math.min(value.length(), 128);
-    for (int i = 0; i < limit; i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        sb.append('\\').append(c);
-      } else if (c < 0x20 || c >= 0x7f) {
-        sb.append(String.format("\\u%04x", (int) c));
-      } else {
-        sb.append(c);
-      }
-    }
-    if (value.length() > limit) {
-      sb.append("...");
-    }
-    return sb.append('"').toString();
+    return SafeText.quote(value);
   }
 }
