@@ -40,9 +40,10 @@ public final class GeneratedRbac {
   private final String requestId;
   private final String requester;
   private final String justification;
+  private final String pod;
 
   GeneratedRbac(RbacTemplate template, String namespace, String name, String group, GrantId grantId,
-      Instant expiresAt, String requestId, String requester, String justification) {
+      Instant expiresAt, String requestId, String requester, String justification, String pod) {
     this.template = template;
     this.namespace = namespace;
     this.name = name;
@@ -52,6 +53,65 @@ public final class GeneratedRbac {
     this.requestId = requestId;
     this.requester = requester;
     this.justification = justification;
+    this.pod = pod;
+  }
+
+  /** The pod the grant is pinned to, if any: rules on pods then name only that pod. */
+  public Optional<String> pod() {
+    return Optional.ofNullable(pod);
+  }
+
+  /**
+   * The role's rules: the template's, narrowed for a pod-pinned grant.
+   *
+   * <p>Design notes: for a pinned grant every rule on {@code pods} or a pod subresource (core
+   * group) gets {@code resourceNames: [pod]}; {@code list}, {@code watch} and {@code
+   * deletecollection} are dropped from those rules because RBAC cannot restrict them by name (a
+   * rule with resourceNames never matches a request without a name). A template rule that already
+   * names other pods is dropped. Rules on other resources (events, deployments) are kept as they
+   * are: they grant read-only context, not access to another pod.
+   */
+  ImmutableList<Rule> effectiveRules() {
+    if (pod == null) {
+      return template.internalRules();
+    }
+    ImmutableList.Builder<Rule> out = ImmutableList.builder();
+    for (Rule r : template.internalRules()) {
+      List<String> podResources = new java.util.ArrayList<>();
+      List<String> otherResources = new java.util.ArrayList<>();
+      boolean core = r.apiGroups.contains("");
+      for (String res : r.resources) {
+        if (core && (res.equals("pods") || res.startsWith("pods/"))) {
+          podResources.add(res);
+        } else {
+          otherResources.add(res);
+        }
+      }
+      if (!r.nonResourceURLs.isEmpty() || podResources.isEmpty()) {
+        out.add(r);
+        continue;
+      }
+      if (!otherResources.isEmpty()) {
+        out.add(new Rule(r.apiGroups, otherResources, r.verbs, r.resourceNames, null));
+      }
+      if (!r.resourceNames.isEmpty() && !r.resourceNames.contains(pod)) {
+        continue;
+      }
+      List<String> verbs = new java.util.ArrayList<>(r.verbs);
+      verbs.removeAll(List.of("list", "watch", "deletecollection"));
+      if (!verbs.isEmpty()) {
+        out.add(new Rule(List.of(""), podResources, verbs, List.of(pod), null));
+      }
+    }
+    return out.build();
+  }
+
+  private List<V1PolicyRule> v1Rules() {
+    List<V1PolicyRule> rules = new java.util.ArrayList<>();
+    for (Rule r : effectiveRules()) {
+      rules.add(r.toV1());
+    }
+    return rules;
   }
 
   /** The namespace of the Role and RoleBinding, or empty for cluster scope. */
@@ -91,7 +151,7 @@ public final class GeneratedRbac {
 
   /** The role: a {@link V1Role}, or a {@link V1ClusterRole} for cluster scope. */
   public KubernetesObject role() {
-    List<V1PolicyRule> rules = template.rules();
+    List<V1PolicyRule> rules = v1Rules();
     if (namespace == null) {
       return new V1ClusterRole().apiVersion(Names.RBAC_API_VERSION).kind("ClusterRole").metadata(meta()).rules(rules);
     }

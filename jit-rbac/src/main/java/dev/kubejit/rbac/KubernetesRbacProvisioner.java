@@ -164,7 +164,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
     String user = "kubejit:verify:" + gen.grantId().value();
     RbacEvaluator local = RbacEvaluator.of(RbacSnapshot.of(gen));
     List<Expectation> out = new ArrayList<>();
-    for (Rule r : gen.template().internalRules()) {
+    for (Rule r : gen.effectiveRules()) {
       if (out.size() >= 3 || r.resources.isEmpty() || r.verbs.isEmpty() || r.apiGroups.isEmpty()) {
         continue;
       }
@@ -191,6 +191,12 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
       p.name().ifPresent(q::name);
       refused.add(q.build());
     }
+    gen.pod().ifPresent(pinned -> {
+      if (ns != null) {
+        refused.add(query(user, gen.subjectGroup(), "get", "", "pods/log", ns).name(pinned + "-other").build());
+        refused.add(query(user, gen.subjectGroup(), "create", "", "pods/exec", ns).name(pinned + "-other").build());
+      }
+    });
     for (AccessQuery q : refused) {
       if (!local.check(q).allowed()) {
         out.add(new Expectation(q, false));

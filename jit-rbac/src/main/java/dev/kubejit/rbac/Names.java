@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
  * same grant addresses the same objects.
  */
 final class Names {
+  private static final Pattern SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   static final String MANAGED_BY = "app.kubernetes.io/managed-by";
   static final String MANAGED_BY_VALUE = "kubejit";
   static final String GRANT_ID = "kubejit.dev/grant-id";
@@ -123,6 +125,14 @@ final class Names {
   }
 
   /** Renders a value for a message with control and non-ASCII characters escaped. */
+  static String requirePodName(String pod) {
+    if (pod.length() > 253 || !SUBDOMAIN.matcher(pod).matches()) {
+      throw new RbacException("pod must be a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.', at most 253): "
+          + quote(pod));
+    }
+    return pod;
+  }
+
   static String quote(String value) {
     return SafeText.quote(value);
   }

@@ -34,6 +34,7 @@ public final class RbacGenerator {
     private String requestId;
     private String requester;
     private String justification;
+    private String pod;
     private boolean clusterScope;
 
     private Builder(RbacTemplate template) {
@@ -41,8 +42,8 @@ public final class RbacGenerator {
     }
 
     /**
-     * Takes namespace, grant id, group ({@link Grant#subjectGroup()}), expiry, request id, requester
-     * and (unless set explicitly) justification from the grant.
+     * Takes namespace, pod pin, grant id, group ({@link Grant#subjectGroup()}), expiry, request id,
+     * requester and (unless set explicitly) justification from the grant.
      */
     public Builder grant(Grant grant) {
       if (this.grant != null) {
@@ -97,6 +98,12 @@ public final class RbacGenerator {
       return this;
     }
 
+    /** Pins the role to one pod (when no grant is given; a grant's scope supplies its own pod). */
+    public Builder pod(String pod) {
+      this.pod = Names.requirePodName(requireNonNull(pod, "pod"));
+      return this;
+    }
+
     /** Explicitly asks for a ClusterRole and ClusterRoleBinding; needs a cluster-wide grant scope. */
     public Builder clusterScope() {
       this.clusterScope = true;
@@ -139,6 +146,16 @@ public final class RbacGenerator {
           grp = Names.requireGroup(grant.subjectGroup());
         }
       }
+      String pinned = pod;
+      if (grant != null && grant.scope().pod().isPresent()) {
+        if (pinned != null) {
+          throw new RbacException("grant() already supplies the pod " + Names.quote(grant.scope().pod().get()));
+        }
+        pinned = Names.requirePodName(grant.scope().pod().get());
+      }
+      if (pinned != null && clusterScope) {
+        throw new RbacException("a pod-pinned grant cannot be cluster-scoped");
+      }
       String why = justification;
       if (why == null && grant != null) {
         why = grant.justification().map(Names::sanitize).orElse(null);
@@ -163,7 +180,7 @@ public final class RbacGenerator {
             + " clusterScope()");
       }
       String name = Names.objectName(template.name(), id.value());
-      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, why);
+      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, why, pinned);
     }
   }
 }

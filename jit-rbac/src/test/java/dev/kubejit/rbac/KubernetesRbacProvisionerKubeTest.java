@@ -48,6 +48,32 @@ class KubernetesRbacProvisionerKubeTest {
     return KubernetesRbacProvisioner.builder(cp.adminClient()).maxGrantDuration(Duration.ofHours(8)).build();
   }
 
+  static boolean canNamed(KubeControlPlane cp, Grant g, String verb, String resource, String sub, String ns,
+      String name) {
+    AccessQuery.Builder b = AccessQuery.builder(g.holder().user()).groups(g.subjectGroup()).exactGroups()
+        .resource(verb, "", resource).namespace(ns).name(name);
+    if (sub != null) {
+      b.subresource(sub);
+    }
+    return KubernetesRbacProvisioner.sar(new AuthorizationV1Api(cp.adminClient()), b.build());
+  }
+
+  @Test
+  void podPinnedGrantReachesOnlyThatPod(KubeControlPlane cp) throws Exception {
+    namespace(cp.adminClient(), "prov-pin");
+    Grant base = Fixtures.grant("prov-pin", "oncall-debug", Instant.now(), Duration.ofMinutes(30));
+    Grant g = base.toBuilder().scope(base.scope().withPod("checkout-7d9f")).build();
+    provisioner(cp).provision(g); // its own SubjectAccessReview verification includes the pinned checks
+    assertTrue(canNamed(cp, g, "create", "pods", "exec", "prov-pin", "checkout-7d9f"));
+    assertTrue(canNamed(cp, g, "get", "pods", "log", "prov-pin", "checkout-7d9f"));
+    assertTrue(canNamed(cp, g, "get", "pods", null, "prov-pin", "checkout-7d9f"));
+    assertFalse(canNamed(cp, g, "create", "pods", "exec", "prov-pin", "payments-db-0"));
+    assertFalse(canNamed(cp, g, "get", "pods", "log", "prov-pin", "payments-db-0"));
+    assertFalse(can(cp, g, "list", "pods", null, "prov-pin"));
+    assertTrue(can(cp, g, "list", "events", null, "prov-pin"), "context that names no pod stays readable");
+    provisioner(cp).deprovision(g, EndCause.REVOKED);
+  }
+
   @Test
   void grantAllowsThenRevokeDenies(KubeControlPlane cp) throws Exception {
     namespace(cp.adminClient(), "prov-a");

@@ -55,6 +55,32 @@ class RbacGeneratorTest {
   }
 
   @Test
+  void podPinnedGrantNamesOnlyThatPod() {
+    Grant base = Fixtures.grant("payments", "oncall-debug", Fixtures.NOW, Duration.ofMinutes(30));
+    Grant g = base.toBuilder().scope(base.scope().withPod("checkout-7d9f")).build();
+    GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.oncallDebug(false)).grant(g).generate();
+    assertEquals("checkout-7d9f", gen.pod().orElseThrow());
+    for (io.kubernetes.client.openapi.models.V1PolicyRule r : ((V1Role) gen.role()).getRules()) {
+      boolean pods = r.getResources().stream().anyMatch(x -> x.equals("pods") || x.startsWith("pods/"));
+      if (pods) {
+        assertEquals(List.of("checkout-7d9f"), r.getResourceNames(), r.toString());
+        assertFalse(r.getVerbs().contains("list") || r.getVerbs().contains("watch"), r.toString());
+        assertTrue(r.getResources().stream().allMatch(x -> x.equals("pods") || x.startsWith("pods/")), r.toString());
+      }
+    }
+    RbacEvaluator eval = RbacEvaluator.of(RbacSnapshot.of(gen));
+    String user = g.holder().user();
+    assertTrue(eval.check(AccessQuery.builder(user).groups(g.subjectGroup()).resource("create", "", "pods")
+        .subresource("exec").namespace("payments").name("checkout-7d9f").build()).allowed());
+    assertFalse(eval.check(AccessQuery.builder(user).groups(g.subjectGroup()).resource("create", "", "pods")
+        .subresource("exec").namespace("payments").name("other").build()).allowed());
+    assertTrue(eval.check(AccessQuery.builder(user).groups(g.subjectGroup()).resource("list", "", "events")
+        .namespace("payments").build()).allowed());
+    assertEquals(List.of(), LINTER.lint(gen));
+    assertThrows(RbacException.class, () -> RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).pod("x").generate());
+  }
+
+  @Test
   void ownerReferenceIsAddedWithTheRoleUid() {
     Grant g = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofMinutes(30));
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).generate();
