@@ -12,8 +12,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -29,7 +27,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "credential", mixinStandardHelpOptions = true,
     description = "Print an ExecCredential with a fresh short-lived client certificate (kubectl exec plugin).")
 final class CredentialCommand implements Callable<Integer> {
-  private static final Pattern DURATION = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
 
   @Spec CommandSpec spec;
 
@@ -83,27 +80,9 @@ final class CredentialCommand implements Callable<Integer> {
     spec.commandLine().getErr().flush();
   }
 
-  /** Parses {@code 30m}, {@code 1h}, {@code 90s}, {@code 1h30m}. */
+  /** Parses a TTL option ({@link Durations}). */
   static Duration parseDuration(String text) {
-    Matcher m = text == null ? null : DURATION.matcher(text);
-    if (m == null || text.isEmpty() || !m.matches()) {
-      throw new IllegalArgumentException("invalid duration \"" + text + "\"; use e.g. 30m, 1h, 1h30m, 90s");
-    }
-    Duration d = Duration.ZERO;
-    try {
-      if (m.group(1) != null) {
-        d = d.plusHours(Long.parseLong(m.group(1)));
-      }
-      if (m.group(2) != null) {
-        d = d.plusMinutes(Long.parseLong(m.group(2)));
-      }
-      if (m.group(3) != null) {
-        d = d.plusSeconds(Long.parseLong(m.group(3)));
-      }
-    } catch (NumberFormatException | ArithmeticException e) {
-      throw new IllegalArgumentException("duration \"" + text + "\" is out of range");
-    }
-    return d;
+    return Durations.parse(text, "duration");
   }
 
   /** Runs this command alone (used as a kubectl exec plugin in tests). */

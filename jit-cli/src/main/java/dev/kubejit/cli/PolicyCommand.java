@@ -15,13 +15,10 @@ import dev.kubejit.policy.PolicyTests;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -198,31 +195,8 @@ final class PolicyCommand implements Runnable {
     }
   }
 
-  private static final Pattern HUMAN = Pattern.compile("(?:([0-9]{1,5})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,7})s)?");
-
   static Duration parseDuration(String s) {
-    if (s.startsWith("P") || s.startsWith("p")) {
-      try {
-        return Duration.parse(s);
-      } catch (DateTimeParseException e) {
-        throw new IllegalArgumentException("not a duration: " + s);
-      }
-    }
-    Matcher m = HUMAN.matcher(s);
-    if (s.isEmpty() || !m.matches()) {
-      throw new IllegalArgumentException("not a duration (use 30m, 1h30m, 45s or PT30M): " + s);
-    }
-    Duration d = Duration.ZERO;
-    if (m.group(1) != null) {
-      d = d.plusHours(Long.parseLong(m.group(1)));
-    }
-    if (m.group(2) != null) {
-      d = d.plusMinutes(Long.parseLong(m.group(2)));
-    }
-    if (m.group(3) != null) {
-      d = d.plusSeconds(Long.parseLong(m.group(3)));
-    }
-    return d;
+    return Durations.parse(s, "duration");
   }
 
   /** {@code kubejit policy test FILE TESTS}. */

@@ -24,8 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -49,25 +47,15 @@ final class RbacCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  private static final Pattern DURATION = Pattern.compile("(?:(\\d+)h)?(?:(\\d+)m)?(?:(\\d+)s)?");
-
-  /** Parses Go-style durations such as {@code 30m}, {@code 1h30m}, {@code 90s}. */
+  /** Parses a positive duration option ({@link Durations}). */
   static Duration duration(String text, String what) {
-    Matcher m = DURATION.matcher(text == null ? "" : text);
-    if (text == null || text.isEmpty() || !m.matches()) {
-      throw new CliException(what + " must look like 30m, 1h or 1h30m: " + text);
+    Duration d;
+    try {
+      d = Durations.parse(text, what);
+    } catch (IllegalArgumentException e) {
+      throw new CliException(e.getMessage());
     }
-    Duration d = Duration.ZERO;
-    if (m.group(1) != null) {
-      d = d.plusHours(Long.parseLong(m.group(1)));
-    }
-    if (m.group(2) != null) {
-      d = d.plusMinutes(Long.parseLong(m.group(2)));
-    }
-    if (m.group(3) != null) {
-      d = d.plusSeconds(Long.parseLong(m.group(3)));
-    }
-    if (d.isZero()) {
+    if (d.isZero() || d.isNegative()) {
       throw new CliException(what + " must be positive: " + text);
     }
     return d;
