@@ -66,9 +66,13 @@ public final class Identity {
     return false;
   }
 
-  /** Whether this and {@code other} name the same person (same user and source). */
+  /**
+   * Whether this and {@code other} are the same person for the broker's rules (self-approval,
+   * activation, use): the same user name, whatever source asserted it, so one person cannot approve
+   * their own request by signing in through a second identity provider.
+   */
   public boolean samePerson(Identity other) {
-    return user.equals(other.user) && source.equals(other.source);
+    return user.equals(other.user);
   }
 
   @Override

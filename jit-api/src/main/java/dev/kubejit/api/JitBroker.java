@@ -212,7 +212,7 @@ public final class JitBroker {
         throw new InvalidTransitionException(id, rec.state(), target, "the request expired at " + rec.expiresAt());
       }
       AccessRequest req = rec.request();
-      if (approver.user().equals(req.requester().user())) {
+      if (approver.samePerson(req.requester())) {
         throw new ApprovalRefusedException(ApprovalRefusedException.Reason.SELF_APPROVAL,
             approver.user() + " may not approve or deny their own request " + id);
       }
@@ -223,7 +223,7 @@ public final class JitBroker {
                 + " of request " + id);
       }
       for (Approval a : rec.approvals()) {
-        if (a.approver().user().equals(approver.user())) {
+        if (a.approver().samePerson(approver)) {
           throw new ApprovalRefusedException(ApprovalRefusedException.Reason.ALREADY_VOTED,
               approver.user() + " already " + (a.approved() ? "approved" : "denied") + " request " + id);
         }
@@ -298,7 +298,7 @@ public final class JitBroker {
             "the request expired at " + rec.expiresAt());
       }
       AccessRequest req = rec.request();
-      if (!caller.user().equals(req.requester().user())) {
+      if (!caller.samePerson(req.requester())) {
         throw new AccessDeniedException(caller.user() + " may not activate " + req.requester().user()
             + "'s request " + id);
       }
@@ -396,7 +396,7 @@ public final class JitBroker {
         decision = Decision.deny("grant " + grantId + " is " + rec.state(), "broker:grant-state");
       } else if (!grant.isActiveAt(now)) {
         decision = Decision.deny("grant " + grantId + " expired at " + grant.expiresAt(), "broker:grant-expiry");
-      } else if (!caller.user().equals(grant.holder().user())) {
+      } else if (!caller.samePerson(grant.holder())) {
         decision = Decision.deny(caller.user() + " does not hold grant " + grantId, "broker:holder");
       } else if (grant.scope().pod().isPresent()
           && !grant.scope().pod().equals(use.pod())) {
@@ -539,9 +539,9 @@ public final class JitBroker {
     List<RequestRecord> out = new ArrayList<>();
     for (RequestRecord r : store.list(EnumSet.of(RequestState.PENDING_APPROVAL))) {
       if (now.isBefore(r.expiresAt())
-          && !r.request().requester().user().equals(approver.user())
+          && !r.request().requester().samePerson(approver)
           && approver.inAnyGroup(r.decision().approval().orElseThrow().approverGroups())
-          && r.approvals().stream().noneMatch(a -> a.approver().user().equals(approver.user()))) {
+          && r.approvals().stream().noneMatch(a -> a.approver().samePerson(approver))) {
         out.add(r);
       }
     }
@@ -582,7 +582,7 @@ public final class JitBroker {
   }
 
   private boolean mayRevoke(RequestRecord rec, Identity by) {
-    if (by.user().equals(rec.request().requester().user()) || by.inAnyGroup(adminGroups)) {
+    if (by.samePerson(rec.request().requester()) || by.inAnyGroup(adminGroups)) {
       return true;
     }
     return rec.decision().approval().map(a -> by.inAnyGroup(a.approverGroups())).orElse(false);
