@@ -181,4 +181,42 @@ class ExpiryReaperKubeTest {
       b.close();
     }
   }
+
+  /**
+   * A leader that crashes (SIGKILL: no Lease release, no goodbye) is replaced once its Lease
+   * expires. The follower counts the lease from when it observed the last renewal (client-java,
+   * like client-go), so the bound from the crash is the lease duration plus up to two retry
+   * periods (the last renewal may precede the crash by one, the follower's next try follows the
+   * expiry by one), plus scheduling slack.
+   */
+  @Test
+  void aFollowerTakesOverFromACrashedLeaderWithinTheLease(KubeControlPlane cp) throws Exception {
+    String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process leader = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+        ReaperProcess.class.getName(), cp.adminKubeconfig().toString(), "reaper-crashing", "lease-crash",
+        Long.toString(LEASE.toMillis()), Long.toString(RENEW.toMillis()), Long.toString(RETRY.toMillis()))
+        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    ExpiryReaper follower = reaper(cp, "reaper-follower", "lease-crash", AuditSink.inMemory(),
+        java.time.Clock.systemUTC());
+    try (java.io.BufferedReader out = new java.io.BufferedReader(
+        new java.io.InputStreamReader(leader.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
+      assertEquals("LEADER", out.readLine(), "the child reaper should lead first");
+      follower.start();
+      Thread.sleep(2 * RETRY.toMillis());
+      assertFalse(follower.isLeader(), "a live leader keeps its Lease");
+      long t0 = System.nanoTime();
+      leader.toHandle().destroyForcibly();
+      assertTrue(leader.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+      assertEquals(137, leader.exitValue(), "killed with SIGKILL");
+      await("follower takes over", Duration.ofSeconds(30), follower::isLeader);
+      long takeoverMs = (System.nanoTime() - t0) / 1_000_000;
+      System.out.println("Leader takeover after SIGKILL of the leader: " + takeoverMs + " ms (lease duration "
+          + LEASE.toMillis() + " ms, retry period " + RETRY.toMillis() + " ms)");
+      assertTrue(takeoverMs <= LEASE.plus(RETRY.multipliedBy(2)).plusSeconds(2).toMillis(),
+          "takeover took " + takeoverMs + " ms; the bound is the lease duration plus two retry periods");
+    } finally {
+      leader.destroyForcibly();
+      follower.close();
+    }
+  }
 }
