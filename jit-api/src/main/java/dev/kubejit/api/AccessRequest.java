@@ -27,7 +27,7 @@ public final class AccessRequest {
     this.role = Validation.requireName(b.role, "role");
     this.action = requireNonNull(b.action, "action is required");
     this.scope = requireNonNull(b.scope, "scope is required");
-    this.duration = b.duration == null ? null : Validation.requirePositive(b.duration, "duration");
+    this.duration = b.duration == null ? null : Lifetimes.requireWithinCap(b.duration, "duration");
     this.justification =
         b.justification == null ? null : Validation.requireText(b.justification, "justification", 2048);
     this.ticket = b.ticket == null ? null : Validation.requireName(b.ticket, "ticket");
@@ -160,7 +160,7 @@ public final class AccessRequest {
 
     /** Sets the requested duration (must be positive). */
     public Builder duration(Duration duration) {
-      this.duration = Validation.requirePositive(duration, "duration");
+      this.duration = Lifetimes.requireWithinCap(duration, "duration");
       return this;
     }
 

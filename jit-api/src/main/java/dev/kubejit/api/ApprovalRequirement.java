@@ -21,7 +21,7 @@ public final class ApprovalRequirement {
     }
     ImmutableSortedSet.Builder<String> b = ImmutableSortedSet.naturalOrder();
     for (String g : approverGroups) {
-      b.add(Validation.requireName(g, "approver group"));
+      b.add(PrincipalNames.check(g, "approver group"));
     }
     this.approverGroups = b.build();
     this.minApprovals = minApprovals;

@@ -211,7 +211,7 @@ public final class Decision {
 
     /** Sets the granted duration and whether it was clamped. */
     public Builder grantedDuration(Duration duration, boolean clamped) {
-      this.grantedDuration = Validation.requirePositive(duration, "granted duration");
+      this.grantedDuration = Lifetimes.requireWithinCap(duration, "granted duration");
       this.durationClamped = clamped;
       return this;
     }

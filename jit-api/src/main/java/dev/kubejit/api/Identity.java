@@ -22,10 +22,10 @@ public final class Identity {
   private final String source;
 
   private Identity(String user, Collection<String> groups, String source) {
-    this.user = Validation.requireName(user, "user");
+    this.user = PrincipalNames.check(user, "user");
     ImmutableSortedSet.Builder<String> b = ImmutableSortedSet.naturalOrder();
     for (String g : requireNonNull(groups, "groups")) {
-      b.add(Validation.requireName(g, "group"));
+      b.add(PrincipalNames.check(g, "group"));
     }
     this.groups = b.build();
     this.source = Validation.requireName(source, "identity source");
@@ -69,10 +69,12 @@ public final class Identity {
   /**
    * Whether this and {@code other} are the same person for the broker's rules (self-approval,
    * activation, use): the same user name, whatever source asserted it, so one person cannot approve
-   * their own request by signing in through a second identity provider.
+   * their own request by signing in through a second identity provider. Names are compared in
+   * their {@link PrincipalNames#canonical canonical} form (NFKC and case folding), so
+   * {@code Alice} and {@code alice} are one person.
    */
   public boolean samePerson(Identity other) {
-    return user.equals(other.user);
+    return PrincipalNames.same(user, other.user);
   }
 
   @Override

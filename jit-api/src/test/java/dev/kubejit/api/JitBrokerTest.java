@@ -105,6 +105,9 @@ class JitBrokerTest {
     RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
     Activation a = broker.activate(r.id(), ALICE, opaque());
     String token = a.credentials().get(0).material();
+    assertEquals(List.of(AuditEventType.REQUEST_CREATED, AuditEventType.REQUEST_APPROVED,
+        AuditEventType.GRANT_ACTIVATED, AuditEventType.CREDENTIAL_ISSUED),
+        audit.events().stream().map(AuditEvent::type).collect(java.util.stream.Collectors.toList()));
     for (AuditEvent e : audit.events()) {
       assertEquals(r.id(), e.requestId().orElseThrow());
       assertEquals("INC-42", e.ticket().orElseThrow());
@@ -150,6 +153,28 @@ class JitBrokerTest {
       Identity aliceElsewhere = Identity.of("alice", List.of("sre-leads"), "slack");
       assertEquals(ApprovalRefusedException.Reason.SELF_APPROVAL,
           assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), aliceElsewhere, null)).reason());
+    }
+
+    /** Issue 9 §2: another spelling of the requester's name is the same person. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"alice", "Alice", "ALICE", "aLiCe"})
+    void selfApprovalIsRefusedForEveryCaseOfTheName(String spelling) {
+      RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
+      Identity variant = Identity.of(spelling, List.of("sre-leads"), "slack");
+      assertEquals(ApprovalRefusedException.Reason.SELF_APPROVAL,
+          assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), variant, "go")).reason());
+      assertEquals(r, broker.find(r.id()).orElseThrow());
+    }
+
+    /** Issue 9 §2: look-alike spellings cannot even become an identity, so they cannot approve. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {
+        "\uff41\uff4c\uff49\uff43\uff45", "alice\u200b", "al\u00adice", "\u200dalice", "alice\u2060",
+        "ali\ufe0fce", "alic\u0435", "alice\u00a0", "a\u202elice"})
+    void lookAlikeSpellingsCannotApprove(String spelling) {
+      RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
+      assertThrows(IllegalArgumentException.class, () -> Identity.of(spelling, List.of("sre-leads"), "slack"));
+      assertEquals(r, broker.find(r.id()).orElseThrow());
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.kubejit.api.Action;
 import dev.kubejit.api.ApprovalRequirement;
 import dev.kubejit.api.Decision;
 import dev.kubejit.api.Grant;
+import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.Use;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -224,8 +225,8 @@ public final class StaticAccessPolicy implements AccessPolicy {
 
     /** Sets the default and maximum durations. */
     public RoleBuilder durations(Duration defaultDuration, Duration maxDuration) {
-      this.defaultDuration = requireNonNull(defaultDuration);
-      this.maxDuration = requireNonNull(maxDuration);
+      this.defaultDuration = Lifetimes.requireWithinCap(defaultDuration, "default duration");
+      this.maxDuration = Lifetimes.requireWithinCap(maxDuration, "maximum duration");
       return this;
     }
 
