@@ -277,6 +277,8 @@ public final class JitBroker {
    * @throws AccessDeniedException if {@code caller} is not the requester
    * @throws ProvisioningException if RBAC or a credential could not be made; nothing is granted
    * @throws AuditException if the audit sink failed; what was provisioned is removed again
+   * @throws IllegalArgumentException if a credential issuer is configured and no spec is given
+   *     (nothing is activated)
    */
   public Activation activate(RequestId id, Identity caller, CredentialSpec... specs) {
     requireNonNull(caller, "caller");
@@ -284,6 +286,11 @@ public final class JitBroker {
     specList.forEach(s -> requireNonNull(s, "credential spec"));
     if (!specList.isEmpty() && issuer == null) {
       throw new ProvisioningException("no credential issuer is configured; cannot issue " + specList);
+    }
+    if (specList.isEmpty() && issuer != null) {
+      throw new IllegalArgumentException("a credential issuer is configured but no credential spec was given: pass"
+          + " what to issue, e.g. CredentialSpec.x509FromCsr(csrPem) or CredentialSpec.sshUserCertificate(publicKeyLine, options);"
+          + " nothing was activated");
     }
     Lock lock = locks.get(requireNonNull(id, "id"));
     lock.lock();
@@ -709,7 +716,11 @@ public final class JitBroker {
       return this;
     }
 
-    /** Sets the request store (default: in memory). */
+    /**
+     * Sets the request store (required: {@link RequestStore#inMemory()} keeps requests only as
+     * long as this process lives and shares them with no other process, so it must be chosen
+     * explicitly).
+     */
     public Builder store(RequestStore store) {
       requireState(this.store == null, "store was already set to %s", this.store);
       this.store = requireNonNull(store, "store");
@@ -737,7 +748,11 @@ public final class JitBroker {
       return this;
     }
 
-    /** Sets the credential issuer (optional; without one, activation issues no credential). */
+    /**
+     * Sets the credential issuer (optional). With an issuer, {@link JitBroker#activate} must be
+     * given at least one {@link CredentialSpec}; without one, activation issues no credential and
+     * refuses specs.
+     */
     public Builder credentialIssuer(CredentialIssuer issuer) {
       requireState(this.issuer == null, "credential issuer was already set to %s", this.issuer);
       this.issuer = requireNonNull(issuer, "issuer");
@@ -768,10 +783,12 @@ public final class JitBroker {
     /**
      * Returns the broker.
      *
-     * @throws IllegalStateException if the policy, audit sink or RBAC provisioner is missing
+     * @throws IllegalStateException if the policy, store, audit sink or RBAC provisioner is missing
      */
     public JitBroker build() {
       requireState(policy != null, "a policy is required");
+      requireState(store != null, "a request store is required: RequestStore.inMemory() keeps requests only in "
+          + "this process; use a durable store to share them or survive a restart");
       requireState(audit != null, "an audit sink is required: the broker fails closed without one");
       requireState(rbac != null, "an RBAC provisioner is required (RbacProvisioner.inMemory() for tests)");
       Builder copy = new Builder();
@@ -780,7 +797,7 @@ public final class JitBroker {
       copy.audit = audit;
       copy.rbac = rbac;
       copy.issuer = issuer;
-      copy.store = store == null ? RequestStore.inMemory() : store;
+      copy.store = store;
       copy.notifier = notifier == null ? Notifier.none() : notifier;
       copy.requestTimeout = requestTimeout == null ? Duration.ofHours(1) : requestTimeout;
       copy.expiryWarning = expiryWarning == null ? Duration.ofMinutes(5) : expiryWarning;

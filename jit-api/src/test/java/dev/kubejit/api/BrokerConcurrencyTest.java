@@ -11,6 +11,7 @@ import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.InMemoryRbacProvisioner;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +38,7 @@ class BrokerConcurrencyTest {
   private final TestClock clock = new TestClock(T0);
   private final InMemoryAuditSink audit = AuditSink.inMemory();
   private final InMemoryRbacProvisioner rbac = RbacProvisioner.inMemory();
-  private final JitBroker broker = JitBroker.builder().clock(clock).policy(Fixtures.policy()).auditSink(audit)
+  private final JitBroker broker = JitBroker.builder().clock(clock).policy(Fixtures.policy()).store(RequestStore.inMemory()).auditSink(audit)
       .rbacProvisioner(rbac).requestTimeout(Duration.ofMinutes(20)).adminGroups("incident-commanders").build();
 
   @AfterEach

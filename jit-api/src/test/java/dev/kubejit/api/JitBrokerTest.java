@@ -236,7 +236,7 @@ class JitBrokerTest {
     @Test
     void onlyTheRequesterActivates() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
-      assertThrows(AccessDeniedException.class, () -> broker.activate(r.id(), CAROL));
+      assertThrows(AccessDeniedException.class, () -> broker.activate(r.id(), CAROL, opaque()));
       assertEquals(RequestState.APPROVED, broker.find(r.id()).orElseThrow().state());
       assertTrue(rbac.provisioned().isEmpty());
     }
@@ -245,7 +245,7 @@ class JitBrokerTest {
     void pendingRequestCannotBeActivated() {
       RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
       InvalidTransitionException e =
-          assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE));
+          assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE, opaque()));
       assertEquals(RequestState.PENDING_APPROVAL, e.current());
       assertEquals(RequestState.ACTIVE, e.attempted());
     }
@@ -254,19 +254,30 @@ class JitBrokerTest {
     void requestPastItsExpiryCannotBeActivated() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
       clock.set(r.expiresAt());
-      assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE));
+      assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE, opaque()));
       assertTrue(rbac.provisioned().isEmpty());
       clock.set(r.expiresAt().minusNanos(1));
-      assertEquals(RequestState.ACTIVE, broker.activate(r.id(), ALICE).record().state());
+      assertEquals(RequestState.ACTIVE, broker.activate(r.id(), ALICE, opaque()).record().state());
     }
 
     @Test
     void activatingTwiceIsAnInvalidTransition() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
-      broker.activate(r.id(), ALICE);
+      broker.activate(r.id(), ALICE, opaque());
       InvalidTransitionException e =
-          assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE));
+          assertThrows(InvalidTransitionException.class, () -> broker.activate(r.id(), ALICE, opaque()));
       assertEquals(RequestState.ACTIVE, e.current());
+    }
+
+    @Test
+    void activationWithoutASpecIsRefusedWhenAnIssuerIsConfigured() {
+      RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> broker.activate(r.id(), ALICE));
+      assertTrue(e.getMessage().contains("CredentialSpec.x509FromCsr"), e.getMessage());
+      assertTrue(rbac.provisioned().isEmpty());
+      assertEquals(r, broker.find(r.id()).orElseThrow());
+      assertTrue(audit.events(AuditEventType.GRANT_ACTIVATED).isEmpty());
     }
 
     @Test
@@ -285,7 +296,7 @@ class JitBrokerTest {
       assertTrue(r.decision().durationClamped());
       assertEquals(Duration.ofHours(1), r.decision().grantedDuration().orElseThrow());
       assertEquals("true", audit.events(AuditEventType.REQUEST_CREATED).get(0).attributes().get("durationClamped"));
-      assertEquals(Duration.ofHours(1), broker.activate(r.id(), ALICE).grant().duration());
+      assertEquals(Duration.ofHours(1), broker.activate(r.id(), ALICE, opaque()).grant().duration());
     }
 
     @Test
@@ -302,7 +313,7 @@ class JitBrokerTest {
           .action(Action.EXEC).scope(Scope.namespace("prod", "kube-system")).justification("API down").build());
       assertEquals(RequestState.APPROVED, r.state());
       assertTrue(r.reviewRequired());
-      Activation a = broker.activate(r.id(), CAROL);
+      Activation a = broker.activate(r.id(), CAROL, opaque());
       assertEquals(Duration.ofMinutes(15), a.grant().duration());
       assertTrue(a.grant().breakGlass());
       assertEquals(1, audit.events(AuditEventType.BREAK_GLASS_USED).size());
@@ -318,7 +329,7 @@ class JitBrokerTest {
     void activate() {
       RequestRecord r = broker.submit(request(ALICE, Action.EXEC).duration(Duration.ofMinutes(30)).build());
       broker.approve(r.id(), CAROL, null);
-      grant = broker.activate(r.id(), ALICE).grant();
+      grant = broker.activate(r.id(), ALICE, opaque()).grant();
     }
 
     private Decision cat() {
@@ -423,7 +434,7 @@ class JitBrokerTest {
     @Test
     void auditFailureOnUseThrowsSoTheGatewayDenies() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
-      Grant g = broker.activate(r.id(), ALICE).grant();
+      Grant g = broker.activate(r.id(), ALICE, opaque()).grant();
       auditFails.set(true);
       assertThrows(AuditException.class, () -> broker.authorize(g.id(), ALICE, Use.action(Action.LOGS)));
     }
@@ -431,7 +442,7 @@ class JitBrokerTest {
     @Test
     void auditFailureOnRevokeKeepsStateButRbacIsAlreadyGone() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
-      Grant g = broker.activate(r.id(), ALICE).grant();
+      Grant g = broker.activate(r.id(), ALICE, opaque()).grant();
       auditFails.set(true);
       assertThrows(AuditException.class, () -> broker.revoke(r.id(), ALICE, "done"));
       assertEquals(RequestState.ACTIVE, broker.find(r.id()).orElseThrow().state());
@@ -460,8 +471,8 @@ class JitBrokerTest {
 
     @Test
     void throwingNotifierDoesNotBlockTransitions() {
-      JitBroker b = JitBroker.builder().clock(clock).policy(Fixtures.policy()).auditSink(audit)
-          .rbacProvisioner(rbac).notifier(n -> {
+      JitBroker b = JitBroker.builder().clock(clock).policy(Fixtures.policy()).store(RequestStore.inMemory())
+          .auditSink(audit).rbacProvisioner(rbac).notifier(n -> {
             throw new IllegalStateException("chat down");
           }).build();
       assertEquals(RequestState.APPROVED, b.submit(request(ALICE, Action.LOGS).build()).state());
@@ -491,8 +502,11 @@ class JitBrokerTest {
   @Test
   void builderRefusesMissingAuditSinkAndDoubleSettings() {
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> JitBroker.builder().policy(Fixtures.policy()).rbacProvisioner(rbac).build());
+        () -> JitBroker.builder().policy(Fixtures.policy()).store(RequestStore.inMemory()).rbacProvisioner(rbac).build());
     assertTrue(e.getMessage().contains("audit sink"), e.getMessage());
+    IllegalStateException noStore = assertThrows(IllegalStateException.class,
+        () -> JitBroker.builder().policy(Fixtures.policy()).auditSink(audit).rbacProvisioner(rbac).build());
+    assertTrue(noStore.getMessage().contains("request store is required"), noStore.getMessage());
     JitBroker.Builder b = JitBroker.builder().requestTimeout(Duration.ofMinutes(5));
     IllegalStateException twice = assertThrows(IllegalStateException.class, () -> b.requestTimeout(Duration.ofMinutes(6)));
     assertTrue(twice.getMessage().contains("PT5M"), twice.getMessage());

@@ -16,6 +16,7 @@ import dev.kubejit.api.Scope;
 import dev.kubejit.api.Use;
 import dev.kubejit.api.spi.CredentialIssuer;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
 import dev.kubejit.audit.AuditKeys;
 import dev.kubejit.audit.AuditVerifier;
 import dev.kubejit.audit.FileAuditSink;
@@ -97,7 +98,7 @@ final class DemoCommand implements Callable<Integer> {
     out.println("KubeJIT demo — policy " + policy.name() + " (sha256 " + policy.digest().substring(0, 12)
         + "...), audit log " + auditLog);
     try (FileAuditSink audit = FileAuditSink.builder(auditLog).signingKey(auditKey).clock(clock).open()) {
-      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).auditSink(audit)
+      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(RequestStore.inMemory()).auditSink(audit)
           .rbacProvisioner(new PrintingRbacProvisioner(out, clock)).credentialIssuer(DemoCredentials.issuer(dir, clock))
           .notifier(n -> out.println("    [chat] " + n)).build();
       run(broker, clock);
@@ -145,7 +146,7 @@ final class DemoCommand implements Callable<Integer> {
     out.println("    carol (sre-leads) approves -> " + exec.state());
 
     step(4, "alice activates: RBAC for the grant's own group, a short-lived X.509 certificate from her CSR");
-    Activation act = broker.activate(exec.id(), alice, DemoCredentials.aliceCsr(dir));
+    Activation act = broker.activate(exec.id(), alice, DemoCredentials.csr(dir, "alice"));
     Grant grant = act.grant();
     out.println("    -> " + grant);
     act.credentials().forEach(c -> out.println("    -> credential " + c));
@@ -170,7 +171,7 @@ final class DemoCommand implements Callable<Integer> {
     RequestRecord glass = broker.submit(AccessRequest.builder().requester(carol).role("break-glass")
         .action(Action.EXEC).scope(Scope.namespace("prod", "kube-system"))
         .justification("API server pods crash-looping").build());
-    Activation glassAct = broker.activate(glass.id(), carol);
+    Activation glassAct = broker.activate(glass.id(), carol, DemoCredentials.csr(dir, "carol"));
     out.println("    -> " + glassAct.grant() + ", review required: " + glassAct.record().reviewRequired());
 
     step(7, "carol revokes her break-glass grant when the incident is over");
@@ -194,7 +195,7 @@ final class DemoCommand implements Callable<Integer> {
       try (Stream<Path> files = Files.list(dir)) {
         for (Path f : (Iterable<Path>) files::iterator) {
           String name = f.getFileName().toString();
-          if (name.startsWith("audit") || name.startsWith("policy") || name.startsWith("alice")
+          if (name.startsWith("audit") || name.startsWith("policy") || name.startsWith("alice") || name.startsWith("carol")
               || name.equals("ca")) {
             deleteRecursively(f);
           }
@@ -273,16 +274,17 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     /** Generates alice's Ed25519 key (written 0600, never sent anywhere) and returns her CSR. */
-    static CredentialSpec aliceCsr(Path dir) {
+    /** Makes {@code user}'s key (kept in DIR/USER.key, 0600) and CSR, as the engineer's own machine would. */
+    static CredentialSpec csr(Path dir, String user) {
       try {
         KeyPair kp = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
-        Path key = dir.resolve("alice.key");
+        Path key = dir.resolve(user + ".key");
         Files.createFile(key, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(key, pem("PRIVATE KEY", kp.getPrivate().getEncoded()));
-        PKCS10CertificationRequest csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=alice"), kp.getPublic())
+        PKCS10CertificationRequest csr = new JcaPKCS10CertificationRequestBuilder(new X500Name("CN=" + user), kp.getPublic())
             .build(new JcaContentSignerBuilder("Ed25519").build(kp.getPrivate()));
         String csrPem = pem("CERTIFICATE REQUEST", csr.getEncoded());
-        Files.writeString(dir.resolve("alice.csr"), csrPem);
+        Files.writeString(dir.resolve(user + ".csr"), csrPem);
         return CredentialSpec.x509FromCsr(csrPem);
       } catch (IOException e) {
         throw new UncheckedIOException(e);

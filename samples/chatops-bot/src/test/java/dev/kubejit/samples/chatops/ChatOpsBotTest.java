@@ -8,6 +8,7 @@ import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,7 @@ class ChatOpsBotTest {
       .policy(AccessPolicy.staticRules().role("oncall-debug", r -> r.requesters("oncall-payments")
           .namespaces("payments").durations(Duration.ofMinutes(30), Duration.ofHours(1))
           .auto(Action.LOGS).manual(Action.EXEC, 1, "sre-leads")).build())
+      .store(RequestStore.inMemory())
       .auditSink(AuditSink.inMemory())
       .rbacProvisioner(RbacProvisioner.inMemory())
       .notifier(ChatOpsBot.channelNotifier(channel::add))

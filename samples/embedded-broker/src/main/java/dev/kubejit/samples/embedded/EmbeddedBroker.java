@@ -12,6 +12,7 @@ import dev.kubejit.api.Use;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
 import java.time.Duration;
 import java.util.List;
 
@@ -27,6 +28,7 @@ public final class EmbeddedBroker {
             .requesters("oncall-payments").namespaces("payments")
             .durations(Duration.ofMinutes(30), Duration.ofHours(1))
             .manual(Action.EXEC, 1, "sre-leads").commands("cat")).build())
+        .store(RequestStore.inMemory())             // this process only; SPI: RequestStore
         .auditSink(AuditSink.inMemory())            // jit-audit: FileAuditSink
         .rbacProvisioner(RbacProvisioner.inMemory()) // jit-rbac: KubernetesRbacProvisioner
         .build();
