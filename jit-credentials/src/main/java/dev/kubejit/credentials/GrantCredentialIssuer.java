@@ -149,7 +149,7 @@ public final class GrantCredentialIssuer implements CredentialIssuer {
     /** Enables JWTs for {@code audience}. */
     public Builder jwt(JwtIssuer issuer, String audience) {
       this.jwt = requireNonNull(issuer);
-      this.jwtAudience = Crypto.requireName(audience, "JWT audience");
+      this.jwtAudience = Crypto.requireLabel(audience, "JWT audience");
       return this;
     }
 
