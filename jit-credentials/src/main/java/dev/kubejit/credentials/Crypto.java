@@ -313,7 +313,7 @@ final class Crypto {
         Files.deleteIfExists(tmp);
       }
     } catch (IOException e) {
-      throw new CredentialException("cannot write " + file + ": " + e.getClass().getSimpleName() + " " + e.getMessage(), e);
+      throw new CredentialException("cannot write " + quote(file.toString()) + ": " + e.getClass().getSimpleName() + " " + quote(String.valueOf(e.getMessage())), e);
     }
   }
 
@@ -324,26 +324,26 @@ final class Crypto {
       Files.createDirectories(dir);
       Files.writeString(file, content, UTF_8);
     } catch (IOException e) {
-      throw new CredentialException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new CredentialException("cannot write " + quote(file.toString()) + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   static String read(Path file, String what) {
     try {
       if (Files.size(file) > MAX_PEM_CHARS) {
-        throw new CredentialException(what + " " + file + " is larger than " + MAX_PEM_CHARS + " bytes");
+        throw new CredentialException(what + " " + quote(file.toString()) + " is larger than " + MAX_PEM_CHARS + " bytes");
       }
       return Files.readString(file, UTF_8);
     } catch (java.nio.charset.MalformedInputException e) {
-      throw new CredentialException(what + " " + file + " is not valid UTF-8 text");
+      throw new CredentialException(what + " " + quote(file.toString()) + " is not valid UTF-8 text");
     } catch (IOException e) {
-      throw new CredentialException("cannot read " + what + " " + file + ": " + e.getClass().getSimpleName(), e);
+      throw new CredentialException("cannot read " + what + " " + quote(file.toString()) + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   static void refuseIfExists(Path file) {
     if (Files.exists(file)) {
-      throw new CredentialException("refusing to overwrite existing " + file,
+      throw new CredentialException("refusing to overwrite existing " + quote(file.toString()),
           new FileAlreadyExistsException(file.toString()));
     }
   }

@@ -103,7 +103,7 @@ public final class JwtIssuer {
     try {
       return new JwtIssuer(JWK.parse(text), issuer, clock, DEFAULT_MAX_TTL, ReservedNames.defaults());
     } catch (ParseException e) {
-      throw new CredentialException("JWT signing key " + privateJwkFile + " is not a JWK");
+      throw new CredentialException("JWT signing key " + Crypto.quote(privateJwkFile.toString()) + " is not a JWK");
     }
   }
 

@@ -79,13 +79,13 @@ public final class SshCertificateAuthority {
           new ByteArrayInputStream(text.getBytes(UTF_8)), FilePasswordProvider.EMPTY);
       Iterator<KeyPair> it = pairs == null ? null : pairs.iterator();
       if (it == null || !it.hasNext()) {
-        throw new CredentialException("SSH CA private key " + privateKeyFile + " contains no key");
+        throw new CredentialException("SSH CA private key " + Crypto.quote(privateKeyFile.toString()) + " contains no key");
       }
       return new SshCertificateAuthority(it.next(), clock, X509Issuer.DEFAULT_MAX_TTL, ReservedNames.defaults());
     } catch (CredentialException e) {
       throw e;
     } catch (Exception e) {
-      throw new CredentialException("SSH CA private key " + privateKeyFile + " cannot be read ("
+      throw new CredentialException("SSH CA private key " + Crypto.quote(privateKeyFile.toString()) + " cannot be read ("
           + e.getClass().getSimpleName() + ")");
     }
   }
