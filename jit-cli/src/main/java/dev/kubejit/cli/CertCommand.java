@@ -1,5 +1,6 @@
 package dev.kubejit.cli;
 
+import dev.kubejit.api.SafeText;
 import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.IssuedCertificate;
 import dev.kubejit.credentials.X509Issuer;
@@ -10,6 +11,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -52,12 +54,14 @@ final class CertCommand implements Runnable {
     @Option(names = "--out", description = "Write the certificate here instead of stdout.")
     Path out;
 
+    @Mixin CredentialCommand.ReservedNameOptions reservedNames;
+
     @Override
     public Integer call() {
       return CredentialCommand.guarded(spec, () -> {
         String csrPem = Files.readString(csr, StandardCharsets.UTF_8);
         IssuedCertificate c = X509Issuer.builder().authority(CertificateAuthority.load(caDir)).clock(Clock.systemUTC())
-            .maxTtl(CredentialCommand.parseDuration(maxTtl)).build()
+            .maxTtl(CredentialCommand.parseDuration(maxTtl)).reservedNames(reservedNames.build(spec)).build()
             .issueFromCsr(csrPem, user, groups, CredentialCommand.parseDuration(ttl));
         if (out != null) {
           Files.writeString(out, c.certificatePem(), StandardCharsets.UTF_8);
@@ -66,8 +70,8 @@ final class CertCommand implements Runnable {
           spec.commandLine().getOut().flush();
         }
         c.clampReason().ifPresent(r -> CredentialCommand.note(spec, r));
-        spec.commandLine().getErr().println("kubejit: issued serial " + c.ref().id() + " for CN=" + user + " O=" + c.groups()
-            + " until " + c.notAfter());
+        spec.commandLine().getErr().println("kubejit: issued serial " + c.ref().id() + " for CN=" + SafeText.quote(c.user())
+            + " O=" + CredentialCommand.quoteAll(c.groups()) + " until " + c.notAfter());
         spec.commandLine().getErr().flush();
         return 0;
       });

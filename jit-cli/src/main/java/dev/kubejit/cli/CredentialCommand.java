@@ -1,19 +1,23 @@
 package dev.kubejit.cli;
 
 import dev.kubejit.api.KubeJitException;
+import dev.kubejit.api.SafeText;
 import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.ExecCredential;
 import dev.kubejit.credentials.IssuedCertificate;
 import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.ReservedNames;
 import dev.kubejit.credentials.X509Issuer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -45,10 +49,13 @@ final class CredentialCommand implements Callable<Integer> {
   @Option(names = "--key-type", defaultValue = "ecdsa-p256", description = "Client key type (default ${DEFAULT-VALUE}).")
   String keyType;
 
+  @Mixin ReservedNameOptions reservedNames;
+
   @Override
   public Integer call() {
     return guarded(spec, () -> {
-      IssuedCertificate c = X509Issuer.builder().authority(CertificateAuthority.load(caDir)).clock(Clock.systemUTC()).build()
+      IssuedCertificate c = X509Issuer.builder().authority(CertificateAuthority.load(caDir)).clock(Clock.systemUTC())
+          .reservedNames(reservedNames.build(spec)).build()
           .issueWithGeneratedKey(user, groups, parseDuration(ttl), KeyType.parse(keyType));
       String version = ExecCredential.apiVersionFor(System.getenv("KUBERNETES_EXEC_INFO"));
       PrintWriter out = spec.commandLine().getOut();
@@ -59,13 +66,41 @@ final class CredentialCommand implements Callable<Integer> {
     });
   }
 
+  /**
+   * The reserved-name options shared by every command that issues a credential: the defaults of
+   * {@link ReservedNames#defaults()}, extended by {@code --reserve}, relaxed name by name by {@code
+   * --dangerously-allow-reserved} (with a warning on stderr).
+   */
+  static final class ReservedNameOptions {
+    @Option(names = "--reserve", paramLabel = "NAME|PREFIX*",
+        description = "Also refuse this user/group/principal, or every name starting with PREFIX; repeatable. "
+            + "Always refused: system:*, kubeadm:*, kubernetes-admin, kubernetes-super-admin, root.")
+    List<String> reserve = new ArrayList<>();
+
+    @Option(names = "--dangerously-allow-reserved", paramLabel = "NAME",
+        description = "Issue for this exact reserved name anyway (e.g. a system: group that grants privileges); repeatable.")
+    List<String> allow = new ArrayList<>();
+
+    ReservedNames build(CommandSpec spec) {
+      ReservedNames r = ReservedNames.defaults().plus(reserve);
+      if (!allow.isEmpty()) {
+        r = r.exemptDangerously(allow.toArray(new String[0]));
+        for (String a : allow) {
+          note(spec, "WARNING: --dangerously-allow-reserved " + SafeText.quote(a)
+              + ": a credential for this reserved name may carry cluster-wide privileges");
+        }
+      }
+      return r;
+    }
+  }
+
   /** Runs {@code body}; a refusal prints one line {@code kubejit: <message>} to stderr and returns 1. */
   static int guarded(CommandSpec spec, Callable<Integer> body) {
     try {
       return body.call();
     } catch (KubeJitException | IllegalArgumentException | IllegalStateException e) {
       PrintWriter err = spec.commandLine().getErr();
-      err.println("kubejit: " + String.valueOf(e.getMessage()).replace('\n', ' ').replace('\r', ' '));
+      err.println("kubejit: " + oneLine(String.valueOf(e.getMessage())));
       err.flush();
       return 1;
     } catch (RuntimeException e) {
@@ -76,8 +111,34 @@ final class CredentialCommand implements Callable<Integer> {
   }
 
   static void note(CommandSpec spec, String message) {
-    spec.commandLine().getErr().println("kubejit: note: " + message);
+    spec.commandLine().getErr().println("kubejit: note: " + oneLine(message));
     spec.commandLine().getErr().flush();
+  }
+
+  /**
+   * A message as one safe terminal line: messages already quote untrusted values with {@link
+   * SafeText#quote}; as a safety net for any that do not, control and non-ASCII characters are
+   * escaped here as {@code \}{@code uXXXX} (quotes and backslashes are left alone so quoted values
+   * read the same).
+   */
+  static String oneLine(String message) {
+    StringBuilder sb = new StringBuilder(message.length());
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      if (c < 0x20 || c >= 0x7f) {
+        sb.append(String.format("\\u%04x", (int) c));
+      } else {
+        sb.append(c);
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Renders names as a list, each quoted and escaped with {@link SafeText#quote}. */
+  static String quoteAll(List<String> values) {
+    List<String> q = new ArrayList<>();
+    values.forEach(v -> q.add(SafeText.quote(v)));
+    return "[" + String.join(", ", q) + "]";
   }
 
   /** Parses a TTL option ({@link Durations}). */

@@ -1,5 +1,6 @@
 package dev.kubejit.cli;
 
+import dev.kubejit.api.SafeText;
 import dev.kubejit.credentials.SshCertificateAuthority;
 import dev.kubejit.credentials.SshCertificateRequest;
 import dev.kubejit.credentials.SshUserCertificate;
@@ -11,6 +12,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -58,6 +60,8 @@ final class SshCommand implements Runnable {
     @Option(names = "--out", description = "Write the certificate line here instead of stdout.")
     Path out;
 
+    @Mixin CredentialCommand.ReservedNameOptions reservedNames;
+
     @Override
     public Integer call() {
       return CredentialCommand.guarded(spec, () -> {
@@ -73,7 +77,8 @@ final class SshCommand implements Runnable {
           b.sourceAddresses(sourceAddress);
         }
         extensions.forEach(b::extension);
-        SshUserCertificate c = SshCertificateAuthority.load(caDir.resolve("ssh_ca"), Clock.systemUTC()).sign(b.build());
+        SshUserCertificate c = SshCertificateAuthority.load(caDir.resolve("ssh_ca"), Clock.systemUTC())
+            .withReservedNames(reservedNames.build(spec)).sign(b.build());
         if (out != null) {
           Files.writeString(out, c.line() + "\n", StandardCharsets.UTF_8);
         } else {
@@ -81,6 +86,10 @@ final class SshCommand implements Runnable {
           spec.commandLine().getOut().flush();
         }
         c.clampReason().ifPresent(r -> CredentialCommand.note(spec, r));
+        spec.commandLine().getErr().println("kubejit: issued SSH certificate serial " + Long.toUnsignedString(c.serial(), 16)
+            + " key id " + SafeText.quote(c.keyId()) + " for principals " + CredentialCommand.quoteAll(c.principals())
+            + " until " + c.validBefore());
+        spec.commandLine().getErr().flush();
         return 0;
       });
     }

@@ -1,6 +1,7 @@
 package dev.kubejit.cli;
 
 import dev.kubejit.api.Action;
+import dev.kubejit.api.SafeText;
 import dev.kubejit.api.Scope;
 import dev.kubejit.credentials.JwtIssuer;
 import dev.kubejit.credentials.JwtVerifier;
@@ -15,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -62,10 +64,12 @@ final class TokenCommand implements Runnable {
     @Option(names = "--ttl", required = true, description = "Validity, e.g. 15m (at most 1h).")
     String ttl;
 
+    @Mixin CredentialCommand.ReservedNameOptions reservedNames;
+
     @Override
     public Integer call() {
       return CredentialCommand.guarded(spec, () -> {
-        JwtIssuer jwt = JwtIssuer.load(caDir.resolve("jwt.jwk"), issuer, Clock.systemUTC());
+        JwtIssuer jwt = JwtIssuer.load(caDir.resolve("jwt.jwk"), issuer, Clock.systemUTC()).withReservedNames(reservedNames.build(spec));
         Scope scope = namespace == null ? Scope.cluster(cluster) : Scope.namespace(cluster, namespace);
         List<Action> acts = new ArrayList<>();
         actions.forEach(a -> acts.add(Action.of(a)));
@@ -100,8 +104,10 @@ final class TokenCommand implements Runnable {
             : new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
         VerifiedJwt v = JwtVerifier.builder().key(Files.readString(jwks, StandardCharsets.UTF_8)).issuer(issuer).audience(audience)
             .build().verify(t == null ? "" : t.strip());
-        spec.commandLine().getOut().println("valid: sub=" + v.subject() + " groups=" + v.groups() + " cluster=" + v.cluster().orElse("")
-            + " namespace=" + v.namespace().orElse("*") + " actions=" + v.actions() + " jti=" + v.id() + " exp=" + v.expiresAt());
+        // Every value comes from the token: quoted and escaped, so a claim cannot forge output lines or hide characters.
+        spec.commandLine().getOut().println("valid: sub=" + SafeText.quote(v.subject()) + " groups=" + CredentialCommand.quoteAll(v.groups())
+            + " cluster=" + SafeText.quote(v.cluster().orElse("")) + " namespace=" + v.namespace().map(SafeText::quote).orElse("*")
+            + " actions=" + CredentialCommand.quoteAll(v.actions()) + " jti=" + SafeText.quote(v.id()) + " exp=" + v.expiresAt());
         spec.commandLine().getOut().flush();
         return 0;
       });

@@ -120,7 +120,19 @@ class CredentialCommandTest {
     Result bad = run(new SshCommand(), "sign", "--ca", ca.toString(), "--public-key", dir.resolve("id.pub").toString(),
         "--principal", "ops alice", "--ttl", "30m");
     assertEquals(1, bad.exit);
-    assertTrue(bad.err.startsWith("kubejit: invalid SSH principal \"ops alice\""), bad.err);
+    assertEquals("kubejit: SSH principal contains a space or separator (U+0020): \"ops alice\"\n", bad.err);
+    // reserved principals are refused unless explicitly allowed
+    Result root = run(new SshCommand(), "sign", "--ca", ca.toString(), "--public-key", dir.resolve("id.pub").toString(),
+        "--principal", "root", "--ttl", "30m", "--out", dir.resolve("root-cert.pub").toString());
+    assertEquals(1, root.exit);
+    assertEquals("kubejit: SSH principal \"root\" is a reserved or privileged name (matches \"root\"); KubeJIT issues no credential"
+        + " for it\n", root.err);
+    assertFalse(Files.exists(dir.resolve("root-cert.pub")));
+    Result allowed = run(new SshCommand(), "sign", "--ca", ca.toString(), "--public-key", dir.resolve("id.pub").toString(),
+        "--principal", "root", "--ttl", "30m", "--dangerously-allow-reserved", "root", "--out", dir.resolve("root-cert.pub").toString());
+    assertEquals(0, allowed.exit, allowed.err);
+    assertTrue(allowed.err.startsWith("kubejit: note: WARNING: --dangerously-allow-reserved \"root\""), allowed.err);
+    assertTrue(exec(dir, "ssh-keygen", "-L", "-f", "root-cert.pub").matches("(?s).*Principals: \\n\\s+root\\n.*"));
   }
 
   @Test
@@ -136,7 +148,8 @@ class CredentialCommandTest {
     Result ok = run(new TokenCommand(), "verify", "--jwks", dir.resolve("jwks.json").toString(), "--audience", "gateway",
         "--token", dir.resolve("t.jwt").toString());
     assertEquals(0, ok.exit, ok.err);
-    assertTrue(ok.out.startsWith("valid: sub=alice groups=[oncall] cluster=prod namespace=payments actions=[logs]"), ok.out);
+    assertTrue(ok.out.startsWith("valid: sub=\"alice\" groups=[\"oncall\"] cluster=\"prod\" namespace=\"payments\" actions=[\"logs\"]"),
+        ok.out);
     Result wrongAud = run(new TokenCommand(), "verify", "--jwks", dir.resolve("jwks.json").toString(), "--audience", "other",
         "--token", dir.resolve("t.jwt").toString());
     assertEquals(1, wrongAud.exit);
@@ -157,7 +170,107 @@ class CredentialCommandTest {
     Result bad = run(new CredentialCommand(), "--ca", ca.toString(), "--user", "alice", "--group", "system:masters", "--ttl", "30m");
     assertEquals(1, bad.exit);
     assertEquals("", bad.out);
-    assertTrue(bad.err.startsWith("kubejit: groups starting with \"system:\" are refused"), bad.err);
+    assertEquals("kubejit: group \"system:masters\" is a reserved or privileged name (matches \"system:*\"); KubeJIT issues no"
+        + " credential for it\n", bad.err);
+  }
+
+  /** The names of issue #9 §5, as a shell passes them ($'\u200bsystem:masters' and so on). */
+  static final String[][] ISSUE_9_NAMES = {
+      // {option, value, the escaped value the one-line error must show}
+      {"--group", "\u200bsystem:masters", "\"\\u200bsystem:masters\""},
+      {"--user", "system\u00a0:anonymous", "\"system\\u00a0:anonymous\""},
+      {"--group", "kubeadm:cluster-admins", "\"kubeadm:cluster-admins\""},
+      {"--group", "SYSTEM:MASTERS", "\"SYSTEM:MASTERS\""},
+      {"--user", "system:anonymous", "\"system:anonymous\""},
+      {"--user", "system:node:worker-1", "\"system:node:worker-1\""},
+      {"--group", "system:masters\u200d", "\"system:masters\\u200d\""},
+      {"--group", "\ua731\u028f\ua731\u1d1b\u1d07\u1d0d:masters", "\"\\ua731\\u028f\\ua731\\u1d1b\\u1d07\\u1d0d:masters\""},
+      {"--group", "system\ua789masters", "\"system\\ua789masters\""},
+  };
+
+  @Test
+  void certSignRefusesReservedAndLookAlikeNamesAndWritesNothing() throws Exception {
+    Path ca = initCa("ed25519");
+    exec(dir, "openssl", "genpkey", "-algorithm", "ED25519", "-out", "u.key");
+    exec(dir, "openssl", "req", "-new", "-key", "u.key", "-subj", "/", "-out", "u.csr");
+    for (String[] c : ISSUE_9_NAMES) {
+      List<String> args = new ArrayList<>(List.of("sign", "--ca", ca.toString(), "--csr", dir.resolve("u.csr").toString(), "--ttl", "30m",
+          "--out", dir.resolve("u.crt").toString()));
+      args.addAll(c[0].equals("--user") ? List.of("--user", c[1], "--group", "oncall") : List.of("--user", "alice", "--group", c[1]));
+      Result r = run(new CertCommand(), args.toArray(new String[0]));
+      assertEquals(1, r.exit, c[1] + ": " + r.err);
+      assertEquals("", r.out);
+      assertEquals(1, r.err.lines().count(), r.err);
+      assertTrue(r.err.startsWith("kubejit: ") && r.err.contains(c[2]), r.err);
+      assertTrue(r.err.chars().allMatch(ch -> ch == '\n' || (ch >= 0x20 && ch < 0x7f)), r.err);
+      assertFalse(Files.exists(dir.resolve("u.crt")), "nothing may be written for " + c[2]);
+    }
+  }
+
+  @Test
+  void everyIssuingCommandRefusesTheIssue9Names() throws Exception {
+    Path ca = initCa("ed25519");
+    exec(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "id");
+    for (String[] c : ISSUE_9_NAMES) {
+      Result cred = run(new CredentialCommand(), "--ca", ca.toString(), "--ttl", "30m",
+          c[0], c[1], c[0].equals("--user") ? "--group" : "--user", c[0].equals("--user") ? "oncall" : "alice");
+      Result token = run(new TokenCommand(), "mint", "--ca", ca.toString(), "--audience", "gateway", "--cluster", "prod", "--action", "logs",
+          "--ttl", "15m", c[0].equals("--user") ? "--subject" : "--group", c[1], c[0].equals("--user") ? "--group" : "--subject",
+          c[0].equals("--user") ? "oncall" : "alice");
+      Result ssh = run(new SshCommand(), "sign", "--ca", ca.toString(), "--public-key", dir.resolve("id.pub").toString(),
+          "--principal", c[1], "--ttl", "30m");
+      for (Result r : List.of(cred, token, ssh)) {
+        assertEquals(1, r.exit, c[1] + ": " + r.err);
+        assertEquals("", r.out, "nothing issued for " + c[2]);
+        assertEquals(1, r.err.lines().count(), r.err);
+        assertTrue(r.err.chars().allMatch(ch -> ch == '\n' || (ch >= 0x20 && ch < 0x7f)), r.err);
+      }
+      assertTrue(cred.err.contains(c[2]) && token.err.contains(c[2]) && ssh.err.contains(c[2]), cred.err + token.err + ssh.err);
+    }
+  }
+
+  @Test
+  void reservedNamesAreConfigurableAndSuccessOutputIsEscaped() throws Exception {
+    Path ca = initCa("ed25519");
+    exec(dir, "openssl", "genpkey", "-algorithm", "ED25519", "-out", "u.key");
+    exec(dir, "openssl", "req", "-new", "-key", "u.key", "-subj", "/", "-out", "u.csr");
+    String csr = dir.resolve("u.csr").toString();
+    // an embedder-specific privileged group
+    Result extended = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "Corp:BreakGlass",
+        "--ttl", "30m", "--reserve", "corp:breakglass");
+    assertEquals(1, extended.exit);
+    assertTrue(extended.err.contains("\"Corp:BreakGlass\" is a reserved or privileged name (matches \"corp:breakglass\")"), extended.err);
+    Result prefix = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "ops-admin:x",
+        "--ttl", "30m", "--reserve", "ops-admin:*");
+    assertEquals(1, prefix.exit, prefix.err);
+    Result badEntry = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "g",
+        "--ttl", "30m", "--reserve", "a*b");
+    assertEquals(1, badEntry.exit, badEntry.err);
+    // relaxing is one named option per name, and loud
+    Result relaxed = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "system:monitoring",
+        "--ttl", "30m", "--dangerously-allow-reserved", "system:monitoring", "--out", dir.resolve("m.crt").toString());
+    assertEquals(0, relaxed.exit, relaxed.err);
+    assertTrue(relaxed.err.contains("WARNING: --dangerously-allow-reserved \"system:monitoring\""), relaxed.err);
+    assertTrue(exec(dir, "openssl", "x509", "-in", "m.crt", "-noout", "-subject").contains("O = system:monitoring"));
+    Result stillRefused = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "system:masters",
+        "--ttl", "30m", "--dangerously-allow-reserved", "system:monitoring");
+    assertEquals(1, stillRefused.exit, stillRefused.err);
+    Result notReserved = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "g",
+        "--ttl", "30m", "--dangerously-allow-reserved", "alice");
+    assertEquals(1, notReserved.exit, notReserved.err);
+    assertTrue(notReserved.err.contains("cannot exempt \"alice\": it is not reserved"), notReserved.err);
+    // a single-script non-Latin name is issued, and the success line shows it escaped
+    Result cyrillic = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "\u0438\u0432\u0430\u043d",
+        "--group", "\u043e\u043f\u0441", "--ttl", "30m", "--out", dir.resolve("c.crt").toString());
+    assertEquals(0, cyrillic.exit, cyrillic.err);
+    assertTrue(cyrillic.err.matches("kubejit: issued serial [0-9a-f]+ for CN=\"\\\\u0438\\\\u0432\\\\u0430\\\\u043d\" "
+        + "O=\\[\"\\\\u043e\\\\u043f\\\\u0441\"\\] until \\S+\\n"), cyrillic.err);
+    // untrusted text in option values that the domain does not quote is still shown escaped, on one line
+    Result ttl = run(new CertCommand(), "sign", "--ca", ca.toString(), "--csr", csr, "--user", "alice", "--group", "g",
+        "--ttl", "30m\u202e\nkubejit: issued");
+    assertEquals(1, ttl.exit);
+    assertEquals(1, ttl.err.lines().count(), ttl.err);
+    assertTrue(ttl.err.contains("30m\\u202e\\u000akubejit: issued"), ttl.err);
   }
 
   /**
@@ -200,7 +313,8 @@ class CredentialCommandTest {
     Path kc = dir.resolve("exec.kubeconfig");
     Files.writeString(kc, yaml);
 
-    Process p = new ProcessBuilder("kubectl", "--kubeconfig", kc.toString(), "get", "pods", "-n", namespace)
+    Process p = new ProcessBuilder("kubectl", "--cache-dir", dir.resolve("kube-cache").toString(), "--kubeconfig", kc.toString(),
+        "get", "pods", "-n", namespace)
         .redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(120, TimeUnit.SECONDS));
@@ -211,7 +325,8 @@ class CredentialCommandTest {
     assertTrue(events.get(0).groups().contains(group), events.get(0).toString());
     assertEquals(200, events.get(0).code());
 
-    Process forbidden = new ProcessBuilder("kubectl", "--kubeconfig", kc.toString(), "get", "secrets", "-n", namespace)
+    Process forbidden = new ProcessBuilder("kubectl", "--cache-dir", dir.resolve("kube-cache").toString(), "--kubeconfig",
+        kc.toString(), "get", "secrets", "-n", namespace)
         .redirectErrorStream(true).start();
     String denied = new String(forbidden.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(forbidden.waitFor(120, TimeUnit.SECONDS));

@@ -43,6 +43,13 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 public final class CertificateAuthority {
   static final String CERT_FILE = "ca.crt";
   static final String KEY_FILE = "ca.key";
+  /**
+   * The longest CA validity: 10 years. The one exception to {@link
+   * dev.kubejit.api.Lifetimes#ABSOLUTE_MAX}, because a CA is not a credential anyone holds (its key
+   * stays with the operator) and it must outlive every certificate it signs, which may itself
+   * live up to that cap; rotation is {@link TrustBundle}'s job.
+   */
+  static final Duration MAX_VALIDITY = Duration.ofDays(3660);
 
   private final X509Certificate certificate;
   private final PrivateKey privateKey;
@@ -63,12 +70,13 @@ public final class CertificateAuthority {
   public static CertificateAuthority generate(KeyType type, String commonName, Duration validity, Clock clock) {
     requireNonNull(type, "type");
     requireNonNull(clock, "clock");
-    Crypto.requireName(commonName, "CA common name");
+    Crypto.requireLabel(commonName, "CA common name");
     if (validity == null || validity.isNegative() || validity.isZero()) {
       throw new CredentialException("CA validity must be positive: " + validity);
     }
-    if (validity.compareTo(Duration.ofDays(3660)) > 0) {
-      throw new CredentialException("CA validity longer than 10 years is refused: " + validity);
+    if (validity.compareTo(MAX_VALIDITY) > 0) {
+      throw new CredentialException("CA validity " + validity + " is longer than " + MAX_VALIDITY.toDays()
+          + " days (10 years) and refused");
     }
     KeyPair kp = Crypto.generate(type);
     Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
@@ -227,7 +235,7 @@ public final class CertificateAuthority {
 
   @Override
   public String toString() {
-    return "CertificateAuthority{" + certificate.getSubjectX500Principal().getName() + ", " + keyType
+    return "CertificateAuthority{" + Crypto.quote(certificate.getSubjectX500Principal().getName()) + ", " + keyType
         + ", serial " + certificate.getSerialNumber().toString(16) + ", notAfter "
         + certificate.getNotAfter().toInstant() + ", sha256 " + fingerprint() + "}";
   }

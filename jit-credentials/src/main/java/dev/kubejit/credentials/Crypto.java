@@ -1,5 +1,6 @@
 package dev.kubejit.credentials;
 
+import dev.kubejit.api.PrincipalNames;
 import dev.kubejit.api.SafeText;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
@@ -312,7 +313,7 @@ final class Crypto {
         Files.deleteIfExists(tmp);
       }
     } catch (IOException e) {
-      throw new CredentialException("cannot write " + file + ": " + e.getClass().getSimpleName() + " " + e.getMessage(), e);
+      throw new CredentialException("cannot write " + quote(file.toString()) + ": " + e.getClass().getSimpleName() + " " + quote(String.valueOf(e.getMessage())), e);
     }
   }
 
@@ -323,26 +324,26 @@ final class Crypto {
       Files.createDirectories(dir);
       Files.writeString(file, content, UTF_8);
     } catch (IOException e) {
-      throw new CredentialException("cannot write " + file + ": " + e.getMessage(), e);
+      throw new CredentialException("cannot write " + quote(file.toString()) + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   static String read(Path file, String what) {
     try {
       if (Files.size(file) > MAX_PEM_CHARS) {
-        throw new CredentialException(what + " " + file + " is larger than " + MAX_PEM_CHARS + " bytes");
+        throw new CredentialException(what + " " + quote(file.toString()) + " is larger than " + MAX_PEM_CHARS + " bytes");
       }
       return Files.readString(file, UTF_8);
     } catch (java.nio.charset.MalformedInputException e) {
-      throw new CredentialException(what + " " + file + " is not valid UTF-8 text");
+      throw new CredentialException(what + " " + quote(file.toString()) + " is not valid UTF-8 text");
     } catch (IOException e) {
-      throw new CredentialException("cannot read " + what + " " + file + ": " + e.getClass().getSimpleName(), e);
+      throw new CredentialException("cannot read " + what + " " + quote(file.toString()) + ": " + e.getClass().getSimpleName(), e);
     }
   }
 
   static void refuseIfExists(Path file) {
     if (Files.exists(file)) {
-      throw new CredentialException("refusing to overwrite existing " + file,
+      throw new CredentialException("refusing to overwrite existing " + quote(file.toString()),
           new FileAlreadyExistsException(file.toString()));
     }
   }
@@ -352,11 +353,33 @@ final class Crypto {
     return SafeText.quote(value);
   }
 
+  /** Renders names as a list, each quoted and escaped: {@code ["alice", "\u0430dmin"]}. */
+  static String quoteAll(java.util.Collection<String> values) {
+    List<String> q = new ArrayList<>(values.size());
+    for (String v : values) {
+      q.add(quote(v));
+    }
+    return "[" + String.join(", ", q) + "]";
+  }
+
   /**
-   * Checks a user, group or principal name: 1..256 characters, valid UTF-16 (no lone surrogates,
-   * which cannot be encoded as UTF-8), no control or replacement characters, no surrounding space.
+   * Checks a user, group or principal name with the project's one rule, {@link
+   * PrincipalNames#check}; a refusal is a {@link CredentialException} with the escaped value.
    */
-  static String requireName(String value, String what) {
+  static String principal(String value, String what) {
+    try {
+      return PrincipalNames.check(value, what);
+    } catch (IllegalArgumentException e) {
+      throw new CredentialException(e.getMessage());
+    }
+  }
+
+  /**
+   * Checks text that is not a principal name (a request id, a cluster or CA name, a JWT issuer or
+   * audience, a command): 1..256 characters, valid UTF-16 (no lone surrogates, which cannot be
+   * encoded as UTF-8), no control or replacement characters, no surrounding space.
+   */
+  static String requireLabel(String value, String what) {
     if (value == null || value.isEmpty()) {
       throw new CredentialException(what + " is required");
     }

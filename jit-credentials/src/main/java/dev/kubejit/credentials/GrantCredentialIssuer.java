@@ -27,6 +27,8 @@ import java.util.Set;
  * id {@code kubejit:request=<id>:grant=<id>:user=<user>}; options {@code force-command}, {@code
  * source-address} and {@code extensions} (space-separated). Server-generated X.509 keys: option
  * {@code keyType} (default {@code ed25519}). JWTs are minted for the issuer's configured audience.
+ * Every name passes through the configured issuer's checks: a holder whose user name is reserved
+ * ({@link ReservedNames}), or an SSH {@code principals} option naming {@code root}, gets nothing.
  */
 public final class GrantCredentialIssuer implements CredentialIssuer {
   private static final Set<String> SSH_OPTIONS = Set.of("principals", "force-command", "source-address", "extensions");
@@ -149,7 +151,7 @@ public final class GrantCredentialIssuer implements CredentialIssuer {
     /** Enables JWTs for {@code audience}. */
     public Builder jwt(JwtIssuer issuer, String audience) {
       this.jwt = requireNonNull(issuer);
-      this.jwtAudience = Crypto.requireName(audience, "JWT audience");
+      this.jwtAudience = Crypto.requireLabel(audience, "JWT audience");
       return this;
     }
 

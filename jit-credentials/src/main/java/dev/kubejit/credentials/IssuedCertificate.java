@@ -130,7 +130,7 @@ public final class IssuedCertificate {
 
   @Override
   public String toString() {
-    return "IssuedCertificate{" + ref + ", CN=" + user + ", O=" + groups
+    return "IssuedCertificate{" + ref + ", CN=" + Crypto.quote(user) + ", O=" + Crypto.quoteAll(groups)
         + (clampReason != null ? ", clamped: " + clampReason : "")
         + (generatedKey != null ? ", privateKey=<redacted>" : "") + "}";
   }

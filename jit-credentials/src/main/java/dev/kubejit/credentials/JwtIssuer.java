@@ -18,6 +18,8 @@ import dev.kubejit.api.Action;
 import dev.kubejit.api.CredentialKind;
 import dev.kubejit.api.CredentialRef;
 import dev.kubejit.api.IssuedCredential;
+import dev.kubejit.api.Lifetimes;
+import dev.kubejit.api.PrincipalNames;
 import dev.kubejit.api.Scope;
 import java.nio.file.Path;
 import java.text.ParseException;
@@ -38,9 +40,12 @@ import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
  * scope claims {@code cluster}, {@code namespace} (absent for cluster scope), {@code pod}, {@code
  * node} and {@code actions}; publishes the public key as a JWKS document for verifiers.
  *
- * <p>TTLs above {@link #maxTtl()} (default 1 hour) are refused, not clamped: a token's holder
- * cannot be told about a clamp the way a certificate's can. The private key leaves this object only
- * through {@link #writePrivateJwk(Path)} (mode 0600).
+ * <p>TTLs above {@link #maxTtl()} (default 1 hour, configurable up to {@link
+ * Lifetimes#ABSOLUTE_MAX}) are refused, not clamped: a token's holder cannot be told about a clamp
+ * the way a certificate's can. The subject and every group must pass {@link PrincipalNames#check}
+ * and must not be reserved by {@link #reservedNames()} ({@link ReservedNames#defaults()}: {@code
+ * system:*}, {@code kubeadm:*}, ...). The private key leaves this object only through {@link
+ * #writePrivateJwk(Path)} (mode 0600).
  */
 public final class JwtIssuer {
   static final Duration DEFAULT_MAX_TTL = Duration.ofHours(1);
@@ -50,16 +55,18 @@ public final class JwtIssuer {
   private final String issuer;
   private final Clock clock;
   private final Duration maxTtl;
+  private final ReservedNames reserved;
 
-  private JwtIssuer(JWK key, String issuer, Clock clock, Duration maxTtl) {
+  private JwtIssuer(JWK key, String issuer, Clock clock, Duration maxTtl, ReservedNames reserved) {
     this.key = key;
     this.algorithm = JwtKeys.algorithm(key);
     if (!key.isPrivate()) {
       throw new CredentialException("the JWT signing key has no private part");
     }
-    this.issuer = Crypto.requireName(issuer, "JWT issuer");
+    this.issuer = Crypto.requireLabel(issuer, "JWT issuer");
     this.clock = requireNonNull(clock, "clock");
     this.maxTtl = maxTtl;
+    this.reserved = requireNonNull(reserved, "reservedNames");
   }
 
   /**
@@ -83,7 +90,7 @@ public final class JwtIssuer {
     } catch (JOSEException e) {
       throw new CredentialException("cannot generate a JWT key (" + e.getClass().getSimpleName() + ")");
     }
-    return new JwtIssuer(jwk, issuer, clock, DEFAULT_MAX_TTL);
+    return new JwtIssuer(jwk, issuer, clock, DEFAULT_MAX_TTL, ReservedNames.defaults());
   }
 
   /**
@@ -94,18 +101,35 @@ public final class JwtIssuer {
   public static JwtIssuer load(Path privateJwkFile, String issuer, Clock clock) {
     String text = Crypto.read(privateJwkFile, "JWT signing key");
     try {
-      return new JwtIssuer(JWK.parse(text), issuer, clock, DEFAULT_MAX_TTL);
+      return new JwtIssuer(JWK.parse(text), issuer, clock, DEFAULT_MAX_TTL, ReservedNames.defaults());
     } catch (ParseException e) {
-      throw new CredentialException("JWT signing key " + privateJwkFile + " is not a JWK");
+      throw new CredentialException("JWT signing key " + Crypto.quote(privateJwkFile.toString()) + " is not a JWK");
     }
   }
 
-  /** A copy with a different maximum TTL (at most 24 hours). */
+  /**
+   * A copy with a different maximum TTL. A JWT is a bearer token that cannot be revoked: keep it
+   * short (the default is 1 hour).
+   *
+   * @throws IllegalArgumentException if {@code maxTtl} is not positive or exceeds {@link
+   *     Lifetimes#ABSOLUTE_MAX}
+   */
   public JwtIssuer withMaxTtl(Duration maxTtl) {
-    if (maxTtl == null || maxTtl.isNegative() || maxTtl.isZero() || maxTtl.compareTo(Duration.ofHours(24)) > 0) {
-      throw new IllegalArgumentException("maxTtl must be positive and at most 24 hours: " + maxTtl);
-    }
-    return new JwtIssuer(key, issuer, clock, maxTtl);
+    return new JwtIssuer(key, issuer, clock, Lifetimes.requireWithinCap(maxTtl, "maxTtl"), reserved);
+  }
+
+  /**
+   * A copy that refuses the subjects and groups reserved by {@code reservedNames} instead of
+   * {@link ReservedNames#defaults()}; extend the list with {@link ReservedNames#plus}, relax it only
+   * with {@link ReservedNames#exemptDangerously}.
+   */
+  public JwtIssuer withReservedNames(ReservedNames reservedNames) {
+    return new JwtIssuer(key, issuer, clock, maxTtl, reservedNames);
+  }
+
+  /** The names this issuer never writes as {@code sub} or into {@code groups}. */
+  public ReservedNames reservedNames() {
+    return reserved;
   }
 
   /** Writes the private JWK to {@code file} with mode 0600, refusing to overwrite it. */
@@ -143,16 +167,21 @@ public final class JwtIssuer {
    * Mints a token for {@code subject} in {@code groups}, bound to {@code scope} and {@code actions},
    * for {@code audience}, valid from now for {@code ttl}.
    *
-   * @throws CredentialException if a name, the audience or the TTL is unusable
+   * @throws CredentialException if a name, the audience or the TTL is unusable, or the subject
+   *     or a group is reserved
    */
   public IssuedCredential mint(String subject, Collection<String> groups, Scope scope, Collection<Action> actions,
       String audience, Duration ttl) {
-    Crypto.requireName(subject, "JWT subject");
-    Crypto.requireName(audience, "JWT audience");
+    Crypto.principal(subject, "JWT subject");
+    Crypto.requireLabel(audience, "JWT audience");
     requireNonNull(scope, "scope");
     List<String> g = new ArrayList<>();
     for (String group : requireNonNull(groups, "groups")) {
-      g.add(Crypto.requireName(group, "group"));
+      g.add(Crypto.principal(group, "group"));
+    }
+    reserved.refuse(subject, "JWT subject");
+    for (String group : g) {
+      reserved.refuse(group, "group");
     }
     List<String> acts = new ArrayList<>();
     for (Action a : requireNonNull(actions, "actions")) {
@@ -191,6 +220,7 @@ public final class JwtIssuer {
 
   @Override
   public String toString() {
-    return "JwtIssuer{iss=" + Crypto.quote(issuer) + ", alg=" + algorithm + ", kid=" + key.getKeyID() + ", maxTtl=" + maxTtl + "}";
+    return "JwtIssuer{iss=" + Crypto.quote(issuer) + ", alg=" + algorithm + ", kid=" + key.getKeyID() + ", maxTtl=" + maxTtl
+        + (reserved.equals(ReservedNames.defaults()) ? "" : ", " + reserved) + "}";
   }
 }

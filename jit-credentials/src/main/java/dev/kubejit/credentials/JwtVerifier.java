@@ -91,7 +91,8 @@ public final class JwtVerifier {
     }
     JWSHeader jws = (JWSHeader) header;
     if (jws.getCriticalParams() != null && !jws.getCriticalParams().isEmpty()) {
-      throw new CredentialException("JWT has critical header parameters " + jws.getCriticalParams() + "; none are supported");
+      throw new CredentialException("JWT has critical header parameters " + Crypto.quoteAll(jws.getCriticalParams())
+          + "; none are supported");
     }
     if (jws.getKeyID() != null && key.getKeyID() != null && !jws.getKeyID().equals(key.getKeyID())) {
       throw new CredentialException("JWT key id " + Crypto.quote(jws.getKeyID()) + " is not the pinned key " + Crypto.quote(key.getKeyID()));
@@ -128,7 +129,8 @@ public final class JwtVerifier {
     }
     List<String> aud = claims.getAudience();
     if (aud == null || !aud.contains(audience)) {
-      throw new CredentialException("JWT audience " + aud + " does not contain " + Crypto.quote(audience));
+      throw new CredentialException("JWT audience " + (aud == null ? "(none)" : Crypto.quoteAll(aud)) + " does not contain "
+          + Crypto.quote(audience));
     }
     Instant now = clock.instant();
     Date exp = claims.getExpirationTime();
@@ -155,7 +157,12 @@ public final class JwtVerifier {
     try {
       verified = new VerifiedJwt(claims, jws.getKeyID());
     } catch (ParseException | RuntimeException e) {
-      throw new CredentialException("JWT scope claims are malformed: " + e.getMessage());
+      throw new CredentialException("JWT scope claims are malformed (" + e.getClass().getSimpleName() + ")");
+    }
+    // The issuer never writes such names; a token that carries one was not minted by it.
+    Crypto.principal(verified.subject(), "JWT sub claim");
+    for (String g : verified.groups()) {
+      Crypto.principal(g, "JWT groups claim entry");
     }
     if (replayCapacity > 0) {
       remember(verified.id(), expiresAt.plus(skew), now);
@@ -231,13 +238,13 @@ public final class JwtVerifier {
 
     /** Sets the required {@code iss}. */
     public Builder issuer(String issuer) {
-      this.issuer = Crypto.requireName(issuer, "expected issuer");
+      this.issuer = Crypto.requireLabel(issuer, "expected issuer");
       return this;
     }
 
     /** Sets the audience that {@code aud} must contain. */
     public Builder audience(String audience) {
-      this.audience = Crypto.requireName(audience, "expected audience");
+      this.audience = Crypto.requireLabel(audience, "expected audience");
       return this;
     }
 

@@ -83,10 +83,13 @@ public final class Kubeconfig {
       return this;
     }
 
-    /** Sets the cluster, user and context names (default {@code kubejit}). */
+    /**
+     * Sets the cluster, user and context names (default {@code kubejit}); the user name follows
+     * {@link dev.kubejit.api.PrincipalNames#check}.
+     */
     public Builder names(String cluster, String user) {
-      this.cluster = Crypto.requireName(cluster, "cluster name");
-      this.user = Crypto.requireName(user, "user name");
+      this.cluster = Crypto.requireLabel(cluster, "cluster name");
+      this.user = Crypto.principal(user, "kubeconfig user name");
       return this;
     }
 
@@ -101,7 +104,7 @@ public final class Kubeconfig {
 
     /** Authenticates by running {@code command args...} as an exec credential plugin. */
     public Builder exec(String command, List<String> args, Map<String, String> env) {
-      this.command = Crypto.requireName(command, "exec command");
+      this.command = Crypto.requireLabel(command, "exec command");
       this.args = List.copyOf(args);
       this.env = Map.copyOf(env);
       return this;

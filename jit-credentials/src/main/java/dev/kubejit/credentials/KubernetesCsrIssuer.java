@@ -38,8 +38,11 @@ import org.slf4j.LoggerFactory;
  * certificate with its real notAfter (servers may clamp the duration, and before 1.22 ignore it).
  *
  * <p>Because the cluster signs the CSR's own subject, the CSR must carry exactly {@code CN=user}
- * and one {@code O} per group; anything else is refused before the API is called. The {@link
- * ApiClient} must be allowed to create, approve and delete CSRs for that signer.
+ * and one {@code O} per group; anything else is refused before the API is called, as are names
+ * that fail {@link dev.kubejit.api.PrincipalNames#check} or are reserved by {@link
+ * Builder#reservedNames} (default {@link ReservedNames#defaults()}: the cluster's CA would sign
+ * {@code O=system:masters} as readily as any other group). The {@link ApiClient} must be allowed
+ * to create, approve and delete CSRs for that signer.
  */
 public final class KubernetesCsrIssuer {
   static final String SIGNER = "kubernetes.io/kube-apiserver-client";
@@ -50,12 +53,14 @@ public final class KubernetesCsrIssuer {
   private final Clock clock;
   private final Duration timeout;
   private final Duration pollInterval;
+  private final ReservedNames reserved;
 
   private KubernetesCsrIssuer(Builder b) {
     this.api = new CertificatesV1Api(b.client);
     this.clock = b.clock;
     this.timeout = b.timeout;
     this.pollInterval = b.pollInterval;
+    this.reserved = b.reserved;
   }
 
   /** Returns a builder; the API client is required. */
@@ -71,9 +76,9 @@ public final class KubernetesCsrIssuer {
    *     no certificate arrives before the deadline; the CSR object is deleted in every case
    */
   public IssuedCertificate issue(String csrPem, String user, Collection<String> groups, Duration ttl, String requestId) {
-    List<String> g = X509Issuer.checkSubject(user, groups);
+    List<String> g = X509Issuer.checkSubject(user, groups, reserved);
     Duration requested = X509Issuer.checkTtl(ttl);
-    String rid = Crypto.requireName(requestId, "request id");
+    String rid = Crypto.requireLabel(requestId, "request id");
     PKCS10CertificationRequest csr = X509Issuer.parseCsr(csrPem);
     PublicKey key = X509Issuer.verifiedCsrKey(csr);
     X509Issuer.checkCsrSubject(csr.getSubject(), user, g, true);
@@ -99,7 +104,7 @@ public final class KubernetesCsrIssuer {
       created = true;
       live.setStatus(new V1CertificateSigningRequestStatus().addConditionsItem(new V1CertificateSigningRequestCondition()
           .type("Approved").status("True").reason("KubeJITApproved")
-          .message("approved by KubeJIT for request " + rid + " (user " + user + ")")
+          .message("approved by KubeJIT for request " + Crypto.quote(rid) + " (user " + Crypto.quote(user) + ")")
           .lastUpdateTime(OffsetDateTime.now(clock.withZone(ZoneOffset.UTC)))));
       api.replaceCertificateSigningRequestApproval(name, live).execute();
       byte[] certBytes = awaitCertificate(name);
@@ -116,7 +121,7 @@ public final class KubernetesCsrIssuer {
       }
       IssuedCertificate issued = new IssuedCertificate(cert, CredentialKind.X509_FROM_CSR, user, g, issuedAt, requested, clamp, null);
       LOG.info("cluster CA issued certificate {} via CSR {} for CN={} O={} notAfter={}", issued.ref().id(), name,
-          Crypto.quote(user), g, notAfter);
+          Crypto.quote(user), Crypto.quoteAll(g), notAfter);
       return issued;
     } catch (ApiException e) {
       throw new CredentialException("Kubernetes CSR API refused CSR " + name + ": HTTP " + e.getCode() + " " + reason(e), e);
@@ -172,7 +177,8 @@ public final class KubernetesCsrIssuer {
 
   @Override
   public String toString() {
-    return "KubernetesCsrIssuer{signer=" + SIGNER + ", timeout=" + timeout + "}";
+    return "KubernetesCsrIssuer{signer=" + SIGNER + ", timeout=" + timeout
+        + (reserved.equals(ReservedNames.defaults()) ? "" : ", " + reserved) + "}";
   }
 
   /** Builds a {@link KubernetesCsrIssuer}. */
@@ -181,6 +187,7 @@ public final class KubernetesCsrIssuer {
     private Clock clock = Clock.systemUTC();
     private Duration timeout = Duration.ofSeconds(60);
     private Duration pollInterval = Duration.ofMillis(250);
+    private ReservedNames reserved = ReservedNames.defaults();
 
     private Builder() {}
 
@@ -202,6 +209,16 @@ public final class KubernetesCsrIssuer {
         throw new IllegalArgumentException("timeout must be positive: " + timeout);
       }
       this.timeout = timeout;
+      return this;
+    }
+
+    /**
+     * Sets the names never requested as user (CN) or group (O) (default {@link
+     * ReservedNames#defaults()}); extend it with {@link ReservedNames#plus}, relax it only with
+     * {@link ReservedNames#exemptDangerously}.
+     */
+    public Builder reservedNames(ReservedNames reservedNames) {
+      this.reserved = requireNonNull(reservedNames, "reservedNames");
       return this;
     }
 

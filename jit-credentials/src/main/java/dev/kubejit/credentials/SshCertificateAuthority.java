@@ -3,6 +3,7 @@ package dev.kubejit.credentials;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.api.Lifetimes;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
@@ -31,7 +32,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>RSA CAs sign with {@code rsa-sha2-512}. Validity is always bounded: validAfter is now minus
  * one minute (clock skew), validBefore is now plus the TTL, clamped to {@link #maxTtl()} with the
- * clamp reported. Serials are random 64-bit values. The private key leaves this object only through
+ * clamp reported. Principals reserved by {@link #reservedNames()} ({@link ReservedNames#defaults()}:
+ * {@code root}, {@code system:*}, ...) are refused. Serials are random 64-bit values. The private
+ * key leaves this object only through
  * {@link #writeTo(Path)} (OpenSSH private key format, mode 0600); {@link #toString()} shows the
  * public fingerprint only. See OpenSSH {@code PROTOCOL.certkeys}.
  */
@@ -43,12 +46,14 @@ public final class SshCertificateAuthority {
   private final KeyPair keyPair;
   private final Clock clock;
   private final Duration maxTtl;
+  private final ReservedNames reserved;
   private final SecureRandom random = Crypto.RANDOM;
 
-  private SshCertificateAuthority(KeyPair keyPair, Clock clock, Duration maxTtl) {
+  private SshCertificateAuthority(KeyPair keyPair, Clock clock, Duration maxTtl, ReservedNames reserved) {
     this.keyPair = keyPair;
     this.clock = requireNonNull(clock, "clock");
     this.maxTtl = maxTtl;
+    this.reserved = requireNonNull(reserved, "reservedNames");
     SshKeys.checkUserKey(keyPair.getPublic(), "SSH CA key");
   }
 
@@ -58,7 +63,7 @@ public final class SshCertificateAuthority {
    */
   public static SshCertificateAuthority generate(KeyType type, Clock clock) {
     requireNonNull(type, "type");
-    return new SshCertificateAuthority(Crypto.generate(type), clock, X509Issuer.DEFAULT_MAX_TTL);
+    return new SshCertificateAuthority(Crypto.generate(type), clock, X509Issuer.DEFAULT_MAX_TTL, ReservedNames.defaults());
   }
 
   /**
@@ -74,28 +79,44 @@ public final class SshCertificateAuthority {
           new ByteArrayInputStream(text.getBytes(UTF_8)), FilePasswordProvider.EMPTY);
       Iterator<KeyPair> it = pairs == null ? null : pairs.iterator();
       if (it == null || !it.hasNext()) {
-        throw new CredentialException("SSH CA private key " + privateKeyFile + " contains no key");
+        throw new CredentialException("SSH CA private key " + Crypto.quote(privateKeyFile.toString()) + " contains no key");
       }
-      return new SshCertificateAuthority(it.next(), clock, X509Issuer.DEFAULT_MAX_TTL);
+      return new SshCertificateAuthority(it.next(), clock, X509Issuer.DEFAULT_MAX_TTL, ReservedNames.defaults());
     } catch (CredentialException e) {
       throw e;
     } catch (Exception e) {
-      throw new CredentialException("SSH CA private key " + privateKeyFile + " cannot be read ("
+      throw new CredentialException("SSH CA private key " + Crypto.quote(privateKeyFile.toString()) + " cannot be read ("
           + e.getClass().getSimpleName() + ")");
     }
   }
 
-  /** A copy of this CA whose certificates are clamped to {@code maxTtl} instead of 8 hours. */
+  /**
+   * A copy of this CA whose certificates are clamped to {@code maxTtl} instead of 8 hours.
+   *
+   * @throws IllegalArgumentException if {@code maxTtl} is not positive or exceeds {@link
+   *     Lifetimes#ABSOLUTE_MAX}
+   */
   public SshCertificateAuthority withMaxTtl(Duration maxTtl) {
-    if (maxTtl == null || maxTtl.isNegative() || maxTtl.isZero() || maxTtl.compareTo(X509Issuer.ABSURD_TTL) > 0) {
-      throw new IllegalArgumentException("maxTtl must be positive and at most 366 days: " + maxTtl);
-    }
-    return new SshCertificateAuthority(keyPair, clock, maxTtl);
+    return new SshCertificateAuthority(keyPair, clock, Lifetimes.requireWithinCap(maxTtl, "maxTtl"), reserved);
   }
 
   /** A copy of this CA that reads time from {@code clock}. */
   public SshCertificateAuthority withClock(Clock clock) {
-    return new SshCertificateAuthority(keyPair, clock, maxTtl);
+    return new SshCertificateAuthority(keyPair, clock, maxTtl, reserved);
+  }
+
+  /**
+   * A copy of this CA that refuses the principals reserved by {@code reservedNames} instead of
+   * {@link ReservedNames#defaults()}; extend the list with {@link ReservedNames#plus}, relax it only
+   * with {@link ReservedNames#exemptDangerously}.
+   */
+  public SshCertificateAuthority withReservedNames(ReservedNames reservedNames) {
+    return new SshCertificateAuthority(keyPair, clock, maxTtl, reservedNames);
+  }
+
+  /** The names this CA never certifies as principals. */
+  public ReservedNames reservedNames() {
+    return reserved;
   }
 
   /** The maximum certificate TTL. */
@@ -139,7 +160,8 @@ public final class SshCertificateAuthority {
   /**
    * Signs the request's public key into a user certificate.
    *
-   * @throws CredentialException if the public key is malformed, weak or unsupported
+   * @throws CredentialException if the public key is malformed, weak or unsupported, or a
+   *     principal is reserved
    */
   public SshUserCertificate sign(SshCertificateRequest request) {
     requireNonNull(request, "request");
@@ -147,6 +169,9 @@ public final class SshCertificateAuthority {
   }
 
   SshUserCertificate sign(SshCertificateRequest request, Instant validBeforeCap, String capReason) {
+    for (String p : request.principals()) {
+      reserved.refuse(p, "SSH principal");
+    }
     PublicKey userKey = SshKeys.parseUserPublicKey(request.publicKeyLine());
     Instant now = clock.instant();
     Duration ttl = request.ttl();
@@ -202,13 +227,13 @@ public final class SshCertificateAuthority {
       throw new CredentialException("refusing an SSH certificate without principals or without an end of validity");
     }
     LOG.info("issued SSH user certificate serial={} keyId={} principals={} validBefore={}{}", Long.toUnsignedString(serial, 16),
-        Crypto.quote(request.keyId()), request.principals(), validBefore, clamp == null ? "" : " (" + clamp + ")");
+        Crypto.quote(request.keyId()), Crypto.quoteAll(request.principals()), validBefore, clamp == null ? "" : " (" + clamp + ")");
     return result;
   }
 
   @Override
   public String toString() {
     return "SshCertificateAuthority{" + PublicKeyEntry.toString(keyPair.getPublic()).split(" ")[0] + " " + fingerprint()
-        + ", maxTtl=" + maxTtl + "}";
+        + ", maxTtl=" + maxTtl + (reserved.equals(ReservedNames.defaults()) ? "" : ", " + reserved) + "}";
   }
 }

@@ -2,6 +2,7 @@ package dev.kubejit.credentials;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSortedSet;
+import dev.kubejit.api.PrincipalNames;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -18,9 +19,12 @@ import java.util.regex.Pattern;
  * principal, a TTL, optional {@code force-command} and {@code source-address} critical options, and
  * explicitly chosen extensions (none by default).
  *
- * <p>Strict: empty principals (valid for any user in OpenSSH), principals with spaces, commas or
- * wildcards, a missing TTL ("forever"), unknown extensions and malformed CIDRs are all refused when
- * the request is built. See OpenSSH {@code PROTOCOL.certkeys}.
+ * <p>Strict: empty principals (valid for any user in OpenSSH), principals that fail {@link
+ * PrincipalNames#check} or hold spaces, commas, wildcards or non-ASCII characters, a key id whose
+ * parts fail {@link PrincipalNames#check}, a missing TTL ("forever"), unknown extensions and
+ * malformed CIDRs are all refused when the request is built. Reserved principals ({@code root},
+ * {@code system:*}, ...) are refused by the {@link SshCertificateAuthority} when it signs. See
+ * OpenSSH {@code PROTOCOL.certkeys}.
  */
 public final class SshCertificateRequest {
   /** Extensions OpenSSH defines for user certificates. */
@@ -90,7 +94,7 @@ public final class SshCertificateRequest {
 
   @Override
   public String toString() {
-    return "SshCertificateRequest{keyId=" + Crypto.quote(keyId) + ", principals=" + principals + ", ttl=" + ttl
+    return "SshCertificateRequest{keyId=" + Crypto.quote(keyId) + ", principals=" + Crypto.quoteAll(principals) + ", ttl=" + ttl
         + (forceCommand != null ? ", force-command=" + Crypto.quote(forceCommand) : "")
         + (sourceAddresses.isEmpty() ? "" : ", source-address=" + sourceAddresses)
         + ", extensions=" + extensions + "}";
@@ -100,11 +104,38 @@ public final class SshCertificateRequest {
     if (p == null || p.isEmpty()) {
       throw new CredentialException("an SSH principal must not be empty (an empty principal list lets the certificate log in as anyone)");
     }
+    Crypto.principal(p, "SSH principal");
     if (!PRINCIPAL.matcher(p).matches()) {
       throw new CredentialException("invalid SSH principal " + Crypto.quote(p)
           + ": use letters, digits and . _ @ + : = - (no spaces, commas or wildcards), at most 256 characters");
     }
     return p;
+  }
+
+  /**
+   * Checks a key id. A key id is a label made of names joined by {@code :} and {@code =} (KubeJIT
+   * writes {@code kubejit:request=<id>:grant=<id>:user=<user>}); each part must pass {@link
+   * PrincipalNames#check}, so a key id holds no invisible, separator or compatibility character,
+   * while a user name in another script may follow the Latin word {@code user}.
+   */
+  static String checkKeyId(String keyId) {
+    if (keyId == null || keyId.isEmpty()) {
+      throw new CredentialException("SSH key id is required (name the request and the user)");
+    }
+    if (keyId.length() > PrincipalNames.MAX_LENGTH) {
+      throw new CredentialException("SSH key id is longer than " + PrincipalNames.MAX_LENGTH + " characters: " + Crypto.quote(keyId));
+    }
+    for (String part : keyId.split("[:=]")) {
+      if (part.isEmpty()) {
+        continue;
+      }
+      try {
+        PrincipalNames.check(part, "part");
+      } catch (IllegalArgumentException e) {
+        throw new CredentialException("SSH key id " + Crypto.quote(keyId) + " is refused: " + e.getMessage());
+      }
+    }
+    return keyId;
   }
 
   /** Validates one CIDR (or single address) as sshd's {@code source-address} accepts it; no DNS lookups. */
@@ -205,7 +236,7 @@ public final class SshCertificateRequest {
     /** Sets the key id (sshd logs it): name the request and the user. */
     public Builder keyId(String keyId) {
       once(this.keyId, "keyId");
-      this.keyId = Crypto.requireName(keyId, "SSH key id");
+      this.keyId = checkKeyId(keyId);
       return this;
     }
 

@@ -82,7 +82,7 @@ public final class SshCertificateVerifier {
     }
     if (principal == null || !c.principals().contains(principal)) {
       throw new CredentialException("SSH certificate " + id + " is not valid for principal " + Crypto.quote(principal)
-          + " (principals " + c.principals() + ")");
+          + " (principals " + Crypto.quoteAll(c.principals()) + ")");
     }
     for (Map.Entry<String, String> e : c.criticalOptions().entrySet()) {
       if (!KNOWN_CRITICAL.contains(e.getKey())) {

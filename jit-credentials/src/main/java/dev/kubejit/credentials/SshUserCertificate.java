@@ -150,7 +150,8 @@ public final class SshUserCertificate {
   @Override
   public String toString() {
     return "SshUserCertificate{" + Crypto.quote(keyId()) + ", serial " + Long.toUnsignedString(serial(), 16) + ", principals "
-        + principals() + ", " + validAfter() + ".." + validBefore() + ", critical " + criticalOptions().keySet()
-        + ", extensions " + extensions() + (clampReason != null ? ", clamped: " + clampReason : "") + "}";
+        + Crypto.quoteAll(principals()) + ", " + validAfter() + ".." + validBefore() + ", critical "
+        + Crypto.quoteAll(criticalOptions().keySet()) + ", extensions " + Crypto.quoteAll(extensions())
+        + (clampReason != null ? ", clamped: " + clampReason : "") + "}";
   }
 }

@@ -3,6 +3,7 @@ package dev.kubejit.credentials;
 import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
+import dev.kubejit.api.Lifetimes;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,6 +69,10 @@ public final class TrustBundle {
     requireNonNull(now, "now");
     if (retainOldFor == null || retainOldFor.isNegative()) {
       throw new IllegalArgumentException("retainOldFor must not be negative: " + retainOldFor);
+    }
+    if (retainOldFor.compareTo(Lifetimes.ABSOLUTE_MAX) > 0) {
+      throw new IllegalArgumentException("retainOldFor " + retainOldFor + " exceeds the absolute maximum of "
+          + Lifetimes.ABSOLUTE_MAX.toDays() + " days (no certificate lives longer)");
     }
     List<Retired> kept = new ArrayList<>();
     for (Retired r : retired) {

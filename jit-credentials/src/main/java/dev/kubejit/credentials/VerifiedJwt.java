@@ -111,7 +111,8 @@ public final class VerifiedJwt {
 
   @Override
   public String toString() {
-    return "VerifiedJwt{sub=" + Crypto.quote(subject) + ", groups=" + groups + ", cluster=" + cluster
-        + (namespace != null ? ", namespace=" + namespace : "") + ", actions=" + actions + ", jti=" + id + ", exp=" + expiresAt + "}";
+    return "VerifiedJwt{sub=" + Crypto.quote(subject) + ", groups=" + Crypto.quoteAll(groups) + ", cluster=" + Crypto.quote(cluster)
+        + (namespace != null ? ", namespace=" + Crypto.quote(namespace) : "") + ", actions=" + Crypto.quoteAll(actions)
+        + ", jti=" + Crypto.quote(id) + ", exp=" + expiresAt + "}";
   }
 }

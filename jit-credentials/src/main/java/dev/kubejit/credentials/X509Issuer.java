@@ -4,6 +4,8 @@ import static java.util.Objects.requireNonNull;
 
 import dev.kubejit.api.CredentialKind;
 import dev.kubejit.api.Identity;
+import dev.kubejit.api.Lifetimes;
+import dev.kubejit.api.PrincipalNames;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -20,7 +22,6 @@ import java.util.Collection;
 import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import org.bouncycastle.asn1.ASN1Encodable;
@@ -51,15 +52,17 @@ import org.slf4j.LoggerFactory;
  * CN=user}, one {@code O} per group), never copied from the CSR. A CSR subject may be empty, or
  * name the same user and a subset of the same groups; anything else (another CN, an extra O, a
  * multi-valued RDN, other attribute types) is refused. CSR attributes and requested extensions are
- * ignored. Groups and users starting with {@code system:} are refused. Validity: notBefore is
- * backdated (default 1 minute, at most 2), notAfter = now + TTL; the TTL is required, positive,
- * at most one year, and clamped to {@link Builder#maxTtl} with the clamp reported in the result.
+ * ignored. The user and every group must pass {@link PrincipalNames#check} (no invisible,
+ * separator, compatibility or mixed-script characters) and must not be reserved by {@link
+ * Builder#reservedNames} ({@link ReservedNames#defaults()}: {@code system:*}, {@code kubeadm:*},
+ * ...). Validity: notBefore is backdated (default 1 minute, at most 2), notAfter = now + TTL; the
+ * TTL is required, positive, at most {@link Lifetimes#ABSOLUTE_MAX}, and clamped to {@link
+ * Builder#maxTtl} with the clamp reported in the result.
  * Extensions: basicConstraints CA=false (critical), keyUsage digitalSignature (critical),
  * extendedKeyUsage clientAuth, subject and authority key identifiers. Serials are 128 random bits.
  */
 public final class X509Issuer {
   static final Duration DEFAULT_MAX_TTL = Duration.ofHours(8);
-  static final Duration ABSURD_TTL = Duration.ofDays(366);
   static final Duration MAX_BACKDATE = Duration.ofMinutes(2);
   private static final Logger LOG = LoggerFactory.getLogger(X509Issuer.class);
 
@@ -68,6 +71,7 @@ public final class X509Issuer {
   private final Duration maxTtl;
   private final Duration backdate;
   private final SecureRandom random;
+  private final ReservedNames reserved;
 
   private X509Issuer(Builder b) {
     this.authority = b.authority;
@@ -75,6 +79,7 @@ public final class X509Issuer {
     this.maxTtl = b.maxTtl;
     this.backdate = b.backdate;
     this.random = b.random;
+    this.reserved = b.reserved;
   }
 
   /** Returns a builder; {@link Builder#authority} is required. */
@@ -100,6 +105,7 @@ public final class X509Issuer {
     b.maxTtl = maxTtl;
     b.backdate = backdate;
     b.random = random;
+    b.reserved = reserved;
     return new X509Issuer(b);
   }
 
@@ -126,7 +132,7 @@ public final class X509Issuer {
 
   IssuedCertificate issueFromCsr(String csrPem, String user, Collection<String> groups, Duration ttl,
       Instant notAfterCap, String capReason) {
-    List<String> g = checkSubject(user, groups);
+    List<String> g = checkSubject(user, groups, reserved);
     Duration requested = checkTtl(ttl);
     PKCS10CertificationRequest csr = parseCsr(csrPem);
     PublicKey key = verifiedCsrKey(csr);
@@ -148,7 +154,7 @@ public final class X509Issuer {
   IssuedCertificate issueWithGeneratedKey(String user, Collection<String> groups, Duration ttl, KeyType keyType,
       Instant notAfterCap, String capReason) {
     requireNonNull(keyType, "keyType");
-    List<String> g = checkSubject(user, groups);
+    List<String> g = checkSubject(user, groups, reserved);
     Duration requested = checkTtl(ttl);
     KeyPair kp = Crypto.generate(keyType);
     return sign(kp.getPublic(), user, g, requested, notAfterCap, capReason, kp.getPrivate(),
@@ -192,7 +198,7 @@ public final class X509Issuer {
       X509Certificate cert = CertificateAuthority.toX509(b.build(authority.signer()));
       IssuedCertificate issued = new IssuedCertificate(cert, kind, user, groups, issuedAt, requested, clamp, generated);
       LOG.info("issued X.509 client certificate {} for CN={} O={} notAfter={}{}", issued.ref().id(),
-          Crypto.quote(user), groups, notAfter, clamp == null ? "" : " (" + clamp + ")");
+          Crypto.quote(user), Crypto.quoteAll(groups), notAfter, clamp == null ? "" : " (" + clamp + ")");
       return issued;
     } catch (GeneralSecurityException | IOException | IllegalArgumentException e) {
       throw new CredentialException("cannot sign certificate for " + Crypto.quote(user) + ": " + e.getClass().getSimpleName(), e);
@@ -207,38 +213,37 @@ public final class X509Issuer {
     return nb.build();
   }
 
-  /** Validates user and groups; returns groups sorted and de-duplicated. */
-  static List<String> checkSubject(String user, Collection<String> groups) {
-    Crypto.requireName(user, "user");
-    if (user.toLowerCase(Locale.ROOT).startsWith("system:")) {
-      throw new CredentialException("user names starting with \"system:\" are reserved by Kubernetes: " + Crypto.quote(user));
-    }
+  /**
+   * Validates user and groups (the one name rule, then the reserved list); returns groups sorted
+   * and de-duplicated. Every name is checked before any is refused as reserved, so a look-alike is
+   * named for what it is (an invisible character, a no-break space) rather than as reserved.
+   */
+  static List<String> checkSubject(String user, Collection<String> groups, ReservedNames reserved) {
+    Crypto.principal(user, "user");
     if (groups == null || groups.isEmpty()) {
       throw new CredentialException("at least one group is required for " + Crypto.quote(user));
     }
     Set<String> sorted = new TreeSet<>();
     for (String g : groups) {
-      Crypto.requireName(g, "group");
-      if (g.toLowerCase(Locale.ROOT).startsWith("system:")) {
-        throw new CredentialException("groups starting with \"system:\" are refused: " + Crypto.quote(g));
-      }
-      sorted.add(g);
+      sorted.add(Crypto.principal(g, "group"));
+    }
+    reserved.refuse(user, "user");
+    for (String g : sorted) {
+      reserved.refuse(g, "group");
     }
     return List.copyOf(sorted);
   }
 
+  /** Refuses a missing, non-positive or above-{@link Lifetimes#ABSOLUTE_MAX} TTL. */
   static Duration checkTtl(Duration ttl) {
     if (ttl == null) {
       throw new CredentialException("a TTL is required");
     }
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new CredentialException("TTL must be positive: " + ttl);
+    try {
+      return Lifetimes.requireWithinCap(ttl, "TTL");
+    } catch (IllegalArgumentException e) {
+      throw new CredentialException(e.getMessage() + " (short-lived credentials only)");
     }
-    if (ttl.compareTo(ABSURD_TTL) > 0) {
-      throw new CredentialException("TTL " + ttl + " is longer than " + ABSURD_TTL.toDays()
-          + " days and refused as a mistake (short-lived credentials only)");
-    }
-    return ttl;
   }
 
   static PKCS10CertificationRequest parseCsr(String csrPem) {
@@ -371,7 +376,7 @@ public final class X509Issuer {
       throw new CredentialException("undecodable string value (" + e.getClass().getSimpleName() + ")");
     }
     try {
-      Crypto.requireName(s, "CSR subject value");
+      Crypto.principal(s, "CSR subject value");
     } catch (CredentialException e) {
       throw new CredentialException("invalid value: " + e.getMessage());
     }
@@ -380,8 +385,8 @@ public final class X509Issuer {
 
   @Override
   public String toString() {
-    return "X509Issuer{ca=" + authority.certificate().getSubjectX500Principal().getName() + ", maxTtl=" + maxTtl
-        + ", backdate=" + backdate + "}";
+    return "X509Issuer{ca=" + Crypto.quote(authority.certificate().getSubjectX500Principal().getName()) + ", maxTtl=" + maxTtl
+        + ", backdate=" + backdate + (reserved.equals(ReservedNames.defaults()) ? "" : ", " + reserved) + "}";
   }
 
   /** Builds an {@link X509Issuer}; strict: the authority is required, and options are set at most once. */
@@ -391,6 +396,8 @@ public final class X509Issuer {
     private Duration maxTtl = DEFAULT_MAX_TTL;
     private Duration backdate = Duration.ofMinutes(1);
     private SecureRandom random = Crypto.RANDOM;
+    private ReservedNames reserved = ReservedNames.defaults();
+    private boolean reservedSet;
     private boolean clockSet;
     private boolean maxTtlSet;
     private boolean backdateSet;
@@ -421,10 +428,7 @@ public final class X509Issuer {
       if (maxTtlSet) {
         throw new IllegalStateException("maxTtl was already set to " + this.maxTtl);
       }
-      if (maxTtl == null || maxTtl.isNegative() || maxTtl.isZero() || maxTtl.compareTo(ABSURD_TTL) > 0) {
-        throw new IllegalArgumentException("maxTtl must be positive and at most " + ABSURD_TTL.toDays() + " days: " + maxTtl);
-      }
-      this.maxTtl = maxTtl;
+      this.maxTtl = Lifetimes.requireWithinCap(maxTtl, "maxTtl");
       maxTtlSet = true;
       return this;
     }
@@ -439,6 +443,20 @@ public final class X509Issuer {
       }
       this.backdate = backdate;
       backdateSet = true;
+      return this;
+    }
+
+    /**
+     * Sets the names never issued as user (CN) or group (O) (default {@link
+     * ReservedNames#defaults()}); extend it with {@link ReservedNames#plus}, relax it only with
+     * {@link ReservedNames#exemptDangerously}.
+     */
+    public Builder reservedNames(ReservedNames reservedNames) {
+      if (reservedSet) {
+        throw new IllegalStateException("reservedNames was already set to " + this.reserved);
+      }
+      this.reserved = requireNonNull(reservedNames, "reservedNames");
+      reservedSet = true;
       return this;
     }
 

@@ -91,6 +91,30 @@ class GrantCredentialIssuerTest {
     assertFalse(c.toString().contains(c.material()));
   }
 
+  /** A holder whose user name is reserved gets no credential of any kind, and an SSH principal option cannot name root. */
+  @Test
+  void reservedHoldersAndPrincipalsGetNothing(@TempDir Path dir) throws Exception {
+    Exec.ok(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("k").toString());
+    String pub = Files.readString(dir.resolve("k.pub"));
+    for (String user : List.of("root", "system:kube-scheduler", "kubernetes-admin", "\u0280\u1d0f\u1d0f\u1d1b")) {
+      Grant g = Grant.builder().id(GrantId.random()).requestId(RequestId.random())
+          .holder(Identity.of(user, "oncall-payments")).role("oncall-debug").action(Action.EXEC)
+          .scope(Scope.namespace("prod", "payments")).window(T0, T0.plus(Duration.ofMinutes(45))).build();
+      for (CredentialSpec spec : List.of(CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), "")),
+          CredentialSpec.of(CredentialKind.X509_SERVER_GENERATED_KEY, null, Map.of()),
+          CredentialSpec.sshUserCertificate(pub, Map.of()), CredentialSpec.of(CredentialKind.JWT, null, Map.of()))) {
+        CredentialException e = assertThrows(CredentialException.class, () -> issuer.issue(g, spec), user + " " + spec.kind());
+        // OpenSSH principals are ASCII, so the small-capital look-alike fails that syntax first
+        assertTrue(e.getMessage().contains("reserved") || e.getMessage().startsWith("invalid SSH principal"), e.getMessage());
+      }
+    }
+    for (String principals : List.of("root", "alice root", "system:masters", "ROOT")) {
+      CredentialException e = assertThrows(CredentialException.class,
+          () -> issuer.issue(grant, CredentialSpec.sshUserCertificate(pub, Map.of("principals", principals))), principals);
+      assertTrue(e.getMessage().contains("is a reserved or privileged name"), e.getMessage());
+    }
+  }
+
   @Test
   void endedGrantsAndUnconfiguredKindsAreRefused() throws Exception {
     clock.set(grant.expiresAt());

@@ -17,8 +17,11 @@ import com.nimbusds.jwt.SignedJWT;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.IssuedCredential;
 import dev.kubejit.api.Scope;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import dev.kubejit.testing.FakeClock;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -27,6 +30,7 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Date;
+import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,6 +39,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 class JwtTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
+  /**
+   * The order n of the P-256 (secp256r1) group, copied from SEC 2 v2 §2.4.2 and FIPS 186-4
+   * D.1.2.3 — an independent source for the production constant.
+   */
+  static final String P256_N_HEX = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
+  @TempDir Path tmp;
   final FakeClock clock = new FakeClock(T0);
 
   JwtIssuer issuer(KeyType t) {
@@ -155,8 +165,9 @@ class JwtTest {
   void ecdsaSignaturesWithZeroOrOutOfRangeRsAreRefused() throws Exception {
     JwtIssuer i = issuer(KeyType.ECDSA_P256);
     String[] parts = mint(i, Duration.ofMinutes(5)).material().split("\\.");
-    byte[] n = JwtKeys.P256_N.toByteArray();
-    byte[] nBytes = Arrays.copyOfRange(n, n.length - 32, n.length);
+    byte[] nBytes = HexFormat.of().parseHex(P256_N_HEX);
+    byte[] allOnes = new byte[32];
+    Arrays.fill(allOnes, (byte) 0xff);
     byte[] real = Base64.getUrlDecoder().decode(parts[2]);
     byte[][] sigs = {
         new byte[64],                                         // r = s = 0 (CVE-2022-21449)
@@ -164,6 +175,8 @@ class JwtTest {
         concat(Arrays.copyOfRange(real, 0, 32), new byte[32]),  // s = 0
         concat(nBytes, Arrays.copyOfRange(real, 32, 64)),        // r = n
         concat(Arrays.copyOfRange(real, 0, 32), nBytes),         // s = n
+        concat(allOnes, Arrays.copyOfRange(real, 32, 64)),       // r = 2^256 - 1 > n
+        concat(Arrays.copyOfRange(real, 0, 32), allOnes),        // s = 2^256 - 1 > n
         new byte[63],
         new byte[0],
     };
@@ -178,7 +191,8 @@ class JwtTest {
     String tok = parts[0] + "." + parts[1] + "." + Base64URL.encode(wrong);
     CredentialException e = assertThrows(CredentialException.class, () -> verifier(i).build().verify(tok));
     assertEquals("JWT signature is invalid", e.getMessage());
-    assertTrue(new BigInteger(1, nBytes).equals(JwtKeys.P256_N));
+    // the production constant is the specification's n
+    assertEquals(new BigInteger(P256_N_HEX, 16), JwtKeys.P256_N);
   }
 
   @Test
@@ -203,8 +217,7 @@ class JwtTest {
     once.verify(mint(i, Duration.ofMinutes(5)).material());
     e = assertThrows(CredentialException.class, () -> once.verify(mint(i, Duration.ofMinutes(5)).material()));
     assertTrue(e.getMessage().contains("full"), e.getMessage());
-    clock.advance(Duration.ofMinutes(5)); // the remembered tokens expire and are forgotten
-    clock.set(T0.plus(Duration.ofMinutes(5)));
+    clock.set(T0.plus(Duration.ofMinutes(5))); // the remembered tokens expire and are forgotten
     once.verify(mint(i, Duration.ofMinutes(5)).material());
   }
 
@@ -236,10 +249,114 @@ class JwtTest {
     assertFalse(loaded.toString().contains(d));
   }
 
+  /** The issuer's private JWK, through a file in this test's own temporary directory. */
   private String readPrivate(JwtIssuer i) throws Exception {
-    Path tmp = Files.createTempDirectory("jwk");
-    i.writePrivateJwk(tmp.resolve("k"));
-    return Files.readString(tmp.resolve("k"));
+    Path f = Files.createTempFile(tmp, "jwk", ".json");
+    Files.delete(f);
+    i.writePrivateJwk(f);
+    return Files.readString(f);
+  }
+
+  /**
+   * An independent verifier: openssl checks the signature of minted tokens over the JWS signing
+   * input (RFC 7515 §5.2), with the public key taken from the JWKS and encoded as
+   * SubjectPublicKeyInfo by hand (RFC 8410 for Ed25519, RFC 5480 for P-256), and the ES256 r||s
+   * signature converted to DER by hand (RFC 7518 §3.4). The claims are read with a plain JSON
+   * parser. A token with one changed payload byte must fail the same check.
+   */
+  @ParameterizedTest
+  @EnumSource(value = KeyType.class, names = {"ED25519", "ECDSA_P256"})
+  void mintedTokensVerifyWithOpenssl(KeyType t) throws Exception {
+    JwtIssuer i = issuer(t);
+    String tok = mint(i, Duration.ofMinutes(15)).material();
+    String[] parts = tok.split("\\.");
+    assertEquals(3, parts.length, tok);
+    JsonObject jwk = JsonParser.parseString(i.jwksJson()).getAsJsonObject().getAsJsonArray("keys").get(0).getAsJsonObject();
+    Base64.Decoder b64url = Base64.getUrlDecoder();
+    byte[] spki;
+    if (t == KeyType.ED25519) {
+      assertEquals("OKP", jwk.get("kty").getAsString());
+      assertEquals("Ed25519", jwk.get("crv").getAsString());
+      spki = concat(HexFormat.of().parseHex("302a300506032b6570032100"), b64url.decode(jwk.get("x").getAsString()));
+    } else {
+      assertEquals("EC", jwk.get("kty").getAsString());
+      assertEquals("P-256", jwk.get("crv").getAsString());
+      byte[] point = concat(new byte[] {0x04}, concat(b64url.decode(jwk.get("x").getAsString()), b64url.decode(jwk.get("y").getAsString())));
+      assertEquals(65, point.length);
+      spki = concat(HexFormat.of().parseHex("3059301306072a8648ce3d020106082a8648ce3d030107034200"), point);
+    }
+    Files.writeString(tmp.resolve("pub.pem"), TestKeys.pem("PUBLIC KEY", spki));
+    byte[] sig = b64url.decode(parts[2]);
+    assertEquals(64, sig.length);
+    byte[] input = (parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII);
+    assertEquals(0, opensslVerify(t, input, sig).exit, "openssl refused the token");
+    // the same signature over a different payload: openssl must refuse it
+    byte[] tampered = input.clone();
+    tampered[tampered.length - 1] ^= 1;
+    Exec refused = opensslVerify(t, tampered, sig);
+    assertEquals(1, refused.exit, refused.toString());
+
+    JsonObject header = JsonParser.parseString(new String(b64url.decode(parts[0]), UTF_8)).getAsJsonObject();
+    assertEquals(t == KeyType.ED25519 ? "EdDSA" : "ES256", header.get("alg").getAsString());
+    assertEquals(jwk.get("kid").getAsString(), header.get("kid").getAsString());
+    assertEquals("JWT", header.get("typ").getAsString());
+    JsonObject claims = JsonParser.parseString(new String(b64url.decode(parts[1]), UTF_8)).getAsJsonObject();
+    assertEquals("alice", claims.get("sub").getAsString());
+    assertEquals("https://kubejit.example", claims.get("iss").getAsString());
+    assertEquals("gateway-prod", claims.get("aud").getAsString());
+    assertEquals("[\"jit:grant:abc\"]", claims.get("groups").toString());
+    assertEquals("[\"logs\",\"exec\"]", claims.get("actions").toString());
+    assertEquals("prod", claims.get("cluster").getAsString());
+    assertEquals("payments", claims.get("namespace").getAsString());
+    assertEquals(T0.getEpochSecond(), claims.get("iat").getAsLong());
+    assertEquals(T0.getEpochSecond(), claims.get("nbf").getAsLong());
+    assertEquals(T0.getEpochSecond() + 900, claims.get("exp").getAsLong());
+  }
+
+  private Exec opensslVerify(KeyType t, byte[] input, byte[] joseSignature) throws Exception {
+    Files.write(tmp.resolve("input.bin"), input);
+    if (t == KeyType.ED25519) {
+      Files.write(tmp.resolve("sig.bin"), joseSignature);
+      return Exec.run(tmp, "openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "input.bin",
+          "-sigfile", "sig.bin");
+    }
+    Files.write(tmp.resolve("sig.der"), derEcdsaSignature(joseSignature));
+    return Exec.run(tmp, "openssl", "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.der", "input.bin");
+  }
+
+  /** RFC 7518 §3.4: a JOSE ECDSA signature is r||s (32 bytes each); DER is SEQUENCE { INTEGER r, INTEGER s }. */
+  static byte[] derEcdsaSignature(byte[] rs) {
+    byte[] r = derInteger(Arrays.copyOfRange(rs, 0, 32));
+    byte[] s = derInteger(Arrays.copyOfRange(rs, 32, 64));
+    return concat(new byte[] {0x30, (byte) (r.length + s.length)}, concat(r, s));
+  }
+
+  private static byte[] derInteger(byte[] unsigned) {
+    int start = 0;
+    while (start < unsigned.length - 1 && unsigned[start] == 0) {
+      start++;
+    }
+    byte[] v = Arrays.copyOfRange(unsigned, start, unsigned.length);
+    if ((v[0] & 0x80) != 0) {
+      v = concat(new byte[] {0}, v);
+    }
+    return concat(new byte[] {0x02, (byte) v.length}, v);
+  }
+
+  /** A token signed with the issuer's own key but naming a subject the issuer would never write is refused. */
+  @Test
+  void verifierRefusesNamesTheIssuerNeverWrites() throws Exception {
+    JwtIssuer i = issuer(KeyType.ED25519);
+    JWK priv = JWK.parse(readPrivate(i));
+    for (String[] names : new String[][] {{"\u200balice", "g"}, {"alice", "system\u00a0:masters"}, {"alic\u0435", "g"}}) {
+      SignedJWT forged = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.EdDSA).keyID(i.keyId()).build(),
+          new JWTClaimsSet.Builder().issuer("https://kubejit.example").subject(names[0]).audience("gateway-prod")
+              .expirationTime(Date.from(T0.plusSeconds(300))).jwtID("j").claim("groups", List.of(names[1])).build());
+      forged.sign(JwtKeys.signer(priv));
+      CredentialException e = assertThrows(CredentialException.class, () -> verifier(i).build().verify(forged.serialize()));
+      assertTrue(e.getMessage().startsWith("JWT sub claim") || e.getMessage().startsWith("JWT groups claim entry"), e.getMessage());
+      assertTrue(e.getMessage().chars().allMatch(c -> c >= 0x20 && c < 0x7f), e.getMessage());
+    }
   }
 
   static byte[] concat(byte[] a, byte[] b) {

@@ -18,6 +18,7 @@ import dev.kubejit.api.Scope;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.testing.AuditEvent;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiClient;
@@ -62,6 +63,25 @@ class KubernetesCredentialTest {
 
   static ApiClient client(String kubeconfigYaml) throws Exception {
     return ClientBuilder.kubeconfig(KubeConfig.loadKubeConfig(new StringReader(kubeconfigYaml))).build();
+  }
+
+  /**
+   * Makes a request no one else makes (GET of a namespace with a random name) and waits until its
+   * event is in the audit log. The apiserver writes events in order, so every request completed
+   * before this call is then in the log too, and an assertion that an event is absent means it.
+   */
+  static void awaitAuditLogCaughtUp(KubeControlPlane cp) throws Exception {
+    String marker = unique("kubejit-audit-marker");
+    ApiException notFound = assertThrows(ApiException.class, () -> new CoreV1Api(cp.adminClient()).readNamespace(marker).execute());
+    assertEquals(404, notFound.getCode());
+    cp.awaitAuditEvents(e -> "get".equals(e.verb()) && "namespaces".equals(e.resource()) && marker.equals(e.name()),
+        Duration.ofSeconds(10));
+  }
+
+  /** How many CertificateSigningRequests anyone has asked the apiserver to create so far (per its audit log). */
+  static long csrCreations(KubeControlPlane cp) {
+    return cp.auditEvents().stream().filter(e -> "create".equals(e.verb()) && "certificatesigningrequests".equals(e.resource())
+        && e.subresource() == null).count();
   }
 
   /** Binds a pods get/list ClusterRole to {@code group} (the built-in "view" is aggregated, and no aggregation controller runs here). */
@@ -128,7 +148,7 @@ class KubernetesCredentialTest {
     assertFalse(events.get(0).groups().contains("system:masters"));
 
     // kubectl with the same kubeconfig
-    Exec k = Exec.run(dir, "kubectl", "--kubeconfig", kcFile.toString(), "get", "pods", "-n", "default");
+    Exec k = Exec.run(dir, "kubectl", "--cache-dir", dir.resolve("kube-cache").toString(), "--kubeconfig", kcFile.toString(), "get", "pods", "-n", "default");
     assertEquals(0, k.exit, k.toString());
 
     // kubectl with an exec plugin that prints our ExecCredential JSON, in both API versions
@@ -145,7 +165,7 @@ class KubernetesCredentialTest {
       }
       Path execKc = dir.resolve("exec-" + version.replace('/', '_') + ".kubeconfig");
       Files.writeString(execKc, yaml);
-      Exec e = Exec.run(dir, "kubectl", "--kubeconfig", execKc.toString(), "get", "pods", "-n", "default");
+      Exec e = Exec.run(dir, "kubectl", "--cache-dir", dir.resolve("kube-cache").toString(), "--kubeconfig", execKc.toString(), "get", "pods", "-n", "default");
       assertEquals(0, e.exit, version + ": " + e);
       String info = Files.readString(Path.of(json + ".info"));
       assertEquals(version, ExecCredential.apiVersionFor(info), info);
@@ -207,10 +227,18 @@ class KubernetesCredentialTest {
     assertFalse(e.getResponseBody().contains(c.user()), e.getResponseBody());
     Path f = dir.resolve("untrusted.kubeconfig");
     kc.writeTo(f);
-    Exec k = Exec.run(dir, "kubectl", "--kubeconfig", f.toString(), "get", "pods", "-n", "default");
+    Exec k = Exec.run(dir, "kubectl", "--cache-dir", dir.resolve("kube-cache").toString(), "--kubeconfig", f.toString(), "get", "pods", "-n", "default");
     assertNotEquals(0, k.exit);
-    assertTrue(k.err.contains("Unauthorized") || k.err.contains("system:anonymous"), k.err);
-    assertTrue(cp.auditEvents().stream().noneMatch(ev -> c.user().equals(ev.username())), "the untrusted CN must never be authenticated");
+    // kubectl (Go) presents the certificate and is refused with 401; kubectl 1.32 words that
+    // "the server has asked for the client to provide credentials", older versions "Unauthorized"
+    assertTrue(k.err.contains("the server has asked for the client to provide credentials") || k.err.contains("Unauthorized")
+        || k.err.contains("system:anonymous"), k.err);
+    // the log has caught up with both attempts before the absence of the CN is asserted
+    awaitAuditLogCaughtUp(cp);
+    List<AuditEvent> all = cp.auditEvents();
+    assertTrue(all.stream().anyMatch(ev -> "system:anonymous".equals(ev.username()) && "pods".equals(ev.resource())
+        && "default".equals(ev.namespace()) && ev.code() == 403), "client-java's refused request is audited as system:anonymous");
+    assertTrue(all.stream().noneMatch(ev -> c.user().equals(ev.username())), "the untrusted CN must never be authenticated");
   }
 
   @Test
@@ -218,6 +246,8 @@ class KubernetesCredentialTest {
     KubernetesCsrIssuer issuer = KubernetesCsrIssuer.builder().apiClient(cp.adminClient()).build();
     KeyPair kp = TestKeys.ed25519();
     String user = unique("bob");
+    awaitAuditLogCaughtUp(cp);
+    long before = csrCreations(cp);
     for (String subject : List.of("CN=" + user, "CN=" + user + ",O=g,O=system:masters", "CN=other,O=g", "CN=" + user + ",O=g,O=h")) {
       String csr = TestKeys.csrPem(kp, subject);
       CredentialException e = assertThrows(CredentialException.class, () -> issuer.issue(csr, user, List.of("g"), Duration.ofMinutes(10), "r1"));
@@ -225,7 +255,49 @@ class KubernetesCredentialTest {
     }
     assertThrows(CredentialException.class, () -> issuer.issue(TestKeys.csrPem(kp, "CN=" + user + ",O=system:masters"), user,
         List.of("system:masters"), Duration.ofMinutes(10), "r1"));
-    assertTrue(new CertificatesV1Api(cp.adminClient()).listCertificateSigningRequest().execute().getItems().stream()
-        .noneMatch(o -> o.getMetadata().getName().startsWith("kubejit-r1-")));
+    // the issuer deletes every CSR it creates, so only the audit log can show that none was created
+    awaitAuditLogCaughtUp(cp);
+    assertEquals(before, csrCreations(cp), "no CertificateSigningRequest may have been created");
+  }
+
+  /**
+   * Issue #9 §5 on the cluster CA path: the cluster would sign {@code O=system:masters} (or a
+   * look-alike) as readily as any group, so the issuer refuses reserved names and their
+   * look-alikes before calling the API, even when the CSR itself asks for exactly that subject.
+   */
+  @Test
+  void reservedAndLookAlikeNamesAreRefusedBeforeTheClusterIsAsked(KubeControlPlane cp) throws Exception {
+    KubernetesCsrIssuer issuer = KubernetesCsrIssuer.builder().apiClient(cp.adminClient()).build();
+    KeyPair kp = TestKeys.ed25519();
+    awaitAuditLogCaughtUp(cp);
+    long before = csrCreations(cp);
+    String[][] cases = {
+        {"mallory", "system:masters"},
+        {"mallory", "SYSTEM:MASTERS"},
+        {"mallory", "kubeadm:cluster-admins"},
+        {"mallory", "\u200bsystem:masters"},
+        {"mallory", "system\ua789masters"},
+        {"system:kube-controller-manager", "oncall"},
+        {"system:node:worker-1", "system:nodes"},
+        {"system\u00a0:anonymous", "oncall"},
+        {"system:serviceaccount:kube-system:default", "oncall"},
+    };
+    for (String[] c : cases) {
+      String csr = TestKeys.csrPem(kp, new org.bouncycastle.asn1.x500.X500NameBuilder()
+          .addRDN(org.bouncycastle.asn1.x500.style.BCStyle.CN, c[0]).addRDN(org.bouncycastle.asn1.x500.style.BCStyle.O, c[1])
+          .build().toString());
+      CredentialException e = assertThrows(CredentialException.class,
+          () -> issuer.issue(csr, c[0], List.of(c[1]), Duration.ofMinutes(10), "r-reserved"), c[0] + " " + c[1]);
+      assertTrue(e.getMessage().contains("reserved") || e.getMessage().contains("contains"), e.getMessage());
+      assertTrue(e.getMessage().chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f), e.getMessage());
+    }
+    awaitAuditLogCaughtUp(cp);
+    assertEquals(before, csrCreations(cp), "no CertificateSigningRequest may have been created");
+    // the same issuer with an extended list refuses the embedder's own privileged group too
+    KubernetesCsrIssuer stricter = KubernetesCsrIssuer.builder().apiClient(cp.adminClient())
+        .reservedNames(ReservedNames.defaults().plus("corp:breakglass")).build();
+    String group = "corp:breakglass";
+    assertThrows(CredentialException.class, () -> stricter.issue(TestKeys.csrPem(kp, "CN=alice,O=" + group), "alice",
+        List.of(group), Duration.ofMinutes(10), "r-reserved"));
   }
 }

@@ -8,12 +8,21 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real OpenSSH sshd (Debian openssh-server, installed by scripts/test-deps.sh) started in the
  * foreground on 127.0.0.1 and a free port with its own host key, trusting one user CA and mapping
- * the login user to principals through AuthorizedPrincipalsFile.
+ * the login user to principals through AuthorizedPrincipalsFile. Every file it uses lives in the
+ * directory it is given (the test's own temporary directory).
+ *
+ * <p>Run as root, sshd insists on its privilege-separation directory, a path compiled into the
+ * binary ({@code /run/sshd} on Debian: "Missing privilege separation directory") that no option or
+ * config keyword moves. Rather than create it on the host, the harness starts sshd in a private
+ * mount namespace ({@code unshare --mount}) in which {@code dir/run} is bind-mounted on {@code
+ * /run}: sshd finds {@code /run/sshd} in the test's directory, nothing outside it is touched, and
+ * the mount disappears with the process. Without root, sshd needs no such directory.
  */
 final class Sshd implements AutoCloseable {
   static final Path SSHD = Path.of("/usr/sbin/sshd");
@@ -38,11 +47,13 @@ final class Sshd implements AutoCloseable {
     }
     String user = System.getProperty("user.name");
     boolean root = "root".equals(user);
+    Path run = dir.resolve("run");
     if (root) {
-      // sshd running as root insists on its privilege-separation directory.
-      Path privsep = Path.of("/run/sshd");
-      if (!Files.isDirectory(privsep)) {
-        Files.createDirectories(privsep, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+      Files.createDirectories(run.resolve("sshd"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+      Exec probe = Exec.run(dir, "unshare", "--mount", "--propagation", "private", "--", "true");
+      if (probe.exit != 0) {
+        throw new AssertionError("running sshd as root needs a private mount namespace for its privilege-separation"
+            + " directory, and unshare --mount failed (run the tests as a non-root user, or with CAP_SYS_ADMIN):\n" + probe);
       }
     }
     Exec.ok(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("host_ed25519").toString());
@@ -72,10 +83,15 @@ final class Sshd implements AutoCloseable {
           "AuthorizedPrincipalsFile " + principalsDir + "/%u",
           "LogLevel VERBOSE",
           "MaxStartups 50",
+          "PrintMotd no",
+          "PrintLastLog no",
           "") );
       Files.deleteIfExists(log);
-      Process p = new ProcessBuilder(SSHD.toString(), "-D", "-e", "-f", config.toString())
-          .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      List<String> command = root
+          ? List.of("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
+              "mount --bind \"$1\" /run && exec \"$2\" -D -e -f \"$3\"", "sh", run.toString(), SSHD.toString(), config.toString())
+          : List.of(SSHD.toString(), "-D", "-e", "-f", config.toString());
+      Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
       while (System.nanoTime() < deadline) {
         String text = Files.exists(log) ? Files.readString(log, UTF_8) : "";
@@ -117,6 +133,9 @@ final class Sshd implements AutoCloseable {
     process.destroy();
     if (!process.waitFor(5, TimeUnit.SECONDS)) {
       process.destroyForcibly();
+      if (!process.waitFor(5, TimeUnit.SECONDS)) {
+        throw new AssertionError("sshd (pid " + process.pid() + ") did not exit after SIGKILL:\n" + logText());
+      }
     }
   }
 }

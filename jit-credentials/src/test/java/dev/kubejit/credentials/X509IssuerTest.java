@@ -82,6 +82,46 @@ class X509IssuerTest {
     assertTrue(c.toString().contains("clamped"));
   }
 
+  /** One absolute cap (Lifetimes.ABSOLUTE_MAX, 366 days) for TTLs and configured maxima alike. */
+  @Test
+  void theAbsoluteCapIs366Days() throws Exception {
+    Duration cap = Duration.ofDays(366); // issue #9 §6: one year, leap day included
+    X509Issuer longest = X509Issuer.builder().authority(ca).clock(clock).maxTtl(cap).build();
+    IssuedCertificate c = longest.issueFromCsr(TestKeys.csrPem(alice, ""), Identity.of("alice", "g"), cap);
+    assertEquals(T0.plus(cap), c.notAfter());
+    assertFalse(c.clamped());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> X509Issuer.builder().maxTtl(cap.plusSeconds(1)));
+    assertTrue(e.getMessage().contains("exceeds the absolute maximum of 366 days"), e.getMessage());
+    CredentialException refused = assertThrows(CredentialException.class,
+        () -> longest.issueFromCsr(TestKeys.csrPem(alice, ""), Identity.of("alice", "g"), cap.plusSeconds(1)));
+    assertTrue(refused.getMessage().contains("exceeds the absolute maximum of 366 days"), refused.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> X509Issuer.builder().maxTtl(Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> X509Issuer.builder().maxTtl(null));
+    // the same cap for the SSH CA, the JWT issuer and a trust bundle's retention
+    SshCertificateAuthority ssh = SshCertificateAuthority.generate(KeyType.ED25519, clock);
+    assertEquals(cap, ssh.withMaxTtl(cap).maxTtl());
+    assertThrows(IllegalArgumentException.class, () -> ssh.withMaxTtl(cap.plusSeconds(1)));
+    JwtIssuer jwt = JwtIssuer.generate(KeyType.ED25519, "iss", clock);
+    assertEquals(cap, jwt.withMaxTtl(cap).maxTtl());
+    assertThrows(IllegalArgumentException.class, () -> jwt.withMaxTtl(cap.plusSeconds(1)));
+    assertThrows(CredentialException.class, () -> SshCertificateRequest.builder().ttl(cap.plusSeconds(1)));
+    TrustBundle bundle = TrustBundle.of(ca, CertificateAuthority.generate(KeyType.ED25519, "next", Duration.ofDays(30), clock));
+    bundle.rotate(ca, T0, cap);
+    assertThrows(IllegalArgumentException.class, () -> bundle.rotate(ca, T0, cap.plusSeconds(1)));
+  }
+
+  /** CA certificates are the documented exception: up to 10 years, because they must outlive what they sign. */
+  @Test
+  void caValidityIsCappedAtTenYears() {
+    Duration tenYears = Duration.ofDays(3660);
+    assertEquals(T0.plus(tenYears), CertificateAuthority.generate(KeyType.ED25519, "ca", tenYears, clock).certificate()
+        .getNotAfter().toInstant());
+    CredentialException e = assertThrows(CredentialException.class,
+        () -> CertificateAuthority.generate(KeyType.ED25519, "ca", tenYears.plusSeconds(1), clock));
+    assertTrue(e.getMessage().contains("10 years"), e.getMessage());
+  }
+
   @Test
   void configuredMaximumAndBackdate() throws Exception {
     X509Issuer strict = X509Issuer.builder().authority(ca).clock(clock).maxTtl(Duration.ofMinutes(10))
@@ -152,18 +192,34 @@ class X509IssuerTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"system:masters", "system:nodes", "SYSTEM:masters"})
-  void systemGroupsAreRefused(String group) throws Exception {
+  @ValueSource(strings = {"system:masters", "system:nodes", "SYSTEM:masters", "kubeadm:cluster-admins", "Kubeadm:Cluster-Admins"})
+  void privilegedGroupsAreRefusedAndNothingIsSigned(String group) throws Exception {
     String csr = TestKeys.csrPem(alice, "");
     CredentialException e = assertThrows(CredentialException.class,
         () -> issuer.issueFromCsr(csr, "alice", List.of("oncall", group), Duration.ofMinutes(5)));
-    assertTrue(e.getMessage().contains(group), e.getMessage());
+    assertTrue(e.getMessage().startsWith("group \"" + group + "\" is a reserved or privileged name"), e.getMessage());
+  }
+
+  /** Issue #9 §5, as reported: a zero-width space and a no-break space made reserved names look ordinary. */
+  @Test
+  void issue9LookAlikesOfReservedNamesAreRefusedNamingTheCharacter() throws Exception {
+    String csr = TestKeys.csrPem(alice, "");
+    CredentialException e = assertThrows(CredentialException.class,
+        () -> issuer.issueFromCsr(csr, "alice", List.of("\u200bsystem:masters"), Duration.ofMinutes(5)));
+    assertEquals("group contains an invisible format character (U+200B): \"\\u200bsystem:masters\"", e.getMessage());
+    e = assertThrows(CredentialException.class,
+        () -> issuer.issueFromCsr(csr, "system\u00a0:anonymous", List.of("oncall"), Duration.ofMinutes(5)));
+    assertEquals("user contains a space or separator (U+00A0): \"system\\u00a0:anonymous\"", e.getMessage());
+    e = assertThrows(CredentialException.class,
+        () -> issuer.issueWithGeneratedKey("system:anonymous", List.of("oncall"), Duration.ofMinutes(5), KeyType.ED25519));
+    assertTrue(e.getMessage().startsWith("user \"system:anonymous\" is a reserved or privileged name"), e.getMessage());
   }
 
   @Test
   void badNamesAreRefused() throws Exception {
     String csr = TestKeys.csrPem(alice, "");
-    for (String user : new String[] {"system:admin", "", "ali\nce", "bad\uD800name", "x\uFFFDy", " alice"}) {
+    for (String user : new String[] {"system:admin", "", "ali\nce", "bad\uD800name", " alice", "alice ", "al\u00a0ice",
+        "\u200balice", "\uff41lice", "alic\u0435", "al\u00adice", null}) {
       assertThrows(CredentialException.class, () -> issuer.issueFromCsr(csr, user, List.of("g"), Duration.ofMinutes(5)), user);
     }
     assertThrows(CredentialException.class, () -> issuer.issueFromCsr(csr, "alice", List.of(), Duration.ofMinutes(5)));
@@ -233,10 +289,14 @@ class X509IssuerTest {
     String keyPem = c.privateKeyPem();
     assertTrue(keyPem.startsWith("-----BEGIN PRIVATE KEY-----"));
     String body = keyPem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
-    assertFalse(c.toString().contains(body.substring(0, 30)));
+    // no 16-character piece of the key's base64 (header or secret part) appears in toString()
+    for (int i = 0; i + 16 <= body.length(); i++) {
+      String piece = body.substring(i, i + 16);
+      assertFalse(c.toString().contains(piece), c.toString());
+      assertFalse(c.toIssuedCredential().toString().contains(piece), c.toIssuedCredential().toString());
+    }
     assertTrue(c.toString().contains("<redacted>"));
     assertTrue(c.toIssuedCredential().isSecret());
-    assertFalse(c.toIssuedCredential().toString().contains(body.substring(0, 30)));
   }
 
   @ParameterizedTest
