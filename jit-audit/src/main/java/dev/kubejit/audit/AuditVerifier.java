@@ -173,6 +173,7 @@ public final class AuditVerifier {
         if (anchor != null && rec.seq() == anchor.body().seq()) {
           st.atAnchor = rec;
           st.atAnchorHash = st.prevHash;
+          st.atAnchorPlace = "file " + (cur.fileIndex() + 1) + " offset " + cur.offset();
         }
         st.remember(rec.seq(), st.prevHash);
         st.last = rec;
@@ -249,6 +250,11 @@ public final class AuditVerifier {
     if (!same && !liftedByReopen) {
       return tampered(st, Problem.ANCHOR_MISMATCH, a.seq(), named + ", but record " + a.seq() + " of the log is not "
           + "that checkpoint: the log was rewritten from there, or the anchor belongs to another log");
+    }
+    String place = "file " + a.segment() + " offset " + a.offset();
+    if (!place.equals(st.atAnchorPlace)) {
+      return tampered(st, Problem.ANCHOR_MISMATCH, a.seq(), named + " at " + place + ", but the log holds it at "
+          + st.atAnchorPlace + ": its files were re-split or lines moved");
     }
     if (st.firstCheckpointAfterAnchor > 0) {
       return tampered(st, Problem.ANCHOR_MISMATCH, st.firstCheckpointAfterAnchor, named + ", but the log has later "
@@ -402,6 +408,7 @@ public final class AuditVerifier {
     String firstHash;
     AuditRecord atAnchor;
     String atAnchorHash;
+    String atAnchorPlace;
     long firstCheckpointAfterAnchor;
     Instant maxTime;
     long maxTimeSeq;

@@ -27,6 +27,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.Condition;
@@ -91,6 +92,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private String logId;
   /** The anchor to write once the checkpoint it names is durable. */
   private Anchor.Body pendingAnchor;
+  /** While set, lines stay in the current file even past maxFileSize (a reopen takes its seal's place). */
+  private boolean holdSegment;
   private final ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
 
   private static final class Pending {
@@ -436,7 +439,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   /** Buffers a line (rolling to a new file first if it would not fit) and returns its offset in its file. */
   private long appendLine(byte[] line) throws IOException {
     long used = segmentSize + buf.size();
-    if (used > 0 && used + line.length + 1 > maxFileSize) {
+    if (!holdSegment && used > 0 && used + line.length + 1 > maxFileSize) {
       flush();
       channel.close();
       segment++;
@@ -532,7 +535,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
             + e.getMessage() + "); run 'kubejit audit verify'", e);
       }
     }
-    if (r != null && r.isCheckpoint() && !java.util.Objects.equals(r.keyId().orElse(null), keyId)) {
+    if (r != null && r.isCheckpoint() && !Objects.equals(r.keyId().orElse(null), keyId)) {
       throw new AuditException("refusing to continue audit log " + base + ": its last checkpoint (seq " + r.seq()
           + ") is " + r.keyId().map(k -> "signed with key " + k).orElse("unsigned") + ", but this sink "
           + (keyId == null ? "writes unsigned checkpoints" : "signs with key " + keyId)
@@ -577,7 +580,12 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       lift(head, r, torn);
     } else if (liftedNotReplaced) {
       // A reopen lifted the anchored seal but stopped before writing its reopen record: finish it.
-      checkpoint(RecordCodec.REOPEN, torn, anchor.body().hash());
+      holdSegment = true;
+      try {
+        checkpoint(RecordCodec.REOPEN, torn, anchor.body().hash());
+      } finally {
+        holdSegment = false;
+      }
     } else if (r != null || torn != null) {
       // The previous writer did not close cleanly: sign what it left, and say so in the log.
       checkpoint(RecordCodec.RECOVERY, torn, null);
@@ -603,7 +611,12 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (nextSeq == 1) {
       logId = null;
     }
-    checkpoint(RecordCodec.REOPEN, torn, sealHash);
+    holdSegment = true; // the reopen record takes the seal's place, in the seal's file
+    try {
+      checkpoint(RecordCodec.REOPEN, torn, sealHash);
+    } finally {
+      holdSegment = false;
+    }
   }
 
   private Anchor readAnchor() {
@@ -874,7 +887,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
 
     /**
      * Starts a new file once the current one would exceed {@code bytes} (default 64 MiB, minimum
-     * 4096); a single record larger than that still goes into one file.
+     * 4096); a single record larger than that still goes into one file, and a reopen record stays
+     * in the file of the seal it replaces (which may then exceed the size by their difference).
      *
      * @throws IllegalArgumentException if {@code bytes} is below 4096
      * @throws IllegalStateException if already set

@@ -377,6 +377,56 @@ class ReopenAndAnchorTest {
     assertEquals(Problem.TRUNCATED, verify(log, anchor).problem().orElseThrow());
   }
 
+  private static AuditEvent filler(int chars) {
+    return AuditEvent.builder(AuditEventType.POLICY_LOADED, Events.T0).attribute("pad", "x".repeat(chars)).build();
+  }
+
+  @Test
+  void aReopenRecordTakesItsSealsPlaceEvenWhenTheFileIsFull() throws Exception {
+    // Measure: one filler event and its seal; then size the filler so that the seal just fits
+    // into 4096 bytes and the (longer) reopen record would not.
+    Path probe = dir.resolve("probe.jsonl");
+    try (FileAuditSink s = FileAuditSink.builder(probe).signingKey(KEY).clock(clock).open()) {
+      s.write(List.of(filler(0)));
+    }
+    List<String> p = LogFiles.lines(probe);
+    int pad = 4096 - p.get(0).length() - 1 - p.get(1).length() - 1 - 10;
+    Path log = dir.resolve("audit.jsonl");
+    Path anchor = dir.resolve("witness/audit.anchor");
+    FileAuditSink.Builder b = FileAuditSink.builder(log).signingKey(KEY).clock(clock).anchor(anchor).maxFileSize(4096);
+    try (FileAuditSink s = b.open()) {
+      s.write(List.of(filler(pad)));
+    }
+    assertEquals(4086, Files.size(log), "the seal fit with 10 bytes to spare");
+    String sealAnchor = Files.readString(anchor);
+    assertTrue(sealAnchor.contains("\"segment\":1,"), sealAnchor);
+    try (FileAuditSink s = FileAuditSink.builder(log).signingKey(KEY).clock(clock).anchor(anchor).maxFileSize(4096)
+        .open()) {
+      assertTrue(Files.size(log) > 4096, "the reopen record stayed in the seal's file");
+      assertFalse(Files.exists(Segments.segment(log, 2)));
+      String reopened = Files.readString(anchor);
+      assertTrue(reopened.contains("\"kind\":\"reopen\",\"segment\":1,"), reopened);
+      s.write(List.of(event())); // the next record rolls over
+    }
+    assertTrue(Files.exists(Segments.segment(log, 2)));
+    assertTrue(verify(log, anchor).isOk(false), verify(log, anchor).message());
+  }
+
+  @Test
+  void theAnchoredCheckpointMustBeWhereTheAnchorSays() throws Exception {
+    Path log = dir.resolve("audit.jsonl");
+    Path anchor = dir.resolve("witness/audit.anchor");
+    session(log, anchor, 6); // one file, seal at 8
+    List<String> lines = LogFiles.lines(log);
+    LogFiles.write(log, lines.subList(0, 4));
+    LogFiles.write(dir.resolve("audit.jsonl.2"), lines.subList(4, 8)); // same records, split differently
+    assertEquals(Status.SEALED, verify(log).status(), "the records themselves are intact");
+    VerificationResult r = verify(log, anchor);
+    assertTampered(r, Problem.ANCHOR_MISMATCH, 8);
+    assertTrue(r.message().contains("re-split"), r.message());
+    assertThrows(AuditException.class, () -> sink(log, anchor).open());
+  }
+
   @Test
   void oneLogHasOneKey() {
     Path log = dir.resolve("audit.jsonl");
