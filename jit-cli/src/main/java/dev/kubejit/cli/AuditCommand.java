@@ -48,15 +48,13 @@ final class AuditCommand implements Runnable {
       description = {"Check the hash chain, sequence numbers, writer sessions and checkpoint signatures of a log, "
           + "and (with --anchor) that it reaches exactly the checkpoint its anchor names.",
           "Exit codes (the first that applies):",
-          "  5  TAMPERED: modified, deleted, inserted, reordered, bad signature, cut behind its anchor (TRUNCATED) "
-              + "or anchor mismatch",
+          "  5  TAMPERED (also TRUNCATED: cut behind its anchor; ANCHOR_MISMATCH)",
           "  4  TORN: intact up to an incomplete last line",
-          "  3  OPEN: intact but not sealed (still written, crashed, or its tail was cut); 0 with --allow-open",
-          "  7  TIME: a record is stamped earlier than an earlier record by more than --time-tolerance",
-          "  6  UNVERIFIED: no --public-key, so signatures were not checked; a rewritten, re-chained log "
-              + "looks intact",
-          "  0  sealed (or open with --allow-open) and every signature verified",
-          "  1  unreadable input (missing log, key or anchor file); 64 usage error"})
+          "  3  OPEN: intact but not sealed (0 with --allow-open)",
+          "  7  TIME: a record is stamped before an earlier one beyond --time-tolerance",
+          "  6  UNVERIFIED: no --public-key, signatures were not checked",
+          "  0  sealed (or open with --allow-open), every signature verified",
+          "  1  unreadable log, key or anchor file;  64  usage error"})
   static final class Verify implements Callable<Integer> {
     @Spec CommandSpec spec;
 
