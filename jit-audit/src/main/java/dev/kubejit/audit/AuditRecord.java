@@ -22,23 +22,22 @@ public final class AuditRecord {
   private final String prevHash;
   private final String json;
   private final AuditEvent event;
-  private final String checkpointKind;
-  private final String keyId;
+  private final RecordCodec.Checkpoint checkpoint;
   private final byte[] signature;
-  private final RecordCodec.TornNote torn;
 
   AuditRecord(long seq, Instant time, String type, String prevHash, String json, AuditEvent event,
-      String checkpointKind, String keyId, byte[] signature, RecordCodec.TornNote torn) {
+      RecordCodec.Checkpoint checkpoint, byte[] signature) {
+    if ((event == null) == (checkpoint == null)) {
+      throw new IllegalArgumentException("a record is either an event or a checkpoint");
+    }
     this.seq = seq;
     this.time = requireNonNull(time);
     this.type = requireNonNull(type);
     this.prevHash = requireNonNull(prevHash);
     this.json = requireNonNull(json);
     this.event = event;
-    this.checkpointKind = checkpointKind;
-    this.keyId = keyId;
+    this.checkpoint = checkpoint;
     this.signature = signature == null ? null : signature.clone();
-    this.torn = torn;
   }
 
   /** The record's sequence number: 1-based and gap-free across all files of one log. */
@@ -71,36 +70,40 @@ public final class AuditRecord {
     return Optional.ofNullable(event);
   }
 
-  /** Whether the sink wrote this record (periodic checkpoint, seal or recovery note). */
+  /** Whether the sink wrote this record (periodic checkpoint, seal, recovery or reopen record). */
   public boolean isCheckpoint() {
     return event == null;
   }
 
-  /** For a checkpoint: {@code periodic}, {@code seal} or {@code recovery}. */
+  /** For a checkpoint: {@code periodic}, {@code seal}, {@code recovery} or {@code reopen}. */
   public Optional<String> checkpointKind() {
-    return Optional.ofNullable(checkpointKind);
+    return checkpoint == null ? Optional.empty() : Optional.of(checkpoint.kind());
   }
 
   /** For a signed checkpoint: SHA-256 (hex) of the signing public key's X.509 encoding. */
   public Optional<String> keyId() {
-    return Optional.ofNullable(keyId);
+    return checkpoint == null ? Optional.empty() : Optional.ofNullable(checkpoint.keyId());
   }
 
   boolean isSeal() {
-    return RecordCodec.SEAL.equals(checkpointKind);
+    return checkpoint != null && RecordCodec.SEAL.equals(checkpoint.kind());
+  }
+
+  boolean isKind(String kind) {
+    return checkpoint != null && kind.equals(checkpoint.kind());
+  }
+
+  RecordCodec.Checkpoint checkpoint() {
+    return checkpoint;
   }
 
   byte[] signature() {
     return signature == null ? null : signature.clone();
   }
 
-  RecordCodec.TornNote torn() {
-    return torn;
-  }
-
   @Override
   public String toString() {
-    return "AuditRecord{seq=" + seq + " " + type + (checkpointKind == null ? "" : "/" + checkpointKind)
+    return "AuditRecord{seq=" + seq + " " + type + (checkpoint == null ? "" : "/" + checkpoint.kind())
         + " " + Text.time(time) + "}";
   }
 }

@@ -20,11 +20,14 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.Condition;
@@ -38,21 +41,29 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Files are created with mode 0600 and rolled by size ({@code audit.jsonl}, {@code
  * audit.jsonl.2}, ...); the chain and sequence numbers continue across files and across restarts.
  * With a signing key, a signed checkpoint is appended every {@code checkpointEvery} records and a
- * signed seal on {@link #close()}. On open, a log whose writer crashed gets a recovery checkpoint;
- * a torn last line (a write interrupted by the crash, never acknowledged) is refused unless
- * {@link Builder#truncateTornTail()} was chosen. Any I/O failure makes this and every later write
- * throw {@link AuditException} (fail closed). See {@code docs/audit.md}.
+ * signed seal on {@link #close()}. Reopening a sealed log lifts its seal: the seal line (always the
+ * last line) is replaced by a signed {@code reopen} record that carries the seal's hash, so a log
+ * holds at most one seal, at its end, and a copy cut back to where an earlier session ended does
+ * not end with a seal. On open, a log whose writer crashed gets a recovery checkpoint; a torn last
+ * line (a write interrupted by the crash, never acknowledged) is refused unless {@link
+ * Builder#truncateTornTail()} was chosen. With {@link Builder#anchor(Path)} a signed anchor naming
+ * the latest checkpoint is kept in a second file, checked on open and by the verifier. Any I/O
+ * failure makes this and every later write throw {@link AuditException} (fail closed). See {@code
+ * docs/audit.md}.
  */
 public final class FileAuditSink implements AuditSink, AutoCloseable {
   static final long DEFAULT_MAX_FILE_SIZE = 64L << 20;
   static final int DEFAULT_CHECKPOINT_EVERY = 1000;
-  private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
+  static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
   private static final FileAttribute<Set<PosixFilePermission>> OWNER_RW_ATTR = PosixFilePermissions.asFileAttribute(OWNER_RW);
   private static final int TAIL_WINDOW = 2 * RecordCodec.MAX_LINE_BYTES + 2;
 
   private final Path base;
   private final PrivateKey signingKey;
+  private final PublicKey publicKey;
   private final String keyId;
+  private final Path anchorFile;
+  private final boolean adoptUnanchored;
   private final int checkpointEvery;
   private final long maxFileSize;
   private final Clock clock;
@@ -75,6 +86,14 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private long nextSeq;
   private String prevHash;
   private int sinceCheckpoint;
+  /** The seq of the record that opened this writer session (1, or its reopen/recovery record). */
+  private long session = 1;
+  /** SHA-256 of the log's first line (null while the log is empty). */
+  private String logId;
+  /** The anchor to write once the checkpoint it names is durable. */
+  private Anchor.Body pendingAnchor;
+  /** While set, lines stay in the current file even past maxFileSize (a reopen takes its seal's place). */
+  private boolean holdSegment;
   private final ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
 
   private static final class Pending {
@@ -92,7 +111,10 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private FileAuditSink(Builder b) {
     this.base = b.base;
     this.signingKey = b.signingKey;
+    this.publicKey = b.publicKey;
     this.keyId = b.keyId;
+    this.anchorFile = b.anchorFile;
+    this.adoptUnanchored = b.adoptUnanchored;
     this.checkpointEvery = b.checkpointEvery == null ? DEFAULT_CHECKPOINT_EVERY : b.checkpointEvery;
     this.maxFileSize = b.maxFileSize == null ? DEFAULT_MAX_FILE_SIZE : b.maxFileSize;
     this.clock = b.clock == null ? Clock.systemUTC() : b.clock;
@@ -100,6 +122,10 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     try {
       Path dir = base.toAbsolutePath().getParent();
       Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      if (anchorFile != null) {
+        Files.createDirectories(anchorFile.toAbsolutePath().getParent(),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      }
       Path lockFile = base.resolveSibling(base.getFileName() + ".lock");
       lc = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE), OWNER_RW_ATTR);
       try {
@@ -198,8 +224,9 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   }
 
   /**
-   * Writes pending records, appends a seal (signed when a key is configured) and closes the
-   * files; later writes throw {@link AuditException}. Idempotent.
+   * Writes pending records, appends a seal (signed when a key is configured), updates the anchor
+   * if one is configured, and closes the files; later writes throw {@link AuditException}.
+   * Idempotent.
    *
    * @throws AuditException if the seal cannot be made durable
    */
@@ -228,8 +255,9 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
     try {
       if (failure == null) {
-        appendLine(checkpoint(RecordCodec.SEAL, null));
+        checkpoint(RecordCodec.SEAL, null, null);
         flush();
+        writePendingAnchor();
       }
     } catch (IOException | RuntimeException e) {
       failure = new AuditException("cannot seal audit log " + segmentPath() + ": " + e, e);
@@ -248,7 +276,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   @Override
   public String toString() {
     return "FileAuditSink{" + base + ", lastSeq=" + lastSeq + (keyId == null ? ", unsigned" : ", keyId=" + keyId)
-        + (failure != null ? ", FAILED" : closed ? ", closed" : "") + "}";
+        + (anchorFile == null ? "" : ", anchor=" + anchorFile) + (failure != null ? ", FAILED" : closed ? ", closed" : "") + "}";
   }
 
   private void checkUsable() {
@@ -346,6 +374,9 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
           p.cause = e;
           continue;
         }
+        if (nextSeq == 1 && !lines.isEmpty()) {
+          logId = Text.sha256Hex(lines.get(0));
+        }
         for (byte[] line : lines) {
           appendLine(line);
         }
@@ -354,10 +385,11 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         p.lastSeq = s - 1;
         sinceCheckpoint += lines.size();
         if (signingKey != null && sinceCheckpoint >= checkpointEvery) {
-          appendLine(checkpoint(RecordCodec.PERIODIC, null));
+          checkpoint(RecordCodec.PERIODIC, null, null);
         }
       }
       flush();
+      writePendingAnchor();
       lastSeq = nextSeq - 1;
     } catch (IOException | RuntimeException e) {
       failure = new AuditException("cannot write audit log " + segmentPath() + ": " + e, e);
@@ -370,28 +402,54 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
   }
 
-  private byte[] checkpoint(String kind, RecordCodec.TornNote torn) {
-    java.time.Instant t = clock.instant();
-    byte[] sig = signingKey == null ? null
-        : AuditKeys.sign(signingKey, RecordCodec.signedBytes(nextSeq, t, kind, keyId, torn, prevHash));
-    byte[] line = RecordCodec.checkpointLine(nextSeq, t, kind, keyId, torn, prevHash, sig);
+  /**
+   * Appends a checkpoint (signed when a key is configured) to the buffer and, with an anchor
+   * configured, remembers the anchor to write once it is durable.
+   */
+  private void checkpoint(String kind, RecordCodec.TornNote torn, String lifted) throws IOException {
+    Instant t = clock.instant();
+    if (kind.equals(RecordCodec.RECOVERY) || kind.equals(RecordCodec.REOPEN)) {
+      session = nextSeq;
+    }
+    RecordCodec.Checkpoint c = new RecordCodec.Checkpoint(nextSeq, t, kind, session, keyId, lifted, torn, prevHash);
+    byte[] sig = signingKey == null ? null : AuditKeys.sign(signingKey, RecordCodec.signedBytes(c));
+    byte[] line = RecordCodec.checkpointLine(c, sig);
+    long offset = appendLine(line);
+    String hash = Text.sha256Hex(line);
+    if (nextSeq == 1) {
+      logId = hash;
+    }
+    if (anchorFile != null) {
+      pendingAnchor = new Anchor.Body(logId, nextSeq, t, kind, segment, offset, prevHash, hash, keyId);
+    }
     nextSeq++;
-    prevHash = Text.sha256Hex(line);
+    prevHash = hash;
     sinceCheckpoint = 0;
-    return line;
   }
 
-  private void appendLine(byte[] line) throws IOException {
+  /** Replaces the anchor file once the checkpoint it names is on disk (call after {@link #flush()}). */
+  private void writePendingAnchor() throws IOException {
+    if (pendingAnchor != null) {
+      Anchor.Body a = pendingAnchor;
+      pendingAnchor = null;
+      Anchor.sign(a, signingKey).writeAtomically(anchorFile);
+    }
+  }
+
+  /** Buffers a line (rolling to a new file first if it would not fit) and returns its offset in its file. */
+  private long appendLine(byte[] line) throws IOException {
     long used = segmentSize + buf.size();
-    if (used > 0 && used + line.length + 1 > maxFileSize) {
+    if (!holdSegment && used > 0 && used + line.length + 1 > maxFileSize) {
       flush();
       channel.close();
       segment++;
       channel = createSegment(Segments.segment(base, segment));
       segmentSize = 0;
     }
+    long offset = segmentSize + buf.size();
     buf.write(line);
     buf.write('\n');
+    return offset;
   }
 
   private void flush() throws IOException {
@@ -420,16 +478,26 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     return c;
   }
 
-  private static void syncDirectory(Path file) throws IOException {
+  static void syncDirectory(Path file) throws IOException {
     try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
       d.force(true);
     }
   }
 
-  /** Finds the head of an existing log (last record's seq and hash) or starts a new one. */
+  /**
+   * Finds the head of an existing log (last record's seq and hash) or starts a new one; checks the
+   * anchor; lifts a seal (replacing it by a reopen record) or writes a recovery record. Every
+   * refusal happens before anything is changed.
+   */
   private void resume(boolean truncateTorn) throws IOException {
+    Anchor anchor = readAnchor();
     TreeMap<Integer, Path> segs = Segments.existing(base);
     if (segs.isEmpty()) {
+      if (anchor != null) {
+        throw new AuditException("refusing to start a new audit log at " + base + ": the anchor " + anchorFile
+            + " shows this log reached seq " + anchor.body().seq() + "; the log was deleted or moved. Restore it, or "
+            + "move the anchor away if the log was retired on purpose");
+      }
       segment = 1;
       channel = createSegment(base);
       nextSeq = 1;
@@ -458,21 +526,34 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         throw new AuditException("cannot resume audit log: " + previous + " does not end with a complete record");
       }
     }
-    boolean sealed = true;
-    if (head.line == null) {
-      nextSeq = 1;
-      prevHash = RecordCodec.GENESIS;
-    } else {
-      AuditRecord r;
+    AuditRecord r = null;
+    if (head.line != null) {
       try {
         r = RecordCodec.parse(head.line, head.line.length);
       } catch (AuditFormatException e) {
         throw new AuditException("cannot resume audit log: the last record of " + head.file + " is invalid ("
             + e.getMessage() + "); run 'kubejit audit verify'", e);
       }
-      nextSeq = r.seq() + 1;
-      prevHash = Text.sha256Hex(head.line);
-      sealed = r.isSeal();
+    }
+    if (r != null && r.isCheckpoint() && !Objects.equals(r.keyId().orElse(null), keyId)) {
+      throw new AuditException("refusing to continue audit log " + base + ": its last checkpoint (seq " + r.seq()
+          + ") is " + r.keyId().map(k -> "signed with key " + k).orElse("unsigned") + ", but this sink "
+          + (keyId == null ? "writes unsigned checkpoints" : "signs with key " + keyId)
+          + "; a log is verified against one key");
+    }
+    if (r != null && r.isSeal() && !head.file.equals(last)) {
+      throw new AuditException("cannot resume audit log: " + last + " is empty but " + head.file
+          + " ends with a seal; the sink never writes that; run 'kubejit audit verify'");
+    }
+    boolean liftedNotReplaced = false;
+    if (anchorFile != null) {
+      if (anchor != null) {
+        liftedNotReplaced = checkAnchor(anchor, segs, last, tail, head, r);
+      } else if ((r != null || tail.tornLength > 0) && !adoptUnanchored) {
+        throw new AuditException("refusing to continue audit log " + base + ": its anchor " + anchorFile
+            + " is missing (deleted?), so a cut of the log could not be told. If this log never had an anchor, "
+            + "verify it and open it once with adoptUnanchoredLog()");
+      }
     }
     RecordCodec.TornNote torn = null;
     if (tail.tornLength > 0) {
@@ -483,14 +564,147 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       }
       torn = saveAndCut(last, tail);
     }
+    if (r == null) {
+      nextSeq = 1;
+      prevHash = RecordCodec.GENESIS;
+    } else {
+      nextSeq = r.seq() + 1;
+      prevHash = Text.sha256Hex(head.line);
+      byte[] first = readLineAt(segs.get(1), 0);
+      logId = first == null ? null : Text.sha256Hex(first);
+    }
     segmentSize = channel.size();
     channel.position(segmentSize);
     lastSeq = nextSeq - 1;
-    if ((head.line != null && !sealed) || torn != null) {
+    if (r != null && r.isSeal()) {
+      lift(head, r, torn);
+    } else if (liftedNotReplaced) {
+      // A reopen lifted the anchored seal but stopped before writing its reopen record: finish it.
+      holdSegment = true;
+      try {
+        checkpoint(RecordCodec.REOPEN, torn, anchor.body().hash());
+      } finally {
+        holdSegment = false;
+      }
+    } else if (r != null || torn != null) {
       // The previous writer did not close cleanly: sign what it left, and say so in the log.
-      appendLine(checkpoint(RecordCodec.RECOVERY, torn));
-      flush();
-      lastSeq = nextSeq - 1;
+      checkpoint(RecordCodec.RECOVERY, torn, null);
+    }
+    flush();
+    writePendingAnchor();
+    lastSeq = nextSeq - 1;
+  }
+
+  /**
+   * Replaces the seal at the end of the log by a reopen record carrying the seal's hash: cut the
+   * seal line (fsync), then append the reopen record. A crash in between leaves a log ending just
+   * before the seal, which the next open finishes (with an anchor) or treats as a crash.
+   */
+  private void lift(Tail head, AuditRecord seal, RecordCodec.TornNote torn) throws IOException {
+    String sealHash = Text.sha256Hex(head.line);
+    channel.truncate(head.lineOffset);
+    channel.force(true);
+    segmentSize = head.lineOffset;
+    channel.position(segmentSize);
+    nextSeq = seal.seq();
+    prevHash = seal.prevHash();
+    if (nextSeq == 1) {
+      logId = null;
+    }
+    holdSegment = true; // the reopen record takes the seal's place, in the seal's file
+    try {
+      checkpoint(RecordCodec.REOPEN, torn, sealHash);
+    } finally {
+      holdSegment = false;
+    }
+  }
+
+  private Anchor readAnchor() {
+    if (anchorFile == null || !Files.exists(anchorFile)) {
+      return null;
+    }
+    Anchor a = Anchor.read(anchorFile);
+    if (!a.verifies(publicKey, keyId)) {
+      throw new AuditException("refusing to open audit log " + base + ": the anchor " + anchorFile
+          + " is not signed by this sink's key " + keyId + " (it names key " + a.body().keyId()
+          + "): it was replaced or belongs to another log");
+    }
+    return a;
+  }
+
+  /**
+   * Checks that the log still holds the anchored checkpoint where the anchor says; returns true
+   * if the log ends exactly where the anchored seal was (a reopen cut the seal and stopped before
+   * writing its reopen record). Anything else is a cut or a replaced log: refuse.
+   */
+  private boolean checkAnchor(Anchor anchor, TreeMap<Integer, Path> segs, Path last, Tail tail, Tail head,
+      AuditRecord r) throws IOException {
+    Anchor.Body a = anchor.body();
+    String what = "the anchor " + anchorFile + " names checkpoint " + a.seq() + " (" + a.kind() + ", "
+        + Text.time(a.time()) + ") at offset " + a.offset() + " of " + Segments.segment(base, a.segment());
+    if (a.seq() > 1) {
+      byte[] first = readLineAt(segs.get(1), 0);
+      if (first == null || !Text.sha256Hex(first).equals(a.log())) {
+        throw new AuditException("refusing to open audit log " + base + ": " + what + " of another log (its first "
+            + "record differs); the log was replaced, or the anchor belongs to another log");
+      }
+    }
+    Path f = segs.get(a.segment());
+    long end = f == null ? -1 : Files.size(f);
+    if (f != null && f.equals(last) && tail.tornLength > 0) {
+      end = tail.tornOffset;
+    }
+    if (f != null && a.offset() < end) {
+      byte[] line = readLineAt(f, a.offset());
+      boolean same = line != null && Text.sha256Hex(line).equals(a.hash());
+      if (!same && line != null && a.kind().equals(RecordCodec.SEAL)) {
+        try {
+          AuditRecord x = RecordCodec.parse(line, line.length);
+          same = x.isKind(RecordCodec.REOPEN) && x.seq() == a.seq() && a.hash().equals(x.checkpoint().lifted());
+        } catch (AuditFormatException e) {
+          same = false;
+        }
+      }
+      if (!same) {
+        throw new AuditException("refusing to open audit log " + base + ": " + what + ", but the log holds another "
+            + "record there; it was cut and rewritten, or replaced; run 'kubejit audit verify --anchor'");
+      }
+      return false;
+    }
+    if (f != null && f.equals(last) && a.offset() == end && a.kind().equals(RecordCodec.SEAL)) {
+      boolean chained = r == null ? a.seq() == 1 && a.prevHash().equals(RecordCodec.GENESIS)
+          : r.seq() == a.seq() - 1 && Text.sha256Hex(head.line).equals(a.prevHash());
+      if (chained) {
+        return true;
+      }
+    }
+    throw new AuditException("refusing to open audit log " + base + ": " + what + ", but the log ends before it "
+        + "(at seq " + (r == null ? 0 : r.seq()) + "): it was truncated; restore it before writing");
+  }
+
+  /** The line starting at {@code offset} of {@code file} (without its newline), or null if none ends in reach. */
+  private static byte[] readLineAt(Path file, long offset) throws IOException {
+    try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+      int want = (int) Math.min(c.size() - offset, RecordCodec.MAX_LINE_BYTES + 1L);
+      if (want <= 0) {
+        return null;
+      }
+      byte[] b = new byte[want];
+      ByteBuffer bb = ByteBuffer.wrap(b);
+      long pos = offset;
+      while (bb.hasRemaining()) {
+        int n = c.read(bb, pos);
+        if (n < 0) {
+          break;
+        }
+        pos += n;
+      }
+      for (int i = 0; i < bb.position(); i++) {
+        if (b[i] == '\n') {
+          return Arrays.copyOf(b, i);
+        }
+      }
+      return null;
     }
   }
 
@@ -527,6 +741,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private static final class Tail {
     final Path file;
     byte[] line;
+    long lineOffset;
     long tornOffset;
     long tornLength;
 
@@ -583,6 +798,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
           + RecordCodec.MAX_LINE_BYTES + " bytes");
     }
     t.line = Arrays.copyOfRange(b, prevNl + 1, lastNl);
+    t.lineOffset = start + prevNl + 1;
     return t;
   }
 
@@ -600,7 +816,10 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   public static final class Builder {
     private final Path base;
     private PrivateKey signingKey;
+    private PublicKey publicKey;
     private String keyId;
+    private Path anchorFile;
+    private boolean adoptUnanchored;
     private boolean unsigned;
     private Integer checkpointEvery;
     private Long maxFileSize;
@@ -630,6 +849,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         throw new AuditFormatException("the key pair's public key does not match its private key");
       }
       this.signingKey = priv;
+      this.publicKey = AuditKeys.toBcPublic(keyPair.getPublic());
       this.keyId = id;
       return this;
     }
@@ -667,7 +887,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
 
     /**
      * Starts a new file once the current one would exceed {@code bytes} (default 64 MiB, minimum
-     * 4096); a single record larger than that still goes into one file.
+     * 4096); a single record larger than that still goes into one file, and a reopen record stays
+     * in the file of the seal it replaces (which may then exceed the size by their difference).
      *
      * @throws IllegalArgumentException if {@code bytes} is below 4096
      * @throws IllegalStateException if already set
@@ -707,10 +928,50 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
 
     /**
+     * Keeps a signed anchor in {@code file}, replaced atomically after every signed checkpoint
+     * (periodic, seal, recovery, reopen) is durable: it names the latest checkpoint, so {@code
+     * kubejit audit verify --anchor file} detects a log cut back to an earlier point (even to an
+     * earlier seal, with a kept copy of it). Put it in a second location the log's writers cannot
+     * rewrite at will (another directory, file system or host). On open the sink refuses a log
+     * that no longer holds the anchored checkpoint, a missing log whose anchor exists, and (unless
+     * {@link #adoptUnanchoredLog()}) an existing log whose anchor is missing. Needs a signing key.
+     *
+     * @throws IllegalArgumentException if {@code file} is the log's own file, a segment, or its lock
+     * @throws IllegalStateException if already set
+     */
+    public Builder anchor(Path file) {
+      requireNonNull(file, "file");
+      if (anchorFile != null) {
+        throw new IllegalStateException("anchor was already set to " + anchorFile);
+      }
+      Path a = file.toAbsolutePath().normalize();
+      Path b = base.toAbsolutePath().normalize();
+      String name = a.getFileName().toString();
+      String baseName = b.getFileName().toString();
+      if (a.getParent().equals(b.getParent()) && (name.equals(baseName) || name.startsWith(baseName + "."))) {
+        throw new IllegalArgumentException("the anchor " + file + " must not be the log " + base
+            + ", one of its segments, side files or its lock; keep it in a second location");
+      }
+      this.anchorFile = file;
+      return this;
+    }
+
+    /**
+     * With {@link #anchor(Path)}: accept an existing log whose anchor file does not exist yet
+     * (the first open of a log that was written without an anchor); the anchor is written by the
+     * checkpoint this open appends. Verify the log before.
+     */
+    public Builder adoptUnanchoredLog() {
+      this.adoptUnanchored = true;
+      return this;
+    }
+
+    /**
      * Opens (or creates) the log and starts its writer thread.
      *
      * @throws IllegalStateException if neither {@link #signingKey} nor {@link #withoutSignatures()}
-     *     was chosen, or {@link #checkpointEvery} was set without a key
+     *     was chosen, {@link #checkpointEvery} or {@link #anchor} was set without a key, or {@link
+     *     #adoptUnanchoredLog()} without an anchor
      * @throws AuditException if the log cannot be opened or resumed
      */
     public FileAuditSink open() {
@@ -719,6 +980,12 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       }
       if (unsigned && checkpointEvery != null) {
         throw new IllegalStateException("checkpointEvery needs a signing key; withoutSignatures() was chosen");
+      }
+      if (unsigned && anchorFile != null) {
+        throw new IllegalStateException("anchor needs a signing key; withoutSignatures() was chosen");
+      }
+      if (adoptUnanchored && anchorFile == null) {
+        throw new IllegalStateException("adoptUnanchoredLog() needs anchor(...)");
       }
       return new FileAuditSink(this);
     }

@@ -1,5 +1,7 @@
 package dev.kubejit.audit;
 
+import static java.util.Objects.requireNonNull;
+
 import com.fasterxml.jackson.core.JsonEncoding;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
@@ -38,13 +40,16 @@ import java.util.regex.Pattern;
  * keys, extra fields, alternative escapes, whitespace) is still caught. {@code prevHash} is the
  * SHA-256 of the previous line's exact bytes without its newline, so the chain can be checked with
  * {@code sha256sum}. A checkpoint's Ed25519 signature covers {@link #SIGNING_CONTEXT} followed by
- * the checkpoint's own line without its {@code sig} field.
+ * the checkpoint's own line without its {@code sig} field. Every checkpoint names its writer
+ * session (the seq of the record that opened it: 1, or a {@code reopen} / {@code recovery}
+ * record); a {@code reopen} record replaces the seal it lifted and carries that seal's hash.
  */
 final class RecordCodec {
   static final String GENESIS = "0".repeat(64);
   static final String PERIODIC = "periodic";
   static final String SEAL = "seal";
   static final String RECOVERY = "recovery";
+  static final String REOPEN = "reopen";
   static final int MAX_LINE_BYTES = 1 << 20;
   static final byte[] SIGNING_CONTEXT = "kubejit-audit-checkpoint-v1\n".getBytes(StandardCharsets.US_ASCII);
 
@@ -57,6 +62,23 @@ final class RecordCodec {
 
   /** What the sink cut off a crashed log before continuing it. */
   record TornNote(String file, long offset, long bytes, String sha256) {}
+
+  /**
+   * A checkpoint's fields except its signature.
+   *
+   * @param session the seq of the record that opened the writer session (1, or the seq of a
+   *     {@code reopen} or {@code recovery} record, which names itself)
+   * @param lifted for a {@code reopen} record only: SHA-256 (hex) of the seal line it replaced
+   * @param torn for {@code recovery} / {@code reopen} only: the torn bytes that were cut, or null
+   */
+  record Checkpoint(long seq, Instant time, String kind, long session, String keyId, String lifted, TornNote torn,
+      String prevHash) {
+    Checkpoint {
+      requireNonNull(time, "time");
+      requireNonNull(kind, "kind");
+      requireNonNull(prevHash, "prevHash");
+    }
+  }
 
   private RecordCodec() {}
 
@@ -115,17 +137,19 @@ final class RecordCodec {
   }
 
   /** The checkpoint's line; {@code sig} null writes an unsigned checkpoint (or the signed part). */
-  static byte[] checkpointLine(long seq, Instant time, String kind, String keyId, TornNote torn,
-      String prevHash, byte[] sig) {
+  static byte[] checkpointLine(Checkpoint c, byte[] sig) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(out, JsonEncoding.UTF8)) {
       g.writeStartObject();
-      g.writeNumberField("seq", seq);
-      g.writeStringField("time", Text.time(time));
+      g.writeNumberField("seq", c.seq());
+      g.writeStringField("time", Text.time(c.time()));
       g.writeStringField("type", AuditRecord.CHECKPOINT);
-      g.writeStringField("kind", kind);
-      optional(g, "keyId", keyId);
-      if (torn != null) {
+      g.writeStringField("kind", c.kind());
+      g.writeNumberField("session", c.session());
+      optional(g, "keyId", c.keyId());
+      optional(g, "lifted", c.lifted());
+      if (c.torn() != null) {
+        TornNote torn = c.torn();
         g.writeObjectFieldStart("torn");
         g.writeStringField("file", torn.file());
         g.writeNumberField("offset", torn.offset());
@@ -133,28 +157,26 @@ final class RecordCodec {
         g.writeStringField("sha256", torn.sha256());
         g.writeEndObject();
       }
-      g.writeStringField("prevHash", prevHash);
+      g.writeStringField("prevHash", c.prevHash());
       if (sig != null) {
         g.writeStringField("sig", Base64.getEncoder().encodeToString(sig));
       }
       g.writeEndObject();
     } catch (IOException ex) {
-      throw new UncheckedIOException("cannot encode checkpoint " + seq, ex);
+      throw new UncheckedIOException("cannot encode checkpoint " + c.seq(), ex);
     }
     return out.toByteArray();
   }
 
-  /** The bytes a checkpoint's signature covers. */
-  static byte[] signedBytes(long seq, Instant time, String kind, String keyId, TornNote torn, String prevHash) {
-    byte[] body = checkpointLine(seq, time, kind, keyId, torn, prevHash, null);
-    byte[] msg = Arrays.copyOf(SIGNING_CONTEXT, SIGNING_CONTEXT.length + body.length);
-    System.arraycopy(body, 0, msg, SIGNING_CONTEXT.length, body.length);
-    return msg;
+  /** The bytes a checkpoint's signature covers: {@link #SIGNING_CONTEXT} + the line without {@code sig}. */
+  static byte[] signedBytes(Checkpoint c) {
+    return withContext(SIGNING_CONTEXT, checkpointLine(c, null));
   }
 
-  static byte[] signedBytes(AuditRecord cp) {
-    return signedBytes(cp.seq(), cp.time(), cp.checkpointKind().orElseThrow(), cp.keyId().orElse(null),
-        cp.torn(), cp.prevHash());
+  static byte[] withContext(byte[] context, byte[] body) {
+    byte[] msg = Arrays.copyOf(context, context.length + body.length);
+    System.arraycopy(body, 0, msg, context.length, body.length);
+    return msg;
   }
 
   /**
@@ -181,8 +203,7 @@ final class RecordCodec {
     }
     AuditRecord r = fromTree(n, new String(buf, 0, len, StandardCharsets.UTF_8));
     byte[] canonical = r.isCheckpoint()
-        ? checkpointLine(r.seq(), r.time(), r.checkpointKind().orElseThrow(), r.keyId().orElse(null), r.torn(),
-            r.prevHash(), r.signature())
+        ? checkpointLine(r.checkpoint(), r.signature())
         : eventLine(r.seq(), r.event().orElseThrow(), r.prevHash());
     if (!Arrays.equals(canonical, 0, canonical.length, buf, 0, len)) {
       throw new AuditFormatException("record " + r.seq() + " is not in canonical form (fields added, reordered "
@@ -211,10 +232,29 @@ final class RecordCodec {
     }
     if (AuditRecord.CHECKPOINT.equals(type)) {
       String kind = str(n, "kind", true);
-      if (!kind.equals(PERIODIC) && !kind.equals(SEAL) && !kind.equals(RECOVERY)) {
+      if (!kind.equals(PERIODIC) && !kind.equals(SEAL) && !kind.equals(RECOVERY) && !kind.equals(REOPEN)) {
         throw new AuditFormatException("unknown checkpoint kind in record " + seq + ": " + Text.quote(kind));
       }
+      JsonNode sessionNode = n.get("session");
+      if (sessionNode == null || !sessionNode.isIntegralNumber() || !sessionNode.canConvertToLong()
+          || sessionNode.asLong() < 1 || sessionNode.asLong() > seq) {
+        throw new AuditFormatException("\"session\" of checkpoint " + seq + " must be an integer from 1 to " + seq
+            + ": " + Text.quote(String.valueOf(sessionNode)));
+      }
       String keyId = str(n, "keyId", false);
+      if (keyId != null && !HEX64.matcher(keyId).matches()) {
+        throw new AuditFormatException("\"keyId\" of record " + seq + " is not 64 lower-case hex digits: "
+            + Text.quote(keyId));
+      }
+      String lifted = str(n, "lifted", false);
+      if (kind.equals(REOPEN) != (lifted != null)) {
+        throw new AuditFormatException("checkpoint " + seq + ": \"lifted\" is " + (lifted == null ? "required in"
+            : "only allowed in") + " a reopen record");
+      }
+      if (lifted != null && !HEX64.matcher(lifted).matches()) {
+        throw new AuditFormatException("\"lifted\" of record " + seq + " is not 64 lower-case hex digits: "
+            + Text.quote(lifted));
+      }
       String sigText = str(n, "sig", false);
       byte[] sig = null;
       if (sigText != null) {
@@ -227,13 +267,17 @@ final class RecordCodec {
       TornNote torn = null;
       JsonNode t = n.get("torn");
       if (t != null) {
+        if (!kind.equals(RECOVERY) && !kind.equals(REOPEN)) {
+          throw new AuditFormatException("\"torn\" is only allowed in a recovery or reopen record (record " + seq + ")");
+        }
         if (!t.isObject() || !t.path("offset").isIntegralNumber() || !t.path("bytes").isIntegralNumber()) {
           throw new AuditFormatException("\"torn\" of record " + seq + " is malformed");
         }
         torn = new TornNote(str(t, "file", true), t.get("offset").asLong(), t.get("bytes").asLong(),
             str(t, "sha256", true));
       }
-      return new AuditRecord(seq, time, type, prevHash, json, null, kind, keyId, sig, torn);
+      Checkpoint c = new Checkpoint(seq, time, kind, sessionNode.asLong(), keyId, lifted, torn, prevHash);
+      return new AuditRecord(seq, time, type, prevHash, json, null, c, sig);
     }
     AuditEventType eventType;
     try {
@@ -307,7 +351,7 @@ final class RecordCodec {
         }
         b.attributes(m);
       }
-      return new AuditRecord(seq, time, type, prevHash, json, b.build(), null, null, null, null);
+      return new AuditRecord(seq, time, type, prevHash, json, b.build(), null, null);
     } catch (IllegalArgumentException e) {
       throw new AuditFormatException("record " + seq + " holds an invalid value: " + e.getMessage());
     }

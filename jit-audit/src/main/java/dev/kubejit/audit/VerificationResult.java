@@ -2,12 +2,15 @@ package dev.kubejit.audit;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
  * What {@link AuditVerifier} found: the log is sealed, open (intact so far, no seal), ends in a
- * torn line, or was tampered with, and then the first sequence number where it fails to verify.
+ * torn line, or was tampered with, and then the first sequence number where it fails to verify;
+ * whether signatures and an anchor were checked; and findings that are not proof of tampering but
+ * fail {@link #isOk(boolean)} (timestamps that go backwards).
  */
 public final class VerificationResult {
   /** The overall verdict. */
@@ -37,7 +40,39 @@ public final class VerificationResult {
     /** Records are out of order. */
     REORDERED,
     /** A checkpoint's signature is missing, made with another key, or does not verify. */
-    BAD_SIGNATURE
+    BAD_SIGNATURE,
+    /** The anchor shows the log reached a later seq than it holds now: its end was cut off. */
+    TRUNCATED,
+    /**
+     * The anchor does not fit the log: not signed by the key, from another log, naming a record
+     * the log does not hold, or older than the log's last checkpoint (replaced by an old copy).
+     */
+    ANCHOR_MISMATCH
+  }
+
+  /**
+   * Something suspicious that is not proof of tampering.
+   *
+   * @param kind what was found
+   * @param seq the record it was found at
+   * @param earlierSeq the record it is compared with
+   * @param message one line a person can read
+   */
+  public record Finding(FindingKind kind, long seq, long earlierSeq, String message) {
+    /** Checks the fields. */
+    public Finding {
+      requireNonNull(kind, "kind");
+      requireNonNull(message, "message");
+    }
+  }
+
+  /** The kinds of {@link Finding}. */
+  public enum FindingKind {
+    /**
+     * A record's time is earlier than the latest time of the records before it by more than the
+     * verifier's tolerance: a clock stepped back, or records were written with forged times.
+     */
+    TIME_WENT_BACKWARDS
   }
 
   private final Status status;
@@ -47,10 +82,12 @@ public final class VerificationResult {
   private final long lastSignedSeq;
   private final long checkpoints;
   private final boolean signaturesChecked;
+  private final boolean anchorChecked;
+  private final List<Finding> findings;
   private final String message;
 
   VerificationResult(Status status, Problem problem, long firstBadSeq, long lastSeq, long lastSignedSeq,
-      long checkpoints, boolean signaturesChecked, String message) {
+      long checkpoints, boolean signaturesChecked, boolean anchorChecked, List<Finding> findings, String message) {
     this.status = requireNonNull(status);
     this.problem = problem;
     this.firstBadSeq = firstBadSeq;
@@ -58,6 +95,8 @@ public final class VerificationResult {
     this.lastSignedSeq = lastSignedSeq;
     this.checkpoints = checkpoints;
     this.signaturesChecked = signaturesChecked;
+    this.anchorChecked = anchorChecked;
+    this.findings = List.copyOf(findings);
     this.message = requireNonNull(message);
   }
 
@@ -66,9 +105,14 @@ public final class VerificationResult {
     return status;
   }
 
-  /** Whether the log verified completely: {@link Status#SEALED}, or {@link Status#OPEN} when {@code allowOpen}. */
+  /**
+   * Whether the log verified completely: {@link Status#SEALED} (or {@link Status#OPEN} when {@code
+   * allowOpen}), checkpoint signatures were checked against a public key, and there are no
+   * {@link #findings()}. A result from {@link AuditVerifier#withoutSignatureCheck()} is never OK:
+   * without the key, a rewritten and re-chained log looks intact.
+   */
   public boolean isOk(boolean allowOpen) {
-    return status == Status.SEALED || (allowOpen && status == Status.OPEN);
+    return signaturesChecked && findings.isEmpty() && (status == Status.SEALED || (allowOpen && status == Status.OPEN));
   }
 
   /** For {@link Status#TAMPERED}: what kind of tampering. */
@@ -102,6 +146,16 @@ public final class VerificationResult {
   /** Whether checkpoint signatures were checked against a public key. */
   public boolean signaturesChecked() {
     return signaturesChecked;
+  }
+
+  /** Whether an anchor was given and checked (its result is part of {@link #status()}). */
+  public boolean anchorChecked() {
+    return anchorChecked;
+  }
+
+  /** Suspicious things that are not proof of tampering, in log order (at most 100 are kept). */
+  public List<Finding> findings() {
+    return findings;
   }
 
   /** One line a person can read, naming file, line and sequence numbers. */

@@ -1,7 +1,11 @@
 package dev.kubejit.audit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.kubejit.api.AuditEvent;
 import dev.kubejit.api.AuditEventType;
@@ -9,6 +13,7 @@ import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.Identity;
 import dev.kubejit.api.Scope;
+import dev.kubejit.testing.FakeClock;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiClient;
@@ -26,9 +31,12 @@ import io.kubernetes.client.openapi.models.V1RoleBinding;
 import io.kubernetes.client.openapi.models.V1RoleRef;
 import io.kubernetes.client.openapi.models.V1SubjectAccessReview;
 import io.kubernetes.client.openapi.models.V1SubjectAccessReviewSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -38,23 +46,39 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * End to end against a real kube-apiserver: a grant is activated in the JIT log, calls are made
- * with a certificate carrying its per-grant group, the grant expires, one more call is made, and
- * the correlation must list exactly the calls inside the window under the grant and the late call
- * outside it. The apiserver's audit log is shared by the test run, so only this grant's unique
- * group is considered.
+ * End to end against a real kube-apiserver: calls are made with a certificate carrying a grant's
+ * per-grant group, one before the grant's window, four inside it (200, 200, 404, 403) and one
+ * after it; the correlation must list exactly the four under the grant and the other two outside.
+ *
+ * <p>No wall-clock race: the calls are made first, in three phases, each sent after the previous
+ * phase's responses arrived. The window is then set from explicit instants, the API server's own
+ * receive times of the boundary calls, read from its audit log here: it opens at the first inside
+ * call (inclusive) and closes at the late call (exclusive), and the JIT log is written afterwards
+ * on a controllable clock. The apiserver's audit log is shared by the test run, so only this
+ * grant's unique group is considered.
  */
 @KubeTest
 class AuditCorrelatorKubeTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration AUDIT_LAG = Duration.ofSeconds(15);
   @TempDir Path dir;
 
   @Test
-  void listsExactlyTheCallsMadeUnderTheGrantAndFlagsTheLateOne(KubeControlPlane cp) throws Exception {
+  void listsExactlyTheCallsMadeInsideTheWindowAndFlagsTheOthers(KubeControlPlane cp) throws Exception {
     GrantId grant = GrantId.random();
     String group = Grant.GROUP_PREFIX + grant.value();
     String ns = "corr-" + grant.value().substring(0, 10);
     ApiClient admin = cp.adminClient();
     new CoreV1Api(admin).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(ns))).execute();
+    try {
+      correlate(cp, admin, grant, group, ns);
+    } finally {
+      new CoreV1Api(admin).deleteNamespace(ns).execute(); // the control plane is shared by the test run
+    }
+  }
+
+  private void correlate(KubeControlPlane cp, ApiClient admin, GrantId grant, String group, String ns)
+      throws Exception {
     RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(admin);
     rbac.createNamespacedRole(ns, new V1Role().metadata(new V1ObjectMeta().name("jit-debug"))
         .rules(List.of(new V1PolicyRule().apiGroups(List.of("")).resources(List.of("pods", "configmaps"))
@@ -64,45 +88,56 @@ class AuditCorrelatorKubeTest {
         .subjects(List.of(new RbacV1Subject().kind("Group").apiGroup("rbac.authorization.k8s.io").name(group))))
         .execute();
     awaitAllowed(admin, group, ns);
-
-    Path jit = dir.resolve("audit.jsonl");
-    Set<String> inside = new HashSet<>();
-    String late;
     CoreV1Api alice = new CoreV1Api(cp.clientFor("alice", group));
-    try (FileAuditSink sink = FileAuditSink.builder(jit).signingKey(AuditKeys.generate()).open()) {
-      Instant from = Instant.now();
-      Instant expires = from.plusSeconds(8);
-      sink.write(List.of(event(AuditEventType.GRANT_ACTIVATED, from, grant, ns)
-          .attribute("grantedAt", from.toString()).attribute("expiresAt", expires.toString())
-          .attribute("subjectGroup", group).build()));
-      Thread.sleep(20);
-      inside.add(auditId(alice.listNamespacedPod(ns).executeWithHttpInfo().getHeaders()));
-      inside.add(auditId(alice.listNamespacedConfigMap(ns).executeWithHttpInfo().getHeaders()));
-      try {
-        alice.readNamespacedConfigMap("missing", ns).execute();
-      } catch (ApiException e) {
-        assertEquals(404, e.getCode());
-        inside.add(auditId(e.getResponseHeaders()));
-      }
-      try {
-        alice.listNamespacedSecret(ns).execute();
-      } catch (ApiException e) {
-        assertEquals(403, e.getCode());
-        inside.add(auditId(e.getResponseHeaders()));
-      }
-      assertTrue(Instant.now().isBefore(expires.minusMillis(500)), "calls must finish inside the window");
-      Thread.sleep(Math.max(0, Duration.between(Instant.now(), expires).toMillis()) + 50);
-      sink.write(List.of(event(AuditEventType.GRANT_EXPIRED, Instant.now(), grant, ns)
-          .attribute("cause", "EXPIRED").attribute("expiresAt", expires.toString()).build()));
-      // The binding was deliberately left in place: this late call succeeds and must be flagged.
-      late = auditId(alice.listNamespacedPod(ns).executeWithHttpInfo().getHeaders());
+
+    // Phase 1: before the window. The binding exists, so the call succeeds, and must be flagged.
+    String early = auditId(alice.listNamespacedPod(ns).executeWithHttpInfo().getHeaders());
+    // Phase 2: inside the window.
+    Set<String> inside = new HashSet<>();
+    inside.add(auditId(alice.listNamespacedPod(ns).executeWithHttpInfo().getHeaders()));
+    inside.add(auditId(alice.listNamespacedConfigMap(ns).executeWithHttpInfo().getHeaders()));
+    ApiException notFound = assertThrows(ApiException.class, () -> alice.readNamespacedConfigMap("missing", ns).execute());
+    assertEquals(404, notFound.getCode());
+    inside.add(auditId(notFound.getResponseHeaders()));
+    ApiException forbidden = assertThrows(ApiException.class, () -> alice.listNamespacedSecret(ns).execute());
+    assertEquals(403, forbidden.getCode());
+    inside.add(auditId(forbidden.getResponseHeaders()));
+    assertEquals(4, inside.size(), inside.toString());
+    // Phase 3: after the window (the binding was deliberately left in place).
+    String late = auditId(alice.listNamespacedPod(ns).executeWithHttpInfo().getHeaders());
+
+    Set<String> all = new HashSet<>(inside);
+    all.add(early);
+    all.add(late);
+    for (String id : all) {
+      cp.awaitAuditEvents(e -> id.equals(e.auditId()) && "ResponseComplete".equals(e.stage()), AUDIT_LAG);
     }
-    String lateId = late;
-    cp.awaitAuditEvents(e -> lateId.equals(e.auditId()), Duration.ofSeconds(15));
+    Map<String, Instant> received = receivedTimes(cp.auditLogPath(), all);
+    Instant firstInside = inside.stream().map(received::get).min(Instant::compareTo).orElseThrow();
+    Instant lastInside = inside.stream().map(received::get).max(Instant::compareTo).orElseThrow();
+    assertTrue(received.get(early).isBefore(firstInside) && lastInside.isBefore(received.get(late)),
+        "each phase was sent after the previous one's responses arrived, so the API server must have received them "
+            + "in that order: " + received);
+
+    Instant grantedAt = firstInside;
+    Instant expiresAt = received.get(late);
+    Path jit = dir.resolve("audit.jsonl");
+    FakeClock broker = new FakeClock(grantedAt);
+    try (FileAuditSink sink = FileAuditSink.builder(jit).signingKey(AuditKeys.generate()).clock(broker).open()) {
+      sink.write(List.of(event(AuditEventType.GRANT_ACTIVATED, grantedAt, grant, ns)
+          .attribute("grantedAt", grantedAt.toString()).attribute("expiresAt", expiresAt.toString())
+          .attribute("subjectGroup", group).build()));
+      broker.set(expiresAt);
+      sink.write(List.of(event(AuditEventType.GRANT_EXPIRED, expiresAt, grant, ns)
+          .attribute("cause", "EXPIRED").attribute("expiresAt", expiresAt.toString()).build()));
+    }
 
     AuditCorrelator.Result r = AuditCorrelator.correlate(List.of(jit), List.of(cp.auditLogPath()));
     AuditCorrelator.GrantUsage usage = r.grant(grant.value()).orElseThrow();
-    assertEquals(inside, usage.calls().stream().map(AuditCorrelator.ApiCall::auditId).collect(Collectors.toSet()));
+    assertEquals(inside, usage.calls().stream().map(AuditCorrelator.ApiCall::auditId).collect(Collectors.toSet()),
+        "the window is [first inside call, late call): both boundaries exactly");
+    assertEquals(grantedAt, usage.from());
+    assertEquals(expiresAt, usage.until());
     assertEquals("alice", usage.user());
     assertEquals("GRANT_EXPIRED", usage.endedBy().orElseThrow());
     Map<Integer, Long> codes = usage.calls().stream()
@@ -115,7 +150,29 @@ class AuditCorrelatorKubeTest {
     assertEquals("missing", missing.name());
     List<String> outsideForGrant = r.outside().stream().filter(c -> c.groups().contains(group))
         .map(AuditCorrelator.ApiCall::auditId).toList();
-    assertEquals(List.of(late), outsideForGrant);
+    assertEquals(List.of(early, late), outsideForGrant, "before activation and at expiry, in time order");
+  }
+
+  /** The {@code requestReceivedTimestamp} of each final-stage event, read from the raw audit log. */
+  private static Map<String, Instant> receivedTimes(Path auditLog, Set<String> ids) throws Exception {
+    Map<String, Instant> out = new HashMap<>();
+    for (String line : Files.readAllLines(auditLog, StandardCharsets.UTF_8)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      JsonNode n;
+      try {
+        n = JSON.readTree(line);
+      } catch (java.io.IOException e) {
+        continue; // the API server may be writing the last line
+      }
+      String id = n.path("auditID").asText();
+      if (ids.contains(id) && "ResponseComplete".equals(n.path("stage").asText())) {
+        out.put(id, Instant.parse(n.path("requestReceivedTimestamp").asText()));
+      }
+    }
+    assertEquals(ids, out.keySet(), "every call is in the API server's audit log");
+    return out;
   }
 
   private static AuditEvent.Builder event(AuditEventType type, Instant t, GrantId grant, String ns) {
@@ -145,7 +202,7 @@ class AuditCorrelatorKubeTest {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("RBAC never allowed " + group + " to list pods in " + ns);
       }
-      Thread.sleep(100);
+      Thread.sleep(100); // poll interval; the deadline above bounds the wait
     }
   }
 

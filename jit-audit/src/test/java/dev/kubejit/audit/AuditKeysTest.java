@@ -20,11 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AuditKeysTest {
   @TempDir Path dir;
 
-  private static String run(Path cwd, String... cmd) throws Exception {
-    Process p = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), UTF_8);
-    assertEquals(0, p.waitFor(), String.join(" ", cmd) + ": " + out);
-    return out;
+  private static String run(Path cwd, String... cmd) {
+    return Tools.run(cwd, cmd);
   }
 
   @Test
@@ -40,12 +37,18 @@ class AuditKeysTest {
       s.write(List.of(Events.full(1)));
     }
     assertEquals(VerificationResult.Status.SEALED, AuditVerifier.withPublicKey(pub).verify(List.of(log)).status());
-    AuditRecord seal = AuditQuery.builder().type("CHECKPOINT").build().run(List.of(log)).records().get(0);
-    Files.write(dir.resolve("msg"), RecordCodec.signedBytes(seal));
-    Files.write(dir.resolve("sig"), seal.signature());
+    // The signed bytes, built from the documented rule with shell tools only: the context line,
+    // then the seal's line with its ,"sig":"..." member removed (no newline).
+    Tools.bash(dir, "tail -n 1 audit.jsonl | tr -d '\\n' > seal.line;"
+        + " { printf 'kubejit-audit-checkpoint-v1\\n'; sed -E 's/,\"sig\":\"[A-Za-z0-9+\\/=]+\"\\}$/}/' seal.line"
+        + " | tr -d '\\n'; } > msg; jq -r .sig seal.line | base64 -d > sig");
     String out = run(dir, "openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
         "-sigfile", "sig");
     assertTrue(out.contains("Signature Verified Successfully"), out);
+    Files.write(dir.resolve("msg"), "kubejit-audit-checkpoint-v1\n{}".getBytes(UTF_8));
+    Tools.Outcome forged = Tools.outcome(dir, Tools.DEFAULT_TIMEOUT, "openssl", "pkeyutl", "-verify", "-pubin",
+        "-inkey", "pub.pem", "-rawin", "-in", "msg", "-sigfile", "sig");
+    assertTrue(forged.exit() != 0, "openssl must reject other bytes: " + forged.describe());
   }
 
   @Test

@@ -2,6 +2,8 @@ package dev.kubejit.audit;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kubejit.audit.VerificationResult.Problem;
@@ -11,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.KeyPair;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,10 +35,10 @@ class AuditVerifierTest {
   @BeforeEach
   void writeLog() {
     log = dir.resolve("audit.jsonl");
-    FakeClock clock = new FakeClock();
+    FakeClock clock = new FakeClock(Events.T0);
     try (FileAuditSink s = FileAuditSink.builder(log).signingKey(KEY).checkpointEvery(5).clock(clock).open()) {
       for (int i = 0; i < 20; i++) {
-        clock.advance(Duration.ofSeconds(1));
+        clock.set(Events.T0.plusSeconds(i)); // the sink's clock and the broker's agree, as in production
         s.write(List.of(Events.full(i)));
       }
     }
@@ -181,11 +182,16 @@ class AuditVerifierTest {
     VerificationResult r = AuditVerifier.withoutSignatureCheck().verify(List.of(log));
     assertEquals(Status.SEALED, r.status(), "without the public key only the chain is checked");
     assertTrue(r.message().contains("NOT checked"), r.message());
+    assertFalse(r.signaturesChecked());
+    assertFalse(r.isOk(false) || r.isOk(true), "an unverified result is never OK");
+    assertFalse(r.message().startsWith("OK"), r.message());
   }
 
   @Test
   void modifiedSealIsCaughtByItsSignature() {
-    lines.set(24, lines.get(24).replaceFirst("\"time\":\"2024", "\"time\":\"2025"));
+    String edited = lines.get(24).replaceFirst("\"time\":\"2026", "\"time\":\"2025");
+    assertNotEquals(lines.get(24), edited);
+    lines.set(24, edited);
     rewrite();
     assertTampered(Problem.BAD_SIGNATURE, 25);
   }

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * Child process for {@link DurabilityTest}: writes single-event batches from several threads
- * forever and prints {@code ack <seq> <eventId>} (flushed) as soon as each write returns.
+ * until killed (or until its stdin closes) and prints {@code ack <seq> <eventId>} (flushed) as soon
+ * as each write returns.
  */
 public final class DurabilityWriterMain {
   private DurabilityWriterMain() {}
@@ -32,6 +33,10 @@ public final class DurabilityWriterMain {
       });
       th.start();
     }
-    Thread.sleep(Long.MAX_VALUE);
+    // Runs until the test kills it; if the test JVM dies first, stdin reaches EOF and this exits.
+    while (System.in.read() >= 0) {
+      // discard
+    }
+    System.exit(3);
   }
 }

@@ -204,13 +204,21 @@ class FileAuditSinkTest {
     }
   }
 
+  /** The file as a crash would leave it: records written, no seal (a copy taken while the sink is open). */
+  private Path crashImage(int events) throws Exception {
+    Path live = dir.resolve("live.jsonl");
+    Path image = dir.resolve("audit.jsonl");
+    try (FileAuditSink s = sink(live).open()) {
+      s.write(Events.batch(0, events));
+      Files.copy(live, image);
+    }
+    return image;
+  }
+
   @Test
   void tornTailIsRefusedByDefaultAndCutWithARecordOnRequest() throws Exception {
-    Path base = dir.resolve("audit.jsonl");
-    try (FileAuditSink s = sink(base).open()) {
-      s.write(Events.batch(0, 3));
-    }
-    String torn = "{\"seq\":5,\"time\":\"2026-01-0";
+    Path base = crashImage(3);
+    String torn = "{\"seq\":4,\"time\":\"2026-01-0";
     Files.writeString(base, torn, UTF_8, java.nio.file.StandardOpenOption.APPEND);
     long size = Files.size(base);
     AuditException e = assertThrows(AuditException.class, () -> sink(base).open());
@@ -220,18 +228,39 @@ class FileAuditSinkTest {
     assertEquals(VerificationResult.Status.TORN_TAIL, verify(base).status());
 
     try (FileAuditSink s = sink(base).truncateTornTail().open()) {
-      assertEquals(5, s.lastSeq(), "recovery checkpoint took seq 5");
+      assertEquals(4, s.lastSeq(), "recovery checkpoint took seq 4");
       s.write(List.of(Events.full(9)));
     }
     Path side = dir.resolve("audit.jsonl.torn-" + (size - torn.length()));
     assertEquals(torn, Files.readString(side));
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(side)));
-    AuditRecord recovery = AuditQuery.builder().type("CHECKPOINT").build().run(List.of(base)).records().get(1);
+    AuditRecord recovery = AuditQuery.builder().type("CHECKPOINT").build().run(List.of(base)).records().get(0);
     assertEquals("recovery", recovery.checkpointKind().orElseThrow());
-    assertTrue(recovery.json().contains("\"torn\":{\"file\":\"audit.jsonl\",\"offset\":" + (size - torn.length())
-        + ",\"bytes\":" + torn.length() + ",\"sha256\":\"" + LogFiles.sha256(torn) + "\"}"), recovery.json());
+    assertTrue(recovery.json().contains("\"session\":4,") && recovery.json().contains("\"torn\":{\"file\":"
+        + "\"audit.jsonl\",\"offset\":" + (size - torn.length()) + ",\"bytes\":" + torn.length() + ",\"sha256\":\""
+        + LogFiles.sha256(torn) + "\"}"), recovery.json());
     VerificationResult r = verify(base);
     assertEquals(VerificationResult.Status.SEALED, r.status(), r.message());
+  }
+
+  @Test
+  void bytesAppendedAfterASealAreCutIntoTheReopenRecord() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    try (FileAuditSink s = sink(base).open()) {
+      s.write(Events.batch(0, 3));
+    }
+    String torn = "garbage";
+    Files.writeString(base, torn, UTF_8, java.nio.file.StandardOpenOption.APPEND);
+    long size = Files.size(base);
+    assertThrows(AuditException.class, () -> sink(base).open());
+    assertEquals(size, Files.size(base), "refusing changes nothing");
+    try (FileAuditSink s = sink(base).truncateTornTail().open()) {
+      assertEquals(4, s.lastSeq(), "the reopen record took the seal's seq 4");
+    }
+    AuditRecord reopen = AuditQuery.builder().type("CHECKPOINT").build().run(List.of(base)).records().get(0);
+    assertEquals("reopen", reopen.checkpointKind().orElseThrow());
+    assertTrue(reopen.json().contains("\"bytes\":7,\"sha256\":\"" + LogFiles.sha256(torn) + "\""), reopen.json());
+    assertEquals(VerificationResult.Status.SEALED, verify(base).status());
   }
 
   @Test

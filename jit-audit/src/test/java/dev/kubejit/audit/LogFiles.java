@@ -6,7 +6,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 /** Reads and rewrites audit files line by line, the way an attacker with a text editor would. */
@@ -29,8 +32,17 @@ final class LogFiles {
     }
   }
 
+  /** SHA-256 (lower-case hex) of the line's UTF-8 bytes, computed here, not by the code under test. */
   static String sha256(String line) {
-    return Text.sha256Hex(line.getBytes(UTF_8));
+    return sha256(line.getBytes(UTF_8));
+  }
+
+  static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** Rewrites every prevHash from index {@code from} on so that the chain links again. */

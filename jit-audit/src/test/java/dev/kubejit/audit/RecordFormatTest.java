@@ -46,12 +46,28 @@ class RecordFormatTest {
     assertEquals(expected, types);
 
     Path log = dir.resolve("audit.jsonl");
-    try (FileAuditSink sink = FileAuditSink.builder(log).signingKey(AuditKeys.generate()).checkpointEvery(1).open()) {
+    Path anchor = dir.resolve("anchor/audit.anchor");
+    java.security.KeyPair key = AuditKeys.generate();
+    try (FileAuditSink sink = FileAuditSink.builder(log).signingKey(key).checkpointEvery(1).anchor(anchor).open()) {
       sink.write(List.of(Events.full(1)));
     }
+    try (FileAuditSink sink = FileAuditSink.builder(log).signingKey(key).anchor(anchor).open()) {
+      sink.write(List.of());
+    }
     List<String> lines = LogFiles.lines(log);
+    assertEquals(4, lines.size(), "event, periodic, reopen (in place of the first seal), seal");
     assertFieldsInSchemaOrder(JSON.readTree(lines.get(0)), s.at("/$defs/event/properties"));
-    assertFieldsInSchemaOrder(JSON.readTree(lines.get(1)), s.at("/$defs/checkpoint/properties"));
+    for (int i = 1; i < 4; i++) {
+      assertFieldsInSchemaOrder(JSON.readTree(lines.get(i)), s.at("/$defs/checkpoint/properties"));
+    }
+    assertEquals("reopen", JSON.readTree(lines.get(2)).get("kind").asText());
+    assertTrue(JSON.readTree(lines.get(2)).has("lifted"));
+    assertFieldsInSchemaOrder(JSON.readTree(Files.readString(anchor)), s.at("/$defs/anchor/properties"));
+    List<String> required = new ArrayList<>();
+    s.at("/$defs/anchor/required").forEach(f -> required.add(f.asText()));
+    List<String> written = new ArrayList<>();
+    JSON.readTree(Files.readString(anchor)).fieldNames().forEachRemaining(written::add);
+    assertEquals(required, written, "every anchor field is required and written");
     assertFieldsInSchemaOrder(JSON.readTree(lines.get(0)).get("actor"), s.at("/$defs/event/properties/actor/properties"));
     assertFieldsInSchemaOrder(JSON.readTree(lines.get(0)).get("scope"), s.at("/$defs/event/properties/scope/properties"));
   }

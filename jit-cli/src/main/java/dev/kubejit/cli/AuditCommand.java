@@ -8,13 +8,17 @@ import dev.kubejit.audit.AuditVerifier;
 import dev.kubejit.audit.FileAuditSink;
 import dev.kubejit.audit.VerificationResult;
 import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.SafeText;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -37,10 +41,20 @@ final class AuditCommand implements Runnable {
   static final int OPEN = 3;
   static final int TORN = 4;
   static final int TAMPERED = 5;
+  static final int UNVERIFIED = 6;
+  static final int TIME_WENT_BACKWARDS = 7;
 
   @Command(name = "verify", mixinStandardHelpOptions = true,
-      description = {"Check the hash chain, sequence numbers and checkpoint signatures of a log.",
-          "Exit 0: sealed (or open with --allow-open); 3: open (no seal); 4: torn last line; 5: tampered."})
+      description = {"Check the hash chain, sequence numbers, writer sessions and checkpoint signatures of a log, "
+          + "and (with --anchor) that it reaches exactly the checkpoint its anchor names.",
+          "Exit codes (the first that applies):",
+          "  5  TAMPERED (also TRUNCATED: cut behind its anchor; ANCHOR_MISMATCH)",
+          "  4  TORN: intact up to an incomplete last line",
+          "  3  OPEN: intact but not sealed (0 with --allow-open)",
+          "  7  TIME: a record is stamped before an earlier one beyond --time-tolerance",
+          "  6  UNVERIFIED: no --public-key, signatures were not checked",
+          "  0  sealed (or open with --allow-open), every signature verified",
+          "  1  unreadable log, key or anchor file;  64  usage error"})
   static final class Verify implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -50,6 +64,16 @@ final class AuditCommand implements Runnable {
     @Option(names = "--public-key", paramLabel = "KEY", description = "Ed25519 public key (PEM) that signed the checkpoints.")
     Path publicKey;
 
+    @Option(names = "--anchor", paramLabel = "FILE",
+        description = "The anchor file the sink keeps (FileAuditSink.Builder.anchor): detects a log cut back to any "
+            + "earlier point, including an earlier seal.")
+    Path anchor;
+
+    @Option(names = "--time-tolerance", paramLabel = "DURATION",
+        description = "How far a record's time may lie before an earlier record's (default 5s; e.g. 500ms, 30s, 2m, "
+            + "PT1M).")
+    String timeTolerance;
+
     @Option(names = "--allow-open", description = "Accept a log without a seal (still being written, or crashed).")
     boolean allowOpen;
 
@@ -58,20 +82,46 @@ final class AuditCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       AuditVerifier v = publicKey == null ? AuditVerifier.withoutSignatureCheck()
           : AuditVerifier.withPublicKey(AuditKeys.readPublicKey(publicKey));
+      if (timeTolerance != null) {
+        v = v.withTimeTolerance(duration("--time-tolerance", timeTolerance));
+      }
+      if (anchor != null) {
+        v = v.withAnchor(anchor);
+      }
       List<Path> all = FileAuditSink.files(files);
       VerificationResult r = v.verify(all);
-      out.println(r.status() + ": " + r.message());
+      int code = exitCode(r, allowOpen);
+      String label = !r.signaturesChecked() && r.status() != VerificationResult.Status.TAMPERED
+          ? "UNVERIFIED (" + r.status() + ")" : r.status().name();
+      out.println(label + ": " + r.message());
+      for (VerificationResult.Finding f : r.findings()) {
+        out.println("  " + f.kind() + ": " + f.message());
+      }
       out.flush();
+      return code;
+    }
+
+    static int exitCode(VerificationResult r, boolean allowOpen) {
       switch (r.status()) {
-        case SEALED:
-          return 0;
-        case OPEN:
-          return allowOpen ? 0 : OPEN;
+        case TAMPERED:
+          return TAMPERED;
         case TORN_TAIL:
           return TORN;
+        case OPEN:
+          if (!allowOpen) {
+            return OPEN;
+          }
+          break;
         default:
-          return TAMPERED;
+          break;
       }
+      if (!r.findings().isEmpty()) {
+        return TIME_WENT_BACKWARDS;
+      }
+      if (!r.signaturesChecked()) {
+        return UNVERIFIED;
+      }
+      return r.isOk(allowOpen) ? 0 : TAMPERED;
     }
   }
 
@@ -189,5 +239,41 @@ final class AuditCommand implements Runnable {
     } catch (DateTimeParseException e) {
       throw new CliException(option + " is not an RFC 3339 time (e.g. 2026-01-01T09:00:00Z): " + value, 64);
     }
+  }
+
+  private static final Pattern SIMPLE_DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
+
+  /** Parses {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h} or an ISO-8601 duration ({@code PT5S}); not negative. */
+  static Duration duration(String option, String value) {
+    Matcher m = SIMPLE_DURATION.matcher(value);
+    Duration d;
+    if (m.matches()) {
+      long n = Long.parseLong(m.group(1));
+      switch (m.group(2)) {
+        case "ms":
+          d = Duration.ofMillis(n);
+          break;
+        case "s":
+          d = Duration.ofSeconds(n);
+          break;
+        case "m":
+          d = Duration.ofMinutes(n);
+          break;
+        default:
+          d = Duration.ofHours(n);
+          break;
+      }
+    } else {
+      try {
+        d = Duration.parse(value);
+      } catch (DateTimeParseException e) {
+        throw new CliException(option + " is not a duration (e.g. 500ms, 5s, 2m, PT5S): "
+            + SafeText.quote(value), 64);
+      }
+    }
+    if (d.isNegative()) {
+      throw new CliException(option + " must not be negative: " + SafeText.quote(value), 64);
+    }
+    return d;
   }
 }

@@ -1,5 +1,6 @@
 package dev.kubejit.cli;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,9 +14,14 @@ import dev.kubejit.audit.FileAuditSink;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
+import java.security.MessageDigest;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,6 +32,7 @@ class AuditCommandTest {
   private static final Instant T = Instant.parse("2026-01-01T10:00:00Z");
   private static final GrantId G = GrantId.random();
   @TempDir Path dir;
+  private KeyPair key;
   private Path log;
   private Path pub;
   private StringWriter out;
@@ -33,10 +40,10 @@ class AuditCommandTest {
 
   @BeforeEach
   void writeLog() {
-    KeyPair key = AuditKeys.generate();
+    key = AuditKeys.generate();
     pub = AuditKeys.writePublicKey(key.getPublic(), dir.resolve("audit.pub"));
     log = dir.resolve("audit.jsonl");
-    try (FileAuditSink s = FileAuditSink.builder(log).signingKey(key).open()) {
+    try (FileAuditSink s = FileAuditSink.builder(log).signingKey(key).clock(at(T.plusSeconds(6))).open()) {
       s.write(List.of(
           AuditEvent.builder(AuditEventType.GRANT_ACTIVATED, T).actor(Identity.of("alice", "oncall")).grantId(G)
               .scope(Scope.namespace("prod", "payments")).attribute("requester", "alice")
@@ -45,6 +52,32 @@ class AuditCommandTest {
           AuditEvent.builder(AuditEventType.REQUEST_CREATED, T.plusSeconds(5)).actor(Identity.of("bob", "oncall"))
               .scope(Scope.namespace("prod", "orders")).build()));
     }
+  }
+
+  private static Clock at(Instant t) {
+    return Clock.fixed(t, ZoneOffset.UTC);
+  }
+
+  private static AuditEvent event(int second) {
+    return AuditEvent.builder(AuditEventType.REQUEST_CREATED, T.plusSeconds(second)).actor(Identity.of("carol", "sre"))
+        .scope(Scope.namespace("prod", "payments")).build();
+  }
+
+  /** Reopens the log with the signing key read from its PEM file, writes 3 events and closes it. */
+  private void reopenAndWriteThree(Path base, Path anchor) throws Exception {
+    Path keyFile = dir.resolve("audit-signing.key");
+    if (!Files.exists(keyFile)) {
+      AuditKeys.writePrivateKey(key.getPrivate(), keyFile);
+    }
+    FileAuditSink.Builder b = FileAuditSink.builder(base).signingKey(AuditKeys.readKeyPair(keyFile))
+        .clock(at(T.plusSeconds(20)));
+    try (FileAuditSink s = (anchor == null ? b : b.anchor(anchor)).open()) {
+      s.write(List.of(event(20), event(21), event(22)));
+    }
+  }
+
+  private static String sha256(String line) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(line.getBytes(UTF_8)));
   }
 
   private int run(String... args) {
@@ -76,6 +109,104 @@ class AuditCommandTest {
     Files.write(log, lines.subList(0, 2));
     assertEquals(AuditCommand.OPEN, run("verify", log.toString(), "--public-key", pub.toString()));
     assertEquals(0, run("verify", log.toString(), "--public-key", pub.toString(), "--allow-open"));
+  }
+
+  /**
+   * The reproduction from the issue: a sealed log, reopened with its signing key, 3 events, closed;
+   * then only the lines of the first session are kept. This used to verify as SEALED (exit 0).
+   */
+  @Test
+  void reproduction_aReopenedLogCutBackToItsFirstSessionIsNotAccepted() throws Exception {
+    int firstSession = Files.readAllLines(log).size();
+    reopenAndWriteThree(log, null);
+    List<String> lines = Files.readAllLines(log);
+    assertEquals(firstSession + 4, lines.size(), "3 events and a seal; the reopen record took the old seal's place");
+    Path cut = dir.resolve("cut.jsonl");
+    Files.write(cut, lines.subList(0, firstSession));
+    assertEquals(AuditCommand.OPEN, run("verify", cut.toString(), "--public-key", pub.toString()), out.toString());
+    assertTrue(out.toString().startsWith("OPEN: "), out.toString());
+    assertEquals(0, run("verify", log.toString(), "--public-key", pub.toString()), out.toString());
+  }
+
+  @Test
+  void withTheAnchorACutBackToAnEarlierSealIsTamperingEvenWithTheOldSealPutBack() throws Exception {
+    Path anchored = dir.resolve("anchored.jsonl");
+    Path anchor = dir.resolve("witness/anchored.anchor");
+    try (FileAuditSink s = FileAuditSink.builder(anchored).signingKey(key).clock(at(T.plusSeconds(6))).anchor(anchor)
+        .open()) {
+      s.write(List.of(event(1), event(2)));
+    }
+    List<String> sealedOnce = Files.readAllLines(anchored);
+    reopenAndWriteThree(anchored, anchor);
+    assertEquals(0, run("verify", anchored.toString(), "--public-key", pub.toString(), "--anchor", anchor.toString()),
+        out.toString());
+    assertTrue(out.toString().contains("anchor matches"), out.toString());
+
+    Path old = dir.resolve("old.jsonl"); // the log as it was when first sealed (a backup, a shipped copy)
+    Files.write(old, sealedOnce);
+    assertEquals(0, run("verify", old.toString(), "--public-key", pub.toString()),
+        "the documented limit: without the anchor an old sealed copy verifies");
+    assertEquals(AuditCommand.TAMPERED, run("verify", old.toString(), "--public-key", pub.toString(), "--anchor",
+        anchor.toString()));
+    assertTrue(out.toString().startsWith("TAMPERED: TAMPERED at seq 4 (TRUNCATED)"), out.toString());
+
+    Files.write(old, Files.readAllLines(anchored).subList(0, 5));
+    assertEquals(AuditCommand.TAMPERED, run("verify", old.toString(), "--public-key", pub.toString(), "--anchor",
+        anchor.toString()));
+    assertTrue(out.toString().contains("(TRUNCATED)"), out.toString());
+
+    assertEquals(1, run("verify", anchored.toString(), "--public-key", pub.toString(), "--anchor",
+        dir.resolve("nope.anchor").toString()));
+    assertTrue(err.toString().startsWith("kubejit: anchor file not found"), err.toString());
+  }
+
+  @Test
+  void withoutAPublicKeyNothingIsProvenAndTheExitCodeSaysSo() throws Exception {
+    assertEquals(AuditCommand.UNVERIFIED, run("verify", log.toString()));
+    assertTrue(out.toString().startsWith("UNVERIFIED (SEALED): "), out.toString());
+    assertTrue(out.toString().contains("signatures NOT checked"), out.toString());
+
+    // rewrite a record and re-chain every later line: only the signature check can tell
+    List<String> lines = new ArrayList<>(Files.readAllLines(log));
+    lines.set(0, lines.get(0).replace("\"user\":\"alice\"", "\"user\":\"mallory\""));
+    for (int i = 1; i < lines.size(); i++) {
+      lines.set(i, lines.get(i).replaceFirst("\"prevHash\":\"[0-9a-f]{64}\"",
+          "\"prevHash\":\"" + sha256(lines.get(i - 1)) + "\""));
+    }
+    Files.write(log, lines);
+    assertEquals(AuditCommand.UNVERIFIED, run("verify", log.toString()), out.toString());
+    assertTrue(out.toString().startsWith("UNVERIFIED"), out.toString());
+    assertEquals(AuditCommand.TAMPERED, run("verify", log.toString(), "--public-key", pub.toString()));
+    assertTrue(out.toString().contains("(BAD_SIGNATURE)"), out.toString());
+  }
+
+  @Test
+  void timestampsGoingBackwardsFailWithTheirOwnExitCode() throws Exception {
+    Path back = dir.resolve("back.jsonl");
+    try (FileAuditSink s = FileAuditSink.builder(back).signingKey(key).clock(at(T.plusSeconds(60))).open()) {
+      s.write(List.of(event(50), event(10), event(55)));
+    }
+    assertEquals(AuditCommand.TIME_WENT_BACKWARDS, run("verify", back.toString(), "--public-key", pub.toString()));
+    assertTrue(out.toString().startsWith("SEALED: ") && out.toString().contains("TIME_WENT_BACKWARDS: seq 2 "),
+        out.toString());
+    assertEquals(0, run("verify", back.toString(), "--public-key", pub.toString(), "--time-tolerance", "40s"),
+        out.toString());
+    assertEquals(0, run("verify", back.toString(), "--public-key", pub.toString(), "--time-tolerance", "PT1M"));
+    assertEquals(AuditCommand.TIME_WENT_BACKWARDS, run("verify", back.toString(), "--public-key", pub.toString(),
+        "--time-tolerance", "39999ms"));
+    assertEquals(64, run("verify", back.toString(), "--time-tolerance", "soon"));
+    assertTrue(err.toString().contains("--time-tolerance is not a duration"), err.toString());
+    assertEquals(64, run("verify", back.toString(), "--time-tolerance", "-PT1S"));
+  }
+
+  @Test
+  void verifyHelpListsEveryExitCode() {
+    assertEquals(0, run("verify", "--help"));
+    String help = out.toString();
+    for (String code : new String[] {"5  TAMPERED", "4  TORN", "3  OPEN", "7  TIME", "6  UNVERIFIED", "0  sealed",
+        "--anchor", "--time-tolerance"}) {
+      assertTrue(help.contains(code), code + " missing from:\n" + help);
+    }
   }
 
   @Test
