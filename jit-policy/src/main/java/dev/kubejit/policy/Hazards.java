@@ -185,14 +185,13 @@ final class Hazards {
     return GENERIC.get(option);
   }
 
-  /** Every hazardous long option known for {@code program}, own and generic, for the abbreviation check. */
+  /**
+   * The hazardous long options in {@code program}'s own table, for the abbreviation check (the
+   * generic names are not used there: whether a prefix is an abbreviation depends on the program's
+   * real option names, which only its own table records).
+   */
   static Map<String, Hazard> longOptions(String program) {
     Map<String, Hazard> all = new LinkedHashMap<>();
-    GENERIC.forEach((k, v) -> {
-      if (k.startsWith("--") && option(program, k, true) == v) {
-        all.put(k, v);
-      }
-    });
     OPTIONS.getOrDefault(program, Map.of()).forEach((k, v) -> {
       if (k.startsWith("--")) {
         all.put(k, v);

@@ -376,9 +376,15 @@ final class PolicyReader {
       if (withValue.containsKey(f)) {
         throw r.errorAt(path + "/flags", rule + "flag " + f + " is listed both as a flag and as a flag with a value");
       }
-      if (f.length() > 2 && f.charAt(0) == '-' && f.charAt(1) != '-' && withValue.containsKey(f.substring(0, 2))) {
-        throw r.errorAt(path + "/flags", rule + "flag " + f + " would be read by getopt as " + f.substring(0, 2)
-            + " with the value " + Text.quote(f.substring(2)) + ", because " + f.substring(0, 2) + " takes a value");
+      if (f.length() > 2 && f.charAt(0) == '-' && f.charAt(1) != '-') {
+        for (int k = 1; k < f.length(); k++) {
+          String letter = "-" + f.charAt(k);
+          if (withValue.containsKey(letter)) {
+            throw r.errorAt(path + "/flags", rule + "flag " + f + " would be read by getopt as options ending in "
+                + letter + " with the value " + Text.quote(f.substring(k + 1).isEmpty() ? "<next word>"
+                    : f.substring(k + 1)) + ", because " + letter + " takes a value");
+          }
+        }
       }
     }
     List<Operand> ops = operands.isEmpty() ? List.of() : operands.get(0);

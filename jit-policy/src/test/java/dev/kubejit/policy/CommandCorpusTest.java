@@ -120,4 +120,12 @@ class CommandCorpusTest {
           "every bypass entry names its rule and a known reason code: " + e);
     }
   }
+
+  @Test
+  void theGetoptCorpusPolicyIsTheSameInEveryFormat() {
+    String digest = GETOPT.get(PolicyFormat.YAML).policy().digest();
+    for (PolicyFormat f : PolicyFormat.values()) {
+      assertEquals(digest, GETOPT.get(f).policy().digest(), f.toString());
+    }
+  }
 }
