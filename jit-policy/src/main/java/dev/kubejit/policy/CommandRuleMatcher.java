@@ -37,8 +37,10 @@ import java.util.regex.Pattern;
  *       argument.
  *   <li>Pattern operands: if the rule declares {@code patternOptions} and one of them is used, the
  *       first operand (the pattern) is dropped from the layout, so {@code xzgrep -e x /etc/shadow}
- *       checks {@code /etc/shadow} as a path. The loader refuses layouts where an option could
- *       shift a path into a non-path slot without such a declaration.
+ *       checks {@code /etc/shadow} as a path. Under a rule where a non-path operand precedes a path
+ *       operand without such a declaration, any command that uses an option is refused: the option
+ *       could supply that operand and shift a path into its unchecked slot. Without options the
+ *       positions are certain.
  *   <li>No operand: a program given no path operand acts on its default (the working directory or
  *       standard input), which the policy cannot check; refused unless {@code allowNoOperand}.
  *   <li>Paths: absolute only (the working directory is unknown), ASCII, {@code .} and duplicate
@@ -93,6 +95,13 @@ final class CommandRuleMatcher {
       return f.mismatch;
     }
     List<String> operands = parsed.operands();
+    int ambiguous = rule.ambiguousOperand();
+    if (ambiguous >= 0 && !parsed.options().isEmpty()) {
+      return new Mismatch(ReasonCode.OPERANDS_AMBIGUOUS, "operand " + (ambiguous + 1) + " ("
+          + rule.operands().get(ambiguous) + ") precedes a path operand and the rule does not declare which "
+          + "options supply it (patternOptions), so an option such as " + parsed.options().iterator().next()
+          + " could shift a path into its place; options are refused under this rule");
+    }
     List<Operand> layout = rule.operands();
     if (parsed.options().stream().anyMatch(patternOptions::contains)) {
       layout = layout.subList(1, layout.size());

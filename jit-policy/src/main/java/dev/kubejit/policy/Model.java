@@ -166,6 +166,25 @@ final class Model {
       paths = List.copyOf(paths);
     }
 
+    /**
+     * The index of a non-path operand that precedes a path operand and is not the declared pattern
+     * operand (an option could supply it and shift a path into its slot), or -1.
+     */
+    int ambiguousOperand() {
+      int lastPath = -1;
+      for (int i = 0; i < operands.size(); i++) {
+        if (operands.get(i).type() == ArgType.PATH) {
+          lastPath = i;
+        }
+      }
+      for (int i = 0; i < lastPath; i++) {
+        if (operands.get(i).type() != ArgType.PATH && (i > 0 || patternOptions == null)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
     /** Every option name the rule declares, with or without a value. */
     java.util.Set<String> declaredOptions() {
       java.util.Set<String> all = new java.util.LinkedHashSet<>(flags);

@@ -27,7 +27,8 @@ import java.util.Set;
  * ({@code grep -f}, {@code --files-from}, {@code tar -T}, ...), {@code option-writes-files}
  * ({@code sort -o}, {@code --output}, ...), {@code option-abbreviates-hazard} (a declared long
  * option that getopt_long would read as an abbreviation of a dangerous one), {@code
- * option-kind-undeclared} (a value option in shorthand form), {@code whole-filesystem} ({@code
+ * option-kind-undeclared} (a value option in shorthand form), {@code operands-ambiguous} (a
+ * non-path operand before paths without {@code patternOptions}), {@code whole-filesystem} ({@code
  * paths: [/]}) and {@code sensitive-path} ({@code /proc}, {@code /etc}, {@code /var/run/secrets},
  * ... or a directory that contains one). The knowledge is data (see {@code Hazards}, {@code
  * Runners}); docs/policy.md lists it.
@@ -187,6 +188,14 @@ public final class PolicyLinter {
           }
         }
       }
+    }
+    int ambiguous = rule.ambiguousOperand();
+    if (ambiguous >= 0) {
+      out.add(warn(policy, Severity.WARNING, "operands-ambiguous", cp + "/operands", rp, "rule " + rule.id()
+          + " has operand " + (ambiguous + 1) + " (" + rule.operands().get(ambiguous) + ") before a path operand"
+          + (ambiguous == 0 ? " without patternOptions" : "") + ", so every command using an option is refused; "
+          + (ambiguous == 0 ? "declare the options that supply the pattern (patternOptions: [-e, --regexp, -f, --file], "
+              + "or [] if none)" : "only the first operand may be a non-path operand before paths")));
     }
     for (Map.Entry<String, Model.ValueOption> e : rule.flagsWithValue().entrySet()) {
       if (e.getValue().kind() == Model.ArgKind.UNDECLARED) {

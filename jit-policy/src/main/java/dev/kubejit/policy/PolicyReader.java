@@ -401,26 +401,12 @@ final class PolicyReader {
   }
 
   /**
-   * Checks the operand layout: a non-path operand before a path operand is ambiguous (an option
-   * such as {@code -e} can supply it and shift a path into its slot), so it is allowed only as the
-   * single leading pattern operand of a rule that declares {@code patternOptions}.
+   * Checks the operand layout's declarations. A layout where a non-path operand precedes a path
+   * operand without {@code patternOptions} loads, but the engine refuses every command that uses an
+   * option under it ({@link CommandRuleMatcher}) and the linter reports it.
    */
   private void layout(String path, String rule, List<Operand> ops, List<String> patternOptions, boolean allowNoOperand,
       List<String> flags, Map<String, ValueOption> withValue) {
-    int lastPath = -1;
-    for (int i = 0; i < ops.size(); i++) {
-      if (ops.get(i).type() == ArgType.PATH) {
-        lastPath = i;
-      }
-    }
-    for (int i = 0; i < lastPath; i++) {
-      if (ops.get(i).type() != ArgType.PATH && (i > 0 || patternOptions == null)) {
-        throw r.errorAt(path + "/operands/" + i, rule + "operand " + (i + 1) + " (" + ops.get(i)
-            + ") precedes a path operand; an option could supply it and shift a path into its place. "
-            + (i == 0 ? "If it is a pattern, declare which options supply the pattern with patternOptions "
-                + "(an empty list if none does)" : "Only the first operand may be a non-path operand before paths"));
-      }
-    }
     if (patternOptions != null) {
       if (ops.isEmpty() || ops.get(0).type() == ArgType.PATH || ops.get(0).variadic()) {
         throw r.errorAt(path + "/patternOptions", rule + "patternOptions needs a first operand that is a single "

@@ -113,6 +113,8 @@ class PolicyLinterTest {
         args("{id: x, command: cat, operands: [path+], paths: [/etc/nginx/]}", "sensitive-path", "WARNING", "paths/0"),
         args("{id: x, command: cat, operands: [path+], paths: [/root/]}", "sensitive-path", "WARNING", "paths/0"),
         args("{id: x, command: cat, operands: [path+], paths: [/home]}", "sensitive-path", "WARNING", "paths/0"),
+        // a pattern operand without patternOptions
+        args("{id: x, command: xzgrep, flagsWithValue: {-e: {type: any, argument: required}}, operands: [any, path+], paths: [/var/log/]}", "operands-ambiguous", "WARNING", "operands"),
         // an option whose kind is not declared
         args("{id: x, command: tail, flagsWithValue: {-n: number}, operands: [path+], paths: [/var/log/]}", "option-kind-undeclared", "WARNING", "flagsWithValue"));
   }

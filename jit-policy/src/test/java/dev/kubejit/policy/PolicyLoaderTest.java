@@ -326,23 +326,37 @@ class PolicyLoaderTest {
   }
 
   @Test
-  void ambiguousOperandLayoutsNeedPatternOptions() {
-    failsWith(RULES_HEAD + "        - {id: g, command: xzgrep, flagsWithValue: {-e: {type: any, argument: required}}, "
-        + "operands: [any, path+], paths: [/var/log/]}\n", PolicyFormat.YAML, "/roles/0/commands/allow/0/operands/0",
-        "declare which options supply the pattern with patternOptions");
-    failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [number, path], paths: [/var/log/]}\n",
-        PolicyFormat.YAML, "/roles/0/commands/allow/0/operands/0", "precedes a path operand");
-    failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [path, any, path], patternOptions: [], paths: [/var/log/]}\n",
-        PolicyFormat.YAML, "/roles/0/commands/allow/0/operands/1", "Only the first operand");
+  void patternOptionsMustFitTheLayout() {
     failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [path+], patternOptions: [], paths: [/var/log/]}\n",
         PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "single non-path operand");
     failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [any, path+], patternOptions: [-e], paths: [/var/log/]}\n",
         PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "-e is not declared");
     failsWith(RULES_HEAD + "        - {id: g, command: foo, flags: [-e], operands: ['any*'], patternOptions: [-e]}\n",
         PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "single non-path operand");
-    // declared, these load: an empty list says no option supplies the pattern; a non-path operand after the paths is fine
-    Fixtures.parse(RULES_HEAD + "        - {id: g, command: foo, operands: [any, path+], patternOptions: [], paths: [/var/log/]}\n"
-        + "        - {id: h, command: bar, operands: [path, number]  , paths: [/var/log/]}\n", PolicyFormat.YAML);
+    failsWith(RULES_HEAD + "        - {id: g, command: foo, flags: [-e], operands: [], patternOptions: [-e]}\n",
+        PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "not no operand");
+  }
+
+  @Test
+  void ambiguousLayoutsLoadButRefuseEveryCommandWithAnOption() {
+    Policy p = Fixtures.parse(RULES_HEAD
+        + "        - {id: x, command: xzgrep, flags: [-i], flagsWithValue: {-e: any}, operands: [any, path+], paths: [/var/log/]}\n"
+        + "        - {id: m, command: foo, flags: [-v], operands: [path, number, path], paths: [/var/log/]}\n"
+        + "        - {id: d, command: bar, flags: [-v], operands: [any, path+], patternOptions: [], paths: [/var/log/]}\n"
+        + "        - {id: t, command: baz, flags: [-v], operands: [path, number], paths: [/var/log/]}\n", PolicyFormat.YAML);
+    PolicyEngine e = PolicyEngine.of(p);
+    for (String line : List.of("xzgrep -eroot /etc/shadow /var/log/a.xz", "xzgrep -i root /var/log/a.xz",
+        "foo -v /var/log/a 5 /var/log/b")) {
+      dev.kubejit.api.Decision d = e.checkCommand("r", dev.kubejit.api.Use.commandLine(line));
+      assertTrue(d.reason().startsWith("[operands-ambiguous] "), line + " -> " + d);
+    }
+    for (String line : List.of("xzgrep root /var/log/a.xz", "foo /var/log/a 5 /var/log/b", "bar -v x /var/log/a",
+        "baz -v /var/log/a 5")) {
+      assertEquals(dev.kubejit.api.Decision.Outcome.ALLOW,
+          e.checkCommand("r", dev.kubejit.api.Use.commandLine(line)).outcome(), line);
+    }
+    assertEquals(List.of("operands-ambiguous", "option-kind-undeclared", "operands-ambiguous"),
+        PolicyLinter.lint(p).stream().map(PolicyLinter.Warning::code).collect(java.util.stream.Collectors.toList()));
   }
 
   @Test
