@@ -30,8 +30,10 @@ import picocli.CommandLine.Spec;
  * {@code kubejit policy lint|check|test}: the tools a policy reviewer needs.
  *
  * <p>Exit codes: {@code check} returns 0 allow, 2 needs approval, 3 deny; {@code lint} and {@code
- * test} return 0 on success and 1 on errors, warnings (with {@code --fail-on-warning}) or failed
- * cases; an unreadable or invalid file is 1 and a usage error 64.
+ * test} return 0 on success and 1 on lint errors, warnings (with {@code --fail-on-warning}) or
+ * failed cases; an unreadable or invalid file is 1 and a usage error 64. {@code check --command}
+ * decides for the requester given by {@code --user}/{@code --group}: one who is in none of the
+ * role's requester groups is denied, as they could never hold the role.
  */
 @Command(name = "policy", mixinStandardHelpOptions = true,
     description = "Lint, check and test access policies (JSON, XML or YAML).",
@@ -60,7 +62,7 @@ final class PolicyCommand implements Runnable {
 
   /** {@code kubejit policy lint FILE}. */
   @Command(name = "lint", mixinStandardHelpOptions = true,
-      description = "Validate a policy file and print warnings about risky choices.")
+      description = "Validate a policy file and print errors and warnings about risky choices; exit 1 on any error.")
   static final class Lint implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -78,14 +80,16 @@ final class PolicyCommand implements Runnable {
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
       Policy policy = load(file, null);
-      List<PolicyLinter.Warning> warnings = PolicyLinter.lint(policy, Set.copyOf(knownUsers));
-      for (PolicyLinter.Warning w : warnings) {
+      List<PolicyLinter.Warning> findings = PolicyLinter.lint(policy, Set.copyOf(knownUsers));
+      for (PolicyLinter.Warning w : findings) {
         out.println(file + ":" + w);
       }
+      long errors = findings.stream().filter(w -> w.severity() == PolicyLinter.Severity.ERROR).count();
+      long warnings = findings.size() - errors;
       out.println("policy " + policy.name() + " is valid: " + policy.roleNames().size() + " role(s), "
-          + warnings.size() + " warning(s), sha256:" + policy.digest());
+          + errors + " error(s), " + warnings + " warning(s), sha256:" + policy.digest());
       out.flush();
-      return failOnWarning && !warnings.isEmpty() ? 1 : 0;
+      return errors > 0 || failOnWarning && warnings > 0 ? 1 : 0;
     }
   }
 
@@ -101,10 +105,12 @@ final class PolicyCommand implements Runnable {
     @Option(names = "--role", required = true, paramLabel = "ROLE", description = "The policy role.")
     String role;
 
-    @Option(names = "--user", paramLabel = "USER", defaultValue = "policy-check", description = "Requester (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--user", paramLabel = "USER", defaultValue = "policy-check",
+        description = "Requester, for requests and commands (default: ${DEFAULT-VALUE}).")
     String user;
 
-    @Option(names = "--group", paramLabel = "GROUP", description = "Requester group (repeatable).")
+    @Option(names = "--group", paramLabel = "GROUP",
+        description = "Requester group (repeatable); a command is denied unless one is a requester group of the role.")
     List<String> groups = new ArrayList<>();
 
     @Option(names = "--revision", paramLabel = "REV", description = "Source revision recorded in the decision.")
@@ -151,7 +157,7 @@ final class PolicyCommand implements Runnable {
       Decision d;
       try {
         if (what.command != null) {
-          d = engine.checkCommand(role, Use.commandLine(what.command));
+          d = engine.checkCommand(role, Identity.of(user, groups, "cli"), Use.commandLine(what.command));
         } else {
           RequestOptions r = what.request;
           AccessRequest.Builder b = AccessRequest.builder()

@@ -9,6 +9,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +35,8 @@ class PolicyCommandTest {
       "    commands:",
       "      allow:",
       "        - {id: read-logs, command: cat, operands: [path+], paths: [/var/log/, /app/logs/]}",
-      "        - {id: search-logs, command: grep, flags: [-i], flagsWithValue: {-m: number}, operands: [any, path+], paths: [/var/log/]}",
+      "        - {id: search-logs, command: grep, flags: [-i], flagsWithValue: {-m: {type: number, argument: required}},",
+      "           operands: [any, path+], patternOptions: [], paths: [/var/log/]}",
       "  - name: break-glass",
       "    requesters: [sre-leads]",
       "    namespaces: [\"*\"]",
@@ -79,19 +82,52 @@ class PolicyCommandTest {
         "--group", "oncall-payments", "--action", "logs", "--namespace", "payments", "--ticket", "JIRA-1"));
   }
 
+  private int command(String line, String... who) {
+    List<String> args = new ArrayList<>(List.of("policy", "check", policy.toString(), "--role", "oncall-debug"));
+    args.addAll(List.of(who));
+    args.addAll(List.of("--command", line));
+    out.getBuffer().setLength(0);
+    return run(args.toArray(new String[0]));
+  }
+
   @Test
-  void checkDecidesCommands() {
-    assertEquals(0, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--command", "cat /var/log/app.log"));
+  void checkDecidesCommandsForTheGivenRequester() {
+    String[] alice = {"--user", "alice", "--group", "oncall-payments"};
+    assertEquals(0, command("cat /var/log/app.log", alice), err.toString());
     assertTrue(out.toString().startsWith("ALLOW [read-logs]"), out.toString());
-    assertEquals(3, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--command", "cat /var/log/x; id"));
-    assertTrue(out.toString().contains("shell metacharacter"), out.toString());
-    assertEquals(3, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--command", "grep -r root /"));
+    assertEquals(3, command("cat /var/log/x; id", alice));
+    assertTrue(out.toString().startsWith("DENY [command-syntax]: [shell-metacharacter] shell metacharacter"), out.toString());
+    assertEquals(3, command("grep -r root /", alice));
+    assertTrue(out.toString().startsWith("DENY [search-logs]: [option-not-allowed]"), out.toString());
+    assertEquals(3, command("cat \"/var/log/x /etc/shadow\"", alice));
+    assertTrue(out.toString().startsWith("DENY [command-syntax]: [whitespace]"), out.toString());
+  }
+
+  @Test
+  void checkOfACommandUsesUserAndGroup() {
+    assertEquals(3, command("cat /var/log/app.log", "--user", "bob", "--group", "oncall-checkout"));
+    assertTrue(out.toString().startsWith("DENY [oncall-debug/requesters]: [not-requester] \"bob\""), out.toString());
+    assertEquals(3, command("cat /var/log/app.log"), "without --group the default requester holds no group");
+    assertTrue(out.toString().startsWith("DENY [oncall-debug/requesters]: [not-requester] \"policy-check\""),
+        out.toString());
+    assertEquals(0, command("cat /var/log/app.log", "--user", "carol", "--group", "other", "--group", "oncall-payments"));
+    assertEquals(64, command("cat /var/log/app.log", "--user", "al ice", "--group", "oncall-payments"));
+  }
+
+  @Test
+  void lintFailsOnErrorsEvenWithoutFailOnWarning() throws IOException {
+    Path dangerous = Files.writeString(dir.resolve("dangerous.yaml"), POLICY.replace(
+        "paths: [/var/log/, /app/logs/]}", "paths: [/]}"));
+    assertEquals(1, run("policy", "lint", dangerous.toString()), out.toString());
+    assertTrue(out.toString().contains("error[whole-filesystem] at /roles/0/commands/allow/0/paths/0: rule read-logs"),
+        out.toString());
+    assertTrue(out.toString().contains("1 error(s), 0 warning(s)"), out.toString());
   }
 
   @Test
   void checkNeedsExactlyOneOfCommandOrAction() {
     assertEquals(64, run("policy", "check", policy.toString(), "--role", "oncall-debug"));
-    assertEquals(64, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--command", "ls",
+    assertEquals(64, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--command", "ls /var/log",
         "--action", "logs"));
     assertEquals(64, run("policy", "check", policy.toString(), "--role", "oncall-debug", "--action", "logs",
         "--namespace", "payments", "--duration", "soon"));
@@ -108,7 +144,7 @@ class PolicyCommandTest {
     assertEquals(1, run("policy", "lint", "--fail-on-warning", risky.toString()));
     out.getBuffer().setLength(0);
     assertEquals(0, run("policy", "lint", "--fail-on-warning", policy.toString()), out.toString());
-    assertTrue(out.toString().contains("0 warning(s)"), out.toString());
+    assertTrue(out.toString().contains("0 error(s), 0 warning(s)"), out.toString());
   }
 
   @Test

@@ -1,8 +1,10 @@
 package dev.kubejit.policy;
 
+import dev.kubejit.policy.Model.ArgKind;
 import dev.kubejit.policy.Model.ArgType;
 import dev.kubejit.policy.Model.CommandRule;
 import dev.kubejit.policy.Model.Operand;
+import dev.kubejit.policy.Model.ValueOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -11,45 +13,56 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * One compiled command rule: checks the words after the program name against its flags, flags
- * with values and operand layout.
+ * One compiled command rule: checks the words after the program name against its options and
+ * operand layout.
  *
- * <p>Design notes, matching GNU getopt where it matters and stricter where it does not:
+ * <p>Design notes. Options are read as GNU getopt_long reads them, against the kinds the rule
+ * declares, and wherever the program could read a word differently from us we refuse rather than
+ * guess:
  *
  * <ul>
  *   <li>Before {@code --}, a word starting with {@code -} (other than {@code -} itself) is an
  *       option wherever it appears (GNU permutes). After {@code --} every word is an operand.
- *   <li>An option must be listed exactly. Combined short options are not split: {@code -la} is
- *       allowed only if {@code -la} itself is listed, and {@code -al} is a different word.
- *   <li>A listed flag with a value takes it from the next word ({@code -n 100}), or attached for a
- *       single-letter short flag ({@code -n100}), or after {@code =} for a long flag
- *       ({@code --lines=100}). A listed boolean long flag given {@code =value} is refused.
+ *   <li>An option must be declared exactly. Combined short options are not split: {@code -la} is
+ *       allowed only if {@code -la} itself is listed. A long option that is a proper prefix of a
+ *       declared one ({@code --fol} for {@code --follow}) is refused with its own code: getopt_long
+ *       would accept the abbreviation, and we do not know the program's other options.
+ *   <li>A value option with {@code argument: required} takes {@code --opt=V} or the next word
+ *       (whatever it looks like, as getopt does); a short one also {@code -xV}. With {@code
+ *       argument: optional} only the attached forms carry a value and the next word stays an
+ *       operand ({@code ls --color /etc} has the operand {@code /etc}). With the shorthand form
+ *       (kind undeclared) only the attached forms are accepted, because they mean the same under
+ *       both kinds; {@code --opt WORD} and {@code -x WORD} are refused as ambiguous.
  *   <li>A listed flag without a dash (BSD style, {@code ps aux}) counts as a flag only as the first
  *       argument.
- *   <li>For the grep family, a pattern given by {@code -e}/{@code --regexp}/{@code -f}/{@code
- *       --file} replaces the pattern operand: the leading {@code any} operand is dropped from the
- *       layout, so {@code grep -e x /etc/shadow} checks {@code /etc/shadow} as a path.
+ *   <li>Pattern operands: if the rule declares {@code patternOptions} and one of them is used, the
+ *       first operand (the pattern) is dropped from the layout, so {@code xzgrep -e x /etc/shadow}
+ *       checks {@code /etc/shadow} as a path. Under a rule where a non-path operand precedes a path
+ *       operand without such a declaration, any command that uses an option is refused: the option
+ *       could supply that operand and shift a path into its unchecked slot. Without options the
+ *       positions are certain.
+ *   <li>No operand: a program given no path operand acts on its default (the working directory or
+ *       standard input), which the policy cannot check; refused unless {@code allowNoOperand}.
  *   <li>Paths: absolute only (the working directory is unknown), ASCII, {@code .} and duplicate
- *       slashes collapsed; a path with {@code ..} is refused (after saying where it would lead, if
- *       outside) because a symlink can make {@code ..} resolve elsewhere than its lexical form; the
- *       result must equal an allowed prefix or lie below it on a segment boundary ({@code
- *       /var/logx} is not under {@code /var/log/}).
+ *       slashes collapsed; a path with {@code ..} is refused (after saying where it would lead)
+ *       because a symlink can make {@code ..} resolve elsewhere than its lexical form; the result
+ *       must equal an allowed prefix or lie below it on a segment boundary.
  * </ul>
  */
 final class CommandRuleMatcher {
-  private static final Set<String> GREP_FAMILY = Set.of("grep", "egrep", "fgrep", "zgrep", "rg");
-  private static final Set<String> PATTERN_FLAGS = Set.of("-e", "--regexp", "-f", "--file");
   private static final Pattern NUMBER = Pattern.compile("[0-9]{1,10}");
 
   final CommandRule rule;
   private final Set<String> flags;
-  private final Map<String, ArgType> withValue;
+  private final Map<String, ValueOption> withValue;
+  private final Set<String> patternOptions;
   private final List<String> dirs;
 
   CommandRuleMatcher(CommandRule rule) {
     this.rule = rule;
     this.flags = Set.copyOf(rule.flags());
     this.withValue = Map.copyOf(rule.flagsWithValue());
+    this.patternOptions = rule.patternOptions() == null ? Set.of() : Set.copyOf(rule.patternOptions());
     List<String> d = new ArrayList<>();
     for (String p : rule.paths()) {
       d.add(p.endsWith("/") ? p.substring(0, p.length() - 1) : p);
@@ -57,8 +70,83 @@ final class CommandRuleMatcher {
     this.dirs = List.copyOf(d);
   }
 
+  /** Why argv does not match: a stable code and a readable message. */
+  record Mismatch(ReasonCode code, String message) {}
+
+  /** The words split into options used and operands, as the program would read them. */
+  record Parsed(Set<String> options, List<String> operands) {}
+
+  static final class ParseFailure extends Exception {
+    private static final long serialVersionUID = 1L;
+    final transient Mismatch mismatch;
+
+    ParseFailure(ReasonCode code, String message) {
+      super(message, null, false, false);
+      this.mismatch = new Mismatch(code, message);
+    }
+  }
+
   /** Returns null when argv matches, else why not. */
-  String mismatch(List<String> argv) {
+  Mismatch mismatch(List<String> argv) {
+    Parsed parsed;
+    try {
+      parsed = parse(argv);
+    } catch (ParseFailure f) {
+      return f.mismatch;
+    }
+    List<String> operands = parsed.operands();
+    int ambiguous = rule.ambiguousOperand();
+    if (ambiguous >= 0 && !parsed.options().isEmpty()) {
+      return new Mismatch(ReasonCode.OPERANDS_AMBIGUOUS, "operand " + (ambiguous + 1) + " ("
+          + rule.operands().get(ambiguous) + ") precedes a path operand and the rule does not declare which "
+          + "options supply it (patternOptions), so an option such as " + parsed.options().iterator().next()
+          + " could shift a path into its place; options are refused under this rule");
+    }
+    List<Operand> layout = rule.operands();
+    if (parsed.options().stream().anyMatch(patternOptions::contains)) {
+      layout = layout.subList(1, layout.size());
+    }
+    Operand last = layout.isEmpty() ? null : layout.get(layout.size() - 1);
+    int fixed = last != null && last.variadic() ? layout.size() - 1 : layout.size();
+    boolean unbounded = last != null && last.variadic();
+    int pathSlots = 0;
+    int pathOperands = 0;
+    for (int j = 0; j < layout.size(); j++) {
+      if (layout.get(j).type() == ArgType.PATH) {
+        pathSlots++;
+      }
+    }
+    for (int j = 0; j < operands.size(); j++) {
+      Operand spec = j < fixed ? layout.get(j) : last;
+      if (spec != null && spec.type() == ArgType.PATH) {
+        pathOperands++;
+      }
+    }
+    if (pathSlots > 0 && pathOperands == 0 && !rule.allowNoOperand()) {
+      return new Mismatch(ReasonCode.NO_OPERAND, "no path operand: " + rule.command() + " would act on its "
+          + "default (the working directory or standard input), which the policy cannot check; the rule does not "
+          + "set allowNoOperand");
+    }
+    int min = fixed + (last != null && last.quantifier() == Model.Quantifier.ONE_OR_MORE ? 1 : 0);
+    if (operands.size() < min || !unbounded && operands.size() > fixed) {
+      return new Mismatch(ReasonCode.OPERAND_COUNT, "expects " + describe(layout) + " but got "
+          + operands.size() + " operand(s)");
+    }
+    for (int j = 0; j < operands.size(); j++) {
+      Operand spec = j < fixed ? layout.get(j) : last;
+      Mismatch bad = typeMismatch(spec.type(), operands.get(j), "operand " + (j + 1));
+      if (bad != null) {
+        return bad;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Splits argv (argv[0] is the program) into the options used and the operands, checking every
+   * option and option value; package-private so a test can compare it with the real programs.
+   */
+  Parsed parse(List<String> argv) throws ParseFailure {
     List<String> operands = new ArrayList<>();
     Set<String> used = new HashSet<>();
     boolean endOfOptions = false;
@@ -69,51 +157,8 @@ final class CommandRuleMatcher {
         continue;
       }
       if (!endOfOptions && a.length() > 1 && a.charAt(0) == '-') {
-        if (flags.contains(a)) {
-          used.add(a);
-          continue;
-        }
-        ArgType t = withValue.get(a);
-        if (t != null) {
-          if (i + 1 >= argv.size()) {
-            return "flag " + a + " needs a value";
-          }
-          String bad = typeMismatch(t, argv.get(++i), "the value of " + a);
-          if (bad != null) {
-            return bad;
-          }
-          used.add(a);
-          continue;
-        }
-        int eq = a.indexOf('=');
-        if (a.startsWith("--") && eq > 2) {
-          String name = a.substring(0, eq);
-          t = withValue.get(name);
-          if (t == null) {
-            return flags.contains(name) ? "flag " + name + " takes no value: " + Text.quote(a)
-                : "flag " + Text.quote(name) + " is not allowed";
-          }
-          String bad = typeMismatch(t, a.substring(eq + 1), "the value of " + name);
-          if (bad != null) {
-            return bad;
-          }
-          used.add(name);
-          continue;
-        }
-        if (!a.startsWith("--") && a.length() > 2) {
-          String shortFlag = a.substring(0, 2);
-          t = withValue.get(shortFlag);
-          if (t != null) {
-            String bad = typeMismatch(t, a.substring(2), "the value of " + shortFlag);
-            if (bad != null) {
-              return bad;
-            }
-            used.add(shortFlag);
-            continue;
-          }
-        }
-        return "flag " + Text.quote(a) + " is not allowed" + (a.startsWith("--") || a.length() == 2 ? ""
-            : " (combined short flags are matched as written, not split)");
+        i = option(argv, i, used);
+        continue;
       }
       if (!endOfOptions && i == 1 && !a.isEmpty() && a.charAt(0) != '-' && flags.contains(a)) {
         used.add(a);
@@ -121,26 +166,87 @@ final class CommandRuleMatcher {
       }
       operands.add(a);
     }
-    List<Operand> layout = rule.operands();
-    if (GREP_FAMILY.contains(rule.command()) && !layout.isEmpty() && layout.get(0).type() == ArgType.ANY
-        && !layout.get(0).variadic() && used.stream().anyMatch(PATTERN_FLAGS::contains)) {
-      layout = layout.subList(1, layout.size());
+    return new Parsed(Set.copyOf(used), List.copyOf(operands));
+  }
+
+  /** Reads the option at argv[i]; returns the index of the last word it consumed. */
+  private int option(List<String> argv, int i, Set<String> used) throws ParseFailure {
+    String a = argv.get(i);
+    String next = i + 1 < argv.size() ? argv.get(i + 1) : null;
+    if (flags.contains(a)) {
+      used.add(a);
+      return i;
     }
-    Operand last = layout.isEmpty() ? null : layout.get(layout.size() - 1);
-    int fixed = last != null && last.variadic() ? layout.size() - 1 : layout.size();
-    int min = fixed + (last != null && last.quantifier() == Model.Quantifier.ONE_OR_MORE ? 1 : 0);
-    boolean unbounded = last != null && last.variadic();
-    if (operands.size() < min || !unbounded && operands.size() > fixed) {
-      return "expects " + describe(layout) + " but got " + operands.size() + " operand(s)";
-    }
-    for (int j = 0; j < operands.size(); j++) {
-      Operand spec = j < fixed ? layout.get(j) : last;
-      String bad = typeMismatch(spec.type(), operands.get(j), "operand " + (j + 1));
-      if (bad != null) {
-        return bad;
+    if (a.startsWith("--")) {
+      int eq = a.indexOf('=');
+      String name = eq > 2 ? a.substring(0, eq) : a;
+      String attached = eq > 2 ? a.substring(eq + 1) : null;
+      if (flags.contains(name)) {
+        throw new ParseFailure(ReasonCode.OPTION_TAKES_NO_VALUE, "option " + name + " takes no value: "
+            + Text.quote(a));
       }
+      ValueOption v = withValue.get(name);
+      if (v == null) {
+        for (String declared : rule.declaredOptions()) {
+          if (declared.startsWith("--") && declared.length() > name.length() && declared.startsWith(name)) {
+            throw new ParseFailure(ReasonCode.OPTION_ABBREVIATED, "option " + Text.quote(name)
+                + " abbreviates " + declared + " (getopt_long accepts unambiguous prefixes of the program's "
+                + "options, which the policy does not know); write the option in full");
+          }
+        }
+        throw new ParseFailure(ReasonCode.OPTION_NOT_ALLOWED, "option " + Text.quote(name) + " is not allowed");
+      }
+      used.add(name);
+      return value(name, v, attached, next, i, "--opt=VALUE");
     }
-    return null;
+    ValueOption v = withValue.get(a);
+    if (v != null) {
+      used.add(a);
+      return value(a, v, null, next, i, a.length() == 2 ? "-xVALUE" : null);
+    }
+    if (a.length() > 2) {
+      String shortOpt = a.substring(0, 2);
+      v = withValue.get(shortOpt);
+      if (v != null) {
+        used.add(shortOpt);
+        return value(shortOpt, v, a.substring(2), next, i, null);
+      }
+      throw new ParseFailure(ReasonCode.COMBINED_OPTIONS, "option " + Text.quote(a)
+          + " is not allowed (combined short options are matched as written, not split)");
+    }
+    throw new ParseFailure(ReasonCode.OPTION_NOT_ALLOWED, "option " + Text.quote(a) + " is not allowed");
+  }
+
+  private int value(String name, ValueOption v, String attached, String next, int i, String attachedForm)
+      throws ParseFailure {
+    if (attached != null) {
+      check(v.type(), attached, "the value of " + name);
+      return i;
+    }
+    switch (v.kind()) {
+      case REQUIRED:
+        if (next == null) {
+          throw new ParseFailure(ReasonCode.OPTION_VALUE_MISSING, "option " + name + " needs a value");
+        }
+        check(v.type(), next, "the value of " + name);
+        return i + 1;
+      case OPTIONAL:
+        return i;
+      case UNDECLARED:
+        throw new ParseFailure(ReasonCode.OPTION_VALUE_AMBIGUOUS, "option " + name + " is declared without "
+            + "saying whether its value is required or optional, so only the attached form"
+            + (attachedForm == null ? "" : " (" + attachedForm + ")") + " is accepted: a program whose value is "
+            + "optional would read " + (next == null ? "no value" : Text.quote(next) + " as an operand"));
+      default:
+        throw new AssertionError(v.kind());
+    }
+  }
+
+  private void check(ArgType type, String value, String what) throws ParseFailure {
+    Mismatch m = typeMismatch(type, value, what);
+    if (m != null) {
+      throw new ParseFailure(m.code(), m.message());
+    }
   }
 
   private static String describe(List<Operand> layout) {
@@ -152,13 +258,13 @@ final class CommandRuleMatcher {
     return "operands [" + String.join(" ", s) + "]";
   }
 
-  private String typeMismatch(ArgType type, String value, String what) {
+  private Mismatch typeMismatch(ArgType type, String value, String what) {
     switch (type) {
       case ANY:
         return null;
       case NUMBER:
-        return NUMBER.matcher(value).matches() ? null
-            : what + " must be a non-negative decimal number, not " + Text.quote(value);
+        return NUMBER.matcher(value).matches() ? null : new Mismatch(ReasonCode.NOT_A_NUMBER,
+            what + " must be a non-negative decimal number, not " + Text.quote(value));
       case PATH:
         return pathMismatch(value, what);
       default:
@@ -166,17 +272,17 @@ final class CommandRuleMatcher {
     }
   }
 
-  private String pathMismatch(String value, String what) {
+  private Mismatch pathMismatch(String value, String what) {
     for (int i = 0; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c < 0x20 || c > 0x7e) {
-        return what + " " + Text.quote(value) + " contains the non-ASCII character "
-            + Text.codePoint(value.codePointAt(i)) + "; paths must be ASCII";
+        return new Mismatch(ReasonCode.PATH_NON_ASCII, what + " " + Text.quote(value)
+            + " contains the non-ASCII character " + Text.codePoint(value.codePointAt(i)) + "; paths must be ASCII");
       }
     }
     if (!value.startsWith("/")) {
-      return what + " " + Text.quote(value) + " is a relative path; only absolute paths are allowed "
-          + "(the working directory is unknown)";
+      return new Mismatch(ReasonCode.PATH_RELATIVE, what + " " + Text.quote(value)
+          + " is a relative path; only absolute paths are allowed (the working directory is unknown)");
     }
     List<String> segs = new ArrayList<>();
     boolean dotdot = false;
@@ -195,13 +301,15 @@ final class CommandRuleMatcher {
     }
     String normal = "/" + String.join("/", segs);
     boolean inside = under(normal);
-    if (!inside) {
-      return what + " " + Text.quote(value) + (normal.equals(value) ? "" : " (normalised: " + normal + ")")
-          + (dotdot ? " escapes the allowed prefixes " : " is outside the allowed prefixes ") + rule.paths();
-    }
     if (dotdot) {
-      return what + " " + Text.quote(value) + " contains '..'; refused because a symlink can make '..' lead "
-          + "elsewhere than " + normal;
+      return new Mismatch(ReasonCode.PATH_DOTDOT, what + " " + Text.quote(value) + " contains '..'"
+          + (inside ? "; refused because a symlink can make '..' lead elsewhere than " + normal
+              : " and (normalised: " + normal + ") escapes the allowed prefixes " + rule.paths()));
+    }
+    if (!inside) {
+      return new Mismatch(ReasonCode.PATH_OUTSIDE, what + " " + Text.quote(value)
+          + (normal.equals(value) ? "" : " (normalised: " + normal + ")") + " is outside the allowed prefixes "
+          + rule.paths());
     }
     return null;
   }

@@ -98,6 +98,46 @@ final class Model {
     }
   }
 
+  /**
+   * How an option takes its value, after GNU getopt_long's {@code has_arg}: {@code REQUIRED}
+   * ({@code --opt=V}, {@code --opt V}, {@code -xV}, {@code -x V}), {@code OPTIONAL} (only attached:
+   * {@code --opt=V}, {@code -xV}; a following word is an operand), or {@code UNDECLARED} (the
+   * shorthand form; only the attached forms, which mean the same under both kinds, are accepted).
+   */
+  enum ArgKind {
+    REQUIRED,
+    OPTIONAL,
+    UNDECLARED;
+
+    String wireName() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+
+    static ArgKind parse(String s) {
+      switch (s) {
+        case "required":
+          return REQUIRED;
+        case "optional":
+          return OPTIONAL;
+        default:
+          return null;
+      }
+    }
+  }
+
+  /** An option that takes a value: the value's type and how the value is given. */
+  record ValueOption(ArgType type, ArgKind kind) {
+    Object canonical() {
+      if (kind == ArgKind.UNDECLARED) {
+        return type.wireName();
+      }
+      Map<String, Object> m = new TreeMap<>();
+      m.put("type", type.wireName());
+      m.put("argument", kind.wireName());
+      return m;
+    }
+  }
+
   record Operand(ArgType type, Quantifier quantifier) {
     boolean variadic() {
       return quantifier != Quantifier.ONE;
@@ -113,14 +153,43 @@ final class Model {
       String id,
       String command,
       List<String> flags,
-      Map<String, ArgType> flagsWithValue,
+      Map<String, ValueOption> flagsWithValue,
       List<Operand> operands,
+      List<String> patternOptions,
+      boolean allowNoOperand,
       List<String> paths) {
     CommandRule {
       flags = List.copyOf(flags);
       flagsWithValue = unmodifiableOrdered(flagsWithValue);
       operands = List.copyOf(operands);
+      patternOptions = patternOptions == null ? null : List.copyOf(patternOptions);
       paths = List.copyOf(paths);
+    }
+
+    /**
+     * The index of a non-path operand that precedes a path operand and is not the declared pattern
+     * operand (an option could supply it and shift a path into its slot), or -1.
+     */
+    int ambiguousOperand() {
+      int lastPath = -1;
+      for (int i = 0; i < operands.size(); i++) {
+        if (operands.get(i).type() == ArgType.PATH) {
+          lastPath = i;
+        }
+      }
+      for (int i = 0; i < lastPath; i++) {
+        if (operands.get(i).type() != ArgType.PATH && (i > 0 || patternOptions == null)) {
+          return i;
+        }
+      }
+      return -1;
+    }
+
+    /** Every option name the rule declares, with or without a value. */
+    java.util.Set<String> declaredOptions() {
+      java.util.Set<String> all = new java.util.LinkedHashSet<>(flags);
+      all.addAll(flagsWithValue.keySet());
+      return all;
     }
   }
 
@@ -179,11 +248,15 @@ final class Model {
         cm.put("command", c.command());
         cm.put("flags", c.flags());
         Map<String, Object> fwv = new TreeMap<>();
-        c.flagsWithValue().forEach((k, v) -> fwv.put(k, v.wireName()));
+        c.flagsWithValue().forEach((k, v) -> fwv.put(k, v.canonical()));
         cm.put("flagsWithValue", fwv);
         List<String> ops = new ArrayList<>();
         c.operands().forEach(o -> ops.add(o.toString()));
         cm.put("operands", ops);
+        if (c.patternOptions() != null) {
+          cm.put("patternOptions", c.patternOptions());
+        }
+        cm.put("allowNoOperand", c.allowNoOperand());
         cm.put("paths", c.paths());
         allow.add(cm);
       }

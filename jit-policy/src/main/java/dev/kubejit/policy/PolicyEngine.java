@@ -7,6 +7,7 @@ import dev.kubejit.api.Action;
 import dev.kubejit.api.ApprovalRequirement;
 import dev.kubejit.api.Decision;
 import dev.kubejit.api.Grant;
+import dev.kubejit.api.Identity;
 import dev.kubejit.api.Scope;
 import dev.kubejit.api.Use;
 import dev.kubejit.api.spi.AccessPolicy;
@@ -25,7 +26,9 @@ import java.util.Map;
  *
  * <p>Default deny. Every decision names the deciding rule (a command rule id, {@code
  * <role>/<check>} for request checks, {@code default-deny} or {@code command-syntax}), gives a
- * reason a reviewer can read, and carries the policy digest and revision. Command rules are
+ * reason a reviewer can read, and carries the policy digest and revision. A denial of a use (from
+ * {@link #authorize} or {@code checkCommand}) starts its reason with a stable code in brackets,
+ * such as {@code [path-outside]}; the codes are listed in {@code docs/policy.md}. Command rules are
  * indexed by program name, so deciding a command does not scan unrelated rules. Immutable and
  * thread-safe; never throws for hostile input.
  *
@@ -173,50 +176,71 @@ public final class PolicyEngine implements AccessPolicy {
     try {
       CompiledRole role = roles.get(grant.role());
       if (role == null) {
-        return deny("role " + Text.quote(grant.role()) + " no longer exists in policy " + policy.name(),
-            DEFAULT_DENY);
+        return deny(ReasonCode.NO_ROLE, "role " + Text.quote(grant.role()) + " no longer exists in policy "
+            + policy.name(), DEFAULT_DENY);
       }
       if (!use.action().equals(grant.action())) {
-        return deny("the grant is for " + grant.action() + ", not " + use.action(), role.name() + "/actions");
+        return deny(ReasonCode.ACTION_MISMATCH, "the grant is for " + grant.action() + ", not " + use.action(),
+            role.name() + "/actions");
       }
       if (!role.actions.containsKey(use.action())) {
-        return deny("action " + use.action() + " is no longer allowed for role " + role.name(),
-            role.name() + "/actions");
+        return deny(ReasonCode.ACTION_NOT_ALLOWED, "action " + use.action() + " is no longer allowed for role "
+            + role.name(), role.name() + "/actions");
       }
       if (!use.isCommand()) {
         if (use.action().equals(Action.EXEC) && !role.commandsUnrestricted()) {
-          return deny("an interactive exec session is not allowed: role " + role.name()
+          return deny(ReasonCode.INTERACTIVE_EXEC, "an interactive exec session is not allowed: role " + role.name()
               + " allows only the commands its rules list", role.name() + "/commands");
         }
         return allow(use.action() + " is what the grant is for", role.name() + "/" + use.action());
       }
       return command(role, use);
     } catch (RuntimeException e) {
-      return deny("policy evaluation failed (" + e.getClass().getSimpleName() + "); denied", "policy-error");
+      return deny(ReasonCode.POLICY_ERROR, "policy evaluation failed (" + e.getClass().getSimpleName()
+          + "); denied", "policy-error");
     }
   }
 
   /**
    * Decides a command for a role as {@link #authorize} would for an active exec grant of that role,
-   * without a grant; for policy tooling ({@code kubejit policy check}).
+   * without a grant and without checking who asks; for policy tests ({@code kubejit policy test}).
+   * Prefer {@link #checkCommand(String, Identity, Use)}, which also checks the requester.
    */
   public Decision checkCommand(String role, Use use) {
+    requireNonNull(role, "role");
+    requireNonNull(use, "use");
+    return checkCommand(role, null, use);
+  }
+
+  /**
+   * Decides a command for {@code requester} under {@code role}: denied with rule {@code
+   * <role>/requesters} unless the requester is in one of the role's requester groups (who may hold
+   * the role at all), then as {@link #authorize} would for an active exec grant of that role; for
+   * policy tooling ({@code kubejit policy check --command}).
+   */
+  public Decision checkCommand(String role, Identity requester, Use use) {
     requireNonNull(role, "role");
     requireNonNull(use, "use");
     try {
       CompiledRole r = roles.get(role);
       if (r == null) {
-        return deny("no role named " + Text.quote(role) + " in policy " + policy.name(), DEFAULT_DENY);
+        return deny(ReasonCode.NO_ROLE, "no role named " + Text.quote(role) + " in policy " + policy.name(),
+            DEFAULT_DENY);
+      }
+      if (requester != null && !requester.inAnyGroup(r.requesters)) {
+        return deny(ReasonCode.NOT_REQUESTER, Text.quote(requester.user()) + " is not in any requester group of role "
+            + role + " " + r.spec().requesters() + ", so cannot hold it", role + "/requesters");
       }
       if (!use.isCommand()) {
-        return deny("not a command", CommandSyntax.RULE);
+        return deny(ReasonCode.NOT_A_COMMAND, "not a command", CommandSyntax.RULE);
       }
       if (!r.actions.containsKey(Action.EXEC)) {
-        return deny("role " + role + " does not allow exec", role + "/actions");
+        return deny(ReasonCode.ACTION_NOT_ALLOWED, "role " + role + " does not allow exec", role + "/actions");
       }
       return command(r, use);
     } catch (RuntimeException e) {
-      return deny("policy evaluation failed (" + e.getClass().getSimpleName() + "); denied", "policy-error");
+      return deny(ReasonCode.POLICY_ERROR, "policy evaluation failed (" + e.getClass().getSimpleName()
+          + "); denied", "policy-error");
     }
   }
 
@@ -227,7 +251,7 @@ public final class PolicyEngine implements AccessPolicy {
       argv = use.argv().isPresent() ? use.argv().get() : CommandSyntax.tokenize(use.commandLine().orElseThrow());
       name = CommandSyntax.check(argv);
     } catch (Refusal r) {
-      return deny(r.getMessage(), r.ruleId());
+      return deny(r.code(), r.getMessage(), r.ruleId());
     }
     if (role.commandsUnrestricted()) {
       return allow("break-glass role " + role.name() + " does not filter commands; " + name + " is recorded",
@@ -237,25 +261,35 @@ public final class PolicyEngine implements AccessPolicy {
     if (candidates == null) {
       String kind = Runners.kind(name);
       if (kind != null) {
-        return deny(name + " is " + kind + "; it is refused unless a rule of role " + role.name() + " names it",
-            DEFAULT_DENY);
+        return deny(ReasonCode.RUNNER, name + " is " + kind + "; it is refused unless a rule of role " + role.name()
+            + " names it", DEFAULT_DENY);
       }
-      return deny("no rule of role " + role.name() + " allows the command " + name, DEFAULT_DENY);
+      return deny(ReasonCode.NO_RULE, "no rule of role " + role.name() + " allows the command " + name, DEFAULT_DENY);
     }
     List<String> problems = new ArrayList<>();
+    ReasonCode first = null;
     for (CommandRuleMatcher m : candidates) {
-      String problem = m.mismatch(argv);
+      CommandRuleMatcher.Mismatch problem = m.mismatch(argv);
       if (problem == null) {
         return allow(name + " is allowed by rule " + m.rule.id(), m.rule.id());
       }
-      problems.add("rule " + m.rule.id() + ": " + problem);
+      if (first == null) {
+        first = problem.code();
+        problems.add("rule " + m.rule.id() + ": " + problem.message());
+      } else {
+        problems.add("rule " + m.rule.id() + ": " + problem.code().tag(problem.message()));
+      }
     }
-    return deny(String.join("; ", problems), candidates.get(0).rule.id());
+    return deny(first, String.join("; ", problems), candidates.get(0).rule.id());
   }
 
   private Decision allow(String reason, String ruleId) {
     return Decision.builder(Decision.Outcome.ALLOW, reason).ruleId(ruleId)
         .policy(policy.digest(), policy.revision().orElse(null)).build();
+  }
+
+  private Decision deny(ReasonCode code, String reason, String ruleId) {
+    return deny(code.tag(reason), ruleId);
   }
 
   private Decision deny(String reason, String ruleId) {

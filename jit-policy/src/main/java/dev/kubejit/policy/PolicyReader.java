@@ -2,12 +2,14 @@ package dev.kubejit.policy;
 
 import dev.kubejit.policy.Model.ActionRule;
 import dev.kubejit.policy.Model.Approval;
+import dev.kubejit.policy.Model.ArgKind;
 import dev.kubejit.policy.Model.ArgType;
 import dev.kubejit.policy.Model.CommandRule;
 import dev.kubejit.policy.Model.Justification;
 import dev.kubejit.policy.Model.Operand;
 import dev.kubejit.policy.Model.Quantifier;
 import dev.kubejit.policy.Model.Role;
+import dev.kubejit.policy.Model.ValueOption;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -316,8 +318,10 @@ final class PolicyReader {
     String[] id = new String[1];
     String[] command = new String[1];
     List<List<String>> flags = new ArrayList<>();
-    Map<String, ArgType> withValue = new LinkedHashMap<>();
+    Map<String, ValueOption> withValue = new LinkedHashMap<>();
     List<List<Operand>> operands = new ArrayList<>();
+    List<List<String>> patternOptions = new ArrayList<>();
+    Boolean[] allowNoOperand = new Boolean[1];
     List<List<String>> paths = new ArrayList<>();
     r.object(path, (n, p) -> {
       switch (n) {
@@ -344,6 +348,12 @@ final class PolicyReader {
         case "operands":
           operands.add(operands(p));
           break;
+        case "patternOptions":
+          patternOptions.add(uniqueList(p, "flag", q -> name(q, VALUE_FLAG, "pattern option")));
+          break;
+        case "allowNoOperand":
+          allowNoOperand[0] = r.bool(p);
+          break;
         case "paths":
           paths.add(uniqueList(p, "path", q -> {
             String s = r.string(q);
@@ -355,50 +365,93 @@ final class PolicyReader {
           }));
           break;
         default:
-          throw r.unknown(p, n, "id, command, flags, flagsWithValue, operands, paths");
+          throw r.unknown(p, n, "id, command, flags, flagsWithValue, operands, patternOptions, allowNoOperand, paths");
       }
     });
     require(id[0], path, "id");
     require(command[0], path, "command");
+    String rule = "rule " + id[0] + ": ";
     List<String> flagList = flags.isEmpty() ? List.of() : flags.get(0);
     for (String f : flagList) {
       if (withValue.containsKey(f)) {
-        throw r.errorAt(path + "/flags", "rule " + id[0] + ": flag " + f + " is listed both as a flag and as a flag with a value");
+        throw r.errorAt(path + "/flags", rule + "flag " + f + " is listed both as a flag and as a flag with a value");
+      }
+      if (f.length() > 2 && f.charAt(0) == '-' && f.charAt(1) != '-') {
+        for (int k = 1; k < f.length(); k++) {
+          String letter = "-" + f.charAt(k);
+          if (withValue.containsKey(letter)) {
+            throw r.errorAt(path + "/flags", rule + "flag " + f + " would be read by getopt as options ending in "
+                + letter + " with the value " + Text.quote(f.substring(k + 1).isEmpty() ? "<next word>"
+                    : f.substring(k + 1)) + ", because " + letter + " takes a value");
+          }
+        }
       }
     }
     List<Operand> ops = operands.isEmpty() ? List.of() : operands.get(0);
+    List<String> patternList = patternOptions.isEmpty() ? null : patternOptions.get(0);
+    boolean noOperand = allowNoOperand[0] != null && allowNoOperand[0];
+    layout(path, rule, ops, patternList, noOperand, flagList, withValue);
     List<String> pathList = paths.isEmpty() ? List.of() : paths.get(0);
-    boolean needsPaths = withValue.containsValue(ArgType.PATH) || ops.stream().anyMatch(o -> o.type() == ArgType.PATH);
+    boolean needsPaths = withValue.values().stream().anyMatch(v -> v.type() == ArgType.PATH)
+        || ops.stream().anyMatch(o -> o.type() == ArgType.PATH);
     if (needsPaths && pathList.isEmpty()) {
       throw r.errorAt(path, "rule " + id[0] + " types a value as path but lists no paths");
     }
-    return new CommandRule(id[0], command[0], flagList, withValue, ops, pathList);
+    return new CommandRule(id[0], command[0], flagList, withValue, ops, patternList, noOperand, pathList);
   }
 
-  private void flagsWithValue(String path, Map<String, ArgType> out) {
+  /**
+   * Checks the operand layout's declarations. A layout where a non-path operand precedes a path
+   * operand without {@code patternOptions} loads, but the engine refuses every command that uses an
+   * option under it ({@link CommandRuleMatcher}) and the linter reports it.
+   */
+  private void layout(String path, String rule, List<Operand> ops, List<String> patternOptions, boolean allowNoOperand,
+      List<String> flags, Map<String, ValueOption> withValue) {
+    if (patternOptions != null) {
+      if (ops.isEmpty() || ops.get(0).type() == ArgType.PATH || ops.get(0).variadic()) {
+        throw r.errorAt(path + "/patternOptions", rule + "patternOptions needs a first operand that is a single "
+            + "non-path operand (the pattern), not " + (ops.isEmpty() ? "no operand" : ops.get(0).toString()));
+      }
+      for (String o : patternOptions) {
+        if (!flags.contains(o) && !withValue.containsKey(o)) {
+          throw r.errorAt(path + "/patternOptions", rule + "pattern option " + o
+              + " is not declared in flags or flagsWithValue; declare it or remove it");
+        }
+      }
+    }
+    if (allowNoOperand) {
+      Operand last = ops.isEmpty() ? null : ops.get(ops.size() - 1);
+      if (last == null || last.type() != ArgType.PATH || last.quantifier() != Quantifier.ZERO_OR_MORE) {
+        throw r.errorAt(path + "/allowNoOperand", rule + "allowNoOperand needs a last operand path*, not "
+            + (last == null ? "no operand" : last.toString()));
+      }
+    }
+  }
+
+  private void flagsWithValue(String path, Map<String, ValueOption> out) {
     if (r.format == PolicyFormat.XML) {
       r.list(path, "flag", p -> {
-        String[] nameType = new String[2];
+        String[] f = new String[3];
         r.object(p, (n, q) -> {
           switch (n) {
             case "name":
-              nameType[0] = name(q, VALUE_FLAG, "flag");
+              f[0] = name(q, VALUE_FLAG, "flag");
               break;
             case "type":
-              nameType[1] = r.string(q);
+              f[1] = r.string(q);
+              break;
+            case "argument":
+              f[2] = r.string(q);
               break;
             default:
-              throw r.unknown(q, n, "name, type");
+              throw r.unknown(q, n, "name, type, argument");
           }
         });
-        require(nameType[0], p, "name");
-        require(nameType[1], p, "type");
-        ArgType t = ArgType.parse(nameType[1]);
-        if (t == null) {
-          throw r.errorAt(p + "/type", "a flag value type is any, number or path, not " + Text.quote(nameType[1]));
-        }
-        if (out.put(nameType[0], t) != null) {
-          throw r.errorAt(p, "duplicate flag " + Text.quote(nameType[0]));
+        require(f[0], p, "name");
+        require(f[1], p, "type");
+        ValueOption v = valueOption(p, f[1], f[2]);
+        if (out.put(f[0], v) != null) {
+          throw r.errorAt(p, "duplicate flag " + Text.quote(f[0]));
         }
         return null;
       });
@@ -408,13 +461,42 @@ final class PolicyReader {
       if (!VALUE_FLAG.matcher(n).matches()) {
         throw r.errorAt(p, "a flag that takes a value must match " + VALUE_FLAG.pattern() + ": " + Text.quote(n));
       }
-      String s = r.string(p);
-      ArgType t = ArgType.parse(s);
-      if (t == null) {
-        throw r.error(p, "a flag value type is any, number or path, not " + Text.quote(s));
+      if (!r.atObject()) {
+        out.put(n, valueOption(p, r.string(p), null));
+        return;
       }
-      out.put(n, t);
+      String[] f = new String[2];
+      r.object(p, (n2, q) -> {
+        switch (n2) {
+          case "type":
+            f[0] = r.string(q);
+            break;
+          case "argument":
+            f[1] = r.string(q);
+            break;
+          default:
+            throw r.unknown(q, n2, "type, argument");
+        }
+      });
+      require(f[0], p, "type");
+      require(f[1], p, "argument");
+      out.put(n, valueOption(p, f[0], f[1]));
     });
+  }
+
+  private ValueOption valueOption(String path, String type, String argument) {
+    ArgType t = ArgType.parse(type);
+    if (t == null) {
+      throw r.errorAt(path, "a flag value type is any, number or path, not " + Text.quote(type));
+    }
+    if (argument == null) {
+      return new ValueOption(t, ArgKind.UNDECLARED);
+    }
+    ArgKind k = ArgKind.parse(argument);
+    if (k == null) {
+      throw r.errorAt(path, "argument is required or optional (GNU getopt_long's has_arg), not " + Text.quote(argument));
+    }
+    return new ValueOption(t, k);
   }
 
   private List<Operand> operands(String path) {

@@ -128,7 +128,8 @@ public final class PolicyTests {
     }
     List<Result> results = new ArrayList<>();
     for (Case c : cases) {
-      Decision d = c.request != null ? engine.decide(c.request) : engine.checkCommand(c.commandRole, c.use);
+      Decision d = c.request != null ? engine.decide(c.request)
+          : engine.checkCommand(c.commandRole, c.commandRequester, c.use);
       results.add(new Result(c.name, c.expect.mismatches(d), d));
     }
     return new Report(results);
@@ -138,6 +139,7 @@ public final class PolicyTests {
     String name;
     AccessRequest request;
     String commandRole;
+    Identity commandRequester;
     Use use;
     Expect expect;
   }
@@ -146,6 +148,7 @@ public final class PolicyTests {
     Decision.Outcome decision;
     String rule;
     String reasonContains;
+    String reasonCode;
     Duration grantedDuration;
     Boolean clamped;
     Boolean breakGlass;
@@ -162,6 +165,10 @@ public final class PolicyTests {
       }
       if (reasonContains != null && !d.reason().contains(reasonContains)) {
         m.add("expected the reason to contain " + Text.quote(reasonContains) + " but it is " + Text.quote(d.reason()));
+      }
+      if (reasonCode != null && !d.reason().startsWith("[" + reasonCode + "] ")) {
+        ReasonCode got = ReasonCode.of(d.reason());
+        m.add("expected reason code " + reasonCode + " but got " + (got == null ? "none" : got.wire()));
       }
       if (grantedDuration != null && !d.grantedDuration().equals(Optional.of(grantedDuration))) {
         m.add("expected grantedDuration " + grantedDuration + " but got " + d.grantedDuration().map(Duration::toString).orElse("none"));
@@ -181,6 +188,15 @@ public final class PolicyTests {
       }
       return m;
     }
+  }
+
+  private static boolean isReasonCode(String s) {
+    for (ReasonCode c : ReasonCode.values()) {
+      if (c.wire().equals(s)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   static String wire(Decision.Outcome o) {
@@ -316,22 +332,31 @@ public final class PolicyTests {
     }
 
     private void command(String path, Case c) {
-      String[] line = new String[1];
+      String[] line = new String[2];
       List<List<String>> argv = new ArrayList<>();
+      List<List<String>> groups = new ArrayList<>();
       r.object(path, (n, p) -> {
         switch (n) {
           case "role": c.commandRole = r.string(p); break;
           case "line": line[0] = r.string(p); break;
           case "argv": argv.add(r.stringList(p, "arg")); break;
+          case "user": line[1] = r.string(p); break;
+          case "groups": groups.add(r.stringList(p, "group")); break;
           default:
-            throw r.unknown(p, n, "role, line, argv");
+            throw r.unknown(p, n, "role, line, argv, user, groups");
         }
       });
       if (c.commandRole == null || (line[0] == null) == argv.isEmpty()) {
         throw r.errorAt(path, "a command needs a role and exactly one of line or argv");
       }
+      if (line[1] == null && !groups.isEmpty()) {
+        throw r.errorAt(path, "groups need a user");
+      }
       try {
         c.use = line[0] != null ? Use.commandLine(line[0]) : Use.command(argv.get(0));
+        if (line[1] != null) {
+          c.commandRequester = Identity.of(line[1], groups.isEmpty() ? List.of() : groups.get(0), "policy-test");
+        }
       } catch (IllegalArgumentException e) {
         throw r.errorAt(path, "invalid command: " + e.getMessage());
       }
@@ -353,13 +378,20 @@ public final class PolicyTests {
             break;
           case "rule": e.rule = r.string(p); break;
           case "reasonContains": e.reasonContains = r.string(p); break;
+          case "reasonCode":
+            e.reasonCode = r.string(p);
+            if (!isReasonCode(e.reasonCode)) {
+              throw r.error(p, "unknown reason code " + Text.quote(e.reasonCode) + " (see docs/policy.md)");
+            }
+            break;
           case "grantedDuration": e.grantedDuration = duration(p, r.string(p)); break;
           case "clamped": e.clamped = r.bool(p); break;
           case "breakGlass": e.breakGlass = r.bool(p); break;
           case "approvers": e.approvers = r.stringList(p, "group"); break;
           case "minApprovals": e.minApprovals = r.integer(p, 1, 100); break;
           default:
-            throw r.unknown(p, n, "decision, rule, reasonContains, grantedDuration, clamped, breakGlass, approvers, minApprovals");
+            throw r.unknown(p, n, "decision, rule, reasonContains, reasonCode, grantedDuration, clamped, breakGlass, "
+                + "approvers, minApprovals");
         }
       });
       if (e.decision == null) {

@@ -2,7 +2,6 @@ package dev.kubejit.policy;
 
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
@@ -12,6 +11,7 @@ import java.util.regex.Pattern;
  * the linter warns about every rule that does.
  */
 final class Runners {
+  private static final String OPTIONS_KIND = "a tool with options that run commands (find -exec, ...)";
   private static final Map<String, String> KIND = new HashMap<>();
   private static final Pattern VERSIONED = Pattern.compile(
       "(python|pypy|perl|ruby|php|node|lua|luajit|tclsh|wish|java|pip)[0-9][0-9.]*");
@@ -36,11 +36,32 @@ final class Runners {
         "gcc", "cc", "clang", "tcc", "jq", "yq", "openssl");
     put("an editor or pager with shell escapes", "vi", "vim", "nvim", "view", "vimdiff", "rvim", "ex", "ed",
         "red", "emacs", "nano", "pico", "joe", "mcedit", "less", "more", "most", "pg", "man", "info", "pager",
-        "sensible-pager", "sensible-editor", "editor", "mail", "mutt", "ftp", "lftp", "gdb-multiarch");
-    put("a tool with options that run commands (find -exec, ...)", "find", "fd", "locate");
+        "sensible-pager", "sensible-editor", "editor", "mail", "mutt", "ftp", "lftp", "gdb-multiarch", "psql",
+        "mysql", "mariadb", "sqlite3", "journalctl", "systemctl");
+    put(OPTIONS_KIND, "find", "fd", "locate");
   }
 
+  private static final Map<String, String> NOTES = Map.ofEntries(
+      Map.entry("sed", "its e command and the e flag of s/// run shell commands; w writes files"),
+      Map.entry("awk", "system(), print | \"cmd\" and getline from a command run shell commands"),
+      Map.entry("gawk", "system(), print | \"cmd\" and getline from a command run shell commands"),
+      Map.entry("mawk", "system(), print | \"cmd\" and getline from a command run shell commands"),
+      Map.entry("less", "!cmd and v (editor) run shell commands"),
+      Map.entry("more", "!cmd runs shell commands"),
+      Map.entry("vi", ":!cmd runs shell commands"),
+      Map.entry("vim", ":!cmd runs shell commands"),
+      Map.entry("man", "its pager runs shell commands"),
+      Map.entry("env", "it runs its operands as a program and prints the environment (secrets)"),
+      Map.entry("xargs", "it runs its operands as a program with arguments read from standard input"),
+      Map.entry("ssh", "ProxyCommand, LocalCommand and remote commands run programs"),
+      Map.entry("tar", "--to-command, -I and --checkpoint-action run programs"));
+
   private Runners() {}
+
+  /** A concrete note on how {@code name} runs other programs, or null. */
+  static String note(String name) {
+    return NOTES.get(name);
+  }
 
   private static void put(String kind, String... names) {
     for (String n : names) {
@@ -57,7 +78,13 @@ final class Runners {
     return k;
   }
 
-  /** Flags of {@code find} that run or delete things, for the linter. */
-  static final Set<String> FIND_ACTIONS = Set.of("-exec", "-execdir", "-ok", "-okdir", "-delete", "-fprint",
-      "-fprint0", "-fprintf", "-fls");
+  /**
+   * Whether naming {@code name} in a rule is a lint error: it can run anything whatever its
+   * arguments (shells, wrappers, interpreters, editors and pagers). A tool that runs commands only
+   * through some options (find) is a warning; its options are checked one by one.
+   */
+  static boolean isError(String name) {
+    String k = kind(name);
+    return k != null && !k.equals(OPTIONS_KIND);
+  }
 }

@@ -324,6 +324,11 @@ final class StrictReader implements AutoCloseable {
     return list(path, xmlItem, this::string);
   }
 
+  /** Whether the current value is an object (mapping); in XML, whether it has child elements. */
+  boolean atObject() {
+    return p.currentToken() == JsonToken.START_OBJECT;
+  }
+
   String string(String path) {
     JsonToken t = p.currentToken();
     if (t != JsonToken.VALUE_STRING) {

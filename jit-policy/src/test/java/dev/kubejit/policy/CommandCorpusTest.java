@@ -1,7 +1,6 @@
 package dev.kubejit.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -22,16 +21,33 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Runs the committed command corpora ({@code corpus/bypass-attempts.json}, {@code
- * corpus/legitimate-commands.json}) against the example policy in each format, as an exec grant of
- * role {@code oncall-debug}: every bypass attempt is denied, every legitimate command is allowed by
- * the expected rule.
+ * corpus/legitimate-commands.json}) against a policy in each format, as an exec grant of role
+ * {@code oncall-debug}: every bypass attempt is denied by the rule and with the reason code the
+ * entry names (so a denial for the wrong reason fails), every legitimate command is allowed by the
+ * rule it names. An entry's {@code policy} is {@code example} (default, the example policy) or
+ * {@code getopt} ({@code corpus/getopt-policy.*}: option kinds, pattern operands, no operand).
  */
 class CommandCorpusTest {
   private static final Map<PolicyFormat, PolicyEngine> ENGINES = new EnumMap<>(PolicyFormat.class);
+  private static final Map<PolicyFormat, PolicyEngine> GETOPT = new EnumMap<>(PolicyFormat.class);
 
   static {
     for (PolicyFormat f : PolicyFormat.values()) {
       ENGINES.put(f, PolicyEngine.of(Fixtures.example(f)));
+      String name = "getopt-policy." + f.name().toLowerCase(java.util.Locale.ROOT);
+      GETOPT.put(f, PolicyEngine.of(PolicyLoader.parse(Fixtures.resource("corpus/" + name), f, name, null)));
+    }
+  }
+
+  private static PolicyEngine engine(PolicyFormat f, JsonNode entry) {
+    String policy = entry.has("policy") ? entry.get("policy").asText() : "example";
+    switch (policy) {
+      case "example":
+        return ENGINES.get(f);
+      case "getopt":
+        return GETOPT.get(f);
+      default:
+        throw new IllegalArgumentException("unknown corpus policy " + policy);
     }
   }
 
@@ -71,18 +87,20 @@ class CommandCorpusTest {
   @ParameterizedTest(name = "[{0}] denies {1}")
   @MethodSource("bypasses")
   void bypassAttemptIsDenied(PolicyFormat f, String shown, JsonNode entry) {
-    PolicyEngine engine = ENGINES.get(f);
+    PolicyEngine engine = engine(f, entry);
     Decision d = engine.authorize(Fixtures.execGrant("oncall-debug"), use(entry));
     assertEquals(Decision.Outcome.DENY, d.outcome(), entry.get("category").asText() + " " + shown + " -> " + d);
-    assertTrue(d.ruleId().isPresent(), "a denial names a rule: " + d);
-    assertFalse(d.reason().isBlank());
+    assertEquals(Optional.of(entry.get("rule").asText()), d.ruleId(), shown + " -> " + d);
+    String code = entry.get("code").asText();
+    assertTrue(d.reason().startsWith("[" + code + "] "), shown + ": expected reason code " + code + " -> " + d);
+    assertTrue(d.reason().length() > code.length() + 3, "a reason after the code: " + d);
     assertEquals(Optional.of(engine.policy().digest()), d.policyDigest());
   }
 
   @ParameterizedTest(name = "[{0}] allows {1}")
   @MethodSource("legitimate")
   void legitimateCommandIsAllowed(PolicyFormat f, String shown, JsonNode entry) {
-    Decision d = ENGINES.get(f).authorize(Fixtures.execGrant("oncall-debug"), use(entry));
+    Decision d = engine(f, entry).authorize(Fixtures.execGrant("oncall-debug"), use(entry));
     assertEquals(Decision.Outcome.ALLOW, d.outcome(), shown + " -> " + d);
     assertEquals(Optional.of(entry.get("rule").asText()), d.ruleId(), shown);
   }
@@ -90,11 +108,24 @@ class CommandCorpusTest {
   @Test
   void corporaAreLargeEnoughAndCoverEveryCategory() throws IOException {
     List<JsonNode> bypass = corpus("bypass-attempts.json");
-    assertTrue(bypass.size() >= 100, "at least 100 bypass attempts, found " + bypass.size());
-    assertTrue(corpus("legitimate-commands.json").size() >= 40);
+    assertTrue(bypass.size() >= 300, "at least 300 bypass attempts, found " + bypass.size());
+    assertTrue(corpus("legitimate-commands.json").size() >= 80);
     for (String category : List.of("shell syntax", "wrapper or shell", "interpreter, editor or pager", "path trick",
-        "encoding or look-alike", "command path trick", "flag trick", "argv")) {
+        "encoding or look-alike", "command path trick", "flag trick", "argv", "option kind", "option abbreviation",
+        "pattern operand", "whitespace in a word", "no operand")) {
       assertTrue(bypass.stream().anyMatch(e -> e.get("category").asText().equals(category)), category);
+    }
+    for (JsonNode e : bypass) {
+      assertTrue(e.hasNonNull("rule") && e.hasNonNull("code") && ReasonCode.of("[" + e.get("code").asText() + "]") != null,
+          "every bypass entry names its rule and a known reason code: " + e);
+    }
+  }
+
+  @Test
+  void theGetoptCorpusPolicyIsTheSameInEveryFormat() {
+    String digest = GETOPT.get(PolicyFormat.YAML).policy().digest();
+    for (PolicyFormat f : PolicyFormat.values()) {
+      assertEquals(digest, GETOPT.get(f).policy().digest(), f.toString());
     }
   }
 }

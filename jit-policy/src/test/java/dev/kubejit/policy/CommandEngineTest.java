@@ -54,7 +54,7 @@ class CommandEngineTest {
   @Test
   void combinedShortFlagsAreMatchedAsWritten() {
     assertEquals(Decision.Outcome.ALLOW, line("ls -la /var/log").outcome());
-    denied("ls -al /var/log", "combined short flags are matched as written");
+    denied("ls -al /var/log", "combined short options are matched as written");
     denied("grep -in error /var/log/app.log", "\"-in\" is not allowed");
   }
 
@@ -115,5 +115,42 @@ class CommandEngineTest {
         e.checkCommand("oncall-debug", Use.commandLine("cat /etc/app/config.yaml")).ruleId());
     Decision d = e.checkCommand("oncall-debug", Use.commandLine("cat /etc/shadow"));
     assertTrue(d.reason().contains("rule read-logs:") && d.reason().contains("rule cat-config:"), d.reason());
+  }
+
+  @Test
+  void checkCommandWithARequesterChecksTheRequesterGroupsFirst() {
+    Use cat = Use.commandLine("cat /var/log/app.log");
+    Decision alice = ENGINE.checkCommand("oncall-debug", dev.kubejit.api.Identity.of("alice", "oncall-payments"), cat);
+    assertEquals(Decision.Outcome.ALLOW, alice.outcome(), alice.toString());
+    Decision bob = ENGINE.checkCommand("oncall-debug", dev.kubejit.api.Identity.of("bob", "oncall-checkout"), cat);
+    assertEquals(Decision.Outcome.DENY, bob.outcome());
+    assertEquals(java.util.Optional.of("oncall-debug/requesters"), bob.ruleId());
+    assertTrue(bob.reason().startsWith("[not-requester] \"bob\" is not in any requester group"), bob.reason());
+    Decision nobody = ENGINE.checkCommand("oncall-debug", dev.kubejit.api.Identity.of("carol", List.of(), "t"),
+        Use.commandLine("cat /etc/shadow"));
+    assertEquals(java.util.Optional.of("oncall-debug/requesters"), nobody.ruleId(), "who asks is checked before what");
+  }
+
+  @Test
+  void anyWhitespaceInsideAWordIsRefusedForLinesAndArgvLists() {
+    for (String ws : List.of(" ", "\t", "\n", "\r", "\u000b", "\f", "\u001c", "\u0085", "\u00a0", "\u1680", "\u2000",
+        "\u2007", "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000")) {
+      Decision d = ENGINE.checkCommand("oncall-debug", Use.command(List.of("cat", "/var/log/x" + ws + "/etc/shadow")));
+      assertEquals(java.util.Optional.of("command-syntax"), d.ruleId(), Text.quote(ws) + " -> " + d);
+      assertTrue(d.reason().startsWith("[whitespace] "), Text.quote(ws) + " -> " + d.reason());
+    }
+    denied("cat \"/var/log/x /etc/shadow\"", "[whitespace] space inside argument 1");
+    denied("cat /var/log/x\\ /etc/shadow", "[whitespace] space inside argument 1");
+  }
+
+  @Test
+  void aDenialBySeveralRulesStartsWithTheFirstRulesCodeAndTagsTheOthers() {
+    String two = Fixtures.text("policies/payments-oncall.json").replace(
+        "{\"id\": \"processes\"", "{\"id\": \"cat-config\", \"command\": \"cat\", \"flags\": [\"-n\"], "
+            + "\"operands\": [\"path\"], \"paths\": [\"/etc/app/\"]}, {\"id\": \"processes\"");
+    PolicyEngine e = PolicyEngine.of(Fixtures.parse(two, PolicyFormat.JSON));
+    Decision d = e.checkCommand("oncall-debug", Use.commandLine("cat -n /etc/shadow"));
+    assertEquals("[option-not-allowed] rule read-logs: option \"-n\" is not allowed; rule cat-config: [path-outside] "
+        + "operand 1 \"/etc/shadow\" is outside the allowed prefixes [/etc/app/]", d.reason());
   }
 }

@@ -232,9 +232,10 @@ class DecisionTableTest {
     denied(f, "cat /etc/shadow", "read-logs", "outside the allowed prefixes");
     denied(f, "cat /var/log/../../etc/shadow", "read-logs", "escapes the allowed prefixes");
     denied(f, "cat /var/log/app.log; rm -rf /", "command-syntax", "shell metacharacter ';'");
-    denied(f, "sh -c \"cat /var/log/app.log\"", "default-deny", "sh is a shell");
+    denied(f, "sh -c \"cat /var/log/app.log\"", "command-syntax", "[whitespace] space inside argument 2");
+    denied(f, "sh -c id", "default-deny", "sh is a shell");
     denied(f, "rm -rf /var/log", "default-deny", "no rule of role oncall-debug allows the command rm");
-    denied(f, "grep -r root /", "search-logs", "flag \"-r\" is not allowed");
+    denied(f, "grep -r root /", "search-logs", "[option-not-allowed] rule search-logs: option \"-r\" is not allowed");
   }
 
   @ParameterizedTest

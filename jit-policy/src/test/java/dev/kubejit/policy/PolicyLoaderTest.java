@@ -162,7 +162,8 @@ class PolicyLoaderTest {
     fails(replaceOnce(JSON, "{\"approval\": \"auto\"}", "{\"approval\": \"auto\", \"approvers\": [\"x\"]}"),
         PolicyFormat.JSON);
     fails(replaceOnce(JSON, "\"kubejit.dev/v1\"", "\"kubejit.dev/v2\""), PolicyFormat.JSON);
-    fails(replaceOnce(JSON, "\"-m\": \"number\"", "\"-m\": \"int\""), PolicyFormat.JSON);
+    fails(replaceOnce(JSON, "{\"type\": \"number\", \"argument\": \"required\"}",
+        "{\"type\": \"int\", \"argument\": \"required\"}"), PolicyFormat.JSON);
     fails(replaceOnce(JSON, "\"flags\": [\"-f\"]", "\"flags\": [\"-n\"]"), PolicyFormat.JSON);
     fails(replaceOnce(JSON, "\"namespaces\": [\"payments\", ", "\"namespaces\": [\"Payments\", "), PolicyFormat.JSON);
     fails(replaceOnce(JSON, ", \"paths\": [\"/var/log/\", \"/app/logs/\"]}", "}"), PolicyFormat.JSON);
@@ -243,5 +244,128 @@ class PolicyLoaderTest {
         + "\"clusters\":[\"prod-*\"],\"defaultDuration\":\"PT10M\",\"maxDuration\":\"PT10M\","
         + "\"justification\":{\"required\":false},\"actions\":{\"view\":{\"approval\":\"auto\"}},\"commands\":{\"allow\":[]}}]}";
     assertEquals(Fixtures.parse(json, PolicyFormat.JSON).document(), Fixtures.parse(xml, PolicyFormat.XML).document());
+  }
+
+  private static PolicyException failsWith(String text, PolicyFormat f, String path, String messagePart) {
+    PolicyException e = fails(text, f);
+    assertEquals(Optional.of(path), e.path(), e.getMessage());
+    assertTrue(e.getMessage().contains(messagePart), e.getMessage());
+    return e;
+  }
+
+  private static final String RULES_HEAD = "apiVersion: kubejit.dev/v1\nkind: AccessPolicy\nmetadata: {name: r}\nroles:\n"
+      + "  - name: r\n    requesters: [g]\n    namespaces: [n]\n    defaultDuration: PT5M\n    maxDuration: PT5M\n"
+      + "    justification: {required: false}\n    actions: {exec: {approval: manual, approvers: [a]}}\n"
+      + "    commands:\n      allow:\n";
+
+  @Test
+  void optionKindsLoadTheSameFromJsonYamlAndXml() {
+    String json = "{\"apiVersion\": \"kubejit.dev/v1\", \"kind\": \"AccessPolicy\", \"metadata\": {\"name\": \"r\"},"
+        + " \"roles\": [{\"name\": \"r\", \"requesters\": [\"g\"], \"namespaces\": [\"n\"], \"defaultDuration\": \"PT5M\","
+        + " \"maxDuration\": \"PT5M\", \"justification\": {\"required\": false},"
+        + " \"actions\": {\"exec\": {\"approval\": \"manual\", \"approvers\": [\"a\"]}},"
+        + " \"commands\": {\"allow\": [{\"id\": \"t\", \"command\": \"tail\", \"flagsWithValue\": {"
+        + "\"--follow\": {\"type\": \"any\", \"argument\": \"optional\"}, \"-n\": {\"type\": \"number\", \"argument\": \"required\"},"
+        + " \"-c\": \"number\"}, \"operands\": [\"path*\"], \"allowNoOperand\": true, \"paths\": [\"/var/log/\"]},"
+        + " {\"id\": \"g\", \"command\": \"xzgrep\", \"flags\": [\"-i\"], \"flagsWithValue\": {\"-e\": {\"type\": \"any\", \"argument\": \"required\"}},"
+        + " \"operands\": [\"any\", \"path+\"], \"patternOptions\": [\"-e\", \"-i\"], \"paths\": [\"/var/log/\"]}]}}]}";
+    String yaml = RULES_HEAD
+        + "        - {id: t, command: tail, flagsWithValue: {--follow: {type: any, argument: optional},"
+        + " -n: {argument: required, type: number}, -c: number}, operands: ['path*'], allowNoOperand: true, paths: [/var/log/]}\n"
+        + "        - {id: g, command: xzgrep, flags: [-i], flagsWithValue: {-e: {type: any, argument: required}},"
+        + " operands: [any, path+], patternOptions: [-e, -i], paths: [/var/log/]}\n";
+    String xml = "<AccessPolicy><apiVersion>kubejit.dev/v1</apiVersion><kind>AccessPolicy</kind>"
+        + "<metadata><name>r</name></metadata><roles><role><name>r</name><requesters><group>g</group></requesters>"
+        + "<namespaces><namespace>n</namespace></namespaces><defaultDuration>PT5M</defaultDuration>"
+        + "<maxDuration>PT5M</maxDuration><justification><required>false</required></justification>"
+        + "<actions><action name=\"exec\"><approval>manual</approval><approvers><group>a</group></approvers></action></actions>"
+        + "<commands><allow><rule><id>t</id><command>tail</command><flagsWithValue>"
+        + "<flag name=\"--follow\" type=\"any\" argument=\"optional\"/><flag><name>-n</name><type>number</type>"
+        + "<argument>required</argument></flag><flag name=\"-c\" type=\"number\"/></flagsWithValue>"
+        + "<operands><operand>path*</operand></operands><allowNoOperand>true</allowNoOperand><paths><path>/var/log/</path></paths></rule>"
+        + "<rule><id>g</id><command>xzgrep</command><flags><flag>-i</flag></flags><flagsWithValue>"
+        + "<flag name=\"-e\" type=\"any\" argument=\"required\"/></flagsWithValue>"
+        + "<operands><operand>any</operand><operand>path+</operand></operands>"
+        + "<patternOptions><flag>-e</flag><flag>-i</flag></patternOptions><paths><path>/var/log/</path></paths></rule>"
+        + "</allow></commands></role></roles></AccessPolicy>";
+    Policy j = Fixtures.parse(json, PolicyFormat.JSON);
+    assertEquals(j.document(), Fixtures.parse(yaml, PolicyFormat.YAML).document());
+    assertEquals(j.document(), Fixtures.parse(xml, PolicyFormat.XML).document());
+    assertEquals(j.digest(), Fixtures.parse(xml, PolicyFormat.XML).digest());
+    Model.CommandRule t = j.document().roles().get(0).commands().get(0);
+    assertEquals(new Model.ValueOption(Model.ArgType.ANY, Model.ArgKind.OPTIONAL), t.flagsWithValue().get("--follow"));
+    assertEquals(new Model.ValueOption(Model.ArgType.NUMBER, Model.ArgKind.REQUIRED), t.flagsWithValue().get("-n"));
+    assertEquals(new Model.ValueOption(Model.ArgType.NUMBER, Model.ArgKind.UNDECLARED), t.flagsWithValue().get("-c"));
+    assertTrue(t.allowNoOperand());
+    assertEquals(List.of("-e", "-i"), j.document().roles().get(0).commands().get(1).patternOptions());
+    String canonical = j.canonicalJson();
+    assertTrue(canonical.contains("\"--follow\":{\"argument\":\"optional\",\"type\":\"any\"}"), canonical);
+    assertTrue(canonical.contains("\"-c\":\"number\""), canonical);
+    assertTrue(canonical.contains("\"patternOptions\":[\"-e\",\"-i\"]"), canonical);
+    assertNotEquals(j.digest(), Fixtures.parse(json.replace("\"optional\"", "\"required\""), PolicyFormat.JSON).digest(),
+        "the kind is part of the digest");
+  }
+
+  @Test
+  void badOptionKindsAreErrors() {
+    failsWith(RULES_HEAD + "        - {id: t, command: tail, flagsWithValue: {-n: {type: number, argument: maybe}}, "
+        + "operands: [path+], paths: [/var/log/]}\n", PolicyFormat.YAML, "/roles/0/commands/allow/0/flagsWithValue/-n",
+        "argument is required or optional");
+    failsWith(RULES_HEAD + "        - {id: t, command: tail, flagsWithValue: {-n: {type: number}}, "
+        + "operands: [path+], paths: [/var/log/]}\n", PolicyFormat.YAML, "/roles/0/commands/allow/0/flagsWithValue/-n",
+        "argument is required");
+    failsWith(RULES_HEAD + "        - {id: t, command: tail, flagsWithValue: {-n: {type: number, argument: required, default: 1}}, "
+        + "operands: [path+], paths: [/var/log/]}\n", PolicyFormat.YAML,
+        "/roles/0/commands/allow/0/flagsWithValue/-n/default", "unknown field");
+    failsWith(RULES_HEAD + "        - {id: t, command: tail, flagsWithValue: {-n: [number]}, "
+        + "operands: [path+], paths: [/var/log/]}\n", PolicyFormat.YAML, "/roles/0/commands/allow/0/flagsWithValue/-n",
+        "expected a string");
+    failsWith(RULES_HEAD + "        - {id: l, command: ls, flags: [-lw], flagsWithValue: {-w: {type: number, argument: required}}, "
+        + "operands: [path+], paths: [/var/log/]}\n", PolicyFormat.YAML, "/roles/0/commands/allow/0/flags",
+        "would be read by getopt as options ending in -w");
+  }
+
+  @Test
+  void patternOptionsMustFitTheLayout() {
+    failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [path+], patternOptions: [], paths: [/var/log/]}\n",
+        PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "single non-path operand");
+    failsWith(RULES_HEAD + "        - {id: g, command: foo, operands: [any, path+], patternOptions: [-e], paths: [/var/log/]}\n",
+        PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "-e is not declared");
+    failsWith(RULES_HEAD + "        - {id: g, command: foo, flags: [-e], operands: ['any*'], patternOptions: [-e]}\n",
+        PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "single non-path operand");
+    failsWith(RULES_HEAD + "        - {id: g, command: foo, flags: [-e], operands: [], patternOptions: [-e]}\n",
+        PolicyFormat.YAML, "/roles/0/commands/allow/0/patternOptions", "not no operand");
+  }
+
+  @Test
+  void ambiguousLayoutsLoadButRefuseEveryCommandWithAnOption() {
+    Policy p = Fixtures.parse(RULES_HEAD
+        + "        - {id: x, command: xzgrep, flags: [-i], flagsWithValue: {-e: any}, operands: [any, path+], paths: [/var/log/]}\n"
+        + "        - {id: m, command: foo, flags: [-v], operands: [path, number, path], paths: [/var/log/]}\n"
+        + "        - {id: d, command: bar, flags: [-v], operands: [any, path+], patternOptions: [], paths: [/var/log/]}\n"
+        + "        - {id: t, command: baz, flags: [-v], operands: [path, number], paths: [/var/log/]}\n", PolicyFormat.YAML);
+    PolicyEngine e = PolicyEngine.of(p);
+    for (String line : List.of("xzgrep -eroot /etc/shadow /var/log/a.xz", "xzgrep -i root /var/log/a.xz",
+        "foo -v /var/log/a 5 /var/log/b")) {
+      dev.kubejit.api.Decision d = e.checkCommand("r", dev.kubejit.api.Use.commandLine(line));
+      assertTrue(d.reason().startsWith("[operands-ambiguous] "), line + " -> " + d);
+    }
+    for (String line : List.of("xzgrep root /var/log/a.xz", "foo /var/log/a 5 /var/log/b", "bar -v x /var/log/a",
+        "baz -v /var/log/a 5")) {
+      assertEquals(dev.kubejit.api.Decision.Outcome.ALLOW,
+          e.checkCommand("r", dev.kubejit.api.Use.commandLine(line)).outcome(), line);
+    }
+    assertEquals(List.of("operands-ambiguous", "option-kind-undeclared", "operands-ambiguous"),
+        PolicyLinter.lint(p).stream().map(PolicyLinter.Warning::code).collect(java.util.stream.Collectors.toList()));
+  }
+
+  @Test
+  void allowNoOperandNeedsAPathStarLastOperand() {
+    for (String ops : List.of("[path+]", "[path]", "[]", "[any]", "['any*']")) {
+      failsWith(RULES_HEAD + "        - {id: l, command: ls, operands: " + ops + ", allowNoOperand: true, paths: [/var/log/]}\n",
+          PolicyFormat.YAML, "/roles/0/commands/allow/0/allowNoOperand", "allowNoOperand needs a last operand path*");
+    }
+    fails(RULES_HEAD + "        - {id: l, command: ls, operands: ['path*'], allowNoOperand: yes, paths: [/var/log/]}\n",
+        PolicyFormat.YAML);
   }
 }

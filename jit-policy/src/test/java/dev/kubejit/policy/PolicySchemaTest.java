@@ -2,6 +2,8 @@ package dev.kubejit.policy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,21 +40,53 @@ class PolicySchemaTest {
         "the canonical form is itself a valid policy");
   }
 
+  /** Applies one textual edit to the example, checking that the edit really changed the document. */
+  private static String edit(String text, String from, String to) {
+    assertTrue(text.contains(from), "the example does not contain " + from);
+    String edited = text.replaceFirst(java.util.regex.Pattern.quote(from), java.util.regex.Matcher.quoteReplacement(to));
+    return edited;
+  }
+
   @Test
-  void theSchemaRefusesUnknownFieldsWrongTypesAndBadOperands() throws Exception {
+  void theSchemaAndTheLoaderRefuseUnknownFieldsWrongTypesAndBadOperands() throws Exception {
     JsonSchema schema = schema();
     String text = Fixtures.text("policies/payments-oncall.json");
-    for (String[] edit : new String[][] {
+    JsonNode original = JSON.readTree(text);
+    for (String[] e : new String[][] {
         {"\"maxDuration\": \"PT1H\",", "\"maxDuration\": \"PT1H\", \"extra\": 1,"},
         {"\"minApprovals\": 1", "\"minApprovals\": \"1\""},
         {"\"path+\"]", "\"file+\"]"},
         {"\"PT1H\"", "\"1h\""},
-        {"{\"approval\": \"auto\"}", "{\"approval\": \"auto\", \"approvers\": [\"x\"]}"}}) {
-      JsonNode bad = JSON.readTree(text.replaceFirst(java.util.regex.Pattern.quote(edit[0]),
-          java.util.regex.Matcher.quoteReplacement(edit[1])));
-      assertFalse(schema.validate(bad).isEmpty(), "schema should refuse " + edit[1]);
-      assertTrue(!text.equals(bad.toString()));
+        {"{\"approval\": \"auto\"}", "{\"approval\": \"auto\", \"approvers\": [\"x\"]}"},
+        {"\"argument\": \"required\"}", "\"argument\": \"sometimes\"}"},
+        {"{\"type\": \"number\", \"argument\": \"required\"}", "{\"type\": \"number\"}"},
+        {"{\"type\": \"number\", \"argument\": \"required\"}",
+            "{\"type\": \"number\", \"argument\": \"required\", \"x\": 1}"},
+        {"\"patternOptions\": [\"-e\"]", "\"patternOptions\": \"-e\""},
+        {"\"patternOptions\": [\"-e\"]", "\"patternOptions\": [\"e\"]"},
+        {"\"operands\": [\"path+\"], \"paths\": [\"/var/log/\", \"/app/\"]",
+            "\"operands\": [\"path+\"], \"allowNoOperand\": \"yes\", \"paths\": [\"/var/log/\", \"/app/\"]"}}) {
+      String edited = edit(text, e[0], e[1]);
+      JsonNode bad = JSON.readTree(edited);
+      assertNotEquals(original, bad, "the edit must change the document: " + e[1]);
+      assertFalse(schema.validate(bad).isEmpty(), "schema should refuse " + e[1]);
+      assertThrows(PolicyException.class, () -> Fixtures.parse(edited, PolicyFormat.JSON), "loader should refuse " + e[1]);
     }
+  }
+
+  @Test
+  void theSchemaAcceptsEveryOptionKindPatternOptionsAndAllowNoOperand() throws Exception {
+    JsonSchema schema = schema();
+    String text = Fixtures.text("policies/payments-oncall.json");
+    String edited = edit(edit(text, "{\"type\": \"number\", \"argument\": \"required\"}", "\"number\""),
+        "\"operands\": [\"path+\"], \"paths\": [\"/var/log/\", \"/app/\"]",
+        "\"flagsWithValue\": {\"--color\": {\"type\": \"any\", \"argument\": \"optional\"}}, "
+            + "\"operands\": [\"path*\"], \"allowNoOperand\": true, \"paths\": [\"/var/log/\", \"/app/\"]");
+    Set<ValidationMessage> messages = schema.validate(JSON.readTree(edited));
+    assertTrue(messages.isEmpty(), messages.toString());
+    Fixtures.parse(edited, PolicyFormat.JSON);
+    JsonNode getopt = JSON.readTree(Fixtures.resource("corpus/getopt-policy.json"));
+    assertTrue(schema.validate(getopt).isEmpty(), schema.validate(getopt).toString());
   }
 
   @Test

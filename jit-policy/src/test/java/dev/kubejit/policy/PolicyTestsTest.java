@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +19,41 @@ class PolicyTestsTest {
     PolicyTests.Report report = PolicyTests.run(PolicyEngine.of(Fixtures.example(f)),
         Fixtures.resource("policies/payments-oncall.tests.yaml"), PolicyFormat.YAML, "payments-oncall.tests.yaml");
     assertTrue(report.allPassed(), report.results().toString());
-    assertTrue(report.results().size() >= 15, "cases: " + report.results().size());
+    long inFile = Fixtures.text("policies/payments-oncall.tests.yaml").lines()
+        .filter(l -> l.startsWith("  - name: ")).count();
+    assertEquals(25, inFile, "the committed file has 25 cases; update this number when adding one");
+    assertEquals(inFile, report.results().size(), "every case in the file is run exactly once");
+    assertEquals(report.results().size(), report.passed());
+  }
+
+  @Test
+  void aWrongReasonCodeFailsTheCase() {
+    String text = Fixtures.text("policies/payments-oncall.tests.yaml")
+        .replace("reasonCode: path-outside, reasonContains: outside", "reasonCode: path-relative, reasonContains: outside");
+    PolicyTests.Report report = PolicyTests.run(PolicyEngine.of(Fixtures.example(PolicyFormat.JSON)),
+        text.getBytes(StandardCharsets.UTF_8), PolicyFormat.YAML, "t.yaml");
+    assertEquals(1, report.failed(), report.results().toString());
+    PolicyTests.Result failed = report.results().stream().filter(r -> !r.passed()).findFirst().orElseThrow();
+    assertEquals(List.of("expected reason code path-relative but got path-outside"), failed.mismatches());
+  }
+
+  @Test
+  void commandCasesCheckTheRequesterWhenTheyNameOne() {
+    PolicyEngine engine = PolicyEngine.of(Fixtures.example(PolicyFormat.JSON));
+    String head = "apiVersion: kubejit.dev/v1\nkind: AccessPolicyTest\ncases:\n";
+    PolicyTests.Report r = PolicyTests.run(engine, (head
+        + "  - name: no groups\n    command: {role: oncall-debug, user: eve, line: cat /var/log/app.log}\n"
+        + "    expect: {decision: allow}\n").getBytes(StandardCharsets.UTF_8), PolicyFormat.YAML, "t.yaml");
+    assertEquals(List.of("expected allow but got deny ([not-requester] \"eve\" is not in any requester group of role "
+        + "oncall-debug [oncall-payments], so cannot hold it)"), r.results().get(0).mismatches());
+    PolicyException groupsWithoutUser = assertThrows(PolicyException.class, () -> PolicyTests.run(engine, (head
+        + "  - name: x\n    command: {role: oncall-debug, groups: [a], line: ls}\n    expect: {decision: deny}\n")
+        .getBytes(StandardCharsets.UTF_8), PolicyFormat.YAML, "t.yaml"));
+    assertTrue(groupsWithoutUser.getMessage().contains("groups need a user"), groupsWithoutUser.getMessage());
+    PolicyException unknownCode = assertThrows(PolicyException.class, () -> PolicyTests.run(engine, (head
+        + "  - name: x\n    command: {role: oncall-debug, line: ls}\n    expect: {decision: deny, reasonCode: nope}\n")
+        .getBytes(StandardCharsets.UTF_8), PolicyFormat.YAML, "t.yaml"));
+    assertEquals(Optional.of("/cases/0/expect/reasonCode"), unknownCode.path());
   }
 
   @Test
