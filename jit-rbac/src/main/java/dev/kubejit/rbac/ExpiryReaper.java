@@ -6,6 +6,7 @@ import dev.kubejit.api.AuditEvent;
 import dev.kubejit.api.AuditEventType;
 import dev.kubejit.api.EndCause;
 import dev.kubejit.api.GrantId;
+import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.Scope;
 import dev.kubejit.api.spi.AuditSink;
 import io.kubernetes.client.common.KubernetesObject;
@@ -53,7 +54,9 @@ import org.slf4j.LoggerFactory;
  * already expired when leadership began are deleted at once with cause
  * {@link EndCause#RECONCILED_AFTER_RESTART} (event {@link AuditEventType#GRANT_RECONCILED});
  * later ones with {@link EndCause#EXPIRED} ({@link AuditEventType#GRANT_EXPIRED}). A managed
- * binding whose expiry annotation is missing or unparseable is treated as expired (fail closed).
+ * binding whose expiry annotation is missing or unparseable, or lies beyond {@link
+ * Lifetimes#ABSOLUTE_MAX} from now or from the binding's creation, is treated as expired (fail
+ * closed; the event carries attribute {@code expiryRefused}).
  * An event is emitted only by the replica whose delete succeeded; if the sink fails the event is
  * kept and retried on the next tick. Losing leadership stops the informers and the worker.
  */
@@ -153,14 +156,14 @@ public final class ExpiryReaper implements AutoCloseable {
     try {
       for (V1RoleBinding b : ops.retrying("list", () -> ops.api().listRoleBindingForAllNamespaces()
           .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
-        Entry e = Entry.of(b, b.getRoleRef());
+        Entry e = Entry.of(b, b.getRoleRef(), now);
         if (!e.expiresAt.isAfter(now)) {
           expired.add(e);
         }
       }
       for (V1ClusterRoleBinding b : ops.retrying("list", () -> ops.api().listClusterRoleBinding()
           .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
-        Entry e = Entry.of(b, b.getRoleRef());
+        Entry e = Entry.of(b, b.getRoleRef(), now);
         if (!e.expiresAt.isAfter(now)) {
           expired.add(e);
         }
@@ -251,12 +254,12 @@ public final class ExpiryReaper implements AutoCloseable {
 
     @Override
     public void onAdd(T obj) {
-      enqueue(Entry.of(obj, roleRef.apply(obj)));
+      enqueue(Entry.of(obj, roleRef.apply(obj), clock.instant()));
     }
 
     @Override
     public void onUpdate(T oldObj, T newObj) {
-      enqueue(Entry.of(newObj, roleRef.apply(newObj)));
+      enqueue(Entry.of(newObj, roleRef.apply(newObj), clock.instant()));
     }
 
     @Override
@@ -337,8 +340,11 @@ public final class ExpiryReaper implements AutoCloseable {
         .reason("RBAC binding removed by the expiry reaper")
         .attribute("cause", cause.name())
         .attribute("binding", e.toString())
-        .attribute("expiresAt", e.rawExpiry == null ? "missing" : e.rawExpiry)
+        .attribute("expiresAt", e.rawExpiry == null ? "missing" : Names.sanitize(e.rawExpiry))
         .attribute("reaper", identity);
+    if (e.refused != null) {
+      ev.attribute("expiryRefused", e.refused);
+    }
     if (e.grantId != null) {
       try {
         ev.grantId(GrantId.parse(e.grantId));
@@ -442,10 +448,11 @@ public final class ExpiryReaper implements AutoCloseable {
     final String roleKind;
     final String roleName;
     final String rawExpiry;
+    final String refused;
     Instant expiresAt;
 
     private Entry(String kind, String namespace, String name, String uid, String grantId, String roleKind,
-        String roleName, String rawExpiry, Instant expiresAt) {
+        String roleName, String rawExpiry, String refused, Instant expiresAt) {
       this.kind = kind;
       this.namespace = namespace;
       this.name = name;
@@ -454,24 +461,42 @@ public final class ExpiryReaper implements AutoCloseable {
       this.roleKind = roleKind;
       this.roleName = roleName;
       this.rawExpiry = rawExpiry;
+      this.refused = refused;
       this.expiresAt = expiresAt;
     }
 
-    static Entry of(KubernetesObject o, V1RoleRef ref) {
+    /**
+     * Reads a managed binding. Its expiry is due at once (fail closed) when the annotation is
+     * missing or unparseable, or when it lies more than {@link Lifetimes#ABSOLUTE_MAX} after
+     * {@code now} or after the binding's server-set creation time: no KubeJIT grant lives that long.
+     */
+    static Entry of(KubernetesObject o, V1RoleRef ref, Instant now) {
       V1ObjectMeta m = o.getMetadata();
       String raw = m.getAnnotations() == null ? null : m.getAnnotations().get(Names.EXPIRES_AT);
       Instant at = Instant.EPOCH;
-      if (raw != null) {
+      String refused = null;
+      if (raw == null) {
+        refused = "missing";
+      } else {
         try {
           at = Instant.parse(raw);
         } catch (DateTimeParseException e) {
+          refused = "unparseable";
+          at = Instant.EPOCH;
+        }
+      }
+      if (refused == null) {
+        Instant created = m.getCreationTimestamp() == null ? null : m.getCreationTimestamp().toInstant();
+        if (Duration.between(now, at).compareTo(Lifetimes.ABSOLUTE_MAX) > 0
+            || (created != null && Duration.between(created, at).compareTo(Lifetimes.ABSOLUTE_MAX) > 0)) {
+          refused = "beyond the absolute maximum lifetime of " + Lifetimes.ABSOLUTE_MAX.toDays() + " days";
           at = Instant.EPOCH;
         }
       }
       String kind = o instanceof V1ClusterRoleBinding ? "ClusterRoleBinding" : "RoleBinding";
       return new Entry(kind, o instanceof V1ClusterRoleBinding ? null : m.getNamespace(), m.getName(), m.getUid(),
           m.getLabels() == null ? null : m.getLabels().get(Names.GRANT_ID), ref == null ? null : ref.getKind(),
-          ref == null ? null : ref.getName(), raw, at);
+          ref == null ? null : ref.getName(), raw, refused, at);
     }
 
     void retryAfter(Instant t) {
