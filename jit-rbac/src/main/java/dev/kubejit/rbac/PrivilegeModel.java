@@ -221,6 +221,7 @@ final class PrivilegeModel {
       .put("system:aggregate-to-edit", "secrets, exec, workload writes, service-account impersonation")
       .put("system:kube-controller-manager", "secrets, service-account tokens, every controller's permissions")
       .put("system:node", "secrets, pods and service-account tokens of the node's pods")
+      .put("system:kubelet-api-admin", "the kubelet API of every node (nodes/proxy)")
       .put("system:certificates.k8s.io:certificatesigningrequests:nodeclient",
           "node client certificates, approved automatically")
       .put("system:certificates.k8s.io:kube-apiserver-client-approver", "approves client certificates")
