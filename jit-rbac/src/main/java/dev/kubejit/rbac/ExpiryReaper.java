@@ -11,16 +11,20 @@ import dev.kubejit.api.Scope;
 import dev.kubejit.api.spi.AuditSink;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
+import io.kubernetes.client.extended.leaderelection.LeaderElectionRecord;
 import io.kubernetes.client.extended.leaderelection.LeaderElector;
+import io.kubernetes.client.extended.leaderelection.Lock;
 import io.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.kubernetes.client.informer.ResourceEventHandler;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBindingList;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
@@ -37,6 +41,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -83,6 +88,10 @@ public final class ExpiryReaper implements AutoCloseable {
   private final List<AuditEvent> pending = new CopyOnWriteArrayList<>();
   private volatile boolean leading;
   private volatile boolean closed;
+  /** Completed worker passes (test seam: "nothing happened" is asserted after passes, never after a sleep). */
+  private final AtomicLong passes = new AtomicLong();
+  /** Lease reads by the elector, one per acquire or renew attempt (test seam). */
+  private final AtomicLong electionAttempts = new AtomicLong();
   private volatile Instant leaderSince;
   private Thread electionThread;
   private LeaderElector elector;
@@ -128,7 +137,7 @@ public final class ExpiryReaper implements AutoCloseable {
     if (closed || electionThread != null) {
       throw new IllegalStateException("reaper " + identity + " was already started or closed");
     }
-    LeaseLock leaseLock = new LeaseLock(leaseNamespace, leaseName, identity, client);
+    Lock leaseLock = new CountingLock(new LeaseLock(leaseNamespace, leaseName, identity, client), electionAttempts);
     elector = new LeaderElector(new LeaderElectionConfig(leaseLock, leaseDuration, renewDeadline, retryPeriod),
         e -> LOG.warn("leader election error in {}: {}", identity, e.toString()));
     electionThread = new Thread(() -> {
@@ -323,6 +332,68 @@ public final class ExpiryReaper implements AutoCloseable {
         }
       }
       flushPending();
+      passes.incrementAndGet();
+    }
+  }
+
+  /** Number of completed worker passes (each reads the clock once and handles what is due). */
+  long completedPasses() {
+    return passes.get();
+  }
+
+  /** Number of times the elector read the Lease (one per acquire or renew attempt). */
+  long electionAttempts() {
+    return electionAttempts.get();
+  }
+
+  /** The bindings waiting in the expiry queue, as {@code Kind/namespace/name}. */
+  java.util.Set<String> queuedBindings() {
+    lock.lock();
+    try {
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (Entry e : queue) {
+        out.add(e.toString());
+      }
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A {@link Lock} that counts reads: the elector reads the Lease once per attempt. */
+  private static final class CountingLock implements Lock {
+    private final Lock delegate;
+    private final AtomicLong reads;
+
+    CountingLock(Lock delegate, AtomicLong reads) {
+      this.delegate = delegate;
+      this.reads = reads;
+    }
+
+    @Override
+    public LeaderElectionRecord get() throws ApiException {
+      reads.incrementAndGet();
+      return delegate.get();
+    }
+
+    @Override
+    public boolean create(LeaderElectionRecord record) {
+      return delegate.create(record);
+    }
+
+    @Override
+    public boolean update(LeaderElectionRecord record) {
+      return delegate.update(record);
+    }
+
+    @Override
+    public String identity() {
+      return delegate.identity();
+    }
+
+    @Override
+    public String describe() {
+      return delegate.describe();
     }
   }
 
@@ -403,13 +474,15 @@ public final class ExpiryReaper implements AutoCloseable {
   }
 
   /**
-   * Stops competing, releases leadership (the Lease then expires after its duration) and stops
-   * the worker; idempotent.
+   * Stops competing and the worker, and, if this replica led, releases the Lease (clears its
+   * holder, so a follower takes over at its next attempt instead of waiting for the Lease to
+   * expire); idempotent.
    */
   @Override
   public void close() {
     LeaderElector e;
     Thread t;
+    boolean wasLeading;
     synchronized (this) {
       if (closed) {
         return;
@@ -417,11 +490,15 @@ public final class ExpiryReaper implements AutoCloseable {
       closed = true;
       e = elector;
       t = electionThread;
+      wasLeading = leading;
     }
     if (e != null) {
       e.close();
     }
     onStopLeading();
+    if (wasLeading) {
+      release();
+    }
     if (t != null) {
       t.interrupt();
       try {
@@ -431,6 +508,26 @@ public final class ExpiryReaper implements AutoCloseable {
       }
     }
     flushPending();
+  }
+
+  /**
+   * Clears the holder of the Lease if it still names this replica (optimistic concurrency: a
+   * replica that took over meanwhile makes the replace fail, which is fine). client-java's elector
+   * treats a Lease without holder as free.
+   */
+  private void release() {
+    CoordinationV1Api coordination = new CoordinationV1Api(client);
+    try {
+      V1Lease lease = coordination.readNamespacedLease(leaseName, leaseNamespace).execute();
+      if (lease.getSpec() != null && identity.equals(lease.getSpec().getHolderIdentity())) {
+        lease.getSpec().setHolderIdentity(null);
+        coordination.replaceNamespacedLease(leaseName, leaseNamespace, lease).execute();
+        LOG.info("reaper {} released Lease {}/{}", identity, leaseNamespace, leaseName);
+      }
+    } catch (ApiException ex) {
+      LOG.warn("reaper {} could not release Lease {}/{}: HTTP {}; it expires after {}", identity, leaseNamespace,
+          leaseName, ex.getCode(), leaseDuration);
+    }
   }
 
   @Override
