@@ -78,7 +78,7 @@ class PrivilegeModelKubeTest {
             allows.put(e.id + "#" + i, e.allows.get(i));
           }
         }
-        assertTrue(allows.size() >= 45, "too few witnesses: " + allows.size());
+        assertTrue(allows.size() >= 50, "too few witnesses: " + allows.size());
         Set<String> pending = new TreeSet<>(allows.keySet());
         await("every corpus permission to be granted by the API server", VISIBLE, () -> {
           controller.requireAlive();
