@@ -21,8 +21,9 @@ import java.util.Optional;
  * evaluated with the authorizer's own matching ({@link Rule#grantsSome}), so {@code *} and
  * {@code *}{@code /sub} rules hold every capability they imply. {@link Reach} says where holding it
  * is an escalation: anywhere, or only once it reaches beyond one namespace (exec-like access is
- * what a namespaced JIT grant is for; in every namespace, or in {@code kube-system} whose pods run
- * the cluster's controllers, it reaches their service-account tokens and hosts). Sources: the
+ * what a namespaced JIT grant is for; in every namespace it reaches every service-account token;
+ * in {@code kube-system}, whose pods run the controllers, it is warned about, since that is where
+ * reviewed break-glass grants go). Sources: the
  * Kubernetes "RBAC good practices" page (privilege-escalation risks), the RBAC API reference, the
  * bootstrap policy the API server creates (checked against a real API server by
  * {@code PrivilegeModelKubeTest}), and the escalation corpus in the tests.
@@ -35,9 +36,9 @@ final class PrivilegeModel {
     /** In any role, bound anywhere. */
     ANYWHERE,
     /**
-     * Once it reaches beyond one ordinary namespace: through a ClusterRoleBinding, through a
-     * ClusterRole that aggregates into shared roles, or in a {@link #SENSITIVE_NAMESPACES sensitive}
-     * namespace.
+     * Once it reaches beyond one namespace: through a ClusterRoleBinding, or through a ClusterRole
+     * that aggregates into shared roles (a warning in a {@link #SENSITIVE_NAMESPACES sensitive}
+     * namespace, where the project's break-glass grants go).
      */
     BEYOND_NAMESPACE
   }
@@ -189,7 +190,7 @@ final class PrivilegeModel {
               each(List.of("update", "patch"), CORE, "pods/ephemeralcontainers"),
               each(List.of("create", "update", "patch"), CORE, "pods")))));
 
-  /** Namespaces in which {@link Reach#BEYOND_NAMESPACE} capabilities are escalations even in a Role. */
+  /** Namespaces in which {@link Reach#BEYOND_NAMESPACE} capabilities are warned about even in a Role. */
   static final ImmutableSet<String> SENSITIVE_NAMESPACES = ImmutableSet.of("kube-system");
 
   /** Groups that stand for populations rather than a team: everyone, every service account, every node, the admins. */

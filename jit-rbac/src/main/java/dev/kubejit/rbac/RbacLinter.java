@@ -35,7 +35,7 @@ import java.util.Set;
  * secrets-read}, {@code nodes-proxy}, {@code serviceaccount-token}, {@code csr-approval}, {@code
  * workload-write}, {@code rbac-write}, {@code webhook-write} (errors anywhere), {@code pod-exec}
  * (exec, attach, port-forward, proxy, ephemeral containers, pod writes: an error once it reaches
- * beyond one namespace), {@code aggregation} (an {@code aggregationRule} that can pull in
+ * beyond one namespace; a warning in {@code kube-system} and on ClusterRoles), {@code aggregation} (an {@code aggregationRule} that can pull in
  * privileged rules), {@code exec-get-only} (warning). Binding checks: {@code user-subject}, {@code
  * broad-subject} (system:authenticated and other population groups), {@code jit-subject}
  * (anything but a non-system Group in a KubeJIT binding), {@code privileged-roleref}, {@code
@@ -216,9 +216,12 @@ public final class RbacLinter {
     if (role != null && beyondNamespace(b)) {
       for (Hit h : idx.hits(role)) {
         if (h.cap.reach == Reach.BEYOND_NAMESPACE) {
-          out.add(f(h.cap.id, Severity.ERROR, b, "grants " + h.describe() + " "
-              + (cluster ? "in every namespace" : "in the sensitive namespace " + b.namespace) + " through "
-              + role.kind + " " + Names.safe(role.name) + " " + h.at()));
+          out.add(cluster
+              ? f(h.cap.id, Severity.ERROR, b, "grants " + h.describe() + " in every namespace through " + role.kind
+                  + " " + Names.safe(role.name) + " " + h.at())
+              : f(h.cap.id, Severity.WARNING, b, "grants " + h.describe() + " in the sensitive namespace "
+                  + b.namespace + " (its pods hold the controllers' tokens): acceptable only as a reviewed"
+                  + " break-glass grant; through " + role.kind + " " + Names.safe(role.name) + " " + h.at()));
         }
       }
     }
@@ -466,8 +469,9 @@ public final class RbacLinter {
       if (h.cap.reach == Reach.ANYWHERE) {
         out.add(new Check(h.cap.id, Severity.ERROR, "allows " + h.describe() + ": " + h.at()));
       } else if (sensitive) {
-        out.add(new Check(h.cap.id, Severity.ERROR, "allows " + h.describe() + " in the sensitive namespace "
-            + role.namespace + ": " + h.at()));
+        out.add(new Check(h.cap.id, Severity.WARNING, "allows " + h.describe() + " in the sensitive namespace "
+            + role.namespace + " (its pods hold the controllers' tokens): acceptable only as a reviewed break-glass"
+            + " grant: " + h.at()));
       } else if (feedsShared) {
         out.add(new Check(h.cap.id, Severity.ERROR, "allows " + h.describe() + " and is labelled for aggregation"
             + " into shared roles: " + h.at()));
