@@ -1,6 +1,7 @@
 package dev.kubejit.cli;
 
 import dev.kubejit.api.GrantId;
+import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.rbac.AccessDecision;
 import dev.kubejit.rbac.AccessQuery;
@@ -47,7 +48,10 @@ final class RbacCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
-  /** Parses a positive duration option ({@link Durations}). */
+  /**
+   * Parses a lifetime option ({@link Durations}): positive and at most {@link Lifetimes#ABSOLUTE_MAX},
+   * else a one-line refusal.
+   */
   static Duration duration(String text, String what) {
     Duration d;
     try {
@@ -57,6 +61,10 @@ final class RbacCommand implements Runnable {
     }
     if (d.isZero() || d.isNegative()) {
       throw new CliException(what + " must be positive: " + text);
+    }
+    if (d.compareTo(Lifetimes.ABSOLUTE_MAX) > 0) {
+      throw new CliException(what + " " + text + " exceeds the absolute maximum lifetime of "
+          + Lifetimes.ABSOLUTE_MAX.toDays() + " days (" + Lifetimes.ABSOLUTE_MAX.toHours() + "h)");
     }
     return d;
   }
@@ -85,13 +93,14 @@ final class RbacCommand implements Runnable {
     @Option(names = "--group", required = true, description = "Group to bind (never a user).")
     String group;
 
-    @Option(names = "--ttl", required = true, description = "Lifetime, e.g. 30m.")
+    @Option(names = "--ttl", required = true, description = "Lifetime, e.g. 30m (at most --max-ttl and 366 days).")
     String ttl;
 
     @Option(names = "--grant-id", description = "Grant id (26 base32 characters); random when absent.")
     String grantId;
 
-    @Option(names = "--max-ttl", defaultValue = "8h", description = "Longest allowed lifetime (default 8h).")
+    @Option(names = "--max-ttl", defaultValue = "8h",
+        description = "Longest allowed lifetime (default 8h, at most 366 days).")
     String maxTtl;
 
     @Override
@@ -109,7 +118,8 @@ final class RbacCommand implements Runnable {
       }
       Clock clock = Clock.systemUTC();
       GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.builtIn(template)).namespace(namespace)
-          .grantId(id).group(group).expiresAt(clock.instant().plus(life)).requester("kubejit-cli").generate();
+          .grantId(id).group(group).expiresAt(clock.instant().plus(life)).requester("kubejit-cli").clock(clock)
+          .generate();
       List<Finding> findings = RbacLinter.builder().maxJitDuration(max).clock(clock).build().lint(gen);
       if (RbacLinter.hasErrors(findings)) {
         throw new CliException("refusing to render: " + findings);
@@ -129,7 +139,8 @@ final class RbacCommand implements Runnable {
     @Parameters(arity = "1..*", paramLabel = "FILE")
     List<Path> files;
 
-    @Option(names = "--max-ttl", defaultValue = "8h", description = "Longest allowed JIT binding (default 8h).")
+    @Option(names = "--max-ttl", defaultValue = "8h",
+        description = "Longest allowed JIT binding (default 8h, at most 366 days).")
     String maxTtl;
 
     @Override
@@ -229,6 +240,23 @@ final class RbacCommand implements Runnable {
     }
   }
 
+  /**
+   * One line per deletion: {@code GRANT_EXPIRED RoleBinding/ns/name cause=EXPIRED expiresAt=...
+   * grant=...} (and {@code expiryRefused=...} when the expiry was missing, unparseable or beyond the
+   * absolute cap).
+   */
+  static String describe(dev.kubejit.api.AuditEvent e) {
+    java.util.Map<String, String> a = e.attributes();
+    StringBuilder sb = new StringBuilder().append(e.type()).append(' ').append(a.getOrDefault("binding", "?"))
+        .append(" cause=").append(a.getOrDefault("cause", "?"))
+        .append(" expiresAt=").append(dev.kubejit.api.SafeText.quote(a.getOrDefault("expiresAt", "?")));
+    if (a.containsKey("expiryRefused")) {
+      sb.append(" expiryRefused=").append(dev.kubejit.api.SafeText.quote(a.get("expiryRefused")));
+    }
+    e.grantId().ifPresent(g -> sb.append(" grant=").append(g));
+    return sb.toString();
+  }
+
   /** {@code kubejit rbac reap}. */
   @Command(name = "reap", mixinStandardHelpOptions = true,
       description = "Delete expired KubeJIT bindings; with --once reconcile and exit, else run as a leader-elected reaper.")
@@ -249,7 +277,7 @@ final class RbacCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       AuditSink sink = events -> {
         synchronized (out) {
-          events.forEach(e -> out.println(e));
+          events.forEach(e -> out.println(describe(e)));
           out.flush();
         }
       };

@@ -6,20 +6,25 @@ import dev.kubejit.api.AuditEvent;
 import dev.kubejit.api.AuditEventType;
 import dev.kubejit.api.EndCause;
 import dev.kubejit.api.GrantId;
+import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.Scope;
 import dev.kubejit.api.spi.AuditSink;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.extended.leaderelection.LeaderElectionConfig;
+import io.kubernetes.client.extended.leaderelection.LeaderElectionRecord;
 import io.kubernetes.client.extended.leaderelection.LeaderElector;
+import io.kubernetes.client.extended.leaderelection.Lock;
 import io.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.kubernetes.client.informer.ResourceEventHandler;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBindingList;
+import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
@@ -36,6 +41,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -53,7 +59,9 @@ import org.slf4j.LoggerFactory;
  * already expired when leadership began are deleted at once with cause
  * {@link EndCause#RECONCILED_AFTER_RESTART} (event {@link AuditEventType#GRANT_RECONCILED});
  * later ones with {@link EndCause#EXPIRED} ({@link AuditEventType#GRANT_EXPIRED}). A managed
- * binding whose expiry annotation is missing or unparseable is treated as expired (fail closed).
+ * binding whose expiry annotation is missing or unparseable, or lies beyond {@link
+ * Lifetimes#ABSOLUTE_MAX} from now or from the binding's creation, is treated as expired (fail
+ * closed; the event carries attribute {@code expiryRefused}).
  * An event is emitted only by the replica whose delete succeeded; if the sink fails the event is
  * kept and retried on the next tick. Losing leadership stops the informers and the worker.
  */
@@ -80,6 +88,10 @@ public final class ExpiryReaper implements AutoCloseable {
   private final List<AuditEvent> pending = new CopyOnWriteArrayList<>();
   private volatile boolean leading;
   private volatile boolean closed;
+  /** Completed worker passes (test seam: "nothing happened" is asserted after passes, never after a sleep). */
+  private final AtomicLong passes = new AtomicLong();
+  /** Lease reads by the elector, one per acquire or renew attempt (test seam). */
+  private final AtomicLong electionAttempts = new AtomicLong();
   private volatile Instant leaderSince;
   private Thread electionThread;
   private LeaderElector elector;
@@ -125,7 +137,7 @@ public final class ExpiryReaper implements AutoCloseable {
     if (closed || electionThread != null) {
       throw new IllegalStateException("reaper " + identity + " was already started or closed");
     }
-    LeaseLock leaseLock = new LeaseLock(leaseNamespace, leaseName, identity, client);
+    Lock leaseLock = new CountingLock(new LeaseLock(leaseNamespace, leaseName, identity, client), electionAttempts);
     elector = new LeaderElector(new LeaderElectionConfig(leaseLock, leaseDuration, renewDeadline, retryPeriod),
         e -> LOG.warn("leader election error in {}: {}", identity, e.toString()));
     electionThread = new Thread(() -> {
@@ -153,14 +165,14 @@ public final class ExpiryReaper implements AutoCloseable {
     try {
       for (V1RoleBinding b : ops.retrying("list", () -> ops.api().listRoleBindingForAllNamespaces()
           .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
-        Entry e = Entry.of(b, b.getRoleRef());
+        Entry e = Entry.of(b, b.getRoleRef(), now);
         if (!e.expiresAt.isAfter(now)) {
           expired.add(e);
         }
       }
       for (V1ClusterRoleBinding b : ops.retrying("list", () -> ops.api().listClusterRoleBinding()
           .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
-        Entry e = Entry.of(b, b.getRoleRef());
+        Entry e = Entry.of(b, b.getRoleRef(), now);
         if (!e.expiresAt.isAfter(now)) {
           expired.add(e);
         }
@@ -251,12 +263,12 @@ public final class ExpiryReaper implements AutoCloseable {
 
     @Override
     public void onAdd(T obj) {
-      enqueue(Entry.of(obj, roleRef.apply(obj)));
+      enqueue(Entry.of(obj, roleRef.apply(obj), clock.instant()));
     }
 
     @Override
     public void onUpdate(T oldObj, T newObj) {
-      enqueue(Entry.of(newObj, roleRef.apply(newObj)));
+      enqueue(Entry.of(newObj, roleRef.apply(newObj), clock.instant()));
     }
 
     @Override
@@ -320,6 +332,68 @@ public final class ExpiryReaper implements AutoCloseable {
         }
       }
       flushPending();
+      passes.incrementAndGet();
+    }
+  }
+
+  /** Number of completed worker passes (each reads the clock once and handles what is due). */
+  long completedPasses() {
+    return passes.get();
+  }
+
+  /** Number of times the elector read the Lease (one per acquire or renew attempt). */
+  long electionAttempts() {
+    return electionAttempts.get();
+  }
+
+  /** The bindings waiting in the expiry queue, as {@code Kind/namespace/name}. */
+  java.util.Set<String> queuedBindings() {
+    lock.lock();
+    try {
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (Entry e : queue) {
+        out.add(e.toString());
+      }
+      return out;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** A {@link Lock} that counts reads: the elector reads the Lease once per attempt. */
+  private static final class CountingLock implements Lock {
+    private final Lock delegate;
+    private final AtomicLong reads;
+
+    CountingLock(Lock delegate, AtomicLong reads) {
+      this.delegate = delegate;
+      this.reads = reads;
+    }
+
+    @Override
+    public LeaderElectionRecord get() throws ApiException {
+      reads.incrementAndGet();
+      return delegate.get();
+    }
+
+    @Override
+    public boolean create(LeaderElectionRecord record) {
+      return delegate.create(record);
+    }
+
+    @Override
+    public boolean update(LeaderElectionRecord record) {
+      return delegate.update(record);
+    }
+
+    @Override
+    public String identity() {
+      return delegate.identity();
+    }
+
+    @Override
+    public String describe() {
+      return delegate.describe();
     }
   }
 
@@ -337,8 +411,11 @@ public final class ExpiryReaper implements AutoCloseable {
         .reason("RBAC binding removed by the expiry reaper")
         .attribute("cause", cause.name())
         .attribute("binding", e.toString())
-        .attribute("expiresAt", e.rawExpiry == null ? "missing" : e.rawExpiry)
+        .attribute("expiresAt", e.rawExpiry == null ? "missing" : Names.sanitize(e.rawExpiry))
         .attribute("reaper", identity);
+    if (e.refused != null) {
+      ev.attribute("expiryRefused", e.refused);
+    }
     if (e.grantId != null) {
       try {
         ev.grantId(GrantId.parse(e.grantId));
@@ -397,13 +474,15 @@ public final class ExpiryReaper implements AutoCloseable {
   }
 
   /**
-   * Stops competing, releases leadership (the Lease then expires after its duration) and stops
-   * the worker; idempotent.
+   * Stops competing and the worker, and, if this replica led, releases the Lease (clears its
+   * holder, so a follower takes over at its next attempt instead of waiting for the Lease to
+   * expire); idempotent.
    */
   @Override
   public void close() {
     LeaderElector e;
     Thread t;
+    boolean wasLeading;
     synchronized (this) {
       if (closed) {
         return;
@@ -411,11 +490,15 @@ public final class ExpiryReaper implements AutoCloseable {
       closed = true;
       e = elector;
       t = electionThread;
+      wasLeading = leading;
     }
     if (e != null) {
       e.close();
     }
     onStopLeading();
+    if (wasLeading) {
+      release();
+    }
     if (t != null) {
       t.interrupt();
       try {
@@ -425,6 +508,26 @@ public final class ExpiryReaper implements AutoCloseable {
       }
     }
     flushPending();
+  }
+
+  /**
+   * Clears the holder of the Lease if it still names this replica (optimistic concurrency: a
+   * replica that took over meanwhile makes the replace fail, which is fine). client-java's elector
+   * treats a Lease without holder as free.
+   */
+  private void release() {
+    CoordinationV1Api coordination = new CoordinationV1Api(client);
+    try {
+      V1Lease lease = coordination.readNamespacedLease(leaseName, leaseNamespace).execute();
+      if (lease.getSpec() != null && identity.equals(lease.getSpec().getHolderIdentity())) {
+        lease.getSpec().setHolderIdentity(null);
+        coordination.replaceNamespacedLease(leaseName, leaseNamespace, lease).execute();
+        LOG.info("reaper {} released Lease {}/{}", identity, leaseNamespace, leaseName);
+      }
+    } catch (ApiException ex) {
+      LOG.warn("reaper {} could not release Lease {}/{}: HTTP {}; it expires after {}", identity, leaseNamespace,
+          leaseName, ex.getCode(), leaseDuration);
+    }
   }
 
   @Override
@@ -442,10 +545,11 @@ public final class ExpiryReaper implements AutoCloseable {
     final String roleKind;
     final String roleName;
     final String rawExpiry;
+    final String refused;
     Instant expiresAt;
 
     private Entry(String kind, String namespace, String name, String uid, String grantId, String roleKind,
-        String roleName, String rawExpiry, Instant expiresAt) {
+        String roleName, String rawExpiry, String refused, Instant expiresAt) {
       this.kind = kind;
       this.namespace = namespace;
       this.name = name;
@@ -454,24 +558,42 @@ public final class ExpiryReaper implements AutoCloseable {
       this.roleKind = roleKind;
       this.roleName = roleName;
       this.rawExpiry = rawExpiry;
+      this.refused = refused;
       this.expiresAt = expiresAt;
     }
 
-    static Entry of(KubernetesObject o, V1RoleRef ref) {
+    /**
+     * Reads a managed binding. Its expiry is due at once (fail closed) when the annotation is
+     * missing or unparseable, or when it lies more than {@link Lifetimes#ABSOLUTE_MAX} after
+     * {@code now} or after the binding's server-set creation time: no KubeJIT grant lives that long.
+     */
+    static Entry of(KubernetesObject o, V1RoleRef ref, Instant now) {
       V1ObjectMeta m = o.getMetadata();
       String raw = m.getAnnotations() == null ? null : m.getAnnotations().get(Names.EXPIRES_AT);
       Instant at = Instant.EPOCH;
-      if (raw != null) {
+      String refused = null;
+      if (raw == null) {
+        refused = "missing";
+      } else {
         try {
           at = Instant.parse(raw);
         } catch (DateTimeParseException e) {
+          refused = "unparseable";
+          at = Instant.EPOCH;
+        }
+      }
+      if (refused == null) {
+        Instant created = m.getCreationTimestamp() == null ? null : m.getCreationTimestamp().toInstant();
+        if (Duration.between(now, at).compareTo(Lifetimes.ABSOLUTE_MAX) > 0
+            || (created != null && Duration.between(created, at).compareTo(Lifetimes.ABSOLUTE_MAX) > 0)) {
+          refused = "beyond the absolute maximum lifetime of " + Lifetimes.ABSOLUTE_MAX.toDays() + " days";
           at = Instant.EPOCH;
         }
       }
       String kind = o instanceof V1ClusterRoleBinding ? "ClusterRoleBinding" : "RoleBinding";
       return new Entry(kind, o instanceof V1ClusterRoleBinding ? null : m.getNamespace(), m.getName(), m.getUid(),
           m.getLabels() == null ? null : m.getLabels().get(Names.GRANT_ID), ref == null ? null : ref.getKind(),
-          ref == null ? null : ref.getName(), raw, at);
+          ref == null ? null : ref.getName(), raw, refused, at);
     }
 
     void retryAfter(Instant t) {

@@ -81,9 +81,10 @@ public final class Finding {
     return Objects.hash(id, severity, kind, namespace, name, message);
   }
 
-  /** {@code ERROR secrets-read Role ns/name: message}. */
+  /** {@code ERROR secrets-read Role ns/name: message}; names that are not plain are quoted and escaped. */
   @Override
   public String toString() {
-    return severity + " " + id + " " + kind + " " + (namespace == null ? "" : namespace + "/") + name + ": " + message;
+    return severity + " " + id + " " + kind + " " + (namespace == null ? "" : Names.safe(namespace) + "/")
+        + Names.safe(name) + ": " + message;
   }
 }

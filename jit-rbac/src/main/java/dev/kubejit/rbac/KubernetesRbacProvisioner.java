@@ -45,6 +45,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
   private final RbacLinter linter;
   private final boolean allowClusterScope;
   private final Duration verificationTimeout;
+  private final java.time.Clock clock;
 
   private KubernetesRbacProvisioner(Builder b) {
     this.ops = new RbacOps(b.client, b.maxAttempts, b.initialBackoff);
@@ -54,6 +55,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
     this.linter = RbacLinter.builder().maxJitDuration(b.maxGrantDuration).clock(b.clock).build();
     this.allowClusterScope = b.allowClusterScope;
     this.verificationTimeout = b.verificationTimeout;
+    this.clock = b.clock;
   }
 
   /** Returns a builder for a provisioner that talks to the cluster through {@code client}. */
@@ -76,7 +78,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
     if (t == null) {
       throw new RbacException("unknown RBAC template " + Names.quote(name) + " for grant " + grant.id());
     }
-    RbacGenerator.Builder g = RbacGenerator.builder(t).grant(grant);
+    RbacGenerator.Builder g = RbacGenerator.builder(t).grant(grant).clock(clock);
     if (grant.scope().isClusterWide()) {
       if (!allowClusterScope) {
         throw new RbacException("grant " + grant.id() + " is cluster-wide and this provisioner was not built with"
@@ -309,9 +311,14 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
       return this;
     }
 
-    /** The longest grant the linter accepts (required). */
+    /**
+     * The longest grant the linter accepts (required).
+     *
+     * @throws IllegalArgumentException if not positive or above {@link dev.kubejit.api.Lifetimes#ABSOLUTE_MAX}
+     */
     public Builder maxGrantDuration(Duration max) {
-      this.maxGrantDuration = requireNonNull(max, "maxGrantDuration");
+      this.maxGrantDuration = dev.kubejit.api.Lifetimes.requireWithinCap(requireNonNull(max, "maxGrantDuration"),
+          "maxGrantDuration");
       return this;
     }
 

@@ -124,7 +124,6 @@ final class Names {
     }
   }
 
-  /** Renders a value for a message with control and non-ASCII characters escaped. */
   static String requirePodName(String pod) {
     if (pod.length() > 253 || !SUBDOMAIN.matcher(pod).matches()) {
       throw new RbacException("pod must be a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.', at most 253): "
@@ -133,7 +132,15 @@ final class Names {
     return pod;
   }
 
+  /** Renders a value for a message with control and non-ASCII characters escaped. */
   static String quote(String value) {
     return SafeText.quote(value);
+  }
+
+  private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9:._@+=/*-]+");
+
+  /** The value as it is when it is plain (name-like characters only), else {@link #quote(String)}d. */
+  static String safe(String value) {
+    return value != null && value.length() <= 160 && PLAIN.matcher(value).matches() ? value : quote(value);
   }
 }

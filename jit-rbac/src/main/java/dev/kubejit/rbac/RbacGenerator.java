@@ -5,6 +5,9 @@ import static java.util.Objects.requireNonNull;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.RequestId;
+import dev.kubejit.api.Lifetimes;
+import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -23,6 +26,13 @@ public final class RbacGenerator {
     return new Builder(requireNonNull(template, "template"));
   }
 
+  private static void requireWithinCap(Duration d, String what) {
+    if (d.compareTo(Lifetimes.ABSOLUTE_MAX) > 0) {
+      throw new RbacException(what + " is " + d + ", more than the absolute maximum lifetime of "
+          + Lifetimes.ABSOLUTE_MAX.toDays() + " days");
+    }
+  }
+
   /** Collects the inputs of one generation; strict: missing or contradictory inputs are refused. */
   public static final class Builder {
     private final RbacTemplate template;
@@ -36,6 +46,7 @@ public final class RbacGenerator {
     private String justification;
     private String pod;
     private boolean clusterScope;
+    private Clock clock = Clock.systemUTC();
 
     private Builder(RbacTemplate template) {
       this.template = template;
@@ -104,6 +115,12 @@ public final class RbacGenerator {
       return this;
     }
 
+    /** The clock whose now bounds the expiry by {@link Lifetimes#ABSOLUTE_MAX} (default: system UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
     /** Explicitly asks for a ClusterRole and ClusterRoleBinding; needs a cluster-wide grant scope. */
     public Builder clusterScope() {
       this.clusterScope = true;
@@ -113,7 +130,9 @@ public final class RbacGenerator {
     /**
      * Generates the objects.
      *
-     * @throws RbacException if an input is missing, invalid or contradictory
+     * @throws RbacException if an input is missing, invalid or contradictory, or the lifetime (the
+     *     grant's window, and the expiry measured from the clock's now) exceeds {@link
+     *     Lifetimes#ABSOLUTE_MAX}
      */
     public GeneratedRbac generate() {
       String ns = namespace;
@@ -168,6 +187,13 @@ public final class RbacGenerator {
       }
       if (grp == null) {
         throw new RbacException("a subject group is required (grant() or group())");
+      }
+      if (grant != null) {
+        requireWithinCap(grant.duration(), "the window of grant " + id);
+      }
+      Instant now = clock.instant();
+      if (exp.isAfter(now)) {
+        requireWithinCap(Duration.between(now, exp), "the time from now (" + now + ") to the expiry " + exp);
       }
       if (clusterScope && ns != null) {
         throw new RbacException("clusterScope() contradicts namespace " + Names.quote(ns));

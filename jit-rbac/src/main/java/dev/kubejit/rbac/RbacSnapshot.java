@@ -4,15 +4,20 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
 import dev.kubejit.rbac.Defs.BindingDef;
+import dev.kubejit.rbac.Defs.Requirement;
 import dev.kubejit.rbac.Defs.RoleDef;
+import dev.kubejit.rbac.Defs.Selector;
 import dev.kubejit.rbac.Defs.SubjectDef;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
 import io.kubernetes.client.openapi.models.RbacV1Subject;
+import io.kubernetes.client.openapi.models.V1AggregationRule;
 import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
+import io.kubernetes.client.openapi.models.V1LabelSelector;
+import io.kubernetes.client.openapi.models.V1LabelSelectorRequirement;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1PolicyRule;
 import io.kubernetes.client.openapi.models.V1Role;
@@ -39,8 +44,10 @@ import org.yaml.snakeyaml.error.YAMLException;
  *
  * <p>YAML is parsed with SnakeYAML's safe constructor (no arbitrary types); documents of other
  * kinds are skipped, {@code kind: List} documents are expanded. ClusterRoles are taken with the
- * rules they store: an {@code aggregationRule} is not evaluated, exactly like the API server's
- * authorizer, which relies on the controller-manager to copy aggregated rules into the role.
+ * rules they store, and their labels and {@code aggregationRule} selectors are kept: the
+ * evaluator uses the stored rules only, exactly like the API server's authorizer (which relies on
+ * the controller-manager to copy aggregated rules into the role), while the linter also considers
+ * what the aggregation will add.
  */
 public final class RbacSnapshot {
   private final ImmutableList<RoleDef> roles;
@@ -171,11 +178,12 @@ public final class RbacSnapshot {
     void add(KubernetesObject o) {
       if (o instanceof V1Role) {
         V1Role r = (V1Role) o;
-        roles.add(new RoleDef("Role", nsOrDefault(r.getMetadata()), name(r.getMetadata()), rules(r.getRules()), false));
+        roles.add(new RoleDef("Role", nsOrDefault(r.getMetadata()), name(r.getMetadata()), rules(r.getRules()),
+            labels(r.getMetadata()), null));
       } else if (o instanceof V1ClusterRole) {
         V1ClusterRole r = (V1ClusterRole) o;
         roles.add(new RoleDef("ClusterRole", null, name(r.getMetadata()), rules(r.getRules()),
-            r.getAggregationRule() != null));
+            labels(r.getMetadata()), selectors(r.getAggregationRule())));
       } else if (o instanceof V1RoleBinding) {
         V1RoleBinding b = (V1RoleBinding) o;
         addBinding("RoleBinding", nsOrDefault(b.getMetadata()), b.getMetadata(), b.getRoleRef(), b.getSubjects());
@@ -201,6 +209,29 @@ public final class RbacSnapshot {
           : meta.getCreationTimestamp().toInstant();
       bindings.add(new BindingDef(kind, ns, name, ref.getKind(), ref.getName(), s,
           meta == null ? null : meta.getLabels(), meta == null ? null : meta.getAnnotations(), created));
+    }
+
+    private static Map<String, String> labels(V1ObjectMeta m) {
+      return m == null ? null : m.getLabels();
+    }
+
+    private static List<Selector> selectors(V1AggregationRule rule) {
+      if (rule == null) {
+        return null;
+      }
+      List<Selector> out = new ArrayList<>();
+      if (rule.getClusterRoleSelectors() != null) {
+        for (V1LabelSelector s : rule.getClusterRoleSelectors()) {
+          List<Requirement> req = new ArrayList<>();
+          if (s.getMatchExpressions() != null) {
+            for (V1LabelSelectorRequirement e : s.getMatchExpressions()) {
+              req.add(new Requirement(e.getKey(), e.getOperator(), e.getValues()));
+            }
+          }
+          out.add(new Selector(s.getMatchLabels(), req, false));
+        }
+      }
+      return out;
     }
 
     private static String name(V1ObjectMeta m) {
@@ -256,11 +287,12 @@ public final class RbacSnapshot {
       switch (kind) {
         case "Role":
           roles.add(new RoleDef(kind, ns == null ? "default" : ns, name == null ? "<unnamed>" : name,
-              yamlRules(m.get("rules"), kind, name), false));
+              yamlRules(m.get("rules"), kind, name), stringMap(meta.get("labels")), null));
           break;
         case "ClusterRole":
           roles.add(new RoleDef(kind, null, name == null ? "<unnamed>" : name, yamlRules(m.get("rules"), kind, name),
-              m.get("aggregationRule") != null));
+              stringMap(meta.get("labels")), m.containsKey("aggregationRule") ? yamlSelectors(m.get("aggregationRule"))
+                  : null));
           break;
         case "RoleBinding":
         case "ClusterRoleBinding":
@@ -299,6 +331,52 @@ public final class RbacSnapshot {
       }
       bindings.add(new BindingDef(kind, ns, name, str(((Map<?, ?>) ref).get("kind")), str(((Map<?, ?>) ref).get("name")),
           s, stringMap(meta.get("labels")), stringMap(meta.get("annotations")), created));
+    }
+
+    /**
+     * Reads {@code aggregationRule.clusterRoleSelectors}; a structure that cannot be read becomes a
+     * selector that selects anything (fail closed), an explicit null rule selects nothing.
+     */
+    private static List<Selector> yamlSelectors(Object rule) {
+      List<Selector> out = new ArrayList<>();
+      if (rule == null) {
+        return out;
+      }
+      if (!(rule instanceof Map)) {
+        out.add(new Selector(null, null, true));
+        return out;
+      }
+      Object sel = ((Map<?, ?>) rule).get("clusterRoleSelectors");
+      if (sel == null) {
+        return out;
+      }
+      if (!(sel instanceof List)) {
+        out.add(new Selector(null, null, true));
+        return out;
+      }
+      for (Object o : (List<?>) sel) {
+        if (!(o instanceof Map)) {
+          out.add(new Selector(null, null, true));
+          continue;
+        }
+        Map<?, ?> s = (Map<?, ?>) o;
+        Object ml = s.get("matchLabels");
+        Object me = s.get("matchExpressions");
+        boolean unreadable = (ml != null && !(ml instanceof Map)) || (me != null && !(me instanceof List));
+        List<Requirement> req = new ArrayList<>();
+        if (me instanceof List) {
+          for (Object e : (List<?>) me) {
+            if (e instanceof Map) {
+              Map<?, ?> x = (Map<?, ?>) e;
+              req.add(new Requirement(str(x.get("key")), str(x.get("operator")), strings(x.get("values"))));
+            } else {
+              unreadable = true;
+            }
+          }
+        }
+        out.add(new Selector(stringMap(ml), req, unreadable));
+      }
+      return out;
     }
 
     private List<Rule> yamlRules(Object rules, String kind, String name) {

@@ -113,17 +113,26 @@ final class Rule {
     return verbMatches(verb) && nonResourceUrlMatches(path);
   }
 
+  /** The rule for messages; entries that are not plain names are quoted and escaped. */
   @Override
   public String toString() {
     StringBuilder sb = new StringBuilder("{");
     if (!nonResourceURLs.isEmpty()) {
-      sb.append("nonResourceURLs=").append(nonResourceURLs);
+      sb.append("nonResourceURLs=").append(safe(nonResourceURLs));
     } else {
-      sb.append("apiGroups=").append(apiGroups).append(" resources=").append(resources);
+      sb.append("apiGroups=").append(safe(apiGroups)).append(" resources=").append(safe(resources));
     }
     if (!resourceNames.isEmpty()) {
-      sb.append(" resourceNames=").append(resourceNames);
+      sb.append(" resourceNames=").append(safe(resourceNames));
     }
-    return sb.append(" verbs=").append(verbs).append('}').toString();
+    return sb.append(" verbs=").append(safe(verbs)).append('}').toString();
+  }
+
+  private static List<String> safe(List<String> values) {
+    List<String> out = new java.util.ArrayList<>();
+    for (String v : values) {
+      out.add(v.isEmpty() ? "" : Names.safe(v));
+    }
+    return out;
   }
 }

@@ -14,28 +14,62 @@ import dev.kubejit.testing.FakeClock;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
+import io.kubernetes.client.openapi.models.V1LeaseSpec;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+/**
+ * The expiry reaper against the real API server.
+ *
+ * <p>No sleep stands in for synchronisation: "nothing happened" is asserted after the reaper has
+ * completed several worker passes, or after the follower has made several election attempts (test
+ * seams counting them); deletion times come from the API server's audit log; takeover is measured
+ * between instants written in the Lease itself (the old holder's last renewal or the release, and
+ * the new holder's acquisition). Margins are generous because several builds share a small machine:
+ * {@link #SCHEDULING_MARGIN} is added to every upper bound and documented where used.
+ */
 @KubeTest
 class ExpiryReaperKubeTest {
   private static final Duration LEASE = Duration.ofSeconds(4);
   private static final Duration RENEW = Duration.ofSeconds(3);
   private static final Duration RETRY = Duration.ofSeconds(1);
+  private static final Duration TICK = Duration.ofMillis(200);
+  /** Slack for JVM, API-server and scheduling latency on a loaded shared machine (several seconds on purpose). */
+  private static final Duration SCHEDULING_MARGIN = Duration.ofSeconds(3);
+  /** client-java's elector waits up to 1.2 retry periods between attempts (jitter factor 1.2). */
+  private static final Duration RETRY_WITH_JITTER = Duration.ofMillis(RETRY.toMillis() * 12 / 10);
 
   static void await(String what, Duration timeout, BooleanSupplier cond) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!cond.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
+        throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for " + what);
       }
       Thread.sleep(50);
     }
+  }
+
+  /** Waits until the reaper has completed {@code n} more worker passes (each reads the clock afresh). */
+  static void awaitPasses(ExpiryReaper r, int n) throws InterruptedException {
+    long target = r.completedPasses() + n;
+    await(n + " reaper passes", Duration.ofSeconds(30), () -> r.completedPasses() >= target);
   }
 
   static List<AuditEvent> eventsFor(InMemoryAuditSink sink, Grant g) {
@@ -43,11 +77,14 @@ class ExpiryReaperKubeTest {
         .collect(Collectors.toList());
   }
 
+  private static String name(Grant g, String template) {
+    return "kubejit-" + template + "-" + g.id().value();
+  }
+
   private static boolean bindingExists(KubeControlPlane cp, Grant g, String template) {
     try {
       new RbacAuthorizationV1Api(cp.adminClient())
-          .readNamespacedRoleBinding("kubejit-" + template + "-" + g.id().value(), g.scope().namespace().get())
-          .execute();
+          .readNamespacedRoleBinding(name(g, template), g.scope().namespace().get()).execute();
       return true;
     } catch (ApiException e) {
       if (e.getCode() == 404) {
@@ -57,22 +94,29 @@ class ExpiryReaperKubeTest {
     }
   }
 
-  private static ExpiryReaper reaper(KubeControlPlane cp, String id, String lease, AuditSink sink,
-      java.time.Clock clock) {
-    return ExpiryReaper.builder(cp.adminClient()).auditSink(sink).clock(clock).clusterName("test")
-        .identity(id).lease("default", lease).leaderElection(LEASE, RENEW, RETRY).tick(Duration.ofMillis(200))
-        .build();
+  private static V1LeaseSpec lease(KubeControlPlane cp, String name) throws ApiException {
+    return new CoordinationV1Api(cp.adminClient()).readNamespacedLease(name, "default").execute().getSpec();
   }
 
-  private static KubernetesRbacProvisioner provisioner(KubeControlPlane cp, java.time.Clock clock) {
+  private static ExpiryReaper reaper(KubeControlPlane cp, String id, String lease, AuditSink sink, Clock clock) {
+    return reaper(cp, id, lease, sink, clock, LEASE, RENEW);
+  }
+
+  private static ExpiryReaper reaper(KubeControlPlane cp, String id, String lease, AuditSink sink, Clock clock,
+      Duration leaseDuration, Duration renew) {
+    return ExpiryReaper.builder(cp.adminClient()).auditSink(sink).clock(clock).clusterName("test")
+        .identity(id).lease("default", lease).leaderElection(leaseDuration, renew, RETRY).tick(TICK).build();
+  }
+
+  private static KubernetesRbacProvisioner provisioner(KubeControlPlane cp, Clock clock) {
     return KubernetesRbacProvisioner.builder(cp.adminClient()).maxGrantDuration(Duration.ofHours(8)).clock(clock)
         .build();
   }
 
   @Test
-  void shortTtlIsReapedAndAccessTurnsDenied(KubeControlPlane cp) throws Exception {
+  void shortTtlIsReapedAtExpiryAndAccessTurnsDenied(KubeControlPlane cp) throws Exception {
     KubernetesRbacProvisionerKubeTest.namespace(cp.adminClient(), "reap-a");
-    java.time.Clock clock = java.time.Clock.systemUTC();
+    Clock clock = Clock.systemUTC();
     Grant g = Fixtures.grant("reap-a", "jit-debug", clock.instant(), Duration.ofSeconds(4));
     provisioner(cp, clock).provision(g);
     assertTrue(KubernetesRbacProvisionerKubeTest.can(cp, g, "create", "pods", "exec", "reap-a"));
@@ -80,8 +124,16 @@ class ExpiryReaperKubeTest {
     try (ExpiryReaper r = reaper(cp, "reaper-ttl", "lease-ttl", sink, clock)) {
       r.start();
       await("reaper deletes the binding", Duration.ofSeconds(30), () -> !bindingExists(cp, g, "jit-debug"));
-      Instant deletedAt = Instant.now();
-      assertFalse(deletedAt.isBefore(g.expiresAt()), "deleted before expiry: " + deletedAt);
+      // When the API server says the delete happened (its audit log, not our polling).
+      List<dev.kubejit.testing.AuditEvent> deletes = cp.awaitAuditEvents(e -> "delete".equals(e.verb())
+          && "rolebindings".equals(e.resource()) && name(g, "jit-debug").equals(e.name()) && e.code() == 200,
+          Duration.ofSeconds(10));
+      assertEquals(1, deletes.size(), deletes.toString());
+      Instant deletedAt = deletes.get(0).timestamp();
+      assertFalse(deletedAt.isBefore(g.expiresAt()), "deleted at " + deletedAt + ", before expiry " + g.expiresAt());
+      // The worker wakes at the expiry (at most one tick late); the margin covers the delete itself.
+      assertTrue(deletedAt.isBefore(g.expiresAt().plus(TICK).plus(SCHEDULING_MARGIN)),
+          "deleted at " + deletedAt + ", long after expiry " + g.expiresAt());
       await("SAR turns denied", Duration.ofSeconds(10),
           () -> !KubernetesRbacProvisionerKubeTest.can(cp, g, "create", "pods", "exec", "reap-a"));
       await("audit event", Duration.ofSeconds(5), () -> !eventsFor(sink, g).isEmpty());
@@ -89,9 +141,10 @@ class ExpiryReaperKubeTest {
       assertEquals(AuditEventType.GRANT_EXPIRED, e.type());
       assertEquals("EXPIRED", e.attributes().get("cause"));
       assertEquals("reaper-ttl", e.attributes().get("reaper"));
+      assertFalse(e.time().isBefore(g.expiresAt()), e.toString());
       assertEquals(1, eventsFor(sink, g).size());
-      assertThrows(ApiException.class, () -> new RbacAuthorizationV1Api(cp.adminClient())
-          .readNamespacedRole("kubejit-jit-debug-" + g.id().value(), "reap-a").execute());
+      assertEquals(404, assertThrows(ApiException.class, () -> new RbacAuthorizationV1Api(cp.adminClient())
+          .readNamespacedRole(name(g, "jit-debug"), "reap-a").execute()).getCode());
     }
   }
 
@@ -110,6 +163,11 @@ class ExpiryReaperKubeTest {
     p.provision(g1);
     p.provision(g2);
     p.provision(live);
+    String liveRef = "RoleBinding/reap-b/" + name(live, "oncall-debug");
+    await("r1 queues every grant", Duration.ofSeconds(15), () -> r1.queuedBindings().containsAll(List.of(liveRef,
+        "RoleBinding/reap-b/" + name(g1, "logs-reader"), "RoleBinding/reap-b/" + name(g2, "jit-debug"))));
+    awaitPasses(r1, 3);
+    assertEquals(List.of(), eventsFor(first, g1), "nothing is due yet");
     r1.close();
     clock.advance(Duration.ofMinutes(30)); // both g1 and g2 expire while no reaper runs
     assertTrue(bindingExists(cp, g1, "logs-reader"));
@@ -117,7 +175,7 @@ class ExpiryReaperKubeTest {
 
     InMemoryAuditSink second = AuditSink.inMemory();
     try (ExpiryReaper r2 = reaper(cp, "reaper-restart-2", "lease-restart", second, clock)) {
-      r2.start(); // the first replica's lease must run out before this one leads
+      r2.start();
       await("reconciliation", Duration.ofSeconds(30),
           () -> !bindingExists(cp, g1, "logs-reader") && !bindingExists(cp, g2, "jit-debug"));
       await("audit events", Duration.ofSeconds(5),
@@ -127,27 +185,34 @@ class ExpiryReaperKubeTest {
         assertEquals(AuditEventType.GRANT_RECONCILED, e.type());
         assertEquals("RECONCILED_AFTER_RESTART", e.attributes().get("cause"));
       }
-      assertTrue(bindingExists(cp, live, "oncall-debug"), "an unexpired grant must stay");
-      // Expiry boundary on the fake clock: 1 ns before expiry it stays, at expiry it goes.
+      // Expiry boundary on the fake clock: 1 ns before expiry it stays (checked after several
+      // complete passes with that clock, with the binding observably queued), at expiry it goes.
+      await("r2 queues the live grant", Duration.ofSeconds(15), () -> r2.queuedBindings().contains(liveRef));
       clock.set(live.expiresAt().minusNanos(1));
-      Thread.sleep(1000);
+      awaitPasses(r2, 3);
       assertTrue(bindingExists(cp, live, "oncall-debug"), "reaped 1 ns before expiry");
+      assertTrue(r2.queuedBindings().contains(liveRef));
+      assertEquals(List.of(), eventsFor(second, live));
       clock.set(live.expiresAt());
       await("reaped exactly at expiry", Duration.ofSeconds(10), () -> !bindingExists(cp, live, "oncall-debug"));
       await("audit event", Duration.ofSeconds(5), () -> eventsFor(second, live).size() == 1);
       assertEquals(AuditEventType.GRANT_EXPIRED, eventsFor(second, live).get(0).type());
     }
     assertEquals(List.of(), eventsFor(first, g1));
+    assertEquals(List.of(), eventsFor(first, live));
   }
 
   @Test
-  void onlyTheLeaderDeletesAndAFollowerTakesOver(KubeControlPlane cp) throws Exception {
+  void onlyTheLeaderDeletesAndAFollowerTakesOverOnACleanStop(KubeControlPlane cp) throws Exception {
     KubernetesRbacProvisionerKubeTest.namespace(cp.adminClient(), "reap-c");
-    java.time.Clock clock = java.time.Clock.systemUTC();
+    Clock clock = Clock.systemUTC();
     InMemoryAuditSink sinkA = AuditSink.inMemory();
     InMemoryAuditSink sinkB = AuditSink.inMemory();
-    ExpiryReaper a = reaper(cp, "reaper-a", "lease-ha", sinkA, clock);
-    ExpiryReaper b = reaper(cp, "reaper-b", "lease-ha", sinkB, clock);
+    // A long lease, so that a takeover well before it could expire proves the clean stop released it.
+    Duration longLease = Duration.ofSeconds(20);
+    Duration longRenew = Duration.ofSeconds(15);
+    ExpiryReaper a = reaper(cp, "reaper-a", "lease-ha", sinkA, clock, longLease, longRenew);
+    ExpiryReaper b = reaper(cp, "reaper-b", "lease-ha", sinkB, clock, longLease, longRenew);
     try {
       a.start();
       await("a leads", Duration.ofSeconds(15), a::isLeader);
@@ -161,16 +226,31 @@ class ExpiryReaperKubeTest {
           () -> !bindingExists(cp, g1, "jit-debug") && !bindingExists(cp, g2, "logs-reader"));
       await("leader events", Duration.ofSeconds(5),
           () -> eventsFor(sinkA, g1).size() == 1 && eventsFor(sinkA, g2).size() == 1);
+      long attempts = b.electionAttempts();
+      await("b to keep trying", Duration.ofSeconds(15), () -> b.electionAttempts() >= attempts + 2);
       assertFalse(b.isLeader());
       assertEquals(List.of(), eventsFor(sinkB, g1));
       assertEquals(List.of(), eventsFor(sinkB, g2));
 
-      long t0 = System.nanoTime();
+      Instant lastRenewByA = lease(cp, "lease-ha").getRenewTime().toInstant();
       a.close();
+      Instant closed = Instant.now();
+      V1LeaseSpec released = lease(cp, "lease-ha");
+      assertTrue(released.getHolderIdentity() == null || "reaper-b".equals(released.getHolderIdentity()),
+          "a clean stop clears the holder: " + released);
       await("b takes over", Duration.ofSeconds(30), b::isLeader);
-      long takeoverMs = (System.nanoTime() - t0) / 1_000_000;
-      System.out.println("Leader takeover after stopping the leader: " + takeoverMs + " ms (lease duration "
-          + LEASE.toMillis() + " ms, retry period " + RETRY.toMillis() + " ms)");
+      V1LeaseSpec taken = lease(cp, "lease-ha");
+      assertEquals("reaper-b", taken.getHolderIdentity());
+      Instant acquired = taken.getAcquireTime().toInstant();
+      System.out.println("Takeover after a clean stop: " + Duration.between(closed, acquired).toMillis()
+          + " ms after close() returned (retry period " + RETRY.toMillis() + " ms, lease " + longLease.toMillis()
+          + " ms)");
+      // b's next attempt after the release takes over: at most one jittered retry period, plus margin.
+      assertTrue(!acquired.isAfter(closed.plus(RETRY_WITH_JITTER).plus(SCHEDULING_MARGIN)),
+          "acquired " + acquired + ", closed " + closed);
+      // Without the release b would have had to wait for the lease to run out.
+      assertTrue(acquired.isBefore(lastRenewByA.plus(longLease)), "acquired " + acquired + ", last renewal "
+          + lastRenewByA);
       Grant g3 = Fixtures.grant("reap-c", "jit-debug", clock.instant(), Duration.ofSeconds(2));
       p.provision(g3);
       await("new leader reaps", Duration.ofSeconds(30), () -> !bindingExists(cp, g3, "jit-debug"));
@@ -183,40 +263,84 @@ class ExpiryReaperKubeTest {
   }
 
   /**
-   * A leader that crashes (SIGKILL: no Lease release, no goodbye) is replaced once its Lease
-   * expires. The follower counts the lease from when it observed the last renewal (client-java,
-   * like client-go), so the bound from the crash is the lease duration plus up to two retry
-   * periods (the last renewal may precede the crash by one, the follower's next try follows the
-   * expiry by one), plus scheduling slack.
+   * A leader that crashes (SIGKILL: no release, no goodbye) is replaced once its Lease expires.
+   * The follower counts the lease from when it observed the last renewal (client-java, like
+   * client-go), so, measured between the instants the Lease itself records, the takeover comes no
+   * earlier than the lease duration after the last renewal, and no later than that plus two retry
+   * periods (the follower's read of the renewal trails it by up to one, its first attempt after the
+   * expiry by up to one more), plus {@link #SCHEDULING_MARGIN}.
    */
   @Test
-  void aFollowerTakesOverFromACrashedLeaderWithinTheLease(KubeControlPlane cp) throws Exception {
-    String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  void aFollowerTakesOverFromACrashedLeaderWithinTheLease(KubeControlPlane cp, @TempDir Path dir) throws Exception {
+    String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path stderr = dir.resolve("leader.stderr");
     Process leader = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
         ReaperProcess.class.getName(), cp.adminKubeconfig().toString(), "reaper-crashing", "lease-crash",
         Long.toString(LEASE.toMillis()), Long.toString(RENEW.toMillis()), Long.toString(RETRY.toMillis()))
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-    ExpiryReaper follower = reaper(cp, "reaper-follower", "lease-crash", AuditSink.inMemory(),
-        java.time.Clock.systemUTC());
-    try (java.io.BufferedReader out = new java.io.BufferedReader(
-        new java.io.InputStreamReader(leader.getInputStream(), java.nio.charset.StandardCharsets.UTF_8))) {
-      assertEquals("LEADER", out.readLine(), "the child reaper should lead first");
+        .redirectError(stderr.toFile()).start();
+    ExpiryReaper follower = reaper(cp, "reaper-follower", "lease-crash", AuditSink.inMemory(), Clock.systemUTC());
+    try {
+      String first = firstLine(leader, Duration.ofSeconds(60), stderr);
+      assertEquals("LEADER", first, "the child reaper should lead first; its stderr:\n" + read(stderr));
       follower.start();
-      Thread.sleep(2 * RETRY.toMillis());
+      long attempts = follower.electionAttempts();
+      await("the follower to try three times", Duration.ofSeconds(20), () -> follower.electionAttempts() >= attempts + 3);
       assertFalse(follower.isLeader(), "a live leader keeps its Lease");
-      long t0 = System.nanoTime();
+      assertTrue(leader.isAlive(), "the child died early; its stderr:\n" + read(stderr));
+      assertEquals("reaper-crashing", lease(cp, "lease-crash").getHolderIdentity());
+
       leader.toHandle().destroyForcibly();
-      assertTrue(leader.waitFor(10, java.util.concurrent.TimeUnit.SECONDS));
+      assertTrue(leader.waitFor(10, TimeUnit.SECONDS), "the child did not die; its stderr:\n" + read(stderr));
       assertEquals(137, leader.exitValue(), "killed with SIGKILL");
+      V1LeaseSpec held = lease(cp, "lease-crash");
+      assertEquals("reaper-crashing", held.getHolderIdentity(), "a crashed leader cannot release its Lease");
+      Instant lastRenewal = held.getRenewTime().toInstant();
+
       await("follower takes over", Duration.ofSeconds(30), follower::isLeader);
-      long takeoverMs = (System.nanoTime() - t0) / 1_000_000;
-      System.out.println("Leader takeover after SIGKILL of the leader: " + takeoverMs + " ms (lease duration "
-          + LEASE.toMillis() + " ms, retry period " + RETRY.toMillis() + " ms)");
-      assertTrue(takeoverMs <= LEASE.plus(RETRY.multipliedBy(2)).plusSeconds(2).toMillis(),
-          "takeover took " + takeoverMs + " ms; the bound is the lease duration plus two retry periods");
+      V1LeaseSpec taken = lease(cp, "lease-crash");
+      assertEquals("reaper-follower", taken.getHolderIdentity());
+      Instant acquired = taken.getAcquireTime().toInstant();
+      Duration gap = Duration.between(lastRenewal, acquired);
+      System.out.println("Takeover after SIGKILL of the leader: " + gap.toMillis() + " ms after its last renewal"
+          + " (lease duration " + LEASE.toMillis() + " ms, retry period " + RETRY.toMillis() + " ms)");
+      assertTrue(gap.compareTo(LEASE) >= 0, "the follower took over " + gap + " after the last renewal, before the"
+          + " lease of " + LEASE + " ran out");
+      Duration bound = LEASE.plus(RETRY_WITH_JITTER.multipliedBy(2)).plus(SCHEDULING_MARGIN);
+      assertTrue(gap.compareTo(bound) <= 0, "takeover took " + gap + " after the last renewal; bound " + bound);
     } finally {
       leader.destroyForcibly();
+      leader.waitFor(10, TimeUnit.SECONDS);
       follower.close();
+    }
+  }
+
+  /** The child's first stdout line, with a deadline; on failure the message carries its stderr. */
+  private static String firstLine(Process p, Duration timeout, Path stderr) throws Exception {
+    CompletableFuture<String> line = new CompletableFuture<>();
+    Thread t = new Thread(() -> {
+      try {
+        BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        line.complete(r.readLine());
+      } catch (IOException e) {
+        line.completeExceptionally(e);
+      }
+    }, "reaper-child-stdout");
+    t.setDaemon(true);
+    t.start();
+    try {
+      return line.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new AssertionError("the child reaper printed nothing within " + timeout + " (alive=" + p.isAlive()
+          + "); its stderr:\n" + read(stderr), e);
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      String s = Files.readString(file, StandardCharsets.UTF_8);
+      return s.length() <= 6000 ? s : "..." + s.substring(s.length() - 6000);
+    } catch (IOException e) {
+      return "<cannot read " + file + ": " + e + ">";
     }
   }
 }

@@ -149,26 +149,119 @@ class KubernetesRbacProvisionerKubeTest {
     assertTrue(rbac.readNamespacedRole(name, "prov-c").execute().getRules() == null, "the foreign role is untouched");
   }
 
+  /**
+   * A loopback server socket that accepts and immediately closes every connection, counting them:
+   * a client pointed at it proves whether any request was attempted.
+   */
+  static final class ConnectionRecorder implements AutoCloseable {
+    final java.net.ServerSocket socket;
+    final java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+    private final Thread acceptor;
+
+    ConnectionRecorder() throws java.io.IOException {
+      socket = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+      acceptor = new Thread(() -> {
+        while (!socket.isClosed()) {
+          try (java.net.Socket s = socket.accept()) {
+            accepted.incrementAndGet();
+          } catch (java.io.IOException e) {
+            // closed
+          }
+        }
+      }, "connection-recorder");
+      acceptor.setDaemon(true);
+      acceptor.start();
+    }
+
+    String url() {
+      return "https://127.0.0.1:" + socket.getLocalPort();
+    }
+
+    /**
+     * Connections made before this call, excluding a sentinel connection opened here: the kernel
+     * queues connections in order, so once the sentinel is accepted every earlier one has been.
+     */
+    int connectionsSoFar() throws Exception {
+      int before = accepted.get();
+      try (java.net.Socket sentinel = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(),
+          socket.getLocalPort())) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (accepted.get() <= before) {
+          if (System.nanoTime() > deadline) {
+            throw new AssertionError("the recorder did not accept its sentinel connection within 10 s");
+          }
+          Thread.sleep(10);
+        }
+      }
+      return accepted.get() - 1;
+    }
+
+    @Override
+    public void close() throws Exception {
+      socket.close();
+      acceptor.join(5000);
+    }
+  }
+
   @Test
-  void invalidInputAndLinterErrorsAreRefusedBeforeAnyApiCall(KubeControlPlane cp) {
-    // A client pointing nowhere proves no API call is made.
-    ApiClient nowhere = new ApiClient().setBasePath("https://127.0.0.1:1");
-    KubernetesRbacProvisioner p = KubernetesRbacProvisioner.builder(nowhere).maxGrantDuration(Duration.ofHours(1))
-        .template(RbacTemplate.builder("secret-peek").rule(java.util.List.of(""), java.util.List.of("secrets"),
-            java.util.List.of("get")).build())
-        .build();
-    RbacException lint = assertThrows(RbacException.class,
-        () -> p.provision(Fixtures.grant("x", "secret-peek", Instant.now(), Duration.ofMinutes(5))));
-    assertTrue(lint.getMessage().contains("secrets-read"), lint.getMessage());
-    RbacException tooLong = assertThrows(RbacException.class,
-        () -> p.provision(Fixtures.grant("x", "jit-debug", Instant.now(), Duration.ofHours(2))));
-    assertTrue(tooLong.getMessage().contains("jit-expiry-too-long"), tooLong.getMessage());
-    assertThrows(RbacException.class,
-        () -> p.provision(Fixtures.grant("x", "no-such-template", Instant.now(), Duration.ofMinutes(5))));
-    assertThrows(RbacException.class,
-        () -> p.provision(Fixtures.grant(null, "jit-cluster-read", Instant.now(), Duration.ofMinutes(5))));
-    assertThrows(RbacException.class,
-        () -> p.provision(Fixtures.grant("x", null, Instant.now(), Duration.ofMinutes(5))));
+  void invalidInputAndLinterErrorsAreRefusedBeforeAnyApiCall() throws Exception {
+    try (ConnectionRecorder server = new ConnectionRecorder()) {
+      ApiClient recorded = new ApiClient().setBasePath(server.url());
+      KubernetesRbacProvisioner p = KubernetesRbacProvisioner.builder(recorded).maxGrantDuration(Duration.ofHours(1))
+          .retries(1, Duration.ofMillis(1))
+          .template(RbacTemplate.builder("secret-peek").rule(java.util.List.of(""), java.util.List.of("secrets"),
+              java.util.List.of("get")).build())
+          .template(RbacTemplate.builder("exec-everywhere").rule(java.util.List.of(""),
+              java.util.List.of("pods/exec"), java.util.List.of("create")).clusterOnly().build())
+          .allowClusterScope()
+          .build();
+      java.util.Map<String, org.junit.jupiter.api.function.Executable> refusals = new java.util.LinkedHashMap<>();
+      java.util.Map<String, String> expected = new java.util.LinkedHashMap<>();
+      refusals.put("lint", () -> p.provision(Fixtures.grant("x", "secret-peek", Instant.now(), Duration.ofMinutes(5))));
+      expected.put("lint", "ERROR secrets-read Role x/kubejit-secret-peek-");
+      refusals.put("cluster-exec", () -> p.provision(Fixtures.grant(null, "exec-everywhere", Instant.now(),
+          Duration.ofMinutes(5))));
+      expected.put("cluster-exec", "ERROR pod-exec ClusterRoleBinding kubejit-exec-everywhere-");
+      refusals.put("too-long", () -> p.provision(Fixtures.grant("x", "jit-debug", Instant.now(), Duration.ofHours(2))));
+      expected.put("too-long", "ERROR jit-expiry-too-long RoleBinding x/kubejit-jit-debug-");
+      refusals.put("beyond-cap", () -> p.provision(Fixtures.grant("x", "jit-debug", Instant.now(),
+          Duration.ofDays(400))));
+      expected.put("beyond-cap", "more than the absolute maximum lifetime of 366 days");
+      refusals.put("template", () -> p.provision(Fixtures.grant("x", "no-such-template", Instant.now(),
+          Duration.ofMinutes(5))));
+      expected.put("template", "unknown RBAC template \"no-such-template\"");
+      refusals.put("no-template", () -> p.provision(Fixtures.grant("x", null, Instant.now(), Duration.ofMinutes(5))));
+      expected.put("no-template", "names no RBAC template and no default template is set");
+      refusals.put("cluster-not-requested", () -> p.provision(Fixtures.grant(null, "jit-debug", Instant.now(),
+          Duration.ofMinutes(5))));
+      expected.put("cluster-not-requested", "ERROR pod-exec ClusterRoleBinding kubejit-jit-debug-");
+      KubernetesRbacProvisioner namespacedOnly = KubernetesRbacProvisioner.builder(recorded)
+          .maxGrantDuration(Duration.ofHours(1)).build();
+      refusals.put("cluster-not-allowed", () -> namespacedOnly.provision(Fixtures.grant(null, "jit-cluster-read",
+          Instant.now(), Duration.ofMinutes(5))));
+      expected.put("cluster-not-allowed", "was not built with allowClusterScope()");
+      for (java.util.Map.Entry<String, org.junit.jupiter.api.function.Executable> r : refusals.entrySet()) {
+        RbacException e = assertThrows(RbacException.class, r.getValue(), r.getKey());
+        assertTrue(e.getMessage().contains(expected.get(r.getKey())), r.getKey() + ": " + e.getMessage());
+      }
+      assertEquals(0, server.connectionsSoFar(), "a refused grant must not reach the API server");
+
+      // Control: the recorder does see a client that really calls the API (so the zero above can fail).
+      assertThrows(RbacException.class, () -> p.deprovision(Fixtures.grant("x", "jit-debug", Instant.now(),
+          Duration.ofMinutes(5)), EndCause.REVOKED));
+      assertTrue(server.connectionsSoFar() >= 1, "the recorder saw no connection from a real API call");
+    }
+  }
+
+  @Test
+  void maxGrantDurationIsCappedAtTheAbsoluteMaximum() {
+    ApiClient c = new ApiClient();
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> KubernetesRbacProvisioner.builder(c).maxGrantDuration(Duration.ofDays(366).plusSeconds(1)));
+    assertTrue(e.getMessage().contains("366 days"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> KubernetesRbacProvisioner.builder(c)
+        .maxGrantDuration(Duration.ZERO));
+    KubernetesRbacProvisioner.builder(c).maxGrantDuration(Duration.ofDays(366)).build();
   }
 
   @Test

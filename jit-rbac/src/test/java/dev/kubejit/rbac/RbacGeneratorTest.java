@@ -9,6 +9,7 @@ import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
+import io.kubernetes.client.openapi.models.V1PolicyRule;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import java.time.Duration;
@@ -18,6 +19,31 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class RbacGeneratorTest {
+  private static final List<String> READ = List.of("get", "list", "watch");
+
+  /** A policy rule written out by hand (no resourceNames unless given). */
+  static V1PolicyRule rule(List<String> groups, List<String> resources, List<String> verbs, String... names) {
+    V1PolicyRule r = new V1PolicyRule().apiGroups(groups).resources(resources).verbs(verbs);
+    if (names.length > 0) {
+      r.resourceNames(List.of(names));
+    }
+    return r;
+  }
+
+  static final List<V1PolicyRule> JIT_DEBUG_RULES = List.of(
+      rule(List.of(""), List.of("pods", "pods/log"), READ),
+      rule(List.of(""), List.of("pods/exec"), List.of("create")));
+  static final List<V1PolicyRule> ONCALL_DEBUG_RULES = List.of(
+      rule(List.of(""), List.of("pods", "events"), READ),
+      rule(List.of(""), List.of("pods/log"), List.of("get")),
+      rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("create")),
+      rule(List.of("apps"), List.of("deployments", "replicasets"), READ));
+  static final List<V1PolicyRule> LOGS_READER_RULES = List.of(
+      rule(List.of(""), List.of("pods"), List.of("get", "list")),
+      rule(List.of(""), List.of("pods/log"), List.of("get")));
+  static final List<V1PolicyRule> CLUSTER_READ_RULES = List.of(
+      rule(List.of(""), List.of("nodes", "namespaces"), READ));
+
   private static final RbacLinter LINTER = RbacLinter.builder().maxJitDuration(Duration.ofHours(8))
       .clock(java.time.Clock.fixed(Fixtures.NOW, java.time.ZoneOffset.UTC)).build();
 
@@ -43,7 +69,24 @@ class RbacGeneratorTest {
     assertEquals("alice@example.com", rb.getMetadata().getAnnotations().get("kubejit.dev/requester"));
     assertEquals("INC-42 fix", rb.getMetadata().getAnnotations().get("kubejit.dev/justification"));
     assertTrue(rb.getMetadata().getOwnerReferences() == null || rb.getMetadata().getOwnerReferences().isEmpty());
+    assertEquals(JIT_DEBUG_RULES, role.getRules());
     assertEquals(List.of(), LINTER.lint(gen));
+  }
+
+  @Test
+  void everyBuiltInTemplateHasExactlyItsDocumentedRules() {
+    assertEquals(JIT_DEBUG_RULES, RbacTemplate.builtIn("jit-debug").rules());
+    assertEquals(ONCALL_DEBUG_RULES, RbacTemplate.builtIn("oncall-debug").rules());
+    assertEquals(ONCALL_DEBUG_RULES, RbacTemplate.oncallDebug(false).rules());
+    List<V1PolicyRule> withEphemeral = new java.util.ArrayList<>(ONCALL_DEBUG_RULES);
+    withEphemeral.add(rule(List.of(""), List.of("pods/ephemeralcontainers"), List.of("update")));
+    assertEquals(withEphemeral, RbacTemplate.oncallDebug(true).rules());
+    assertEquals(LOGS_READER_RULES, RbacTemplate.builtIn("logs-reader").rules());
+    assertEquals(CLUSTER_READ_RULES, RbacTemplate.builtIn("jit-cluster-read").rules());
+    assertEquals(List.of(rule(List.of("batch"), List.of("jobs"), List.of("get")),
+            rule(List.of(""), List.of("configmaps"), List.of("get", "update"), "app-config")),
+        RbacTemplate.builder("custom").rule(List.of("batch"), List.of("jobs"), List.of("get"))
+            .rule(List.of(""), List.of("configmaps"), List.of("get", "update"), List.of("app-config")).build().rules());
   }
 
   @Test
@@ -60,14 +103,14 @@ class RbacGeneratorTest {
     Grant g = base.toBuilder().scope(base.scope().withPod("checkout-7d9f")).build();
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.oncallDebug(false)).grant(g).generate();
     assertEquals("checkout-7d9f", gen.pod().orElseThrow());
-    for (io.kubernetes.client.openapi.models.V1PolicyRule r : ((V1Role) gen.role()).getRules()) {
-      boolean pods = r.getResources().stream().anyMatch(x -> x.equals("pods") || x.startsWith("pods/"));
-      if (pods) {
-        assertEquals(List.of("checkout-7d9f"), r.getResourceNames(), r.toString());
-        assertFalse(r.getVerbs().contains("list") || r.getVerbs().contains("watch"), r.toString());
-        assertTrue(r.getResources().stream().allMatch(x -> x.equals("pods") || x.startsWith("pods/")), r.toString());
-      }
-    }
+    // Every rule, written out: events split off unchanged; pod rules named and without list/watch;
+    // rules on other API groups untouched.
+    assertEquals(List.of(
+        rule(List.of(""), List.of("events"), READ),
+        rule(List.of(""), List.of("pods"), List.of("get"), "checkout-7d9f"),
+        rule(List.of(""), List.of("pods/log"), List.of("get"), "checkout-7d9f"),
+        rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("create"), "checkout-7d9f"),
+        rule(List.of("apps"), List.of("deployments", "replicasets"), READ)), ((V1Role) gen.role()).getRules());
     RbacEvaluator eval = RbacEvaluator.of(RbacSnapshot.of(gen));
     String user = g.holder().user();
     assertTrue(eval.check(AccessQuery.builder(user).groups(g.subjectGroup()).resource("create", "", "pods")
@@ -96,7 +139,10 @@ class RbacGeneratorTest {
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.oncallDebug(true)).grant(g).group("jit:oncall:payments")
         .generate();
     assertEquals("jit:oncall:payments", ((V1RoleBinding) gen.binding()).getSubjects().get(0).getName());
-    assertEquals(5, ((V1Role) gen.role()).getRules().size());
+    assertEquals(1, ((V1RoleBinding) gen.binding()).getSubjects().size());
+    List<V1PolicyRule> expected = new java.util.ArrayList<>(ONCALL_DEBUG_RULES);
+    expected.add(rule(List.of(""), List.of("pods/ephemeralcontainers"), List.of("update")));
+    assertEquals(expected, ((V1Role) gen.role()).getRules());
   }
 
   @Test
@@ -120,6 +166,8 @@ class RbacGeneratorTest {
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.jitClusterRead()).grant(cluster).clusterScope().generate();
     assertTrue(gen.role() instanceof V1ClusterRole);
     assertTrue(gen.binding() instanceof V1ClusterRoleBinding);
+    assertEquals(CLUSTER_READ_RULES, ((V1ClusterRole) gen.role()).getRules());
+    assertEquals("ClusterRole", ((V1ClusterRoleBinding) gen.binding()).getRoleRef().getKind());
     assertTrue(gen.clusterScoped());
     List<Finding> f = LINTER.lint(gen);
     assertEquals(1, f.size(), f.toString());
@@ -179,9 +227,40 @@ class RbacGeneratorTest {
     }
     Grant g = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofMinutes(30));
     for (String t : List.of("oncall-debug", "jit-debug", "logs-reader")) {
-      V1RoleBinding rb = (V1RoleBinding) RbacGenerator.builder(RbacTemplate.builtIn(t)).grant(g).generate().binding();
-      assertTrue(rb.getSubjects().stream().allMatch(s -> s.getKind().equals("Group")));
+      GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.builtIn(t)).grant(g).generate();
+      V1RoleBinding rb = (V1RoleBinding) gen.binding();
+      assertEquals(1, rb.getSubjects().size());
+      assertEquals("Group", rb.getSubjects().get(0).getKind());
+      assertEquals(g.subjectGroup(), rb.getSubjects().get(0).getName());
+      assertEquals(RbacTemplate.builtIn(t).rules(), ((V1Role) gen.role()).getRules());
     }
+  }
+
+  @Test
+  void lifetimesAboveTheAbsoluteCapAreRefused() {
+    java.time.Clock clock = java.time.Clock.fixed(Fixtures.NOW, java.time.ZoneOffset.UTC);
+    GrantId id = GrantId.random();
+    GeneratedRbac atCap = RbacGenerator.builder(RbacTemplate.jitDebug()).namespace("a").grantId(id).group("g")
+        .expiresAt(Fixtures.NOW.plus(Duration.ofDays(366))).clock(clock).generate();
+    assertEquals(Fixtures.NOW.plus(Duration.ofDays(366)), atCap.expiresAt());
+    for (java.time.Instant exp : List.of(Fixtures.NOW.plus(Duration.ofDays(366)).plusNanos(1),
+        java.time.Instant.parse("2140-01-01T00:00:00Z"))) {
+      RbacException e = assertThrows(RbacException.class, () -> RbacGenerator.builder(RbacTemplate.jitDebug())
+          .namespace("a").grantId(id).group("g").expiresAt(exp).clock(clock).generate());
+      assertTrue(e.getMessage().contains("366 days"), e.getMessage());
+    }
+    // A grant whose window exceeds the cap is refused whatever the clock says.
+    Grant tooLong = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofDays(367));
+    RbacException e = assertThrows(RbacException.class,
+        () -> RbacGenerator.builder(RbacTemplate.jitDebug()).grant(tooLong).clock(clock).generate());
+    assertTrue(e.getMessage().contains("366 days"), e.getMessage());
+    // A grant starting in the future that ends more than 366 days from now is refused too.
+    Grant later = Fixtures.grant("payments", "jit-debug", Fixtures.NOW.plus(Duration.ofDays(300)), Duration.ofDays(70));
+    assertThrows(RbacException.class,
+        () -> RbacGenerator.builder(RbacTemplate.jitDebug()).grant(later).clock(clock).generate());
+    // An expiry in the past is not a lifetime problem (the reaper removes such bindings).
+    assertEquals(Fixtures.NOW.minusSeconds(1), RbacGenerator.builder(RbacTemplate.jitDebug()).namespace("a")
+        .grantId(id).group("g").expiresAt(Fixtures.NOW.minusSeconds(1)).clock(clock).generate().expiresAt());
   }
 
   @Test
