@@ -183,6 +183,7 @@ class KubernetesCredentialTest {
     JitBroker broker = JitBroker.builder()
         .policy(AccessPolicy.staticRules().role("oncall-debug", r -> r.requesters("oncall-payments")
             .namespaces("default").durations(Duration.ofMinutes(30), Duration.ofHours(1)).auto(Action.LOGS)).build())
+        .store(dev.kubejit.api.spi.RequestStore.inMemory())
         .auditSink(AuditSink.inMemory())
         .rbacProvisioner(RbacProvisioner.inMemory())
         .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(clusterCa).build()).build())

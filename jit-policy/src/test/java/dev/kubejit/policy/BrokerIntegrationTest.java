@@ -41,7 +41,7 @@ class BrokerIntegrationTest {
 
   private JitBroker broker(PolicyFormat f) {
     return JitBroker.builder().clock(Clock.fixed(Fixtures.T0, ZoneOffset.UTC))
-        .policy(PolicyEngine.of(Fixtures.example(f))).auditSink(audit).notifier(notifier)
+        .policy(PolicyEngine.of(Fixtures.example(f))).store(dev.kubejit.api.spi.RequestStore.inMemory()).auditSink(audit).notifier(notifier)
         .rbacProvisioner(RbacProvisioner.inMemory()).build();
   }
 

@@ -2,6 +2,7 @@ package dev.kubejit.samples.kubernetes;
 
 import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.spi.Notifier;
+import dev.kubejit.api.spi.RequestStore;
 import dev.kubejit.audit.FileAuditSink;
 import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.GrantCredentialIssuer;
@@ -31,13 +32,15 @@ public final class KubernetesBroker {
    * @param policy the loaded, reviewed policy
    * @param audit the audit sink the broker fails closed on
    * @param clientCa the CA the API server trusts for client certificates ({@code --client-ca-file})
+   * @param store where requests live; shared by every replica and the reaper in production
    * @param notifier where humans are told (ChatOps)
    */
-  public static JitBroker wire(ApiClient cluster, Policy policy, FileAuditSink audit, CertificateAuthority clientCa,
-      Notifier notifier, Clock clock) {
+  public static JitBroker wire(ApiClient cluster, Policy policy, RequestStore store, FileAuditSink audit,
+      CertificateAuthority clientCa, Notifier notifier, Clock clock) {
     return JitBroker.builder()
         .clock(clock)
         .policy(PolicyEngine.of(policy))
+        .store(store)
         .auditSink(audit)
         .rbacProvisioner(KubernetesRbacProvisioner.builder(cluster).maxGrantDuration(Duration.ofHours(8))
             .clock(clock).build())

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kubejit.api.spi.RequestStore;
 import dev.kubejit.api.AccessRequest;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.Activation;
@@ -98,7 +99,8 @@ class KubernetesBrokerTest {
 
     Grant grant;
     try (FileAuditSink audit = FileAuditSink.builder(log).signingKey(auditKey).open()) {
-      JitBroker broker = KubernetesBroker.wire(admin, policy, audit, clusterCa, chat, Clock.systemUTC());
+      JitBroker broker = KubernetesBroker.wire(admin, policy, RequestStore.inMemory(), audit, clusterCa,
+          chat, Clock.systemUTC());
       RequestRecord r = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug")
           .action(Action.EXEC).scope(Scope.namespace("test", NS)).duration(Duration.ofMinutes(45))
           .ticket("INC-7").justification("thread dump").build());
