@@ -541,10 +541,13 @@ final class PolicyReader {
 
   private String group(String path) {
     String s = r.string(path);
-    if (s.isEmpty() || s.length() > 256 || !s.strip().equals(s) || s.codePoints().anyMatch(c -> c < 0x21 || c == 0x7f)) {
-      throw r.error(path, "a group name must be 1-256 printable characters without spaces: " + Text.quote(s));
+    try {
+      return dev.kubejit.api.PrincipalNames.check(s, "group");
+    } catch (IllegalArgumentException e) {
+      // the same rule as for identities: a look-alike group could never match, and would mislead reviewers
+      throw r.error(path, "a group name must be 1-256 visible characters without spaces, invisible or"
+          + " look-alike characters (" + e.getMessage() + ")");
     }
-    return s;
   }
 
   private String text(String path, String what, int max) {

@@ -65,6 +65,17 @@ class PolicyLoaderTest {
     assertThrows(IllegalArgumentException.class, () -> PolicyLoader.load(f, "bad revision\n"));
   }
 
+  /** Issue 9 §2: a group a policy names follows the same rule as an identity's groups. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {
+      "sre-leads\\u200b", "sre\\u00adleads", "\\uff53re-leads", "sr\\u0435-leads", "sre leads", "sre\\u00a0leads"})
+  void invisibleOrLookAlikeGroupNamesAreRefused(String group) {
+    String text = replaceOnce(JSON, "\"requesters\": [\"oncall-payments\"]", "\"requesters\": [\"" + group + "\"]");
+    PolicyException e = fails(text, PolicyFormat.JSON);
+    assertTrue(e.getMessage().contains("group name"), e.getMessage());
+    assertEquals(Optional.of("/roles/0/requesters/0"), e.path());
+  }
+
   @Test
   void unknownFieldIsAnErrorWithFileLineColumnAndPath() {
     String text = replaceOnce(JSON, "\"maxDuration\": \"PT1H\",", "\"maxDuration\": \"PT1H\", \"maxDurations\": \"PT2H\",");
