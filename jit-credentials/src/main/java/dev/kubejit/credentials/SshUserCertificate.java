@@ -96,7 +96,7 @@ public final class SshUserCertificate {
     return Instant.ofEpochSecond(cert.getValidAfter());
   }
 
-  /** The first instant the certificate is no longer valid (OpenSSH: valid iff validAfter <= t < validBefore). */
+  /** The first instant the certificate is no longer valid (OpenSSH: valid iff {@code validAfter <= t < validBefore}). */
   public Instant validBefore() {
     long vb = cert.getValidBefore();
     return vb < 0 || vb > Instant.MAX.getEpochSecond() ? Instant.MAX : Instant.ofEpochSecond(vb);
