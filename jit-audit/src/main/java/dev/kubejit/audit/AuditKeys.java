@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -56,19 +55,12 @@ public final class AuditKeys {
     PrivateKey k = toBcPrivate(key);
     String pem = pem("PRIVATE KEY", k.getEncoded());
     try {
-      Files.write(file, new byte[0], StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      return dev.kubejit.api.OwnerOnlyFiles.createNew(file, pem.getBytes(StandardCharsets.US_ASCII));
     } catch (FileAlreadyExistsException e) {
       throw new AuditFormatException("refusing to overwrite existing key file " + file);
-    } catch (IOException e) {
-      throw new AuditFormatException("cannot create key file " + file + ": " + e.getMessage(), e);
-    }
-    try {
-      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-      Files.writeString(file, pem, StandardCharsets.US_ASCII, StandardOpenOption.TRUNCATE_EXISTING);
     } catch (IOException | UnsupportedOperationException e) {
       throw new AuditFormatException("cannot write key file " + file + " with mode 0600: " + e, e);
     }
-    return file;
   }
 
   /**

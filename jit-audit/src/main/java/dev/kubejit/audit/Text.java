@@ -2,17 +2,13 @@ package dev.kubejit.audit;
 
 import dev.kubejit.api.SafeText;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
-import java.util.HexFormat;
 
 /** Small shared helpers: escaped quoting for messages, SHA-256, RFC 3339 nanosecond times. */
 final class Text {
-  static final HexFormat HEX = HexFormat.of();
   private static final DateTimeFormatter NANOS =
       DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSS'Z'").withZone(ZoneOffset.UTC);
 
@@ -28,19 +24,9 @@ final class Text {
     return quote(new String(bytes, 0, Math.min(length, 120), StandardCharsets.UTF_8));
   }
 
-  static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JRE", e);
-    }
-  }
-
   /** SHA-256 of {@code bytes[0, length)}, lower-case hex. */
   static String sha256Hex(byte[] bytes, int length) {
-    MessageDigest md = sha256();
-    md.update(bytes, 0, length);
-    return HEX.formatHex(md.digest());
+    return com.google.common.hash.Hashing.sha256().hashBytes(bytes, 0, length).toString();
   }
 
   static String sha256Hex(byte[] bytes) {

@@ -9,13 +9,9 @@ import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -31,9 +27,7 @@ import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.RSAKeyGenParameterSpec;
 import java.security.spec.X509EncodedKeySpec;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
@@ -58,7 +52,6 @@ import org.bouncycastle.util.io.pem.PemReader;
 final class Crypto {
   static final Provider BC = new BouncyCastleProvider();
   static final SecureRandom RANDOM = new SecureRandom();
-  private static final Set<PosixFilePermission> OWNER_RW = PosixFilePermissions.fromString("rw-------");
   private static final int MAX_PEM_CHARS = 64 * 1024;
 
   private Crypto() {}
@@ -276,11 +269,7 @@ final class Crypto {
   }
 
   static String sha256Hex(byte[] data) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    return com.google.common.hash.Hashing.sha256().hashBytes(data).toString();
   }
 
   /** A positive, non-zero 128-bit random serial number. */
@@ -297,21 +286,8 @@ final class Crypto {
    * created with that mode in the same directory and moved into place.
    */
   static void writePrivate(Path file, String content) {
-    Path dir = file.toAbsolutePath().getParent();
     try {
-      Files.createDirectories(dir);
-      Path tmp = Files.createTempFile(dir, ".kubejit-", ".tmp", PosixFilePermissions.asFileAttribute(OWNER_RW));
-      try {
-        Files.writeString(tmp, content, UTF_8);
-        try {
-          Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-          Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-        Files.setPosixFilePermissions(file, OWNER_RW);
-      } finally {
-        Files.deleteIfExists(tmp);
-      }
+      dev.kubejit.api.OwnerOnlyFiles.replace(file, content.getBytes(UTF_8));
     } catch (IOException e) {
       throw new CredentialException("cannot write " + quote(file.toString()) + ": " + e.getClass().getSimpleName() + " " + quote(String.valueOf(e.getMessage())), e);
     }

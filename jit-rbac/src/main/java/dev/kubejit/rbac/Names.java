@@ -2,8 +2,6 @@ package dev.kubejit.rbac;
 
 import dev.kubejit.api.SafeText;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.regex.Pattern;
 
 /**
@@ -112,16 +110,7 @@ final class Names {
   }
 
   static String sha256Hex(String s) {
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-      StringBuilder sb = new StringBuilder();
-      for (byte b : d) {
-        sb.append(String.format("%02x", b));
-      }
-      return sb.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return com.google.common.hash.Hashing.sha256().hashString(s, StandardCharsets.UTF_8).toString();
   }
 
   static String requirePodName(String pod) {

@@ -7,7 +7,6 @@ import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -17,8 +16,6 @@ import java.util.Set;
  * File helpers that create files owner-only from the start, so secrets are never world-readable.
  */
 final class SecureFiles {
-  private static final Set<PosixFilePermission> OWNER_RW =
-      PosixFilePermissions.fromString("rw-------");
   private static final Set<PosixFilePermission> OWNER_RWX =
       PosixFilePermissions.fromString("rwx------");
 
@@ -49,12 +46,7 @@ final class SecureFiles {
    */
   static Path writePrivate(Path file, String content) {
     try {
-      Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_RW));
-      // createFile honours the umask; set the mode explicitly in case the umask was odd.
-      Files.setPosixFilePermissions(file, OWNER_RW);
-      Files.writeString(
-          file, content, StandardCharsets.UTF_8, StandardOpenOption.TRUNCATE_EXISTING);
-      return file;
+      return dev.kubejit.api.OwnerOnlyFiles.createNew(file, content.getBytes(StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + file, e);
     }
