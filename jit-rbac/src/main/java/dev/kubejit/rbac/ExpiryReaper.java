@@ -654,24 +654,44 @@ public final class ExpiryReaper implements AutoCloseable {
       return this;
     }
 
-    /** The Lease's namespace and name (default {@code default/kubejit-expiry-reaper}). */
-    public Builder lease(String namespace, String name) {
+    /** The Lease's namespace (default {@code default}). */
+    public Builder leaseNamespace(String namespace) {
       this.leaseNamespace = Names.requireNamespace(namespace);
+      return this;
+    }
+
+    /** The Lease's name (default {@code kubejit-expiry-reaper}). */
+    public Builder leaseName(String name) {
       this.leaseName = Names.requireRoleName(name);
       return this;
     }
 
-    /** Leader-election timing (defaults 15 s, 10 s, 2 s); requires duration > deadline > retry period. */
-    public Builder leaderElection(Duration leaseDuration, Duration renewDeadline, Duration retryPeriod) {
-      if (leaseDuration.compareTo(renewDeadline) <= 0 || renewDeadline.compareTo(retryPeriod) <= 0
-          || retryPeriod.isNegative() || retryPeriod.isZero()) {
-        throw new IllegalArgumentException("need leaseDuration > renewDeadline > retryPeriod > 0: " + leaseDuration
-            + ", " + renewDeadline + ", " + retryPeriod);
-      }
-      this.leaseDuration = leaseDuration;
-      this.renewDeadline = renewDeadline;
-      this.retryPeriod = retryPeriod;
+    /**
+     * How long a Lease is valid without renewal before another replica may take it (default 15 s;
+     * must exceed {@link #renewDeadline}).
+     */
+    public Builder leaseDuration(Duration leaseDuration) {
+      this.leaseDuration = positive(leaseDuration, "lease duration");
       return this;
+    }
+
+    /** How long the leader keeps trying to renew before it steps down (default 10 s; must exceed {@link #retryPeriod}). */
+    public Builder renewDeadline(Duration renewDeadline) {
+      this.renewDeadline = positive(renewDeadline, "renew deadline");
+      return this;
+    }
+
+    /** How often replicas try to acquire or renew the Lease (default 2 s). */
+    public Builder retryPeriod(Duration retryPeriod) {
+      this.retryPeriod = positive(retryPeriod, "retry period");
+      return this;
+    }
+
+    private static Duration positive(Duration d, String what) {
+      if (d == null || d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive: " + d);
+      }
+      return d;
     }
 
     /** The longest the worker waits before re-reading the clock (default 1 s). */
@@ -686,7 +706,8 @@ public final class ExpiryReaper implements AutoCloseable {
     /**
      * Returns the reaper (not started).
      *
-     * @throws IllegalStateException if the audit sink or cluster name is missing
+     * @throws IllegalStateException if the audit sink or cluster name is missing, or the
+     *     leader-election durations are not ordered lease duration > renew deadline > retry period
      */
     public ExpiryReaper build() {
       if (sink == null) {
@@ -694,6 +715,10 @@ public final class ExpiryReaper implements AutoCloseable {
       }
       if (clusterName == null) {
         throw new IllegalStateException("clusterName is required");
+      }
+      if (leaseDuration.compareTo(renewDeadline) <= 0 || renewDeadline.compareTo(retryPeriod) <= 0) {
+        throw new IllegalStateException("leader election needs leaseDuration > renewDeadline > retryPeriod: "
+            + leaseDuration + ", " + renewDeadline + ", " + retryPeriod);
       }
       return new ExpiryReaper(this);
     }

@@ -105,7 +105,8 @@ class ExpiryReaperKubeTest {
   private static ExpiryReaper reaper(KubeControlPlane cp, String id, String lease, AuditSink sink, Clock clock,
       Duration leaseDuration, Duration renew) {
     return ExpiryReaper.builder(cp.adminClient()).auditSink(sink).clock(clock).clusterName("test")
-        .identity(id).lease("default", lease).leaderElection(leaseDuration, renew, RETRY).tick(TICK).build();
+        .identity(id).leaseNamespace("default").leaseName(lease)
+        .leaseDuration(leaseDuration).renewDeadline(renew).retryPeriod(RETRY).tick(TICK).build();
   }
 
   private static KubernetesRbacProvisioner provisioner(KubeControlPlane cp, Clock clock) {

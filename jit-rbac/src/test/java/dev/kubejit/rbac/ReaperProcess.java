@@ -14,9 +14,10 @@ public final class ReaperProcess {
   /** Args: kubeconfig, identity, lease name, lease/renew/retry millis. */
   public static void main(String[] args) throws Exception {
     ExpiryReaper r = ExpiryReaper.builder(Config.fromConfig(args[0])).auditSink(AuditSink.inMemory())
-        .clusterName("test").identity(args[1]).lease("default", args[2])
-        .leaderElection(Duration.ofMillis(Long.parseLong(args[3])), Duration.ofMillis(Long.parseLong(args[4])),
-            Duration.ofMillis(Long.parseLong(args[5])))
+        .clusterName("test").identity(args[1]).leaseNamespace("default").leaseName(args[2])
+        .leaseDuration(Duration.ofMillis(Long.parseLong(args[3])))
+        .renewDeadline(Duration.ofMillis(Long.parseLong(args[4])))
+        .retryPeriod(Duration.ofMillis(Long.parseLong(args[5])))
         .build();
     r.start();
     while (!r.isLeader()) {
