@@ -1,9 +1,9 @@
 package dev.kubejit.cli;
 
 import dev.kubejit.credentials.CertificateAuthority;
-import dev.kubejit.credentials.JwtIssuer;
+import dev.kubejit.credentials.jwt.JwtIssuer;
 import dev.kubejit.credentials.KeyType;
-import dev.kubejit.credentials.SshCertificateAuthority;
+import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

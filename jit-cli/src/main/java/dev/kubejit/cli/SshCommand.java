@@ -1,9 +1,9 @@
 package dev.kubejit.cli;
 
 import dev.kubejit.api.SafeText;
-import dev.kubejit.credentials.SshCertificateAuthority;
-import dev.kubejit.credentials.SshCertificateRequest;
-import dev.kubejit.credentials.SshUserCertificate;
+import dev.kubejit.credentials.ssh.SshCertificateAuthority;
+import dev.kubejit.credentials.ssh.SshCertificateRequest;
+import dev.kubejit.credentials.ssh.SshUserCertificate;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

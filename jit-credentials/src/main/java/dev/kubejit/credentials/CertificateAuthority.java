@@ -2,6 +2,8 @@ package dev.kubejit.credentials;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
+import dev.kubejit.credentials.internal.X509Support;
 import java.io.ByteArrayInputStream;
 import java.math.BigInteger;
 import java.nio.file.Path;
@@ -103,7 +105,7 @@ public final class CertificateAuthority {
    * @throws CredentialException if either PEM is malformed or they do not belong together
    */
   public static CertificateAuthority fromPem(String certificatePem, String privateKeyPem) {
-    X509Certificate cert = parseCertificate(certificatePem, "CA certificate");
+    X509Certificate cert = X509Support.parseCertificate(certificatePem, "CA certificate");
     KeyType type = Crypto.classify(cert.getPublicKey(), 3072, "CA certificate key");
     if (cert.getBasicConstraints() < 0) {
       throw new CredentialException("certificate " + Crypto.quote(cert.getSubjectX500Principal().getName())
@@ -201,32 +203,6 @@ public final class CertificateAuthority {
 
   static X509Certificate toX509(X509CertificateHolder holder) throws GeneralSecurityException {
     return new JcaX509CertificateConverter().setProvider(Crypto.BC).getCertificate(holder);
-  }
-
-  /** Parses exactly one PEM certificate; refuses anything else with a message that does not echo the input. */
-  static X509Certificate parseCertificate(String pem, String what) {
-    byte[] der = Crypto.singlePemBlock(pem, "CERTIFICATE", what);
-    return parseCertificateDer(der, what);
-  }
-
-  static X509Certificate parseCertificateDer(byte[] der, String what) {
-    try {
-      CertificateFactory cf = CertificateFactory.getInstance("X.509", Crypto.BC);
-      X509Certificate c = (X509Certificate) cf.generateCertificate(new ByteArrayInputStream(der));
-      if (c == null) {
-        throw new CredentialException(what + " is not a DER X.509 certificate");
-      }
-      return c;
-    } catch (GeneralSecurityException | RuntimeException e) {
-      if (e instanceof CredentialException) {
-        throw (CredentialException) e;
-      }
-      throw new CredentialException(what + " is not a well-formed X.509 certificate (" + e.getClass().getSimpleName() + ")");
-    }
-  }
-
-  static List<X509Certificate> parseCertificates(String pem, String what) {
-    return Crypto.pemBlocks(pem, "CERTIFICATE", what).stream().map(d -> parseCertificateDer(d, what)).toList();
   }
 
   BigInteger serial() {

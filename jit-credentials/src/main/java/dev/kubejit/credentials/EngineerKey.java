@@ -2,6 +2,7 @@ package dev.kubejit.credentials;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
 import dev.kubejit.api.CredentialSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,5 +1,7 @@
 package dev.kubejit.credentials;
 
+import dev.kubejit.credentials.internal.Crypto;
+import dev.kubejit.credentials.internal.X509Support;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonElement;
@@ -78,7 +80,7 @@ public final class ExecCredential {
     if (!V1.equals(apiVersion) && !V1BETA1.equals(apiVersion)) {
       throw new CredentialException("unsupported exec credential apiVersion " + Crypto.quote(apiVersion));
     }
-    checkSubjectNames(CertificateAuthority.parseCertificate(certificatePem, "client certificate"));
+    checkSubjectNames(X509Support.parseCertificate(certificatePem, "client certificate"));
     Map<String, Object> status = new LinkedHashMap<>();
     status.put("expirationTimestamp", DateTimeFormatter.ISO_INSTANT.format(expirationFor(issuedAt, notAfter)));
     status.put("clientCertificateData", certificatePem);

@@ -2,6 +2,8 @@ package dev.kubejit.credentials;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
+import dev.kubejit.credentials.internal.IssuedCertificates;
 import com.google.common.collect.ImmutableList;
 import dev.kubejit.api.CredentialKind;
 import dev.kubejit.api.CredentialRef;
@@ -28,6 +30,10 @@ public final class IssuedCertificate {
   private final Duration requestedTtl;
   private final String clampReason;
   private final PrivateKey generatedKey;
+
+  static {
+    IssuedCertificates.register(IssuedCertificate::new);
+  }
 
   IssuedCertificate(X509Certificate certificate, CredentialKind kind, String user, List<String> groups,
       Instant issuedAt, Duration requestedTtl, String clampReason, PrivateKey generatedKey) {

@@ -1,5 +1,6 @@
 package dev.kubejit.credentials;
 
+import dev.kubejit.credentials.internal.Crypto;
 import java.util.Locale;
 
 /** The key algorithms KubeJIT generates for certificate authorities, signing keys and server-side client keys. */
@@ -28,7 +29,8 @@ public enum KeyType {
     return cliName;
   }
 
-  int bits() {
+  /** The RSA modulus size in bits; 0 for the elliptic-curve types, whose size the curve fixes. */
+  public int bits() {
     return bits;
   }
 

@@ -3,6 +3,8 @@ package dev.kubejit.credentials;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
+import dev.kubejit.credentials.internal.X509Support;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -78,7 +80,7 @@ public final class Kubeconfig {
 
     /** Sets the PEM bundle that verifies the API server. */
     public Builder certificateAuthorityPem(String pem) {
-      CertificateAuthority.parseCertificates(pem, "API server CA bundle");
+      X509Support.parseCertificates(pem, "API server CA bundle");
       this.caPem = pem;
       return this;
     }
@@ -95,7 +97,7 @@ public final class Kubeconfig {
 
     /** Authenticates with a client certificate and its PKCS#8 private key. */
     public Builder clientCertificate(String certificatePem, String privateKeyPem) {
-      CertificateAuthority.parseCertificate(certificatePem, "client certificate");
+      X509Support.parseCertificate(certificatePem, "client certificate");
       Crypto.privateKey(Crypto.singlePemBlock(privateKeyPem, "PRIVATE KEY", "client private key"), "client private key");
       this.certPem = certificatePem;
       this.keyPem = privateKeyPem;

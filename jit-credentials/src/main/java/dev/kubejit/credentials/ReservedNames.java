@@ -2,6 +2,7 @@ package dev.kubejit.credentials;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
 import com.google.common.collect.ImmutableSortedSet;
 import dev.kubejit.api.PrincipalNames;
 import java.util.Arrays;
@@ -186,9 +187,12 @@ public final class ReservedNames {
 
   /**
    * Refuses {@code name} (already an acceptable name) if it matches or looks like an entry and is
-   * not exempted; logs a warning when an exemption lets it through.
+   * not exempted; logs a warning when an exemption lets it through. {@code what} names the role
+   * of the name in the message ("user", "group", "SSH principal").
+   *
+   * @throws CredentialException if the name is reserved or looks like a reserved name
    */
-  void refuse(String name, String what) {
+  public void refuse(String name, String what) {
     String entry = matching(name, false);
     if (entry != null && exemptions.contains(PrincipalNames.canonical(name))) {
       LOG.warn("issuing a credential for the reserved {} {} (matches {}) because it was exempted with exemptDangerously",

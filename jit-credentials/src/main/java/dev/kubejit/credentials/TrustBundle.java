@@ -2,6 +2,7 @@ package dev.kubejit.credentials;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.kubejit.credentials.internal.Crypto;
 import com.google.common.collect.ImmutableList;
 import dev.kubejit.api.Lifetimes;
 import java.security.cert.X509Certificate;

@@ -3,9 +3,14 @@ package dev.kubejit.credentials;
 import static java.util.Objects.requireNonNull;
 
 import dev.kubejit.api.CredentialKind;
+import dev.kubejit.api.CredentialSpec;
+import dev.kubejit.api.Grant;
+import dev.kubejit.api.IssuedCredential;
 import dev.kubejit.api.Identity;
 import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.PrincipalNames;
+import dev.kubejit.credentials.internal.Crypto;
+import dev.kubejit.credentials.internal.X509Support;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
@@ -62,8 +67,6 @@ import org.slf4j.LoggerFactory;
  * extendedKeyUsage clientAuth, subject and authority key identifiers. Serials are 128 random bits.
  */
 public final class X509Issuer {
-  static final Duration DEFAULT_MAX_TTL = Duration.ofHours(8);
-  static final Duration MAX_BACKDATE = Duration.ofMinutes(2);
   private static final Logger LOG = LoggerFactory.getLogger(X509Issuer.class);
 
   private final CertificateAuthority authority;
@@ -132,11 +135,11 @@ public final class X509Issuer {
 
   IssuedCertificate issueFromCsr(String csrPem, String user, Collection<String> groups, Duration ttl,
       Instant notAfterCap, String capReason) {
-    List<String> g = checkSubject(user, groups, reserved);
-    Duration requested = checkTtl(ttl);
-    PKCS10CertificationRequest csr = parseCsr(csrPem);
-    PublicKey key = verifiedCsrKey(csr);
-    checkCsrSubject(csr.getSubject(), user, g, false);
+    List<String> g = X509Support.checkSubject(user, groups, reserved);
+    Duration requested = X509Support.checkTtl(ttl);
+    PKCS10CertificationRequest csr = X509Support.parseCsr(csrPem);
+    PublicKey key = X509Support.verifiedCsrKey(csr);
+    X509Support.checkCsrSubject(csr.getSubject(), user, g, false);
     return sign(key, user, g, requested, notAfterCap, capReason, null, CredentialKind.X509_FROM_CSR);
   }
 
@@ -154,8 +157,8 @@ public final class X509Issuer {
   IssuedCertificate issueWithGeneratedKey(String user, Collection<String> groups, Duration ttl, KeyType keyType,
       Instant notAfterCap, String capReason) {
     requireNonNull(keyType, "keyType");
-    List<String> g = checkSubject(user, groups, reserved);
-    Duration requested = checkTtl(ttl);
+    List<String> g = X509Support.checkSubject(user, groups, reserved);
+    Duration requested = X509Support.checkTtl(ttl);
     KeyPair kp = Crypto.generate(keyType);
     return sign(kp.getPublic(), user, g, requested, notAfterCap, capReason, kp.getPrivate(),
         CredentialKind.X509_SERVER_GENERATED_KEY);
@@ -184,7 +187,7 @@ public final class X509Issuer {
     if (!notAfter.isAfter(now)) {
       throw new CredentialException("TTL " + requested + " is shorter than the one-second certificate precision");
     }
-    X500Name subject = subjectName(user, groups);
+    X500Name subject = X509Support.subjectName(user, groups);
     try {
       X509Certificate caCert = authority.certificate();
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
@@ -205,182 +208,46 @@ public final class X509Issuer {
     }
   }
 
-  static X500Name subjectName(String user, List<String> groups) {
-    X500NameBuilder nb = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, user);
-    for (String g : groups) {
-      nb.addRDN(BCStyle.O, g);
-    }
-    return nb.build();
-  }
-
   /**
-   * Validates user and groups (the one name rule, then the reserved list); returns groups sorted
-   * and de-duplicated. Every name is checked before any is refused as reserved, so a look-alike is
-   * named for what it is (an invisible character, a no-break space) rather than as reserved.
+   * Returns this issuer as the X.509 part of a {@link GrantCredentialIssuer}: {@link
+   * CredentialKind#X509_FROM_CSR} from the spec's CSR and, on explicit request, {@link
+   * CredentialKind#X509_SERVER_GENERATED_KEY} (option {@code keyType}, default {@code ed25519});
+   * notAfter is capped at the grant's end.
    */
-  static List<String> checkSubject(String user, Collection<String> groups, ReservedNames reserved) {
-    Crypto.principal(user, "user");
-    if (groups == null || groups.isEmpty()) {
-      throw new CredentialException("at least one group is required for " + Crypto.quote(user));
-    }
-    Set<String> sorted = new TreeSet<>();
-    for (String g : groups) {
-      sorted.add(Crypto.principal(g, "group"));
-    }
-    reserved.refuse(user, "user");
-    for (String g : sorted) {
-      reserved.refuse(g, "group");
-    }
-    return List.copyOf(sorted);
-  }
-
-  /** Refuses a missing, non-positive or above-{@link Lifetimes#ABSOLUTE_MAX} TTL. */
-  static Duration checkTtl(Duration ttl) {
-    if (ttl == null) {
-      throw new CredentialException("a TTL is required");
-    }
-    try {
-      return Lifetimes.requireWithinCap(ttl, "TTL");
-    } catch (IllegalArgumentException e) {
-      throw new CredentialException(e.getMessage() + " (short-lived credentials only)");
-    }
-  }
-
-  static PKCS10CertificationRequest parseCsr(String csrPem) {
-    List<byte[]> blocks;
-    try {
-      blocks = Crypto.pemBlocks(csrPem, "CERTIFICATE REQUEST", "CSR");
-    } catch (CredentialException e) {
-      // Older tools write "NEW CERTIFICATE REQUEST".
-      if (csrPem != null && csrPem.contains("-----BEGIN NEW CERTIFICATE REQUEST-----")) {
-        blocks = Crypto.pemBlocks(csrPem, "NEW CERTIFICATE REQUEST", "CSR");
-      } else {
-        throw e;
+  public CredentialKindIssuer forGrants() {
+    X509Issuer self = this;
+    return new CredentialKindIssuer() {
+      @Override
+      public Set<CredentialKind> kinds() {
+        return Set.of(CredentialKind.X509_FROM_CSR, CredentialKind.X509_SERVER_GENERATED_KEY);
       }
-    }
-    if (blocks.size() != 1) {
-      throw new CredentialException("CSR must contain exactly one CERTIFICATE REQUEST block, found " + blocks.size());
-    }
-    return parseCsrDer(blocks.get(0));
-  }
 
-  static PKCS10CertificationRequest parseCsrDer(byte[] der) {
-    try {
-      PKCS10CertificationRequest csr = new PKCS10CertificationRequest(der);
-      csr.getSubject();
-      csr.getSubjectPublicKeyInfo().getAlgorithm();
-      return csr;
-    } catch (IOException | RuntimeException e) {
-      throw new CredentialException("CSR is not a well-formed PKCS#10 request (" + e.getClass().getSimpleName() + ")");
-    }
-  }
-
-  /** Checks the key's strength and the CSR's self-signature (proof of possession). */
-  static PublicKey verifiedCsrKey(PKCS10CertificationRequest csr) {
-    Crypto.classify(csr.getSubjectPublicKeyInfo(), 2048, "CSR public key");
-    boolean ok;
-    try {
-      ok = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Crypto.BC)
-          .build(csr.getSubjectPublicKeyInfo()));
-    } catch (Exception e) {
-      throw new CredentialException("CSR signature cannot be verified (" + e.getClass().getSimpleName()
-          + "): proof of possession of the private key failed");
-    }
-    if (!ok) {
-      throw new CredentialException("CSR signature is invalid: proof of possession of the private key failed");
-    }
-    return Crypto.publicKey(csr.getSubjectPublicKeyInfo());
-  }
-
-  /**
-   * Refuses a CSR subject that disagrees with the identity. With {@code exact} the CSR must carry
-   * exactly {@code CN=user} and the same set of O (the Kubernetes CSR API signs the CSR's own
-   * subject); otherwise an empty subject, or the same CN with a subset of the groups, is accepted.
-   */
-  static void checkCsrSubject(X500Name csrSubject, String user, List<String> groups, boolean exact) {
-    String expected = subjectName(user, groups).toString();
-    String cn = null;
-    Set<String> os = new LinkedHashSet<>();
-    List<String> problems = new ArrayList<>();
-    for (RDN rdn : csrSubject.getRDNs()) {
-      if (rdn.isMultiValued()) {
-        problems.add("multi-valued RDN ('+')");
-        continue;
-      }
-      AttributeTypeAndValue atv = rdn.getFirst();
-      String value;
-      try {
-        value = stringValue(atv.getValue());
-      } catch (CredentialException e) {
-        problems.add(e.getMessage());
-        continue;
-      }
-      if (value == null) {
-        problems.add("non-string attribute value");
-        continue;
-      }
-      if (atv.getType().equals(BCStyle.CN)) {
-        if (cn != null) {
-          problems.add("more than one CN");
+      @Override
+      public IssuedCredential issue(Grant grant, CredentialSpec spec, Duration remaining) {
+        List<String> groups = List.of(grant.subjectGroup());
+        String user = grant.holder().user();
+        String capReason = "grant " + grant.id() + " ends";
+        if (spec.kind() == CredentialKind.X509_FROM_CSR) {
+          return issueFromCsr(spec.publicMaterial().orElseThrow(), user, groups, remaining, grant.expiresAt(), capReason)
+              .toIssuedCredential();
         }
-        cn = value;
-      } else if (atv.getType().equals(BCStyle.O)) {
-        if (!os.add(value)) {
-          problems.add("duplicate O " + Crypto.quote(value));
+        if (spec.kind() == CredentialKind.X509_SERVER_GENERATED_KEY) {
+          for (String k : spec.options().keySet()) {
+            if (!k.equals("keyType")) {
+              throw new CredentialException("unknown X.509 option " + Crypto.quote(k) + "; known: [keyType]");
+            }
+          }
+          KeyType type = KeyType.parse(spec.options().getOrDefault("keyType", "ed25519"));
+          return issueWithGeneratedKey(user, groups, remaining, type, grant.expiresAt(), capReason).toIssuedCredential();
         }
-      } else {
-        problems.add("attribute " + atv.getType().getId() + " is not allowed");
+        throw new CredentialException("credential kind " + spec.kind() + " is not X.509");
       }
-    }
-    if (cn != null && !cn.equals(user)) {
-      problems.add("CN " + Crypto.quote(cn) + " is not the user " + Crypto.quote(user));
-    }
-    for (String o : os) {
-      if (!groups.contains(o)) {
-        problems.add("O " + Crypto.quote(o) + " is not one of the identity's groups");
-      }
-    }
-    if (exact) {
-      if (cn == null) {
-        problems.add("CN is missing");
-      }
-      for (String g : groups) {
-        if (!os.contains(g)) {
-          problems.add("O " + Crypto.quote(g) + " is missing");
-        }
-      }
-    }
-    if (!problems.isEmpty()) {
-      throw new CredentialException("CSR subject " + render(csrSubject)
-          + " disagrees with the authenticated identity " + Crypto.quote(expected) + ": " + String.join(", ", problems));
-    }
-  }
 
-  /** RFC 4514 rendering, quoted and escaped; a subject BC cannot render is named as such. */
-  static String render(X500Name name) {
-    try {
-      return Crypto.quote(name.toString());
-    } catch (RuntimeException e) {
-      return "<undecodable subject>";
-    }
-  }
-
-  private static String stringValue(ASN1Encodable v) {
-    if (!(v instanceof ASN1String)) {
-      return null;
-    }
-    String s;
-    try {
-      s = ((ASN1String) v).getString();
-    } catch (RuntimeException e) {
-      throw new CredentialException("undecodable string value (" + e.getClass().getSimpleName() + ")");
-    }
-    try {
-      Crypto.principal(s, "CSR subject value");
-    } catch (CredentialException e) {
-      throw new CredentialException("invalid value: " + e.getMessage());
-    }
-    return s;
+      @Override
+      public String toString() {
+        return self.toString();
+      }
+    };
   }
 
   @Override
@@ -393,7 +260,7 @@ public final class X509Issuer {
   public static final class Builder {
     private CertificateAuthority authority;
     private Clock clock = Clock.systemUTC();
-    private Duration maxTtl = DEFAULT_MAX_TTL;
+    private Duration maxTtl = X509Support.DEFAULT_MAX_TTL;
     private Duration backdate = Duration.ofMinutes(1);
     private SecureRandom random = Crypto.RANDOM;
     private ReservedNames reserved = ReservedNames.defaults();
@@ -438,8 +305,8 @@ public final class X509Issuer {
       if (backdateSet) {
         throw new IllegalStateException("backdate was already set to " + this.backdate);
       }
-      if (backdate == null || backdate.isNegative() || backdate.compareTo(MAX_BACKDATE) > 0) {
-        throw new IllegalArgumentException("backdate must be between 0 and " + MAX_BACKDATE + ": " + backdate);
+      if (backdate == null || backdate.isNegative() || backdate.compareTo(X509Support.MAX_BACKDATE) > 0) {
+        throw new IllegalArgumentException("backdate must be between 0 and " + X509Support.MAX_BACKDATE + ": " + backdate);
       }
       this.backdate = backdate;
       backdateSet = true;

@@ -13,10 +13,10 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a real external tool (openssl, ssh-keygen, ssh, kubectl) and captures its output. */
-final class Exec {
-  final int exit;
-  final String out;
-  final String err;
+public final class Exec {
+  public final int exit;
+  public final String out;
+  public final String err;
 
   private Exec(int exit, String out, String err) {
     this.exit = exit;
@@ -24,11 +24,11 @@ final class Exec {
     this.err = err;
   }
 
-  static Exec run(Path dir, String... cmd) {
+  public static Exec run(Path dir, String... cmd) {
     return run(dir, Map.of(), null, cmd);
   }
 
-  static Exec run(Path dir, Map<String, String> env, byte[] stdin, String... cmd) {
+  public static Exec run(Path dir, Map<String, String> env, byte[] stdin, String... cmd) {
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
     pb.environment().putAll(env);
     try {
@@ -56,7 +56,7 @@ final class Exec {
     }
   }
 
-  static Exec ok(Path dir, String... cmd) {
+  public static Exec ok(Path dir, String... cmd) {
     Exec e = run(dir, cmd);
     if (e.exit != 0) {
       throw new AssertionError(List.of(cmd) + " exited " + e.exit + "\nstdout: " + e.out + "\nstderr: " + e.err);
@@ -77,7 +77,7 @@ final class Exec {
     return t;
   }
 
-  static List<String> list(String... parts) {
+  public static List<String> list(String... parts) {
     return new ArrayList<>(List.of(parts));
   }
 

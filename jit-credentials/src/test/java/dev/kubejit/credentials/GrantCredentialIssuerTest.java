@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.kubejit.credentials.internal.X509Support;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.kubejit.api.Action;
@@ -18,7 +19,6 @@ import dev.kubejit.api.ProvisioningException;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.Scope;
 import dev.kubejit.testing.FakeClock;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -33,10 +33,8 @@ class GrantCredentialIssuerTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   final FakeClock clock = new FakeClock(T0);
   final CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit", Duration.ofDays(30), clock);
-  final SshCertificateAuthority sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
-  final JwtIssuer jwt = JwtIssuer.generate(KeyType.ED25519, "https://kubejit", clock);
   final GrantCredentialIssuer issuer = GrantCredentialIssuer.builder().clock(clock)
-      .x509(X509Issuer.builder().authority(ca).clock(clock).build()).ssh(sshCa).jwt(jwt, "gateway").build();
+      .x509(X509Issuer.builder().authority(ca).clock(clock).build()).build();
   final Grant grant = Grant.builder().id(GrantId.random()).requestId(RequestId.random())
       .holder(Identity.of("alice", "oncall-payments", "sre")).role("oncall-debug").action(Action.EXEC)
       .scope(Scope.namespace("prod", "payments")).window(T0, T0.plus(Duration.ofMinutes(45))).build();
@@ -44,7 +42,7 @@ class GrantCredentialIssuerTest {
   @Test
   void x509CarriesHolderAndOnlyThePerGrantGroupAndEndsWithTheGrant() throws Exception {
     IssuedCredential c = issuer.issue(grant, CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), "CN=alice")));
-    var cert = CertificateAuthority.parseCertificate(c.material(), "cert");
+    var cert = X509Support.parseCertificate(c.material(), "cert");
     assertEquals(new X500Name("CN=alice,O=" + grant.subjectGroup()), new X509CertificateHolder(cert.getEncoded()).getSubject());
     assertEquals(grant.expiresAt(), cert.getNotAfter().toInstant());
     assertEquals(CredentialKind.X509_FROM_CSR, c.ref().kind());
@@ -64,68 +62,78 @@ class GrantCredentialIssuerTest {
   }
 
   @Test
-  void sshCertificateForTheGrant(@TempDir Path dir) throws Exception {
-    Exec.ok(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("k").toString());
-    String pub = Files.readString(dir.resolve("k.pub"));
-    IssuedCredential c = issuer.issue(grant, CredentialSpec.sshUserCertificate(pub,
-        Map.of("force-command", "kubectl logs -n payments x", "source-address", "10.0.0.0/8", "extensions", "permit-pty")));
-    SshUserCertificate cert = SshUserCertificate.parse(c.material());
-    assertEquals(List.of("alice"), cert.principals());
-    assertEquals("kubejit:request=" + grant.requestId().value() + ":grant=" + grant.id().value() + ":user=alice", cert.keyId());
-    assertEquals(grant.expiresAt(), cert.validBefore());
-    assertEquals(List.of("permit-pty"), cert.extensions());
-    assertEquals(CredentialKind.SSH_USER_CERTIFICATE, c.ref().kind());
-    assertThrows(CredentialException.class, () -> issuer.issue(grant, CredentialSpec.sshUserCertificate(pub, Map.of("principals", "a,b"))));
-    assertThrows(CredentialException.class, () -> issuer.issue(grant, CredentialSpec.sshUserCertificate(pub, Map.of("permit", "all"))));
-  }
-
-  @Test
-  void jwtForTheGrant() {
-    IssuedCredential c = issuer.issue(grant, CredentialSpec.of(CredentialKind.JWT, null, Map.of()));
-    VerifiedJwt v = JwtVerifier.builder().key(jwt.jwksJson()).issuer("https://kubejit").audience("gateway").clock(clock).build()
-        .verify(c.material());
-    assertEquals("alice", v.subject());
-    assertEquals(List.of(grant.subjectGroup()), v.groups());
-    assertEquals(List.of("exec"), v.actions());
-    assertEquals("payments", v.namespace().orElseThrow());
-    assertFalse(c.toString().contains(c.material()));
-  }
-
-  /** A holder whose user name is reserved gets no credential of any kind, and an SSH principal option cannot name root. */
-  @Test
-  void reservedHoldersAndPrincipalsGetNothing(@TempDir Path dir) throws Exception {
-    Exec.ok(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("k").toString());
-    String pub = Files.readString(dir.resolve("k.pub"));
-    for (String user : List.of("root", "system:kube-scheduler", "kubernetes-admin", "\u0280\u1d0f\u1d0f\u1d1b")) {
-      Grant g = Grant.builder().id(GrantId.random()).requestId(RequestId.random())
-          .holder(Identity.of(user, "oncall-payments")).role("oncall-debug").action(Action.EXEC)
-          .scope(Scope.namespace("prod", "payments")).window(T0, T0.plus(Duration.ofMinutes(45))).build();
-      for (CredentialSpec spec : List.of(CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), "")),
-          CredentialSpec.of(CredentialKind.X509_SERVER_GENERATED_KEY, null, Map.of()),
-          CredentialSpec.sshUserCertificate(pub, Map.of()), CredentialSpec.of(CredentialKind.JWT, null, Map.of()))) {
-        CredentialException e = assertThrows(CredentialException.class, () -> issuer.issue(g, spec), user + " " + spec.kind());
-        // OpenSSH principals are ASCII, so the small-capital look-alike fails that syntax first
-        assertTrue(e.getMessage().contains("reserved") || e.getMessage().startsWith("invalid SSH principal"), e.getMessage());
-      }
-    }
-    for (String principals : List.of("root", "alice root", "system:masters", "ROOT")) {
-      CredentialException e = assertThrows(CredentialException.class,
-          () -> issuer.issue(grant, CredentialSpec.sshUserCertificate(pub, Map.of("principals", principals))), principals);
-      assertTrue(e.getMessage().contains("is a reserved or privileged name"), e.getMessage());
-    }
-  }
-
-  @Test
   void endedGrantsAndUnconfiguredKindsAreRefused() throws Exception {
     clock.set(grant.expiresAt());
     ProvisioningException e = assertThrows(ProvisioningException.class,
         () -> issuer.issue(grant, CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), ""))));
     assertTrue(e.getMessage().contains("ended"), e.getMessage());
     clock.set(T0);
-    GrantCredentialIssuer sshOnly = GrantCredentialIssuer.builder().ssh(sshCa).clock(clock).build();
-    assertThrows(CredentialException.class, () -> sshOnly.issue(grant, CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), ""))));
+    GrantCredentialIssuer opaqueOnly = GrantCredentialIssuer.builder().issuer(new Recording(CredentialKind.OPAQUE)).clock(clock).build();
+    CredentialException notConfigured = assertThrows(CredentialException.class,
+        () -> opaqueOnly.issue(grant, CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), ""))));
+    assertEquals("credential kind X509_FROM_CSR is not configured in this issuer (configured: [OPAQUE])", notConfigured.getMessage());
     assertThrows(CredentialException.class, () -> issuer.issue(grant, CredentialSpec.of(CredentialKind.OPAQUE, null, Map.of())));
+    assertThrows(CredentialException.class, () -> issuer.issue(grant,
+        CredentialSpec.of(CredentialKind.X509_SERVER_GENERATED_KEY, null, Map.of("keyTyp", "rsa-3072"))));
     assertThrows(IllegalStateException.class, () -> GrantCredentialIssuer.builder().build());
+  }
+
+  /** Kind issuers compose: each kind goes to the one issuer that names it, with the grant's remaining time. */
+  @Test
+  void kindIssuersComposeAndReceiveTheRemainingTime() throws Exception {
+    Recording opaque = new Recording(CredentialKind.OPAQUE);
+    GrantCredentialIssuer both = GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(ca).clock(clock).build())
+        .issuer(opaque).clock(clock).build();
+    assertEquals(List.of(CredentialKind.X509_FROM_CSR, CredentialKind.X509_SERVER_GENERATED_KEY, CredentialKind.OPAQUE),
+        List.copyOf(both.kinds()));
+    clock.advance(Duration.ofMinutes(15));
+    IssuedCredential c = both.issue(grant, CredentialSpec.of(CredentialKind.OPAQUE, null, Map.of()));
+    assertEquals(Duration.ofMinutes(30), opaque.remaining);
+    assertEquals(grant, opaque.grant);
+    assertEquals("opaque-1", c.material());
+    both.issue(grant, CredentialSpec.x509FromCsr(TestKeys.csrPem(TestKeys.ed25519(), "")));
+    assertEquals(1, opaque.calls, "X.509 is not routed to the OPAQUE issuer");
+  }
+
+  @Test
+  void twoIssuersForOneKindAreRefusedNamingTheFirst() {
+    GrantCredentialIssuer.Builder b = GrantCredentialIssuer.builder().issuer(new Recording(CredentialKind.OPAQUE, CredentialKind.JWT));
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> b.issuer(new Recording(CredentialKind.JWT)));
+    assertEquals("JWT is already issued by Recording[JWT, OPAQUE]", e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> GrantCredentialIssuer.builder().issuer(new Recording()));
+    X509Issuer x = X509Issuer.builder().authority(ca).clock(clock).build();
+    assertThrows(IllegalStateException.class, () -> GrantCredentialIssuer.builder().x509(x).x509(x));
+  }
+
+  /** A kind issuer that records its last call (a narrow seam: the SPI has no behaviour of its own to test). */
+  static final class Recording implements CredentialKindIssuer {
+    final java.util.Set<CredentialKind> kinds;
+    Grant grant;
+    Duration remaining;
+    int calls;
+
+    Recording(CredentialKind... kinds) {
+      this.kinds = kinds.length == 0 ? java.util.Set.of() : java.util.EnumSet.copyOf(List.of(kinds));
+    }
+
+    @Override
+    public java.util.Set<CredentialKind> kinds() {
+      return kinds;
+    }
+
+    @Override
+    public IssuedCredential issue(Grant grant, CredentialSpec spec, Duration remaining) {
+      this.grant = grant;
+      this.remaining = remaining;
+      calls++;
+      return IssuedCredential.publicMaterial(dev.kubejit.api.CredentialRef.of(spec.kind(), "r" + calls, "fp", grant.expiresAt()),
+          "opaque-" + calls);
+    }
+
+    @Override
+    public String toString() {
+      return "Recording" + kinds;
+    }
   }
 
   @Test
