@@ -49,6 +49,30 @@ class ArchitectureTest {
     }
   }
 
+  /**
+   * The credential plug-ins (ssh, jwt, kubernetes) build on jit-credentials and never on one
+   * another, and jit-credentials never reaches for a plug-in or its library: an X.509-only user
+   * needs neither MINA SSHD, Nimbus nor client-java on the classpath.
+   */
+  @Test
+  void credentialPluginsAreIndependentAndTheCoreNeedsNone() {
+    String[] plugins = {"ssh", "jwt", "kubernetes"};
+    for (String p : plugins) {
+      for (String q : plugins) {
+        if (!p.equals(q)) {
+          noClasses().that().resideInAPackage("dev.kubejit.credentials." + p + "..")
+              .should().dependOnClassesThat().resideInAPackage("dev.kubejit.credentials." + q + "..")
+              .check(classes);
+        }
+      }
+    }
+    noClasses().that().resideInAnyPackage("dev.kubejit.credentials", "dev.kubejit.credentials.internal")
+        .should().dependOnClassesThat().resideInAnyPackage("dev.kubejit.credentials.ssh..", "dev.kubejit.credentials.jwt..",
+            "dev.kubejit.credentials.kubernetes..", "org.apache.sshd..", "com.nimbusds..", "io.kubernetes..", "okhttp3..")
+        .because("jit-credentials alone must run without the plug-ins' libraries")
+        .check(classes);
+  }
+
   @Test
   void librariesDoNotDependOnCliOrTestFixtures() {
     noClasses().that().resideInAnyPackage("dev.kubejit.api..", "dev.kubejit.credentials..",

@@ -150,7 +150,7 @@ public final class GeneratedRbac {
   }
 
   /** The role: a {@link V1Role}, or a {@link V1ClusterRole} for cluster scope. */
-  public KubernetesObject role() {
+  KubernetesObject role() {
     List<V1PolicyRule> rules = v1Rules();
     if (namespace == null) {
       return new V1ClusterRole().apiVersion(Names.RBAC_API_VERSION).kind("ClusterRole").metadata(meta()).rules(rules);
@@ -159,7 +159,7 @@ public final class GeneratedRbac {
   }
 
   /** The binding without ownerReference: a {@link V1RoleBinding}, or a {@link V1ClusterRoleBinding}. */
-  public KubernetesObject binding() {
+  KubernetesObject binding() {
     return binding(null);
   }
 
@@ -182,7 +182,7 @@ public final class GeneratedRbac {
   }
 
   /** The role followed by the binding. */
-  public List<KubernetesObject> objects() {
+  List<KubernetesObject> objects() {
     return ImmutableList.of(role(), binding());
   }
 

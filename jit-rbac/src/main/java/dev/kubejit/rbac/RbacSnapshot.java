@@ -64,7 +64,7 @@ public final class RbacSnapshot {
    * Reads client-java RBAC model objects ({@link V1Role}, {@link V1ClusterRole}, {@link V1RoleBinding},
    * {@link V1ClusterRoleBinding}); other objects are ignored.
    */
-  public static RbacSnapshot of(Collection<? extends KubernetesObject> objects) {
+  static RbacSnapshot of(Collection<? extends KubernetesObject> objects) {
     Acc acc = new Acc();
     for (KubernetesObject o : requireNonNull(objects, "objects")) {
       acc.add(o);

@@ -110,7 +110,7 @@ public final class RbacTemplate {
   }
 
   /** Fresh copies of the template's rules. */
-  public List<V1PolicyRule> rules() {
+  List<V1PolicyRule> rules() {
     List<V1PolicyRule> out = new ArrayList<>();
     for (Rule r : rules) {
       out.add(r.toV1());
