@@ -1,7 +1,6 @@
 package dev.kubejit.api;
 
 import java.time.Duration;
-import java.util.regex.Pattern;
 
 /**
  * Argument checks shared by the domain types.
@@ -12,10 +11,6 @@ import java.util.regex.Pattern;
  * quotes the offending value in escaped form.
  */
 final class Validation {
-  private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern DNS1123_SUBDOMAIN =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-
   private Validation() {}
 
   static String requireText(String value, String what, int maxLength) {
@@ -50,26 +45,11 @@ final class Validation {
   }
 
   static String requireDnsLabel(String value, String what) {
-    if (value == null || value.isEmpty()) {
-      throw new IllegalArgumentException(what + " is required");
-    }
-    if (value.length() > 63 || !DNS1123_LABEL.matcher(value).matches()) {
-      throw new IllegalArgumentException(
-          what + " must be a DNS-1123 label (lower-case alphanumerics and '-', at most 63): " + quote(value));
-    }
-    return value;
+    return KubeNames.requireDnsLabel(value, what);
   }
 
   static String requireDnsSubdomain(String value, String what) {
-    if (value == null || value.isEmpty()) {
-      throw new IllegalArgumentException(what + " is required");
-    }
-    if (value.length() > 253 || !DNS1123_SUBDOMAIN.matcher(value).matches()) {
-      throw new IllegalArgumentException(
-          what + " must be a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.', at most 253): "
-              + quote(value));
-    }
-    return value;
+    return KubeNames.requireDnsSubdomain(value, what);
   }
 
   static Duration requirePositive(Duration d, String what) {

@@ -166,7 +166,7 @@ public final class AuditVerifier {
           st.lastCheckpointSeq = rec.seq();
         }
         checkTime(st, rec);
-        st.prevHash = Text.sha256Hex(cur.bytes());
+        st.prevHash = ChainHash.of(cur.bytes());
         if (rec.seq() == 1) {
           st.firstHash = st.prevHash;
         }
@@ -320,7 +320,7 @@ public final class AuditVerifier {
     }
     if (rec.seq() < e) {
       String earlier = st.recent.get(rec.seq());
-      if (earlier != null && !earlier.equals(Text.sha256Hex(cur.bytes()))) {
+      if (earlier != null && !earlier.equals(ChainHash.of(cur.bytes()))) {
         return tampered(st, Problem.INSERTED, rec.seq(), "two different records claim seq " + rec.seq()
             + ": a record was inserted at seq " + rec.seq() + " (the original follows at " + where + ")");
       }
@@ -337,7 +337,7 @@ public final class AuditVerifier {
     if (after != null && after.prevHash().equals(st.prevHash)) {
       return tampered(st, Problem.INSERTED, e, where + " was inserted: the record after it links to record " + (e - 1));
     }
-    if (after != null && !after.prevHash().equals(Text.sha256Hex(cur.bytes()))) {
+    if (after != null && !after.prevHash().equals(ChainHash.of(cur.bytes()))) {
       return tampered(st, Problem.MODIFIED, e, where + ": record " + e + " was changed (it no longer links to record "
           + (e - 1) + ", and record " + (e + 1) + " does not link to it)");
     }
@@ -396,7 +396,7 @@ public final class AuditVerifier {
   private static final class State {
     final boolean anchorGiven;
     long expected = 1;
-    String prevHash = RecordCodec.GENESIS;
+    String prevHash = ChainHash.GENESIS;
     AuditRecord last;
     long lastSigned;
     long checkpoints;

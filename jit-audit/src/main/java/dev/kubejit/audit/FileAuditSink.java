@@ -366,7 +366,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
                   + " bytes, more than the limit of " + RecordCodec.MAX_LINE_BYTES);
             }
             lines.add(line);
-            h = Text.sha256Hex(line);
+            h = ChainHash.of(line);
             s++;
           }
         } catch (RuntimeException e) {
@@ -375,7 +375,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
           continue;
         }
         if (nextSeq == 1 && !lines.isEmpty()) {
-          logId = Text.sha256Hex(lines.get(0));
+          logId = ChainHash.logId(lines.get(0));
         }
         for (byte[] line : lines) {
           appendLine(line);
@@ -415,7 +415,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     byte[] sig = signingKey == null ? null : AuditKeys.sign(signingKey, RecordCodec.signedBytes(c));
     byte[] line = RecordCodec.checkpointLine(c, sig);
     long offset = appendLine(line);
-    String hash = Text.sha256Hex(line);
+    String hash = ChainHash.of(line);
     if (nextSeq == 1) {
       logId = hash;
     }
@@ -501,7 +501,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       segment = 1;
       channel = createSegment(base);
       nextSeq = 1;
-      prevHash = RecordCodec.GENESIS;
+      prevHash = ChainHash.GENESIS;
       return;
     }
     int expected = 1;
@@ -566,12 +566,12 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
     if (r == null) {
       nextSeq = 1;
-      prevHash = RecordCodec.GENESIS;
+      prevHash = ChainHash.GENESIS;
     } else {
       nextSeq = r.seq() + 1;
-      prevHash = Text.sha256Hex(head.line);
+      prevHash = ChainHash.of(head.line);
       byte[] first = readLineAt(segs.get(1), 0);
-      logId = first == null ? null : Text.sha256Hex(first);
+      logId = first == null ? null : ChainHash.logId(first);
     }
     segmentSize = channel.size();
     channel.position(segmentSize);
@@ -601,7 +601,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
    * before the seal, which the next open finishes (with an anchor) or treats as a crash.
    */
   private void lift(Tail head, AuditRecord seal, RecordCodec.TornNote torn) throws IOException {
-    String sealHash = Text.sha256Hex(head.line);
+    String sealHash = ChainHash.of(head.line);
     channel.truncate(head.lineOffset);
     channel.force(true);
     segmentSize = head.lineOffset;
@@ -644,7 +644,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         + Text.time(a.time()) + ") at offset " + a.offset() + " of " + Segments.segment(base, a.segment());
     if (a.seq() > 1) {
       byte[] first = readLineAt(segs.get(1), 0);
-      if (first == null || !Text.sha256Hex(first).equals(a.log())) {
+      if (first == null || !ChainHash.logId(first).equals(a.log())) {
         throw new AuditException("refusing to open audit log " + base + ": " + what + " of another log (its first "
             + "record differs); the log was replaced, or the anchor belongs to another log");
       }
@@ -656,7 +656,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
     if (f != null && a.offset() < end) {
       byte[] line = readLineAt(f, a.offset());
-      boolean same = line != null && Text.sha256Hex(line).equals(a.hash());
+      boolean same = line != null && ChainHash.of(line).equals(a.hash());
       if (!same && line != null && a.kind().equals(RecordCodec.SEAL)) {
         try {
           AuditRecord x = RecordCodec.parse(line, line.length);
@@ -672,8 +672,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       return false;
     }
     if (f != null && f.equals(last) && a.offset() == end && a.kind().equals(RecordCodec.SEAL)) {
-      boolean chained = r == null ? a.seq() == 1 && a.prevHash().equals(RecordCodec.GENESIS)
-          : r.seq() == a.seq() - 1 && Text.sha256Hex(head.line).equals(a.prevHash());
+      boolean chained = r == null ? a.seq() == 1 && a.prevHash().equals(ChainHash.GENESIS)
+          : r.seq() == a.seq() - 1 && ChainHash.of(head.line).equals(a.prevHash());
       if (chained) {
         return true;
       }
@@ -734,7 +734,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     channel.truncate(tail.tornOffset);
     channel.force(true);
     return new RecordCodec.TornNote(file.getFileName().toString(), tail.tornOffset, bytes.length,
-        Text.sha256Hex(bytes));
+        Text.sha256Hex(bytes)); // a digest of the torn bytes, not a chain hash
   }
 
   /** The last complete line of a file and any bytes after it that no newline ended. */

@@ -45,7 +45,6 @@ import java.util.regex.Pattern;
  * record); a {@code reopen} record replaces the seal it lifted and carries that seal's hash.
  */
 final class RecordCodec {
-  static final String GENESIS = "0".repeat(64);
   static final String PERIODIC = "periodic";
   static final String SEAL = "seal";
   static final String RECOVERY = "recovery";

@@ -48,7 +48,7 @@ class FileAuditSinkTest {
     assertEquals(4, lines.size(), "3 events + seal");
     assertTrue(lines.get(0).startsWith("{\"seq\":1,\"time\":\"2026-01-01T09:00:00.123456789Z\",\"type\":\"REQUEST_CREATED\","),
         lines.get(0));
-    assertTrue(lines.get(0).endsWith(",\"prevHash\":\"" + RecordCodec.GENESIS + "\"}"), lines.get(0));
+    assertTrue(lines.get(0).endsWith(",\"prevHash\":\"" + ChainHash.GENESIS + "\"}"), lines.get(0));
     for (int i = 1; i < lines.size(); i++) {
       assertTrue(lines.get(i).contains("\"prevHash\":\"" + LogFiles.sha256(lines.get(i - 1)) + "\""), "line " + i);
     }

@@ -35,7 +35,6 @@ final class PolicyReader {
   static final String KIND = "AccessPolicy";
 
   static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?");
-  static final Pattern K8S_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
   static final Pattern ACTION = Pattern.compile("[a-z][a-z0-9-]{0,62}");
   static final Pattern NAMESPACE_GLOB = Pattern.compile("[a-z0-9*][-a-z0-9*]{0,62}");
   static final Pattern CLUSTER_GLOB = Pattern.compile("[a-z0-9*][-a-z0-9.*]{0,252}");
@@ -170,7 +169,7 @@ final class PolicyReader {
             if (!n2.equals("template")) {
               throw r.unknown(p2, n2, "template");
             }
-            template[0] = name(p2, K8S_NAME, "RBAC template name");
+            template[0] = templateName(p2);
           });
           h.rbacTemplate = require(template[0], p, "template");
           break;
@@ -535,6 +534,15 @@ final class PolicyReader {
     String s = r.string(path);
     if (!grammar.matcher(s).matches()) {
       throw r.error(path, what + " must match " + grammar.pattern() + ": " + Text.quote(s));
+    }
+    return s;
+  }
+
+  /** An RBAC template name becomes part of Role names: a DNS-1123 label, the rule jit-rbac applies. */
+  private String templateName(String path) {
+    String s = r.string(path);
+    if (!dev.kubejit.api.KubeNames.isDnsLabel(s)) {
+      throw r.error(path, "RBAC template name " + dev.kubejit.api.KubeNames.labelRule() + ": " + Text.quote(s));
     }
     return s;
   }

@@ -76,6 +76,17 @@ class PolicyLoaderTest {
     assertEquals(Optional.of("/roles/0/requesters/0"), e.path());
   }
 
+  /** Issue 11: an RBAC template name follows the DNS-1123 label rule jit-rbac applies (KubeNames), not a looser one. */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"oncall.debug", "a..b", "Oncall-debug", "-debug",
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"})
+  void rbacTemplateNamesAreDnsLabels(String template) {
+    String text = replaceOnce(JSON, "\"template\": \"oncall-debug\"", "\"template\": \"" + template + "\"");
+    PolicyException e = fails(text, PolicyFormat.JSON);
+    assertTrue(e.getMessage().contains("RBAC template name must be a DNS-1123 label"), e.getMessage());
+    assertEquals(Optional.of("/roles/0/rbac/template"), e.path());
+  }
+
   @Test
   void unknownFieldIsAnErrorWithFileLineColumnAndPath() {
     String text = replaceOnce(JSON, "\"maxDuration\": \"PT1H\",", "\"maxDuration\": \"PT1H\", \"maxDurations\": \"PT2H\",");

@@ -1,5 +1,6 @@
 package dev.kubejit.rbac;
 
+import dev.kubejit.api.KubeNames;
 import dev.kubejit.api.SafeText;
 import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
@@ -15,8 +16,6 @@ import java.util.regex.Pattern;
  * same grant addresses the same objects.
  */
 final class Names {
-  private static final Pattern SUBDOMAIN =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
   static final String MANAGED_BY = "app.kubernetes.io/managed-by";
   static final String MANAGED_BY_VALUE = "kubejit";
   static final String GRANT_ID = "kubejit.dev/grant-id";
@@ -29,7 +28,6 @@ final class Names {
   static final String RBAC_GROUP = "rbac.authorization.k8s.io";
   static final String RBAC_API_VERSION = RBAC_GROUP + "/v1";
 
-  private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
   private static final Pattern GROUP = Pattern.compile("[A-Za-z0-9][A-Za-z0-9:._@+=-]*");
   private static final int MAX_GROUP = 253;
   private static final int MAX_JUSTIFICATION = 1024;
@@ -38,17 +36,15 @@ final class Names {
   private Names() {}
 
   static String requireNamespace(String ns) {
-    if (ns == null || ns.length() > 63 || !DNS1123_LABEL.matcher(ns).matches()) {
-      throw new RbacException(
-          "namespace must be a DNS-1123 label (lower-case alphanumerics and '-', at most 63): " + quote(ns));
+    if (!KubeNames.isDnsLabel(ns)) {
+      throw new RbacException("namespace " + KubeNames.labelRule() + ": " + quote(ns));
     }
     return ns;
   }
 
   static String requireRoleName(String name) {
-    if (name == null || name.length() > 63 || !DNS1123_LABEL.matcher(name).matches()) {
-      throw new RbacException(
-          "role name must be a DNS-1123 label (lower-case alphanumerics and '-', at most 63): " + quote(name));
+    if (!KubeNames.isDnsLabel(name)) {
+      throw new RbacException("role name " + KubeNames.labelRule() + ": " + quote(name));
     }
     return name;
   }
@@ -114,9 +110,8 @@ final class Names {
   }
 
   static String requirePodName(String pod) {
-    if (pod.length() > 253 || !SUBDOMAIN.matcher(pod).matches()) {
-      throw new RbacException("pod must be a DNS-1123 subdomain (lower-case alphanumerics, '-' and '.', at most 253): "
-          + quote(pod));
+    if (!KubeNames.isDnsSubdomain(pod)) {
+      throw new RbacException("pod " + KubeNames.subdomainRule() + ": " + quote(pod));
     }
     return pod;
   }
