@@ -2,8 +2,6 @@ package dev.kubejit.audit;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kubejit.api.AuditEvent;
 import dev.kubejit.api.AuditEventType;
 import dev.kubejit.api.Grant;
@@ -31,12 +29,11 @@ import java.util.Optional;
  * (after expiry, before activation, or an unknown grant). Calls by identities without a {@code jit:}
  * group are ignored. Per {@code auditID} the event of the latest stage is used ({@code
  * ResponseComplete} or {@code Panic} over {@code ResponseStarted} over {@code RequestReceived});
- * its {@code requestReceivedTimestamp} is the call's time.
+ * its {@code requestReceivedTimestamp} is the call's time. Lines are parsed by {@link KubeAuditEvent}.
  */
 public final class AuditCorrelator {
   /** The prefix of KubeJIT's Kubernetes groups. */
   public static final String JIT_GROUP_PREFIX = "jit:";
-  private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private AuditCorrelator() {}
 
@@ -223,84 +220,41 @@ public final class AuditCorrelator {
     }
   }
 
-  private static int stageRank(String stage) {
-    if (stage == null) {
-      return -1;
-    }
-    switch (stage) {
-      case "RequestReceived":
-        return 0;
-      case "ResponseStarted":
-        return 1;
-      case "ResponseComplete":
-      case "Panic":
-        return 2;
-      default:
-        return -1;
-    }
-  }
-
   private static List<ApiCall> kubeCalls(List<Path> files) {
-    Map<String, JsonNode> finalStage = new LinkedHashMap<>();
+    Map<String, KubeAuditEvent> finalStage = new LinkedHashMap<>();
     try (LineReader r = new LineReader(files)) {
       for (LineReader.Line l = r.next(); l != null; l = r.next()) {
         if (l.bytes().length == 0 && l.terminated()) {
           continue;
         }
-        JsonNode n;
+        KubeAuditEvent e;
         try {
           if (l.overlong()) {
-            throw new IOException("line too long");
+            throw new AuditFormatException(l.where() + " is not a JSON Kubernetes audit event (line too long)");
           }
-          n = MAPPER.readTree(l.bytes());
-        } catch (IOException e) {
+          e = KubeAuditEvent.parse(l.bytes(), l.where());
+        } catch (AuditFormatException ex) {
           if (!l.terminated()) {
             continue; // the API server may be writing this line right now
           }
-          throw new AuditFormatException(l.where() + " is not a JSON Kubernetes audit event");
+          throw ex;
         }
-        if (n == null || !n.isObject() || !"Event".equals(n.path("kind").asText())
-            || !"audit.k8s.io/v1".equals(n.path("apiVersion").asText())) {
-          throw new AuditFormatException(l.where() + " is not an audit.k8s.io/v1 Event (apiVersion "
-              + Text.quote(n == null ? null : n.path("apiVersion").asText(null)) + ", kind "
-              + Text.quote(n == null ? null : n.path("kind").asText(null)) + ")");
-        }
-        String id = n.path("auditID").asText("");
-        if (id.isEmpty()) {
-          throw new AuditFormatException(l.where() + " has no auditID");
-        }
-        JsonNode old = finalStage.get(id);
-        if (old == null || stageRank(n.path("stage").asText(null)) >= stageRank(old.path("stage").asText(null))) {
-          finalStage.put(id, n);
+        KubeAuditEvent old = finalStage.get(e.auditId());
+        if (old == null || e.stageRank() >= old.stageRank()) {
+          finalStage.put(e.auditId(), e);
         }
       }
     } catch (IOException e) {
       throw new AuditFormatException("cannot read Kubernetes audit files " + files + ": " + e, e);
     }
     List<ApiCall> calls = new ArrayList<>(finalStage.size());
-    for (Map.Entry<String, JsonNode> en : finalStage.entrySet()) {
-      JsonNode n = en.getValue();
-      String ts = text(n, "requestReceivedTimestamp");
-      if (ts == null) {
-        ts = text(n, "stageTimestamp");
-      }
-      if (ts == null) {
-        throw new AuditFormatException("Kubernetes audit event " + Text.quote(en.getKey()) + " has no timestamp");
-      }
-      JsonNode user = n.path("user");
-      List<String> groups = new ArrayList<>();
-      user.path("groups").forEach(g -> groups.add(g.asText()));
-      JsonNode ref = n.path("objectRef");
-      calls.add(new ApiCall(Text.parseRfc3339(ts, "requestReceivedTimestamp of " + en.getKey()), en.getKey(),
-          user.path("username").asText(""), groups, text(n, "verb"), text(ref, "resource"), text(ref, "subresource"),
-          text(ref, "namespace"), text(ref, "name"), text(n, "requestURI"), n.path("responseStatus").path("code").asInt(0)));
+    for (KubeAuditEvent e : finalStage.values()) {
+      Instant t = e.time().orElseThrow(
+          () -> new AuditFormatException("Kubernetes audit event " + Text.quote(e.auditId()) + " has no timestamp"));
+      calls.add(new ApiCall(t, e.auditId(), e.username() == null ? "" : e.username(), e.groups(), e.verb(), e.resource(),
+          e.subresource(), e.namespace(), e.name(), e.requestUri(), e.code()));
     }
     calls.sort(Comparator.comparing(ApiCall::time));
     return calls;
-  }
-
-  private static String text(JsonNode n, String field) {
-    JsonNode v = n.get(field);
-    return v == null || v.isNull() ? null : v.asText();
   }
 }

@@ -110,7 +110,7 @@ class AuditCorrelatorKubeTest {
     all.add(early);
     all.add(late);
     for (String id : all) {
-      cp.awaitAuditEvents(e -> id.equals(e.auditId()) && "ResponseComplete".equals(e.stage()), AUDIT_LAG);
+      cp.awaitAuditEvents(KubeAuditEvent::parse, (KubeAuditEvent e) -> id.equals(e.auditId()) && "ResponseComplete".equals(e.stage()), AUDIT_LAG);
     }
     Map<String, Instant> received = receivedTimes(cp.auditLogPath(), all);
     Instant firstInside = inside.stream().map(received::get).min(Instant::compareTo).orElseThrow();

@@ -192,20 +192,12 @@ final class RbacCommand implements Runnable {
     public Integer call() {
       AccessQuery.Builder b = AccessQuery.builder(user).groups(groups);
       try {
-        if (resource.startsWith("/")) {
-          b.nonResource(verb, resource);
-        } else {
-          int slash = resource.indexOf('/');
-          b.resource(verb, apiGroup, slash < 0 ? resource : resource.substring(0, slash));
-          if (slash >= 0) {
-            b.subresource(resource.substring(slash + 1));
-          }
-          if (namespace != null) {
-            b.namespace(namespace);
-          }
-          if (name != null) {
-            b.name(name);
-          }
+        b.target(verb, apiGroup, resource);
+        if (namespace != null) {
+          b.namespace(namespace);
+        }
+        if (name != null) {
+          b.name(name);
         }
       } catch (IllegalArgumentException | IllegalStateException e) {
         throw new CliException(e.getMessage());

@@ -320,7 +320,7 @@ class CredentialCommandTest {
     assertTrue(p.waitFor(120, TimeUnit.SECONDS));
     assertEquals(0, p.exitValue(), out);
     assertTrue(out.contains("No resources found in " + namespace), out);
-    var events = cp.awaitAuditEvents(e -> "alice".equals(e.username()) && namespace.equals(e.namespace())
+    var events = cp.awaitAuditEvents(dev.kubejit.audit.KubeAuditEvent::parse, (dev.kubejit.audit.KubeAuditEvent e) -> "alice".equals(e.username()) && namespace.equals(e.namespace())
         && "list".equals(e.verb()), Duration.ofSeconds(10));
     assertTrue(events.get(0).groups().contains(group), events.get(0).toString());
     assertEquals(200, events.get(0).code());

@@ -205,6 +205,28 @@ public final class AccessQuery {
     }
 
     /**
+     * Asks about {@code verb} on a target written as {@code kubectl auth can-i} takes it: a
+     * non-resource URL starting with {@code /} ({@code /healthz}), or {@code resource} or {@code
+     * resource/subresource} ({@code pods/log}) in {@code apiGroup} ({@code ""} is the core group).
+     * The one parser of that form, used by {@code kubejit rbac can-i} and the escalation corpus.
+     *
+     * @throws IllegalArgumentException if the target is empty or has an empty resource or subresource
+     * @throws IllegalStateException if the request was already set
+     */
+    public Builder target(String verb, String apiGroup, String target) {
+      String t = text(target, "target");
+      if (t.startsWith("/")) {
+        return nonResource(verb, t);
+      }
+      int slash = t.indexOf('/');
+      resource(verb, apiGroup, slash < 0 ? t : t.substring(0, slash));
+      if (slash >= 0) {
+        subresource(t.substring(slash + 1));
+      }
+      return this;
+    }
+
+    /**
      * Returns the query.
      *
      * @throws IllegalStateException if no request was set, or a resource field was set for a non-resource URL

@@ -41,14 +41,7 @@ final class Corpus {
 
     AccessQuery query() {
       AccessQuery.Builder b = AccessQuery.builder(user).groups(groups).exactGroups();
-      if (path != null) {
-        return b.nonResource(verb, path).build();
-      }
-      int slash = resource.indexOf('/');
-      b.resource(verb, apiGroup, slash < 0 ? resource : resource.substring(0, slash));
-      if (slash >= 0) {
-        b.subresource(resource.substring(slash + 1));
-      }
+      b.target(verb, apiGroup, path != null ? path : resource);
       if (namespace != null) {
         b.namespace(namespace);
       }

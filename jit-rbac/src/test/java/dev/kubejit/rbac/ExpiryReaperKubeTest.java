@@ -126,11 +126,11 @@ class ExpiryReaperKubeTest {
       r.start();
       await("reaper deletes the binding", Duration.ofSeconds(30), () -> !bindingExists(cp, g, "jit-debug"));
       // When the API server says the delete happened (its audit log, not our polling).
-      List<dev.kubejit.testing.AuditEvent> deletes = cp.awaitAuditEvents(e -> "delete".equals(e.verb())
+      List<dev.kubejit.audit.KubeAuditEvent> deletes = cp.awaitAuditEvents(dev.kubejit.audit.KubeAuditEvent::parse, (dev.kubejit.audit.KubeAuditEvent e) -> "delete".equals(e.verb())
           && "rolebindings".equals(e.resource()) && name(g, "jit-debug").equals(e.name()) && e.code() == 200,
           Duration.ofSeconds(10));
       assertEquals(1, deletes.size(), deletes.toString());
-      Instant deletedAt = deletes.get(0).timestamp();
+      Instant deletedAt = deletes.get(0).stageTimestamp();
       assertFalse(deletedAt.isBefore(g.expiresAt()), "deleted at " + deletedAt + ", before expiry " + g.expiresAt());
       // The worker wakes at the expiry (at most one tick late); the margin covers the delete itself.
       assertTrue(deletedAt.isBefore(g.expiresAt().plus(TICK).plus(SCHEDULING_MARGIN)),

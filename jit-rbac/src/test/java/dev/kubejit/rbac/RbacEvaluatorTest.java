@@ -69,4 +69,23 @@ class RbacEvaluatorTest {
         .build());
     assertThrows(IllegalArgumentException.class, () -> AccessQuery.builder("u\n"));
   }
+
+  /** The kubectl-style target ("pods/log", "/healthz") has one parser, AccessQuery.Builder.target. */
+  @Test
+  void targetParsesResourceSubresourceAndUrls() {
+    AccessQuery log = AccessQuery.builder("alice").target("get", "", "pods/log").namespace("a").build();
+    assertEquals("pods", log.resource());
+    assertEquals("log", log.subresource().orElseThrow());
+    assertFalse(log.isNonResource());
+    AccessQuery deploy = AccessQuery.builder("alice").target("list", "apps", "deployments").build();
+    assertEquals("apps", deploy.apiGroup());
+    assertTrue(deploy.subresource().isEmpty());
+    AccessQuery healthz = AccessQuery.builder("alice").target("get", "", "/healthz").build();
+    assertTrue(healthz.isNonResource());
+    assertEquals("/healthz", healthz.path().orElseThrow());
+    for (String bad : new String[] {"", "pods/", "/pods"}) {
+      assertThrows(RuntimeException.class, () -> AccessQuery.builder("alice").target("get", "", bad).namespace("a").build(), bad);
+    }
+    assertThrows(IllegalStateException.class, () -> AccessQuery.builder("alice").target("get", "", "pods").target("get", "", "pods"));
+  }
 }

@@ -31,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -573,20 +574,43 @@ public final class KubeControlPlane implements AutoCloseable {
     return auditLog;
   }
 
-  /** Parses the audit log as it is now; events may lag the HTTP response by a few milliseconds. */
-  public List<AuditEvent> auditEvents() {
-    return AuditEvent.readLog(auditLog);
+  /**
+   * The audit log as it is now, each complete line (a line the apiserver is still writing is left
+   * out) turned into an event by {@code parser} — normally {@code KubeAuditEvent::parse} from
+   * jit-audit, the one parser of the format; events may lag the HTTP response by a few milliseconds.
+   * What {@code parser} throws is passed on.
+   */
+  public <T> List<T> auditEvents(Function<String, ? extends T> parser) {
+    requireNonNull(parser, "parser");
+    byte[] bytes;
+    try {
+      bytes = Files.exists(auditLog) ? Files.readAllBytes(auditLog) : new byte[0];
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read audit log " + auditLog, e);
+    }
+    List<T> events = new ArrayList<>();
+    int start = 0;
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == '\n') {
+        String line = new String(bytes, start, i - start, UTF_8);
+        if (!line.isBlank()) {
+          events.add(parser.apply(line));
+        }
+        start = i + 1;
+      }
+    }
+    return events;
   }
 
   /**
    * Polls the audit log until some event matches {@code filter} and returns all matching events;
-   * fails after {@code timeout}.
+   * fails after {@code timeout}. Lines are parsed as by {@link #auditEvents(Function)}.
    */
-  public List<AuditEvent> awaitAuditEvents(Predicate<? super AuditEvent> filter, Duration timeout) {
+  public <T> List<T> awaitAuditEvents(Function<String, ? extends T> parser, Predicate<? super T> filter, Duration timeout) {
     requireNonNull(filter, "filter");
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      List<AuditEvent> matching = auditEvents().stream().filter(filter::test).toList();
+      List<T> matching = auditEvents(parser).stream().filter(filter::test).collect(java.util.stream.Collectors.toList());
       if (!matching.isEmpty()) {
         return matching;
       }

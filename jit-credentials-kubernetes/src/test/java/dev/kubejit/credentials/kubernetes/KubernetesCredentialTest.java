@@ -30,7 +30,7 @@ import dev.kubejit.api.Scope;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
-import dev.kubejit.testing.AuditEvent;
+import dev.kubejit.audit.KubeAuditEvent;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiClient;
@@ -86,13 +86,13 @@ class KubernetesCredentialTest {
     String marker = unique("kubejit-audit-marker");
     ApiException notFound = assertThrows(ApiException.class, () -> new CoreV1Api(cp.adminClient()).readNamespace(marker).execute());
     assertEquals(404, notFound.getCode());
-    cp.awaitAuditEvents(e -> "get".equals(e.verb()) && "namespaces".equals(e.resource()) && marker.equals(e.name()),
+    cp.awaitAuditEvents(KubeAuditEvent::parse, (KubeAuditEvent e) -> "get".equals(e.verb()) && "namespaces".equals(e.resource()) && marker.equals(e.name()),
         Duration.ofSeconds(10));
   }
 
   /** How many CertificateSigningRequests anyone has asked the apiserver to create so far (per its audit log). */
   static long csrCreations(KubeControlPlane cp) {
-    return cp.auditEvents().stream().filter(e -> "create".equals(e.verb()) && "certificatesigningrequests".equals(e.resource())
+    return cp.auditEvents(KubeAuditEvent::parse).stream().filter(e -> "create".equals(e.verb()) && "certificatesigningrequests".equals(e.resource())
         && e.subresource() == null).count();
   }
 
@@ -153,7 +153,7 @@ class KubernetesCredentialTest {
     assertFalse(denied.getStatus().getAllowed());
     new CoreV1Api(api).listNamespacedPod("default").execute();
     // the audit log records the user and its groups
-    var events = cp.awaitAuditEvents(e -> user.equals(e.username()) && "list".equals(e.verb()) && "pods".equals(e.resource()),
+    var events = cp.awaitAuditEvents(KubeAuditEvent::parse, (KubeAuditEvent e) -> user.equals(e.username()) && "list".equals(e.verb()) && "pods".equals(e.resource()),
         Duration.ofSeconds(10));
     assertTrue(events.get(0).groups().contains(group), events.get(0).toString());
     assertTrue(events.get(0).groups().contains("system:authenticated"), events.get(0).toString());
@@ -218,7 +218,7 @@ class KubernetesCredentialTest {
             .namespace("default")))).execute();
     assertTrue(review.getStatus().getAllowed(), String.valueOf(review.getStatus()));
     new CoreV1Api(api).listNamespacedPod("default").execute();
-    var events = cp.awaitAuditEvents(e -> user.equals(e.username()) && "list".equals(e.verb()) && "pods".equals(e.resource()),
+    var events = cp.awaitAuditEvents(KubeAuditEvent::parse, (KubeAuditEvent e) -> user.equals(e.username()) && "list".equals(e.verb()) && "pods".equals(e.resource()),
         Duration.ofSeconds(10));
     assertEquals(List.of(grant.subjectGroup(), "system:authenticated"), events.get(0).groups());
     assertEquals(200, events.get(0).code());
@@ -248,7 +248,7 @@ class KubernetesCredentialTest {
         || k.err.contains("system:anonymous"), k.err);
     // the log has caught up with both attempts before the absence of the CN is asserted
     awaitAuditLogCaughtUp(cp);
-    List<AuditEvent> all = cp.auditEvents();
+    List<KubeAuditEvent> all = cp.auditEvents(KubeAuditEvent::parse);
     assertTrue(all.stream().anyMatch(ev -> "system:anonymous".equals(ev.username()) && "pods".equals(ev.resource())
         && "default".equals(ev.namespace()) && ev.code() == 403), "client-java's refused request is audited as system:anonymous");
     assertTrue(all.stream().noneMatch(ev -> c.user().equals(ev.username())), "the untrusted CN must never be authenticated");

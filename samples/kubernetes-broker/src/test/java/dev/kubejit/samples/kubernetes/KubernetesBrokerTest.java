@@ -138,7 +138,7 @@ class KubernetesBrokerTest {
     VerificationResult verified = AuditVerifier.withPublicKey(auditKey.getPublic()).verify(List.of(log));
     assertEquals(VerificationResult.Status.SEALED, verified.status(), verified.message());
 
-    cp.awaitAuditEvents(e -> "alice-e2e".equals(e.username()) && "secrets".equals(e.resource()), Duration.ofSeconds(10));
+    cp.awaitAuditEvents(dev.kubejit.audit.KubeAuditEvent::parse, (dev.kubejit.audit.KubeAuditEvent e) -> "alice-e2e".equals(e.username()) && "secrets".equals(e.resource()), Duration.ofSeconds(10));
     AuditCorrelator.Result result = AuditCorrelator.correlate(List.of(log), List.of(cp.auditLogPath()));
     AuditCorrelator.GrantUsage usage = result.grants().stream()
         .filter(g -> g.grantId().equals(grant.id().value())).findFirst().orElseThrow();
