@@ -31,14 +31,33 @@ public final class Identity {
     this.source = Validation.requireName(source, "identity source");
   }
 
-  /** Returns an identity asserted by {@code source} (for example {@code "oidc:https://idp.example"}). */
-  public static Identity of(String user, Collection<String> groups, String source) {
-    return new Identity(user, groups, source);
+  /**
+   * Returns an identity with the given groups whose source is {@code "local"}; name where it came
+   * from with {@link #assertedBy}: {@code Identity.of("alice", groups).assertedBy("oidc:https://idp.example")}.
+   *
+   * @throws IllegalArgumentException if the user or a group fails {@link PrincipalNames#check}
+   */
+  public static Identity of(String user, Collection<String> groups) {
+    return new Identity(user, groups, "local");
   }
 
-  /** Returns an identity with the given groups whose source is {@code "local"}. */
+  /**
+   * Returns an identity with the given groups whose source is {@code "local"}.
+   *
+   * @throws IllegalArgumentException if the user or a group fails {@link PrincipalNames#check}
+   */
   public static Identity of(String user, String... groups) {
     return new Identity(user, Arrays.asList(groups), "local");
+  }
+
+  /**
+   * Returns this identity as asserted by {@code source}: the identity provider, ChatOps platform or
+   * certificate that authenticated it (for example {@code "oidc:https://idp.example"}, {@code "slack:T01"}).
+   *
+   * @throws IllegalArgumentException if the source is blank, has surrounding space or control characters
+   */
+  public Identity assertedBy(String source) {
+    return new Identity(user, groups, source);
   }
 
   /** The user name; becomes the certificate CN and the Kubernetes user name. */

@@ -57,10 +57,10 @@ class BrokerConcurrencyTest {
     }
     CountDownLatch start = new CountDownLatch(1);
     List<Future<?>> futures = new ArrayList<>();
-    Identity ic = Identity.of("ivan", List.of("incident-commanders"), "test-idp");
+    Identity ic = Identity.of("ivan", List.of("incident-commanders")).assertedBy("test-idp");
     for (int i = 0; i < THREADS; i++) {
       Op op = i % 5 < 3 && approvers-- > 0 ? Op.APPROVE : revokers-- > 0 ? Op.REVOKE : Op.EXPIRE;
-      Identity approver = Identity.of("approver-" + i, List.of("sre-leads"), "test-idp");
+      Identity approver = Identity.of("approver-" + i, List.of("sre-leads")).assertedBy("test-idp");
       futures.add(pool.submit(() -> {
         start.await();
         try {

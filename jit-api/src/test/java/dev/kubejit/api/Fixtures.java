@@ -9,11 +9,11 @@ import java.util.List;
 /** Shared identities, policy and requests for broker tests. */
 final class Fixtures {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
-  static final Identity ALICE = Identity.of("alice", List.of("oncall-payments"), "test-idp");
-  static final Identity BOB = Identity.of("bob", List.of("developers"), "test-idp");
-  static final Identity CAROL = Identity.of("carol", List.of("sre-leads"), "test-idp");
-  static final Identity DAVE = Identity.of("dave", List.of("sre-leads"), "test-idp");
-  static final Identity ERIN = Identity.of("erin", List.of("sre-leads"), "test-idp");
+  static final Identity ALICE = Identity.of("alice", List.of("oncall-payments")).assertedBy("test-idp");
+  static final Identity BOB = Identity.of("bob", List.of("developers")).assertedBy("test-idp");
+  static final Identity CAROL = Identity.of("carol", List.of("sre-leads")).assertedBy("test-idp");
+  static final Identity DAVE = Identity.of("dave", List.of("sre-leads")).assertedBy("test-idp");
+  static final Identity ERIN = Identity.of("erin", List.of("sre-leads")).assertedBy("test-idp");
   static final Scope PAYMENTS = Scope.namespace("prod", "payments");
 
   private Fixtures() {}

@@ -139,7 +139,7 @@ class JitBrokerTest {
 
     @Test
     void selfApprovalIsRefusedEvenForAnApprover() {
-      Identity carolAsRequester = Identity.of("carol", List.of("oncall-payments", "sre-leads"), "test-idp");
+      Identity carolAsRequester = Identity.of("carol", List.of("oncall-payments", "sre-leads")).assertedBy("test-idp");
       RequestRecord r = broker.submit(request(carolAsRequester, Action.EXEC).build());
       ApprovalRefusedException e =
           assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), CAROL, null));
@@ -150,7 +150,7 @@ class JitBrokerTest {
     @Test
     void selfApprovalIsRefusedWhateverTheIdentitySource() {
       RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
-      Identity aliceElsewhere = Identity.of("alice", List.of("sre-leads"), "slack");
+      Identity aliceElsewhere = Identity.of("alice", List.of("sre-leads")).assertedBy("slack");
       assertEquals(ApprovalRefusedException.Reason.SELF_APPROVAL,
           assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), aliceElsewhere, null)).reason());
     }
@@ -160,7 +160,7 @@ class JitBrokerTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"alice", "Alice", "ALICE", "aLiCe"})
     void selfApprovalIsRefusedForEveryCaseOfTheName(String spelling) {
       RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
-      Identity variant = Identity.of(spelling, List.of("sre-leads"), "slack");
+      Identity variant = Identity.of(spelling, List.of("sre-leads")).assertedBy("slack");
       assertEquals(ApprovalRefusedException.Reason.SELF_APPROVAL,
           assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), variant, "go")).reason());
       assertEquals(r, broker.find(r.id()).orElseThrow());
@@ -173,7 +173,7 @@ class JitBrokerTest {
         "ali\ufe0fce", "alic\u0435", "alice\u00a0", "a\u202elice"})
     void lookAlikeSpellingsCannotApprove(String spelling) {
       RequestRecord r = broker.submit(request(ALICE, Action.EXEC).build());
-      assertThrows(IllegalArgumentException.class, () -> Identity.of(spelling, List.of("sre-leads"), "slack"));
+      assertThrows(IllegalArgumentException.class, () -> Identity.of(spelling, List.of("sre-leads")).assertedBy("slack"));
       assertEquals(r, broker.find(r.id()).orElseThrow());
     }
 
@@ -185,7 +185,7 @@ class JitBrokerTest {
       ApprovalRefusedException again =
           assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), CAROL, null));
       assertEquals(ApprovalRefusedException.Reason.ALREADY_VOTED, again.reason());
-      Identity carolViaSlack = Identity.of("carol", List.of("sre-leads"), "slack");
+      Identity carolViaSlack = Identity.of("carol", List.of("sre-leads")).assertedBy("slack");
       assertThrows(ApprovalRefusedException.class, () -> broker.approve(r.id(), carolViaSlack, null));
       assertEquals(RequestState.APPROVED, broker.approve(r.id(), DAVE, null).state());
       assertEquals(List.of(AuditEventType.REQUEST_CREATED, AuditEventType.APPROVAL_RECORDED,
@@ -485,7 +485,7 @@ class JitBrokerTest {
     void strangersCannotRevoke() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
       assertThrows(AccessDeniedException.class, () -> broker.revoke(r.id(), BOB, "no"));
-      Identity ic = Identity.of("ivan", List.of("incident-commanders"), "test-idp");
+      Identity ic = Identity.of("ivan", List.of("incident-commanders")).assertedBy("test-idp");
       assertEquals(RequestState.REVOKED, broker.revoke(r.id(), ic, "incident closed").state());
       InvalidTransitionException e =
           assertThrows(InvalidTransitionException.class, () -> broker.revoke(r.id(), ic, "again"));

@@ -17,7 +17,7 @@ class PrincipalNamesTest {
       "oncall-payments", "O'Brien", "jürgen", "josé", "мария", "山田太郎", "やまだ", "김민준", "user_1.2+x"})
   void ordinaryNamesInOneScriptAreAccepted(String name) {
     assertEquals(name, PrincipalNames.check(name, "user"));
-    assertEquals(name, Identity.of(name, List.of("g"), "test").user());
+    assertEquals(name, Identity.of(name, List.of("g")).assertedBy("test").user());
   }
 
   /** Each string spells its code points out in escapes so that this file shows what it tests. */
@@ -37,8 +37,8 @@ class PrincipalNamesTest {
     for (char c : e.getMessage().toCharArray()) {
       assertTrue(c >= 0x20 && c < 0x7f, "message must be printable ASCII: " + e.getMessage());
     }
-    assertThrows(IllegalArgumentException.class, () -> Identity.of(name, List.of("g"), "test"));
-    assertThrows(IllegalArgumentException.class, () -> Identity.of("alice", List.of(name), "test"));
+    assertThrows(IllegalArgumentException.class, () -> Identity.of(name, List.of("g")).assertedBy("test"));
+    assertThrows(IllegalArgumentException.class, () -> Identity.of("alice", List.of(name)).assertedBy("test"));
     assertFalse(PrincipalNames.isAcceptable(name));
   }
 
@@ -65,8 +65,8 @@ class PrincipalNamesTest {
 
   @Test
   void identitiesAreTheSamePersonWhateverTheCaseOrSource() {
-    assertTrue(Identity.of("alice", List.of("a"), "slack").samePerson(Identity.of("Alice", List.of("b"), "oidc")));
-    assertFalse(Identity.of("alice", List.of("a"), "slack").samePerson(Identity.of("alicia", List.of("a"), "slack")));
+    assertTrue(Identity.of("alice", List.of("a")).assertedBy("slack").samePerson(Identity.of("Alice", List.of("b")).assertedBy("oidc")));
+    assertFalse(Identity.of("alice", List.of("a")).assertedBy("slack").samePerson(Identity.of("alicia", List.of("a")).assertedBy("slack")));
   }
 
   @Test
@@ -79,5 +79,20 @@ class PrincipalNamesTest {
     assertThrows(IllegalArgumentException.class, () -> Lifetimes.requireWithinCap(Duration.ZERO, "ttl"));
     assertThrows(IllegalArgumentException.class,
         () -> AccessRequest.builder().duration(Duration.ofDays(367)));
+  }
+
+  /** Identity: groups as a collection or varargs, the source named by assertedBy (never a third positional string). */
+  @org.junit.jupiter.api.Test
+  void identitySourceIsNamed() {
+    Identity local = Identity.of("alice", java.util.List.of("sre", "oncall"));
+    assertEquals("local", local.source());
+    assertEquals(java.util.List.of("oncall", "sre"), java.util.List.copyOf(local.groups()));
+    Identity slack = local.assertedBy("slack:T01");
+    assertEquals("slack:T01", slack.source());
+    assertEquals(local.groups(), slack.groups());
+    assertTrue(slack.samePerson(local));
+    assertEquals(local.groups(), Identity.of("alice", "sre", "oncall").groups());
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> local.assertedBy(" slack"));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> local.assertedBy("sl\nack"));
   }
 }

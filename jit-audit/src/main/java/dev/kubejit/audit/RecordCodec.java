@@ -299,7 +299,7 @@ final class RecordCodec {
           }
           groups.add(g.asText());
         }
-        b.actor(Identity.of(str(actor, "user", true), groups, str(actor, "source", true)));
+        b.actor(Identity.of(str(actor, "user", true), groups).assertedBy(str(actor, "source", true)));
       }
       String requestId = str(n, "requestId", false);
       if (requestId != null) {

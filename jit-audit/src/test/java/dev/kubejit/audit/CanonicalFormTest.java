@@ -102,7 +102,7 @@ class CanonicalFormTest {
 
   private static AuditEvent tricky() {
     return AuditEvent.builder(AuditEventType.REQUEST_CREATED, Events.T0)
-        .actor(Identity.of("alice", List.of("sre", "oncall-payments"), "oidc")).justification("quote \" backslash \\")
+        .actor(Identity.of("alice", List.of("sre", "oncall-payments")).assertedBy("oidc")).justification("quote \" backslash \\")
         .attribute("zeta", "last").attribute("all", TRICKY).attribute("Alpha", "upper case sorts first").build();
   }
 

@@ -20,7 +20,7 @@ final class Events {
 
   static AuditEvent full(int i) {
     return AuditEvent.builder(AuditEventType.REQUEST_CREATED, T0.plusSeconds(i))
-        .actor(Identity.of("alice", List.of("oncall-payments", "sre"), "oidc:https://idp.example"))
+        .actor(Identity.of("alice", List.of("oncall-payments", "sre")).assertedBy("oidc:https://idp.example"))
         .requestId(RequestId.random()).grantId(GrantId.random())
         .scope(Scope.namespace("prod", "payments").withPod("api-0"))
         .action(Action.LOGS)

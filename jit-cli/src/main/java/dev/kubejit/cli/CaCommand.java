@@ -50,7 +50,7 @@ final class CaCommand implements Runnable {
         }
         createPrivateDir(dir);
         Clock clock = Clock.systemUTC();
-        CertificateAuthority ca = CertificateAuthority.generate(type, "kubejit-ca", CredentialCommand.parseDuration(validity), clock);
+        CertificateAuthority ca = CertificateAuthority.builder().keyType(type).commonName("kubejit-ca").validity(CredentialCommand.parseDuration(validity)).clock(clock).generate();
         ca.writeTo(dir);
         SshCertificateAuthority ssh = SshCertificateAuthority.generate(type, clock);
         ssh.writeTo(dir);

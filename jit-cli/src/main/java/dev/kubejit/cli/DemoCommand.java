@@ -117,8 +117,8 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private void run(JitBroker broker, MutableClock clock) {
-    Identity alice = Identity.of("alice", List.of("oncall-payments"), "demo-idp");
-    Identity carol = Identity.of("carol", List.of("sre-leads"), "demo-idp");
+    Identity alice = Identity.of("alice", List.of("oncall-payments")).assertedBy("demo-idp");
+    Identity carol = Identity.of("carol", List.of("sre-leads")).assertedBy("demo-idp");
     Scope payments = Scope.namespace("prod", "payments");
 
     step(1, "alice asks to read logs in payments for 30 minutes, ticket INC-42 (auto-approved)");
@@ -138,7 +138,7 @@ final class DemoCommand implements Callable<Integer> {
         .justification("need a thread dump").build());
     out.println("    -> " + exec.state() + ": " + exec.decision());
     try {
-      broker.approve(exec.id(), Identity.of("alice", List.of("oncall-payments", "sre-leads"), "demo-idp"), "me");
+      broker.approve(exec.id(), Identity.of("alice", List.of("oncall-payments", "sre-leads")).assertedBy("demo-idp"), "me");
     } catch (ApprovalRefusedException e) {
       out.println("    alice approves it herself -> refused (" + e.reason() + ")");
     }
@@ -267,7 +267,7 @@ final class DemoCommand implements Callable<Integer> {
     private DemoCredentials() {}
 
     static CredentialIssuer issuer(Path dir, Clock clock) {
-      CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-demo-ca", Duration.ofDays(90), clock);
+      CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-demo-ca").validity(Duration.ofDays(90)).clock(clock).generate();
       ca.writeTo(dir.resolve("ca"));
       return GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(ca).clock(clock).build()).clock(clock)
           .build();

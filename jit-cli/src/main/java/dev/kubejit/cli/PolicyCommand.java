@@ -157,11 +157,11 @@ final class PolicyCommand implements Runnable {
       Decision d;
       try {
         if (what.command != null) {
-          d = engine.checkCommand(role, Identity.of(user, groups, "cli"), Use.commandLine(what.command));
+          d = engine.checkCommand(role, Identity.of(user, groups).assertedBy("cli"), Use.commandLine(what.command));
         } else {
           RequestOptions r = what.request;
           AccessRequest.Builder b = AccessRequest.builder()
-              .requester(Identity.of(user, groups, "cli"))
+              .requester(Identity.of(user, groups).assertedBy("cli"))
               .role(role)
               .action(Action.of(r.action))
               .scope(r.namespace == null ? Scope.cluster(r.cluster) : Scope.namespace(r.cluster, r.namespace))

@@ -64,12 +64,16 @@ public final class CertificateAuthority {
   }
 
   /**
-   * Generates a new CA with a fresh key of {@code type}, subject {@code CN=commonName}, valid from
-   * now (backdated one minute) for {@code validity}.
-   *
-   * @throws CredentialException if the name or validity is unusable
+   * Returns a builder for a new CA: {@code
+   * CertificateAuthority.builder().commonName("kubejit-ca").validity(Duration.ofDays(365)).generate()};
+   * the common name and validity are required, the key type defaults to {@link KeyType#ED25519} and
+   * the clock to the system UTC clock.
    */
-  public static CertificateAuthority generate(KeyType type, String commonName, Duration validity, Clock clock) {
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private static CertificateAuthority generate(KeyType type, String commonName, Duration validity, Clock clock) {
     requireNonNull(type, "type");
     requireNonNull(clock, "clock");
     Crypto.requireLabel(commonName, "CA common name");
@@ -214,5 +218,94 @@ public final class CertificateAuthority {
     return "CertificateAuthority{" + Crypto.quote(certificate.getSubjectX500Principal().getName()) + ", " + keyType
         + ", serial " + certificate.getSerialNumber().toString(16) + ", notAfter "
         + certificate.getNotAfter().toInstant() + ", sha256 " + fingerprint() + "}";
+  }
+
+  /** Builds a new {@link CertificateAuthority} with a fresh key; each option may be set once. */
+  public static final class Builder {
+    private KeyType keyType;
+    private String commonName;
+    private Duration validity;
+    private Clock clock;
+
+    private Builder() {}
+
+    /**
+     * The CA key's type (default {@link KeyType#ED25519}).
+     *
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder keyType(KeyType keyType) {
+      if (this.keyType != null) {
+        throw new IllegalStateException("keyType was already set to " + this.keyType);
+      }
+      this.keyType = requireNonNull(keyType, "keyType");
+      return this;
+    }
+
+    /**
+     * The subject, {@code CN=commonName} (required; a label: no control characters or surrounding space).
+     *
+     * @throws CredentialException if it is not a label
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder commonName(String commonName) {
+      if (this.commonName != null) {
+        throw new IllegalStateException("commonName was already set to " + Crypto.quote(this.commonName));
+      }
+      this.commonName = Crypto.requireLabel(commonName, "CA common name");
+      return this;
+    }
+
+    /**
+     * How long the CA certificate is valid from now (required; positive, at most 10 years: it must
+     * outlive every certificate it signs, and no longer).
+     *
+     * @throws CredentialException if it is not positive or longer than 10 years
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder validity(Duration validity) {
+      if (this.validity != null) {
+        throw new IllegalStateException("validity was already set to " + this.validity);
+      }
+      if (validity == null || validity.isNegative() || validity.isZero()) {
+        throw new CredentialException("CA validity must be positive: " + validity);
+      }
+      if (validity.compareTo(MAX_VALIDITY) > 0) {
+        throw new CredentialException("CA validity " + validity + " is longer than " + MAX_VALIDITY.toDays()
+            + " days (10 years) and refused");
+      }
+      this.validity = validity;
+      return this;
+    }
+
+    /**
+     * The clock that dates the certificate (default {@link Clock#systemUTC()}).
+     *
+     * @throws IllegalStateException if it was already set
+     */
+    public Builder clock(Clock clock) {
+      if (this.clock != null) {
+        throw new IllegalStateException("clock was already set to " + this.clock);
+      }
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Generates the key and the self-signed CA certificate; the builder can be used again for another CA.
+     *
+     * @throws IllegalStateException if the common name or validity was not set
+     * @throws CredentialException if the certificate cannot be created
+     */
+    public CertificateAuthority generate() {
+      if (commonName == null) {
+        throw new IllegalStateException("commonName(...) is required");
+      }
+      if (validity == null) {
+        throw new IllegalStateException("validity(...) is required: choose how long the CA lives");
+      }
+      return CertificateAuthority.generate(keyType == null ? KeyType.ED25519 : keyType, commonName, validity,
+          clock == null ? Clock.systemUTC() : clock);
+    }
   }
 }

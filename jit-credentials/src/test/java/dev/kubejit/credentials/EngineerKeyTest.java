@@ -33,7 +33,7 @@ class EngineerKeyTest {
     assertTrue((verify.out + verify.err).contains("verify OK"), verify.out + verify.err);
     assertEquals("subject=", verify.out.strip());
 
-    CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca", Duration.ofDays(1), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca").validity(Duration.ofDays(1)).clock(clock).generate();
     Files.writeString(dir.resolve("ca.crt"), ca.certificatePem());
     IssuedCertificate cert = X509Issuer.builder().authority(ca).clock(clock).build()
         .issueFromCsr(key.csrPem(), Identity.of("alice", "oncall-payments"), Duration.ofMinutes(10));

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 class GrantCredentialIssuerTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   final FakeClock clock = new FakeClock(T0);
-  final CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit", Duration.ofDays(30), clock);
+  final CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit").validity(Duration.ofDays(30)).clock(clock).generate();
   final GrantCredentialIssuer issuer = GrantCredentialIssuer.builder().clock(clock)
       .x509(X509Issuer.builder().authority(ca).clock(clock).build()).build();
   final Grant grant = Grant.builder().id(GrantId.random()).requestId(RequestId.random())

@@ -33,7 +33,7 @@ class OpensslInteropTest {
   @ParameterizedTest(name = "CA {0}, CSR {1}")
   @MethodSource("caAndCsrKeys")
   void opensslCsrIsSignedAndVerifiedByOpenssl(KeyType caType, String name, String[] genArgs) throws Exception {
-    CertificateAuthority ca = CertificateAuthority.generate(caType, "kubejit-ca-" + caType.cliName(), Duration.ofDays(30), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(caType).commonName("kubejit-ca-" + caType.cliName()).validity(Duration.ofDays(30)).clock(clock).generate();
     Files.writeString(dir.resolve("ca.crt"), ca.certificatePem());
     String[] gen = concat(new String[] {"openssl", "genpkey", "-out", "user.key"}, genArgs);
     Exec.ok(dir, gen);
@@ -65,7 +65,7 @@ class OpensslInteropTest {
 
   @Test
   void subjectIsForcedEvenWhenCsrSubjectIsEmpty() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca", Duration.ofDays(1), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca").validity(Duration.ofDays(1)).clock(clock).generate();
     Exec.ok(dir, "openssl", "genpkey", "-algorithm", "ED25519", "-out", "user.key");
     Exec.ok(dir, "openssl", "req", "-new", "-key", "user.key", "-subj", "/", "-out", "user.csr");
     IssuedCertificate c = X509Issuer.builder().authority(ca).clock(clock).build()
@@ -85,7 +85,7 @@ class OpensslInteropTest {
       "/CN=alice/OU=oncall",
   })
   void opensslCsrWithInjectedSubjectIsRefused(String subj) throws Exception {
-    CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca", Duration.ofDays(1), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca").validity(Duration.ofDays(1)).clock(clock).generate();
     Exec.ok(dir, "openssl", "genpkey", "-algorithm", "ED25519", "-out", "user.key");
     Exec.ok(dir, "openssl", "req", "-new", "-key", "user.key", "-multivalue-rdn", "-subj", subj, "-out", "user.csr");
     String csr = Files.readString(dir.resolve("user.csr"));
@@ -96,7 +96,7 @@ class OpensslInteropTest {
 
   @Test
   void opensslWeakAndUnsupportedKeysAreRefused() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca", Duration.ofDays(1), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca").validity(Duration.ofDays(1)).clock(clock).generate();
     X509Issuer issuer = X509Issuer.builder().authority(ca).clock(clock).build();
     String[][] gens = {
         {"openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", "k.key"},
@@ -123,7 +123,7 @@ class OpensslInteropTest {
 
   @Test
   void opensslCsrWithWrongSignatureIsRefused() throws Exception {
-    CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca", Duration.ofDays(1), clock);
+    CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca").validity(Duration.ofDays(1)).clock(clock).generate();
     Exec.ok(dir, "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "user.key");
     Exec.ok(dir, "openssl", "req", "-new", "-key", "user.key", "-subj", "/CN=alice", "-outform", "DER", "-out", "user.der");
     byte[] der = Files.readAllBytes(dir.resolve("user.der"));
@@ -136,8 +136,8 @@ class OpensslInteropTest {
 
   @Test
   void rotatedBundleVerifiesOldAndNewCertificatesWithOpenssl() throws Exception {
-    CertificateAuthority first = CertificateAuthority.generate(KeyType.ECDSA_P256, "kubejit-ca-1", Duration.ofDays(30), clock);
-    CertificateAuthority second = CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca-2", Duration.ofDays(30), clock);
+    CertificateAuthority first = CertificateAuthority.builder().keyType(KeyType.ECDSA_P256).commonName("kubejit-ca-1").validity(Duration.ofDays(30)).clock(clock).generate();
+    CertificateAuthority second = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca-2").validity(Duration.ofDays(30)).clock(clock).generate();
     TrustBundle bundle = TrustBundle.of(first, second);
     X509Issuer issuer = X509Issuer.builder().authority(bundle.current()).clock(clock).build();
     Exec.ok(dir, "openssl", "genpkey", "-algorithm", "ED25519", "-out", "user.key");
@@ -145,7 +145,7 @@ class OpensslInteropTest {
     String csr = Files.readString(dir.resolve("user.csr"));
     Files.writeString(dir.resolve("old.crt"), issuer.issueFromCsr(csr, Identity.of("alice", "g"), Duration.ofHours(1)).certificatePem());
 
-    TrustBundle rotated = bundle.rotate(CertificateAuthority.generate(KeyType.ED25519, "kubejit-ca-3", Duration.ofDays(30), clock),
+    TrustBundle rotated = bundle.rotate(CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-ca-3").validity(Duration.ofDays(30)).clock(clock).generate(),
         clock.instant(), issuer.maxTtl());
     X509Issuer newIssuer = issuer.withAuthority(rotated.current());
     Files.writeString(dir.resolve("new.crt"), newIssuer.issueFromCsr(csr, Identity.of("alice", "g"), Duration.ofHours(1)).certificatePem());
@@ -165,7 +165,7 @@ class OpensslInteropTest {
   void caKeyFileIsPkcs8ThatOpensslReadsAndMatchesTheCertificate() throws Exception {
     for (KeyType t : KeyType.values()) {
       Path d = Files.createDirectory(dir.resolve(t.cliName()));
-      CertificateAuthority.generate(t, "ca", Duration.ofDays(1), clock).writeTo(d);
+      CertificateAuthority.builder().keyType(t).commonName("ca").validity(Duration.ofDays(1)).clock(clock).generate().writeTo(d);
       String pub1 = Exec.ok(d, "openssl", "pkey", "-in", "ca.key", "-pubout").out;
       String pub2 = Exec.ok(d, "openssl", "x509", "-in", "ca.crt", "-noout", "-pubkey").out;
       assertEquals(pub1, pub2, t.toString());

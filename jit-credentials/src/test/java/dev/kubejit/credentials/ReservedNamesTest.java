@@ -37,7 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 public class ReservedNamesTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   static final FakeClock CLOCK = new FakeClock(T0);
-  static final CertificateAuthority CA = CertificateAuthority.generate(KeyType.ED25519, "kubejit-test", Duration.ofDays(30), CLOCK);
+  static final CertificateAuthority CA = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-test").validity(Duration.ofDays(30)).clock(CLOCK).generate();
   static final X509Issuer X509 = X509Issuer.builder().authority(CA).clock(CLOCK).build();
 
   /** Reserved by Kubernetes, kubeadm or as the superuser, in any letter case. */

@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class X509IssuerTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   final FakeClock clock = new FakeClock(T0);
-  final CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit-test", Duration.ofDays(30), clock);
+  final CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-test").validity(Duration.ofDays(30)).clock(clock).generate();
   final X509Issuer issuer = X509Issuer.builder().authority(ca).clock(clock).build();
   final KeyPair alice = TestKeys.ed25519();
 
@@ -101,7 +101,7 @@ class X509IssuerTest {
     assertThrows(IllegalArgumentException.class, () -> X509Issuer.builder().maxTtl(Duration.ZERO));
     assertThrows(IllegalArgumentException.class, () -> X509Issuer.builder().maxTtl(null));
     // the same cap for a trust bundle's retention (the SSH CA and JWT issuer: their modules' tests)
-    TrustBundle bundle = TrustBundle.of(ca, CertificateAuthority.generate(KeyType.ED25519, "next", Duration.ofDays(30), clock));
+    TrustBundle bundle = TrustBundle.of(ca, CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("next").validity(Duration.ofDays(30)).clock(clock).generate());
     bundle.rotate(ca, T0, cap);
     assertThrows(IllegalArgumentException.class, () -> bundle.rotate(ca, T0, cap.plusSeconds(1)));
   }
@@ -110,11 +110,36 @@ class X509IssuerTest {
   @Test
   void caValidityIsCappedAtTenYears() {
     Duration tenYears = Duration.ofDays(3660);
-    assertEquals(T0.plus(tenYears), CertificateAuthority.generate(KeyType.ED25519, "ca", tenYears, clock).certificate()
+    assertEquals(T0.plus(tenYears), CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("ca").validity(tenYears).clock(clock).generate().certificate()
         .getNotAfter().toInstant());
     CredentialException e = assertThrows(CredentialException.class,
-        () -> CertificateAuthority.generate(KeyType.ED25519, "ca", tenYears.plusSeconds(1), clock));
+        () -> CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("ca").validity(tenYears.plusSeconds(1)).clock(clock).generate());
     assertTrue(e.getMessage().contains("10 years"), e.getMessage());
+  }
+
+  /** The CA builder: named options, each set once; name and validity required; Ed25519 by default. */
+  @Test
+  void caBuilderNamesEveryOptionAndRequiresNameAndValidity() {
+    CertificateAuthority.Builder b = CertificateAuthority.builder().commonName("kubejit-ca").validity(Duration.ofDays(30)).clock(clock);
+    CertificateAuthority one = b.generate();
+    assertEquals(KeyType.ED25519, one.keyType());
+    assertEquals("CN=kubejit-ca", one.certificate().getSubjectX500Principal().getName());
+    assertEquals(T0.plus(Duration.ofDays(30)), one.certificate().getNotAfter().toInstant());
+    assertTrue(one.certificate().getBasicConstraints() >= 0, "a CA certificate");
+    CertificateAuthority two = b.generate();
+    assertFalse(one.fingerprint().equals(two.fingerprint()), "each generate() makes a fresh key");
+    assertEquals(KeyType.ECDSA_P256, CertificateAuthority.builder().keyType(KeyType.ECDSA_P256).commonName("p256")
+        .validity(Duration.ofDays(1)).clock(clock).generate().keyType());
+    assertEquals("commonName(...) is required", assertThrows(IllegalStateException.class,
+        () -> CertificateAuthority.builder().validity(Duration.ofDays(1)).generate()).getMessage());
+    assertThrows(IllegalStateException.class, () -> CertificateAuthority.builder().commonName("ca").generate());
+    assertEquals("commonName was already set to \"ca\"", assertThrows(IllegalStateException.class,
+        () -> CertificateAuthority.builder().commonName("ca").commonName("other")).getMessage());
+    assertThrows(IllegalStateException.class, () -> CertificateAuthority.builder().validity(Duration.ofDays(1)).validity(Duration.ofDays(2)));
+    assertThrows(IllegalStateException.class, () -> CertificateAuthority.builder().keyType(KeyType.ED25519).keyType(KeyType.RSA_3072));
+    assertThrows(IllegalStateException.class, () -> CertificateAuthority.builder().clock(clock).clock(clock));
+    assertThrows(CredentialException.class, () -> CertificateAuthority.builder().validity(Duration.ZERO));
+    assertThrows(CredentialException.class, () -> CertificateAuthority.builder().commonName("ca\nforged"));
   }
 
   @Test
@@ -297,7 +322,7 @@ class X509IssuerTest {
   @ParameterizedTest
   @EnumSource(KeyType.class)
   void caRoundTripsThroughFilesWithPrivateKeyMode0600(KeyType type, @TempDir Path dir) throws Exception {
-    CertificateAuthority generated = CertificateAuthority.generate(type, "ca-" + type.cliName(), Duration.ofDays(90), clock);
+    CertificateAuthority generated = CertificateAuthority.builder().keyType(type).commonName("ca-" + type.cliName()).validity(Duration.ofDays(90)).clock(clock).generate();
     generated.writeTo(dir);
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("ca.key"))));
     assertTrue(Files.readString(dir.resolve("ca.key")).startsWith("-----BEGIN PRIVATE KEY-----"));
@@ -314,7 +339,7 @@ class X509IssuerTest {
 
   @Test
   void caLoadRefusesMismatchedOrWeakMaterial(@TempDir Path dir) throws Exception {
-    CertificateAuthority other = CertificateAuthority.generate(KeyType.ED25519, "other", Duration.ofDays(1), clock);
+    CertificateAuthority other = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("other").validity(Duration.ofDays(1)).clock(clock).generate();
     String otherKey = Crypto.pkcs8Pem(other.privateKey());
     CredentialException e = assertThrows(CredentialException.class, () -> CertificateAuthority.fromPem(ca.certificatePem(), otherKey));
     assertTrue(e.getMessage().contains("does not match"));
@@ -329,16 +354,16 @@ class X509IssuerTest {
     e = assertThrows(CredentialException.class, () -> CertificateAuthority.fromPem(ca.certificatePem(), junk));
     assertFalse(e.getMessage().contains("c0VjUmVU"), e.getMessage());
     assertThrows(CredentialException.class, () -> CertificateAuthority.load(dir));
-    assertThrows(CredentialException.class, () -> CertificateAuthority.generate(KeyType.ED25519, "x", Duration.ZERO, clock));
+    assertThrows(CredentialException.class, () -> CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("x").validity(Duration.ZERO).clock(clock).generate());
   }
 
   @Test
   void trustBundleRotationKeepsOldCertificatesVerifiableUntilTheyExpire() throws Exception {
-    CertificateAuthority next = CertificateAuthority.generate(KeyType.ECDSA_P256, "kubejit-next", Duration.ofDays(60), clock);
+    CertificateAuthority next = CertificateAuthority.builder().keyType(KeyType.ECDSA_P256).commonName("kubejit-next").validity(Duration.ofDays(60)).clock(clock).generate();
     TrustBundle bundle = TrustBundle.of(ca, next);
     IssuedCertificate old = issuer.issueFromCsr(TestKeys.csrPem(alice, ""), Identity.of("alice", "g"), Duration.ofHours(8));
     clock.advance(Duration.ofHours(1));
-    CertificateAuthority third = CertificateAuthority.generate(KeyType.ED25519, "kubejit-third", Duration.ofDays(90), clock);
+    CertificateAuthority third = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-third").validity(Duration.ofDays(90)).clock(clock).generate();
     TrustBundle rotated = bundle.rotate(third, clock.instant(), issuer.maxTtl());
     assertEquals(next.fingerprint(), rotated.current().fingerprint());
     X509Issuer newIssuer = issuer.withAuthority(rotated.current());
@@ -356,7 +381,7 @@ class X509IssuerTest {
     Instant afterRetention = T0.plus(Duration.ofHours(9)).plusSeconds(1);
     assertEquals(2, rotated.trusted(afterRetention).size());
     // a certificate from an unrelated CA is refused
-    CertificateAuthority stranger = CertificateAuthority.generate(KeyType.ED25519, "kubejit-test", Duration.ofDays(1), clock);
+    CertificateAuthority stranger = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-test").validity(Duration.ofDays(1)).clock(clock).generate();
     IssuedCertificate forged = X509Issuer.builder().authority(stranger).clock(clock).build()
         .issueFromCsr(TestKeys.csrPem(alice, ""), Identity.of("alice", "g"), Duration.ofHours(1));
     assertThrows(CredentialException.class, () -> rotated.verify(forged.certificate(), clock.instant()));

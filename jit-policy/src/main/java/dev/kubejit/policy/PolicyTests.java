@@ -302,7 +302,7 @@ public final class PolicyTests {
           throw r.errorAt(path, "a request needs user, role and action");
         }
         String cluster = s[3] == null ? "default" : s[3];
-        AccessRequest.Builder b = AccessRequest.builder().requester(Identity.of(s[0], g, "policy-test"))
+        AccessRequest.Builder b = AccessRequest.builder().requester(Identity.of(s[0], g).assertedBy("policy-test"))
             .role(s[1]).action(Action.of(s[2]))
             .scope(s[4] == null ? Scope.cluster(cluster) : Scope.namespace(cluster, s[4]));
         if (s[5] != null) {
@@ -355,7 +355,7 @@ public final class PolicyTests {
       try {
         c.use = line[0] != null ? Use.commandLine(line[0]) : Use.command(argv.get(0));
         if (line[1] != null) {
-          c.commandRequester = Identity.of(line[1], groups.isEmpty() ? List.of() : groups.get(0), "policy-test");
+          c.commandRequester = Identity.of(line[1], groups.isEmpty() ? List.of() : groups.get(0)).assertedBy("policy-test");
         }
       } catch (IllegalArgumentException e) {
         throw r.errorAt(path, "invalid command: " + e.getMessage());

@@ -126,7 +126,7 @@ class CommandEngineTest {
     assertEquals(Decision.Outcome.DENY, bob.outcome());
     assertEquals(java.util.Optional.of("oncall-debug/requesters"), bob.ruleId());
     assertTrue(bob.reason().startsWith("[not-requester] \"bob\" is not in any requester group"), bob.reason());
-    Decision nobody = ENGINE.checkCommand("oncall-debug", dev.kubejit.api.Identity.of("carol", List.of(), "t"),
+    Decision nobody = ENGINE.checkCommand("oncall-debug", dev.kubejit.api.Identity.of("carol", List.of()).assertedBy("t"),
         Use.commandLine("cat /etc/shadow"));
     assertEquals(java.util.Optional.of("oncall-debug/requesters"), nobody.ruleId(), "who asks is checked before what");
   }

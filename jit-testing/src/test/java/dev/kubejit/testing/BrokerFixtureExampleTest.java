@@ -34,7 +34,7 @@ class BrokerFixtureExampleTest {
           .auto(Action.LOGS).manual(Action.EXEC, 1, "sre-leads")).build())
       .build();
 
-  final Identity alice = Identity.of("alice", List.of("oncall-payments"), "test");
+  final Identity alice = Identity.of("alice", List.of("oncall-payments")).assertedBy("test");
 
   @Test
   void logsAreGrantedAtOnceAndEndOnTime() {
@@ -55,7 +55,7 @@ class BrokerFixtureExampleTest {
 
   @Test
   void nobodyApprovesTheirOwnExec() {
-    Identity lead = Identity.of("Alice", List.of("sre-leads"), "chat");  // same person, other case
+    Identity lead = Identity.of("Alice", List.of("sre-leads")).assertedBy("chat");  // same person, other case
     RequestRecord r = jit.broker().submit(AccessRequest.builder().requester(alice)
         .role("oncall-debug").action(Action.EXEC).scope(Scope.namespace("prod", "payments"))
         .ticket("INC-7").build());

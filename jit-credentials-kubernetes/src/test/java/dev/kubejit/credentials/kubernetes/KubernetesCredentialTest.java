@@ -201,7 +201,7 @@ class KubernetesCredentialTest {
         .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(clusterCa).build()).build())
         .build();
     String user = unique("alice");
-    Identity alice = Identity.of(user, List.of("oncall-payments"), "test-idp");
+    Identity alice = Identity.of(user, List.of("oncall-payments")).assertedBy("test-idp");
     RequestRecord r = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug").action(Action.LOGS)
         .scope(Scope.namespace("test", "default")).ticket("INC-1").build());
     KeyPair kp = TestKeys.ed25519();
@@ -226,8 +226,7 @@ class KubernetesCredentialTest {
 
   @Test
   void certificateFromOurOwnCaIsRefusedByTheApiServer(KubeControlPlane cp) throws Exception {
-    CertificateAuthority ours = CertificateAuthority.generate(KeyType.ECDSA_P256, "kubejit-not-trusted-by-cluster", Duration.ofDays(1),
-        Clock.systemUTC());
+    CertificateAuthority ours = CertificateAuthority.builder().keyType(KeyType.ECDSA_P256).commonName("kubejit-not-trusted-by-cluster").validity(Duration.ofDays(1)).clock(Clock.systemUTC()).generate();
     IssuedCertificate c = X509Issuer.builder().authority(ours).build()
         .issueWithGeneratedKey(unique("mallory"), List.of("oncall"), Duration.ofMinutes(10), KeyType.ECDSA_P256);
     Kubeconfig kc = Kubeconfig.builder().server(cp.serverUrl()).certificateAuthorityPem(cp.caCertificatePem())

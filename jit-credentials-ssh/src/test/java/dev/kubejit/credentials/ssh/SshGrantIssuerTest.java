@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class SshGrantIssuerTest {
   static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
   final FakeClock clock = new FakeClock(T0);
-  final CertificateAuthority ca = CertificateAuthority.generate(KeyType.ED25519, "kubejit", Duration.ofDays(30), clock);
+  final CertificateAuthority ca = CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit").validity(Duration.ofDays(30)).clock(clock).generate();
   final SshCertificateAuthority sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
   final GrantCredentialIssuer issuer = GrantCredentialIssuer.builder().clock(clock)
       .x509(X509Issuer.builder().authority(ca).clock(clock).build()).issuer(sshCa.forGrants()).build();

@@ -26,8 +26,8 @@ class ChatOpsBotTest {
       .notifier(ChatOpsBot.channelNotifier(channel::add))
       .build();
   private final ChatOpsBot bot = new ChatOpsBot(broker, "prod");
-  private final Identity alice = Identity.of("alice", List.of("oncall-payments"), "slack:T01");
-  private final Identity carol = Identity.of("carol", List.of("sre-leads"), "slack:T01");
+  private final Identity alice = Identity.of("alice", List.of("oncall-payments")).assertedBy("slack:T01");
+  private final Identity carol = Identity.of("carol", List.of("sre-leads")).assertedBy("slack:T01");
 
   @Test
   void conversation() {

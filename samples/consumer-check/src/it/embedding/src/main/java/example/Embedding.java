@@ -55,7 +55,7 @@ public final class Embedding {
     KeyPair auditKey = AuditKeys.generate();
     AuditKeys.writePublicKey(auditKey.getPublic(), dir.resolve("audit-signing.pub"));
     CertificateAuthority clientCa =
-        CertificateAuthority.generate(KeyType.ED25519, "kubejit-client-ca", Duration.ofDays(90), clock);
+        CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("kubejit-client-ca").validity(Duration.ofDays(90)).clock(clock).generate();
 
     // 2. Wire the broker: reviewed policy file, signed hash-chained audit log, X.509 issuer.
     FileAuditSink audit = FileAuditSink.builder(dir.resolve("audit.jsonl"))
@@ -72,11 +72,11 @@ public final class Embedding {
         .build();
 
     // 3. The engineer asks; an approver approves (never the requester).
-    Identity alice = Identity.of("alice", List.of("oncall-payments"), "oidc");
+    Identity alice = Identity.of("alice", List.of("oncall-payments")).assertedBy("oidc");
     RequestRecord req = broker.submit(AccessRequest.builder().requester(alice)
         .role("oncall-debug").action(Action.EXEC).scope(Scope.namespace("prod", "payments"))
         .duration(Duration.ofMinutes(30)).ticket("INC-42").justification("500s on /pay").build());
-    broker.approve(req.id(), Identity.of("carol", List.of("sre-leads"), "oidc"), "go");
+    broker.approve(req.id(), Identity.of("carol", List.of("sre-leads")).assertedBy("oidc"), "go");
 
     // 4. On the engineer's machine: a key that never leaves it, and a CSR for the broker.
     EngineerKey key = EngineerKey.create(KeyType.ED25519, dir.resolve("alice.key"));

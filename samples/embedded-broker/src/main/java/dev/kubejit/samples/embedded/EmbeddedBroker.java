@@ -32,11 +32,11 @@ public final class EmbeddedBroker {
         .auditSink(AuditSink.inMemory())            // jit-audit: FileAuditSink
         .rbacProvisioner(RbacProvisioner.inMemory()) // jit-rbac: KubernetesRbacProvisioner
         .build();
-    Identity alice = Identity.of("alice", List.of("oncall-payments"), "slack");
+    Identity alice = Identity.of("alice", List.of("oncall-payments")).assertedBy("slack");
     RequestRecord req = broker.submit(AccessRequest.builder().requester(alice)
         .role("oncall-debug").action(Action.EXEC).scope(Scope.namespace("prod", "payments"))
         .duration(Duration.ofMinutes(45)).ticket("INC-42").build());
-    broker.approve(req.id(), Identity.of("carol", List.of("sre-leads"), "slack"), "go");
+    broker.approve(req.id(), Identity.of("carol", List.of("sre-leads")).assertedBy("slack"), "go");
     Grant grant = broker.activate(req.id(), alice).grant();
     Decision d = broker.authorize(grant.id(), alice, Use.command(List.of("cat", "/var/log/app.log")));
     // --8<-- [readme]

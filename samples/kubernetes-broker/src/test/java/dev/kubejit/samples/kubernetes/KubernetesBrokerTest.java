@@ -93,8 +93,8 @@ class KubernetesBrokerTest {
     Path log = dir.resolve("audit.jsonl");
     CertificateAuthority clusterCa = CertificateAuthority.fromPem(cp.caCertificatePem(), cp.caPrivateKeyPem());
     InMemoryNotifier chat = Notifier.inMemory();
-    Identity alice = Identity.of("alice-e2e", List.of("oncall-payments"), "test-idp");
-    Identity carol = Identity.of("carol-e2e", List.of("sre-leads"), "test-idp");
+    Identity alice = Identity.of("alice-e2e", List.of("oncall-payments")).assertedBy("test-idp");
+    Identity carol = Identity.of("carol-e2e", List.of("sre-leads")).assertedBy("test-idp");
     KeyPair aliceKey = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
 
     Grant grant;
