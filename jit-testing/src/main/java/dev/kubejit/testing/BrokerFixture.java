@@ -14,6 +14,7 @@ import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
@@ -39,6 +40,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * }
  * }</pre>
  *
+ * <p>Each test also gets its own X.509 certificate authority ({@link #ca()}) for a credential
+ * issuer built per test ({@link Builder#credentialIssuer}).
+ *
  * <p>What is fixed, so that tests stay honest: the audit sink and notifier are in-memory captures
  * (wrap them in your own adapter with {@link Builder#auditSink}), the broker fails closed on the
  * audit sink exactly as in production, and nothing is shared between test methods. The store is
@@ -51,7 +55,7 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
   private final Supplier<? extends AccessPolicy> policy;
   private final Supplier<? extends RequestStore> storeFactory;
   private final Supplier<? extends RbacProvisioner> rbacFactory;
-  private final Supplier<? extends CredentialIssuer> issuerFactory;
+  private final Function<? super Context, ? extends CredentialIssuer> issuerFactory;
   private final Instant start;
   private final Duration requestTimeout;
   private final String[] adminGroups;
@@ -103,6 +107,16 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
     return current().audit;
   }
 
+  /**
+   * The current test's own X.509 certificate authority: a fresh ECDSA P-256 key and self-signed CA
+   * certificate for every test method, dated by the test's clock, valid 30 days. Hand it to your
+   * issuer with jit-credentials' {@code CertificateAuthority.fromPem(ca.certificatePem(),
+   * ca.privateKeyPem())}; see {@link Builder#credentialIssuer}.
+   */
+  public EphemeralCa ca() {
+    return current().ca;
+  }
+
   /** Every notification sent in the current test, in order. */
   public InMemoryNotifier notifications() {
     return current().notifier;
@@ -135,9 +149,53 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
     return "BrokerFixture{start=" + start + ", requestTimeout=" + requestTimeout + "}";
   }
 
+  /**
+   * What a credential-issuer factory gets for each test: the test's clock (the broker's) and its
+   * ephemeral CA.
+   */
+  public interface Context {
+    /** The test's clock; give it to the issuer so certificates end with the grants on fake time. */
+    FakeClock clock();
+
+    /** The test's ephemeral X.509 CA. */
+    EphemeralCa ca();
+  }
+
+  /**
+   * A throwaway certificate authority, one per test method: the CA certificate and its PKCS#8
+   * private key in PEM. {@link #toString()} shows the subject, never the key.
+   */
+  public static final class EphemeralCa {
+    private final String certificatePem;
+    private final String privateKeyPem;
+    private final String subject;
+
+    private EphemeralCa(TestPki pki) {
+      this.certificatePem = TestPki.pem(pki.caCertificate());
+      this.privateKeyPem = TestPki.pem(pki.caPrivateKey());
+      this.subject = pki.caCertificate().getSubjectX500Principal().getName();
+    }
+
+    /** The CA certificate, PEM. */
+    public String certificatePem() {
+      return certificatePem;
+    }
+
+    /** The CA's private key, PKCS#8 PEM; test material only, never logged. */
+    public String privateKeyPem() {
+      return privateKeyPem;
+    }
+
+    @Override
+    public String toString() {
+      return "EphemeralCa{" + subject + "}";
+    }
+  }
+
   /** The per-test objects. */
-  private final class State {
+  private final class State implements Context {
     final FakeClock clock = new FakeClock(start);
+    final EphemeralCa ca = new EphemeralCa(TestPki.create("kubejit-test-ca", start));
     final InMemoryAuditSink audit = AuditSink.inMemory();
     final InMemoryNotifier notifier = Notifier.inMemory();
     final RequestStore store = requireNonNull(storeFactory.get(), "store supplier returned null");
@@ -155,9 +213,19 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
           .requestTimeout(requestTimeout)
           .adminGroups(adminGroups);
       if (issuerFactory != null) {
-        b.credentialIssuer(requireNonNull(issuerFactory.get(), "credential issuer supplier returned null"));
+        b.credentialIssuer(requireNonNull(issuerFactory.apply(this), "credential issuer factory returned null"));
       }
       this.broker = b.build();
+    }
+
+    @Override
+    public FakeClock clock() {
+      return clock;
+    }
+
+    @Override
+    public EphemeralCa ca() {
+      return ca;
     }
   }
 
@@ -166,7 +234,7 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
     private Supplier<? extends AccessPolicy> policy;
     private Supplier<? extends RequestStore> store = RequestStore::inMemory;
     private Supplier<? extends RbacProvisioner> rbac = RbacProvisioner::inMemory;
-    private Supplier<? extends CredentialIssuer> issuer;
+    private Function<? super Context, ? extends CredentialIssuer> issuer;
     private Instant start = FakeClock.DEFAULT_START;
     private Duration requestTimeout = Duration.ofHours(1);
     private String[] adminGroups = new String[0];
@@ -202,10 +270,17 @@ public final class BrokerFixture implements BeforeEachCallback, AfterEachCallbac
     }
 
     /**
-     * Makes the credential issuer for each test (default none), for example a jit-credentials
-     * {@code GrantCredentialIssuer} over a CA generated for the test.
+     * Makes the credential issuer for each test (default none) from the test's {@link Context}
+     * (clock and ephemeral CA), for example with jit-credentials:
+     *
+     * <pre>{@code
+     * .credentialIssuer(t -> GrantCredentialIssuer.builder().clock(t.clock())
+     *     .x509(X509Issuer.builder().clock(t.clock())
+     *         .authority(CertificateAuthority.fromPem(t.ca().certificatePem(), t.ca().privateKeyPem())).build())
+     *     .build())
+     * }</pre>
      */
-    public Builder credentialIssuer(Supplier<? extends CredentialIssuer> issuer) {
+    public Builder credentialIssuer(Function<? super Context, ? extends CredentialIssuer> issuer) {
       this.issuer = requireNonNull(issuer, "issuer");
       return this;
     }

@@ -73,9 +73,13 @@ final class TestPki {
 
   /** Creates a fresh CA whose subject names it as a KubeJIT test CA. */
   static TestPki create(String commonName) {
+    return create(commonName, Instant.now());
+  }
+
+  /** Creates a fresh CA valid from {@code now} (backdated) for 30 days, for a test on a fake clock. */
+  static TestPki create(String commonName, Instant now) {
     KeyPair keys = newKeyPair();
     X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
-    Instant now = Instant.now();
     try {
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
       X509v3CertificateBuilder b =
