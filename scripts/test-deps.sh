@@ -17,3 +17,13 @@ need openssl        command -v openssl
 need jq             command -v jq
 need openssh-client command -v ssh-keygen
 need openssh-server test -x /usr/sbin/sshd
+# jit-testing's node (KubeNode): container runtime, CNI plugins, and what builds the two test images
+# (scripts/testnode-images.sh: a static pause binary and a busybox root filesystem).
+need containerd                 command -v containerd
+need runc                       command -v runc
+need containernetworking-plugins test -x /usr/lib/cni/bridge
+need busybox-static             sh -c 'test -x /bin/busybox && ! ldd /bin/busybox >/dev/null 2>&1'
+need gcc                        command -v gcc
+need libc6-dev                  test -f /usr/include/stdio.h
+need iproute2                   command -v ip
+need util-linux                 command -v unshare

@@ -2,8 +2,9 @@
 # Provides the binaries of the test cluster and prints their directory on stdout.
 #
 #   scripts/testenv.sh          kube-apiserver, kube-controller-manager and etcd (envtest's flat layout)
-#   scripts/testenv.sh --node   kubelet (for jit-testing's opt-in node; containerd, runc and the CNI
-#                               plugins come from Debian, see scripts/test-deps.sh --node)
+#   scripts/testenv.sh --node   kubelet (for jit-testing's opt-in KubeNode); also builds the node's two
+#                               container images (scripts/testnode-images.sh). containerd, runc and the
+#                               CNI plugins come from Debian, see scripts/test-deps.sh
 #
 # Order of preference:
 #   1. $KUBEBUILDER_ASSETS (control plane) or $KUBEJIT_NODE_ASSETS (kubelet), if they hold the binaries;
@@ -54,6 +55,7 @@ if [[ $mode == control-plane ]]; then
   # A cold machine that runs the whole suite needs the kubelet too: build it in the same pass.
   has_all "$DEST" kubelet || has_all "${KUBEJIT_NODE_ASSETS:-}" kubelet || wanted+=(kubelet)
 else
+  "$(dirname "$0")/testnode-images.sh" >/dev/null
   if has_all "${KUBEJIT_NODE_ASSETS:-}" "${NODE[@]}"; then
     log "using KUBEJIT_NODE_ASSETS=$KUBEJIT_NODE_ASSETS"
     echo "$KUBEJIT_NODE_ASSETS"; exit 0
@@ -113,8 +115,9 @@ mkdir -p vendor/github.com/modern-go/reflect2
 # Only the package's Go sources and licence: tests and module files are not part of a vendored copy.
 find "$reflect2_src" -maxdepth 1 -type f \( -name '*.go' -o -name '*.s' -o -name 'LICENSE' \) ! -name '*_test.go' \
   -exec cp {} vendor/github.com/modern-go/reflect2/ \;
-sed -i 's|^# github.com/modern-go/reflect2 v1.0.1$|# github.com/modern-go/reflect2 v1.0.2|' vendor/modules.txt
-sed -i 's|^\(\s*github.com/modern-go/reflect2\) v1.0.1$|\1 v1.0.2|' go.mod
+# vendor/modules.txt and go.mod keep the v1.0.1 label on purpose: with -mod=vendor the go command
+# checks that the two agree with each other, not with the sources, and 1.0.2 has the same import path
+# and API, so relabelling would only add a consistency risk.
 
 targets=""
 for b in "${wanted[@]}"; do targets+=" cmd/$b"; done

@@ -160,6 +160,14 @@ public final class KubeControlPlane implements AutoCloseable {
               pkiDir.resolve("controller-manager.crt"), kcmServing.certificatePem());
       Path kcmKey =
           SecureFiles.writePrivate(pkiDir.resolve("controller-manager.key"), kcmServing.keyPem());
+      // The identity the apiserver shows kubelets (exec, logs, port-forward); kubelets trust the CA.
+      TestPki.Issued kubeletClient =
+          pki.issueClient("kube-apiserver-kubelet-client", List.of(MASTERS_GROUP));
+      Path kubeletClientCrt =
+          SecureFiles.writePrivate(
+              pkiDir.resolve("kubelet-client.crt"), kubeletClient.certificatePem());
+      Path kubeletClientKey =
+          SecureFiles.writePrivate(pkiDir.resolve("kubelet-client.key"), kubeletClient.keyPem());
       var saKeys = TestPki.newKeyPair();
       Path saKey =
           SecureFiles.writePrivate(pkiDir.resolve("sa.key"), TestPki.pem(saKeys.getPrivate()));
@@ -217,7 +225,12 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--tls-cert-file=" + srvCrt,
                   "--tls-private-key-file=" + srvKey,
                   "--client-ca-file=" + caCrt,
-                  "--authorization-mode=RBAC",
+                  // Node: kubelets (KubeNode) may read only what their own pods reference.
+                  "--authorization-mode=Node,RBAC",
+                  "--kubelet-client-certificate=" + kubeletClientCrt,
+                  "--kubelet-client-key=" + kubeletClientKey,
+                  "--kubelet-certificate-authority=" + caCrt,
+                  "--kubelet-preferred-address-types=InternalIP",
                   "--anonymous-auth=true",
                   "--service-account-issuer=https://kubernetes.default.svc",
                   "--service-account-key-file=" + saPub,
@@ -229,7 +242,7 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--audit-log-format=json",
                   "--audit-log-mode=blocking",
                   "--enable-admission-plugins=NamespaceLifecycle,CertificateApproval,"
-                      + "CertificateSigning,CertificateSubjectRestriction",
+                      + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction",
                   "--disable-admission-plugins=ServiceAccount,LimitRanger,TaintNodesByCondition,"
                       + "Priority,DefaultTolerationSeconds,DefaultStorageClass,"
                       + "StorageObjectInUseProtection,PersistentVolumeClaimResize,RuntimeClass,"
@@ -432,7 +445,7 @@ public final class KubeControlPlane implements AutoCloseable {
    * The inherited environment minus settings that could redirect loopback traffic or reconfigure
    * etcd.
    */
-  private static Map<String, String> childEnv() {
+  static Map<String, String> childEnv() {
     Map<String, String> env = new HashMap<>();
     for (String k :
         List.of(
@@ -459,7 +472,7 @@ public final class KubeControlPlane implements AutoCloseable {
     return (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s";
   }
 
-  private static int freePort() {
+  static int freePort() {
     try (ServerSocket s = new ServerSocket()) {
       s.setReuseAddress(false);
       s.bind(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0));
@@ -469,7 +482,7 @@ public final class KubeControlPlane implements AutoCloseable {
     }
   }
 
-  private static String kubeconfigYaml(String server, X509Certificate ca, TestPki.Issued user) {
+  static String kubeconfigYaml(String server, X509Certificate ca, TestPki.Issued user) {
     Base64.Encoder b64 = Base64.getEncoder();
     return String.join(
         "\n",
@@ -492,6 +505,17 @@ public final class KubeControlPlane implements AutoCloseable {
         "    user: user",
         "current-context: kubejit",
         "");
+  }
+
+  /** The test PKI, for KubeNode's kubelet certificates. */
+  TestPki pki() {
+    ensureOpen();
+    return pki;
+  }
+
+  /** Where the test binaries were found; KubeNode looks for a kubelet of the same build there. */
+  TestEnvBinaries binaries() {
+    return binaries;
   }
 
   /** The apiserver's base URL, {@code https://127.0.0.1:PORT}. */

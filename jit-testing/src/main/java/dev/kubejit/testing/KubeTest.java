@@ -10,7 +10,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Marks a test class or method that needs the shared real control plane: tags it {@code kube} and
- * lets it declare {@link KubeControlPlane} parameters.
+ * lets it declare {@link KubeControlPlane} parameters, and {@link KubeNode} parameters for a real
+ * node (one per test class, opt-in: no node is started unless a parameter asks for it).
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)

@@ -59,6 +59,10 @@ final class ManagedProcess {
     return log;
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   boolean isAlive() {
     return process.isAlive();
   }

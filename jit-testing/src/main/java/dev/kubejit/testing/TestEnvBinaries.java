@@ -10,13 +10,15 @@ import java.util.function.Function;
 /**
  * Finds etcd, kube-apiserver and kube-controller-manager in the flat layout of controller-runtime's
  * envtest. Order: system property {@code kubejit.testenv}, environment variable {@code
- * KUBEBUILDER_ASSETS}, then {@code ~/.cache/kubejit/testenv/1.20.2/}; the first directory holding
+ * KUBEBUILDER_ASSETS}, then {@code ~/.cache/kubejit/testenv/1.20.2+reflect2-1.0.2/} (the cache key of
+ * {@code scripts/testenv.sh}: version plus source patch level); the first directory holding
  * all three executables wins.
  */
 final class TestEnvBinaries {
   static final String PROPERTY = "kubejit.testenv";
   static final String ENV = "KUBEBUILDER_ASSETS";
-  static final String DEFAULT_VERSION = "1.20.2";
+  /** Must equal the cache key {@code scripts/testenv.sh} writes: version + patch level. */
+  static final String DEFAULT_VERSION = "1.20.2+reflect2-1.0.2";
   static final List<String> NAMES = List.of("etcd", "kube-apiserver", "kube-controller-manager");
 
   private final Path dir;

@@ -59,6 +59,57 @@ class KubeControlPlaneExtensionTest {
     }
   }
 
+  /** Only run through the EngineTestKit below. */
+  @KubeTest
+  static class NeedsNode {
+    @Test
+    void first(KubeNode node) {
+      assertNotNull(node.name());
+    }
+
+    @Test
+    void second(KubeNode node) {
+      assertNotNull(node.name());
+    }
+  }
+
+  @Test
+  void missingNodeAssetsFailEveryTestThatAsksForANodeWithTheScriptsToRun(@TempDir Path empty) {
+    String oldAssets = System.getProperty(NodeAssets.PROPERTY);
+    String oldImages = System.getProperty(NodeAssets.IMAGES_PROPERTY);
+    System.setProperty(NodeAssets.PROPERTY, empty.toString());
+    System.setProperty(NodeAssets.IMAGES_PROPERTY, empty.toString());
+    try {
+      EngineTestKit.engine("junit-jupiter")
+          .selectors(selectClass(NeedsNode.class))
+          .execute()
+          .testEvents()
+          .assertStatistics(s -> s.started(2).failed(2).aborted(0).skipped(0).succeeded(0))
+          .assertThatEvents()
+          .haveExactly(
+              2,
+              event(
+                  finishedWithFailure(
+                      instanceOf(ParameterResolutionException.class),
+                      message(
+                          m ->
+                              m.startsWith("KubeNode cannot start: ")
+                                  && m.contains("scripts/testenv.sh --node")
+                                  && m.contains("scripts/testnode-images.sh")))));
+    } finally {
+      restore(NodeAssets.PROPERTY, oldAssets);
+      restore(NodeAssets.IMAGES_PROPERTY, oldImages);
+    }
+  }
+
+  private static void restore(String key, String value) {
+    if (value == null) {
+      System.clearProperty(key);
+    } else {
+      System.setProperty(key, value);
+    }
+  }
+
   @Test
   void kubeTestCarriesTheKubeTag() {
     assertEquals("kube", KubeTest.class.getAnnotation(org.junit.jupiter.api.Tag.class).value());

@@ -90,7 +90,7 @@ final class Sshd implements AutoCloseable {
       Files.deleteIfExists(log);
       List<String> command = root
           ? List.of("unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c",
-              "mount --bind \"$1\" /run && exec \"$2\" -D -e -f \"$3\"", "sh", run.toString(), SSHD.toString(), config.toString())
+              "mount -n --bind \"$1\" /run && exec \"$2\" -D -e -f \"$3\"", "sh", run.toString(), SSHD.toString(), config.toString())
           : List.of(SSHD.toString(), "-D", "-e", "-f", config.toString());
       Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
