@@ -520,7 +520,16 @@ public final class JdbcRequestStore implements RequestStore, AutoCloseable {
                 + " but this KubeJIT needs version " + SCHEMA_VERSION + ", and migrate(false) was set; apply the"
                 + " migrations shipped in jit-store-jdbc (dev/kubejit/store/jdbc/migration) or allow migrate");
           }
-          flyway.migrate();
+          try {
+            flyway.migrate();
+          } catch (FlywayException raced) {
+            // Another process opening the same new database may have migrated it first.
+            if (checkNotNewer(flyway, description) != SCHEMA_VERSION) {
+              throw raced;
+            }
+            log.debug("request store {}: another process migrated the schema first ({})", description,
+                raced.getMessage());
+          }
           int now = checkNotNewer(flyway, description);
           if (now != SCHEMA_VERSION) {
             throw new KubeJitException("request store " + description + ": migration ended at schema version "

@@ -202,6 +202,37 @@ class JdbcRequestStoreTest {
     return out;
   }
 
+  /** A bot, the CLI and a reaper starting at once on a new file: all open it, the schema is made once. */
+  @Test
+  void concurrentFirstOpensOfANewSqliteFileAllSucceed() throws Exception {
+    Path file = dir.resolve("race.db");
+    int n = 4;
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+    try {
+      java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+      List<java.util.concurrent.Future<JdbcRequestStore>> opened = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        opened.add(pool.submit(() -> {
+          start.await();
+          return JdbcRequestStore.builder().sqlite(file).build();
+        }));
+      }
+      start.countDown();
+      for (java.util.concurrent.Future<JdbcRequestStore> f : opened) {
+        try (JdbcRequestStore s = f.get(60, java.util.concurrent.TimeUnit.SECONDS)) {
+          s.list(EnumSet.allOf(RequestState.class));
+        }
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + JdbcRequestStore.HISTORY_TABLE + " WHERE version = '1'")) {
+      rs.next();
+      assertEquals(1, rs.getInt(1), "the migration ran once");
+    }
+  }
+
   @Test
   void theMigrationsInTheJarEndAtTheCodeSchemaVersion() throws Exception {
     Path dirInJar = Path.of(JdbcRequestStore.class.getResource("/" + JdbcRequestStore.MIGRATIONS.substring(
