@@ -52,7 +52,7 @@ import org.sqlite.SQLiteDataSource;
  *     .credentials("kubejit", passwordSupplier).build();
  * }</pre>
  *
- * <p>Each request is one row: a JSON payload (format {@value RecordCodec#FORMAT}) and, written in
+ * <p>Each request is one row: a JSON payload (in a numbered payload format, 1 today) and, written in
  * the same statement, the columns lookups filter on (state, grant id, window end; each indexed).
  * {@link #replace} is one {@code UPDATE … WHERE id = ? AND version = ?}: of several writers from
  * the same version, on any number of processes, exactly one changes the row. The schema is
