@@ -15,6 +15,8 @@ import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.audit.AuditKeys;
 import dev.kubejit.audit.FileAuditSink;
+import dev.kubejit.rbac.KubernetesRbacProvisioner;
+import io.kubernetes.client.util.Config;
 import dev.kubejit.testing.FakeClock;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -30,14 +32,15 @@ import java.util.Random;
 
 /**
  * One broker replica in its own JVM for {@link ReplicaRaceTest}: a {@link JitBroker} on the shared
- * PostgreSQL store with its own signed audit chain and an RBAC provisioner that reports every
- * provision and removal on stdout. Commands on stdin: {@code race} (three passes over the
+ * PostgreSQL store with its own signed audit chain and real RBAC on the control plane, reporting
+ * every provision and removal on stdout. Commands on stdin: {@code race} (three passes over the
  * requests, in the file's order, each applying a random approve, deny, activate or revoke; losing
  * a race is expected), {@code sweep INSTANT} (the clock jumps there and {@code expireDue()} runs),
  * {@code exit}. Any unexpected exception ends the JVM with status 1.
  *
  * <p>Arguments: JDBC URL, user, password file, audit log, audit key file, replica name, request
- * file (lines {@code requestId requesterUser}), start instant, random seed.
+ * file (lines {@code requestId requesterUser}), start instant, random seed, kubeconfig of the
+ * control plane where {@code KubernetesRbacProvisioner} makes the Roles and RoleBindings.
  */
 public final class ReplicaMain {
   static final Identity CAROL = Identity.of("carol", List.of("sre-leads"), "idp");
@@ -49,7 +52,7 @@ public final class ReplicaMain {
   static AccessPolicy policy() {
     return AccessPolicy.staticRules().role("oncall-debug", r -> r.requesters("oncall-payments")
         .namespaces("payments").durations(Duration.ofMinutes(15), Duration.ofHours(1))
-        .manual(Action.EXEC, 1, "sre-leads").auto(Action.LOGS).commands("cat")).build();
+        .manual(Action.EXEC, 1, "sre-leads").auto(Action.LOGS).commands("cat").rbacTemplate("oncall-debug")).build();
   }
 
   static Identity requester(String user) {
@@ -71,14 +74,18 @@ public final class ReplicaMain {
     }
     FakeClock clock = new FakeClock(Instant.parse(args[7]));
     Random random = new Random(Long.parseLong(args[8]));
+    RbacProvisioner real = KubernetesRbacProvisioner.builder(Config.fromConfig(args[9]))
+        .maxGrantDuration(Duration.ofHours(8)).clock(clock).build();
     RbacProvisioner rbac = new RbacProvisioner() {
       @Override
       public void provision(Grant grant) {
+        real.provision(grant);
         out.println("provision " + grant.id().value());
       }
 
       @Override
       public void deprovision(Grant grant, EndCause cause) {
+        real.deprovision(grant, cause);
         out.println("deprovision " + grant.id().value());
       }
     };

@@ -21,6 +21,15 @@ import dev.kubejit.audit.AuditVerifier;
 import dev.kubejit.audit.FileAuditSink;
 import dev.kubejit.audit.VerificationResult;
 import dev.kubejit.testing.FakeClock;
+import dev.kubejit.testing.KubeControlPlane;
+import dev.kubejit.testing.KubeTest;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
+import io.kubernetes.client.openapi.models.V1RoleBinding;
 import dev.kubejit.testing.PostgresServer;
 import dev.kubejit.testing.PostgresTest;
 import java.io.BufferedReader;
@@ -54,8 +63,9 @@ import org.junit.jupiter.api.io.TempDir;
  * removed again), each replica's signed audit chain verifies, and across the chains every request
  * has exactly one effective ending.
  *
- * <p>RBAC here is a provisioner in each replica that reports provision and removal calls (counted
- * across both JVMs), not Roles on a control plane: the store is what is under test.
+ * <p>RBAC is real: each replica's {@code KubernetesRbacProvisioner} makes Roles and RoleBindings on
+ * the test control plane, counted there after the race and after the sweep; each replica also
+ * reports its provision and removal calls, counted across both JVMs.
  */
 @PostgresTest
 class ReplicaRaceTest {
@@ -63,6 +73,7 @@ class ReplicaRaceTest {
   private static final Instant T0 = Instant.parse("2026-06-01T09:00:00Z");
   private static final Duration DEADLINE = Duration.ofMinutes(8);
   private static final String EOF = "\u0000eof";
+  private static final String GRANT_LABEL = "kubejit.dev/grant-id";
   private static final Set<AuditEventType> ENDINGS = EnumSet.of(AuditEventType.REQUEST_DENIED,
       AuditEventType.REQUEST_EXPIRED, AuditEventType.REQUEST_REVOKED, AuditEventType.GRANT_EXPIRED,
       AuditEventType.GRANT_REVOKED, AuditEventType.GRANT_RECONCILED);
@@ -70,7 +81,34 @@ class ReplicaRaceTest {
   @TempDir Path dir;
 
   @Test
-  void twoReplicasInSeparateJvmsRaceOnFiveHundredRequests(PostgresServer server) throws Exception {
+  @KubeTest
+  void twoReplicasInSeparateJvmsRaceOnFiveHundredRequests(PostgresServer server, KubeControlPlane cp)
+      throws Exception {
+    try {
+      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
+          .execute();
+    } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+    race(server, cp);
+  }
+
+  /** Grant id to the number of RoleBindings and Roles labelled with it in namespace payments. */
+  private static Map<String, Integer> rbacObjects(KubeControlPlane cp) throws ApiException {
+    RbacAuthorizationV1Api api = new RbacAuthorizationV1Api(cp.adminClient());
+    Map<String, Integer> out = new HashMap<>();
+    for (V1RoleBinding b : api.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+      out.merge(b.getMetadata().getLabels().get(GRANT_LABEL), 1, Integer::sum);
+    }
+    for (V1Role r : api.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+      out.merge(r.getMetadata().getLabels().get(GRANT_LABEL), 1, Integer::sum);
+    }
+    return out;
+  }
+
+  private void race(PostgresServer server, KubeControlPlane cp) throws Exception {
     Backings.Postgres db = new Backings.Postgres(server, dir);
     KeyPair key = AuditKeys.generate();
     Path keyFile = AuditKeys.writePrivateKey(key.getPrivate(), dir.resolve("audit.key"));
@@ -92,8 +130,9 @@ class ReplicaRaceTest {
     }
     Files.write(requestsFile, lines);
 
-    Replica a = Replica.start(db, dir, keyFile, requestsFile, "a", 11);
-    Replica b = Replica.start(db, dir, keyFile, requestsFile, "b", 22);
+    Path kubeconfig = cp.adminKubeconfig();
+    Replica a = Replica.start(db, dir, keyFile, requestsFile, "a", 11, kubeconfig);
+    Replica b = Replica.start(db, dir, keyFile, requestsFile, "b", 22, kubeconfig);
     Map<String, Integer> provisioned = new HashMap<>();
     Map<String, Integer> deprovisioned = new HashMap<>();
     Map<String, List<String>> activations = new HashMap<>();
@@ -114,6 +153,9 @@ class ReplicaRaceTest {
             .map(r -> r.grant().orElseThrow().id().value()).collect(Collectors.toSet());
         assertEquals(active, live(provisioned, deprovisioned), "RBAC is held by exactly the active grants");
         assertTrue(active.size() > 0 && active.size() < REQUESTS, "the race left some, not all, active: " + active.size());
+        Map<String, Integer> objects = rbacObjects(cp);
+        assertEquals(active, objects.keySet(), "Roles and RoleBindings exist for exactly the active grants");
+        objects.forEach((g, n) -> assertEquals(2, n, "grant " + g + " has one Role and one RoleBinding"));
         int open = store.list(EnumSet.of(RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.ACTIVE)).size();
 
         String later = T0.plus(Duration.ofDays(1)).toString();
@@ -158,6 +200,7 @@ class ReplicaRaceTest {
       provisioned.forEach((g, n) -> assertEquals(1, n, "grant " + g + " provisioned once"));
       assertTrue(provisioned.keySet().containsAll(grantOf.values()), "every grant got its RBAC");
       assertEquals(Set.of(), live(provisioned, deprovisioned), "no RBAC left after every grant ended");
+      assertEquals(Map.of(), rbacObjects(cp), "no Role or RoleBinding left after every grant ended");
     } finally {
       db.close();
     }
@@ -222,16 +265,17 @@ class ReplicaRaceTest {
       this.stderr = stderr;
     }
 
-    static Replica start(Backings.Postgres db, Path dir, Path keyFile, Path requests, String name, long seed)
-        throws IOException {
+    static Replica start(Backings.Postgres db, Path dir, Path keyFile, Path requests, String name, long seed,
+        Path kubeconfig) throws IOException {
       String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       List<String> child = db.child().args();
       Path stderr = dir.resolve(name + ".err");
-      Process p = new ProcessBuilder(java, "-cp", cp, ReplicaMain.class.getName(), child.get(0), child.get(1),
-          child.get(2), dir.resolve(name + ".log").toString(), keyFile.toString(), name, requests.toString(),
-          T0.plus(Duration.ofMinutes(1)).toString(), Long.toString(seed))
-          .redirectError(stderr.toFile()).start();
+      List<String> cmd = new ArrayList<>(List.of(java, "-cp", cp, ReplicaMain.class.getName(), child.get(0),
+          child.get(1), child.get(2), dir.resolve(name + ".log").toString(), keyFile.toString(), name,
+          requests.toString(), T0.plus(Duration.ofMinutes(1)).toString(), Long.toString(seed)));
+      cmd.add(kubeconfig.toString());
+      Process p = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
       Replica r = new Replica(name, p, stderr);
       Thread t = new Thread(() -> {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8))) {
