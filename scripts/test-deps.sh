@@ -27,3 +27,5 @@ need gcc                        command -v gcc
 need libc6-dev                  test -f /usr/include/stdio.h
 need iproute2                   command -v ip
 need util-linux                 command -v unshare
+# jit-testing's PostgresServer (@PostgresTest): initdb and pg_ctl run as the postgres user through runuser.
+need postgresql                  test -x /usr/lib/postgresql/15/bin/initdb
