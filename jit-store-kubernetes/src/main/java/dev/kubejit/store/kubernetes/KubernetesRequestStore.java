@@ -49,8 +49,8 @@ import org.slf4j.LoggerFactory;
  * <p>The CRD ({@link #crdYaml()}) is installed once per cluster; the store runs under the Role in
  * {@link #roleYaml()} in its namespace and needs nothing else. The object's name is the request
  * id; {@code spec} (the request, the decision, the window and the lifecycle as inserted) is written
- * once by {@link #insert} and the API server refuses any change to it; each transition rewrites
- * {@code status} through the status subresource.
+ * once by {@link #insert} and never changed ({@link #replace} refuses to); each transition rewrites
+ * {@code status} through the status subresource, which cannot touch {@code spec}.
  *
  * <ul>
  *   <li>{@link #find} reads the object from the API server (never a cache).
@@ -273,8 +273,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
    *
    * @throws IllegalArgumentException if the ids differ, the version does not increase, or {@code
    *     updated} changes the request, decision or window
-   * @throws KubernetesStoreException if the API server refuses the new status (for example a
-   *     change to a request in a terminal state, which the CRD's validation rules forbid)
+   * @throws KubernetesStoreException if the API server refuses the new status (for example one
+   *     the CRD's schema rejects) or cannot be reached
    */
   @Override
   public boolean replace(RequestRecord expected, RequestRecord updated) {

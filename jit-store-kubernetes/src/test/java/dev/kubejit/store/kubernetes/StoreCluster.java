@@ -35,11 +35,17 @@ final class StoreCluster {
     crdInstalledOn = cp;
   }
 
+  /** A new, empty namespace. */
+  static String namespace(KubeControlPlane cp, String prefix) throws IOException, InterruptedException {
+    String ns = (prefix + "-" + UUID.randomUUID().toString().substring(0, 8)).toLowerCase(Locale.ROOT);
+    Kubectl.run(cp.adminKubeconfig(), null, "create", "namespace", ns).ok();
+    return ns;
+  }
+
   /** A new namespace with the shipped Role bound to {@link #BROKER_USER}; the CRD installed. */
   static String namespaceWithRole(KubeControlPlane cp, String prefix) throws IOException, InterruptedException {
     installCrd(cp);
-    String ns = (prefix + "-" + UUID.randomUUID().toString().substring(0, 8)).toLowerCase(Locale.ROOT);
-    Kubectl.run(cp.adminKubeconfig(), null, "create", "namespace", ns).ok();
+    String ns = namespace(cp, prefix);
     Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "apply", "-f",
         deploy(KubernetesRequestStore.ROLE_RESOURCE).toString()).ok();
     Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "create", "rolebinding", "kubejit-broker-store",
