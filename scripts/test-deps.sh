@@ -17,3 +17,5 @@ need openssl        command -v openssl
 need jq             command -v jq
 need openssh-client command -v ssh-keygen
 need openssh-server test -x /usr/sbin/sshd
+need postgresql    test -x /usr/lib/postgresql/15/bin/initdb
+need util-linux    command -v runuser

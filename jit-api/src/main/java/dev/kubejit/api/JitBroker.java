@@ -52,8 +52,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class JitBroker {
   private static final Logger log = LoggerFactory.getLogger(JitBroker.class);
-  private static final Set<RequestState> OPEN =
-      EnumSet.of(RequestState.PENDING_APPROVAL, RequestState.APPROVED, RequestState.ACTIVE);
 
   private final Clock clock;
   private final AccessPolicy policy;
@@ -509,13 +507,16 @@ public final class JitBroker {
   private int sweep(EndCause cause) {
     int expired = 0;
     Instant now = clock.instant();
-    for (RequestRecord rec : store.list(OPEN)) {
+    for (RequestRecord rec : store.listEndingBy(now.plus(expiryWarning))) {
       if (!now.isBefore(dueAt(rec))) {
         try {
           expire(rec.id(), cause);
           expired++;
-        } catch (InvalidTransitionException raced) {
+        } catch (InvalidTransitionException | ConcurrentUpdateException raced) {
+          // Another replica sharing the store ended (or changed) it between our read and write.
           log.debug("request {} ended concurrently: {}", rec.id(), raced.getMessage());
+        } catch (NotFoundException gone) {
+          log.debug("request {} vanished from the store: {}", rec.id(), gone.getMessage());
         } catch (ProvisioningException | AuditException e) {
           log.warn("could not expire request {} yet; will retry: {}", rec.id(), e.getMessage());
         }
@@ -596,7 +597,7 @@ public final class JitBroker {
   }
 
   private static Instant dueAt(RequestRecord rec) {
-    return rec.state() == RequestState.ACTIVE ? rec.grant().orElseThrow().expiresAt() : rec.expiresAt();
+    return rec.windowEnd().orElseThrow();
   }
 
   private Decision decide(AccessRequest request) {

@@ -110,6 +110,18 @@ public final class RequestRecord {
     return expiresAt;
   }
 
+  /**
+   * When the current window ends, for an open record: the grant's expiry once {@link
+   * RequestState#ACTIVE}, the request's {@link #expiresAt()} while pending or approved; empty once
+   * terminal. Stores index it so the broker's expiry sweep reads only what is due.
+   */
+  public Optional<Instant> windowEnd() {
+    if (state.isTerminal()) {
+      return Optional.empty();
+    }
+    return Optional.of(state == RequestState.ACTIVE ? grant.expiresAt() : expiresAt);
+  }
+
   /** Approvals and denials so far, in order. */
   public ImmutableList<Approval> approvals() {
     return approvals;

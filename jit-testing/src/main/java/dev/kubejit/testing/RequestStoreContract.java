@@ -37,8 +37,10 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Covers insert and lookup, refusal of duplicate ids, compare-and-set on {@link
  * RequestRecord#version()} (a stale write changes nothing), lookup by grant id once a grant is
- * stored, listing by state, and that exactly one of many concurrent writers from the same version
- * wins.
+ * stored, listing by every state and by window end (the expiry sweep's query: inclusive bound,
+ * earliest first, terminal records never), 10,000 records, and that exactly one of many concurrent
+ * writers from the same version wins. {@link SharedRequestStoreContract} adds what several store
+ * instances on one backing store must guarantee.
  */
 public abstract class RequestStoreContract {
   private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -157,6 +159,118 @@ public abstract class RequestStoreContract {
       assertEquals(2, store.find(v1.id()).orElseThrow().version());
     } finally {
       pool.shutdownNow();
+    }
+  }
+
+  private static RequestRecord inState(RequestRecord pending, RequestState state, Instant windowEnd) {
+    RequestRecord.Builder b = pending.toBuilder().state(state).version(2);
+    switch (state) {
+      case PENDING_APPROVAL:
+      case APPROVED:
+        return b.window(pending.createdAt(), windowEnd).build();
+      case ACTIVE:
+        return b.grant(Grant.builder().id(GrantId.random()).requestId(pending.id())
+            .holder(pending.request().requester()).role(pending.request().role())
+            .action(pending.request().action()).scope(pending.request().scope())
+            .window(T0, windowEnd).build()).build();
+      case DENIED:
+        return b.ended(EndCause.DENIED, T0, null, "no").build();
+      case EXPIRED:
+        return b.ended(EndCause.EXPIRED, T0, null, null).build();
+      default:
+        return b.ended(EndCause.REVOKED, T0, null, "done").build();
+    }
+  }
+
+  /** Each state lists exactly its records; a set of states lists their union. */
+  @Test
+  public void listByEveryState() {
+    RequestStore store = newStore();
+    java.util.Map<RequestState, RequestId> byState = new java.util.EnumMap<>(RequestState.class);
+    int i = 0;
+    for (RequestState state : RequestState.values()) {
+      RequestRecord r = inState(pending(Identity.of("user" + i, "oncall")), state, T0.plus(Duration.ofMinutes(++i)));
+      store.insert(r);
+      byState.put(state, r.id());
+    }
+    for (RequestState state : RequestState.values()) {
+      assertEquals(Set.of(byState.get(state)), ids(store.list(EnumSet.of(state))), state.name());
+    }
+    assertEquals(Set.of(byState.get(RequestState.DENIED), byState.get(RequestState.ACTIVE)),
+        ids(store.list(EnumSet.of(RequestState.DENIED, RequestState.ACTIVE))));
+    assertTrue(store.list(EnumSet.noneOf(RequestState.class)).isEmpty());
+  }
+
+  /**
+   * Listing by window end returns the open records due by the bound (inclusive), earliest first:
+   * a pending or approved record by its request expiry, an active one by its grant's expiry,
+   * never a terminal one.
+   */
+  @Test
+  public void listEndingByFollowsTheWindowOfEachState() {
+    RequestStore store = newStore();
+    RequestRecord pending = inState(pending(Identity.of("p", "oncall")), RequestState.PENDING_APPROVAL,
+        T0.plus(Duration.ofMinutes(30)));
+    RequestRecord approved = inState(pending(Identity.of("a", "oncall")), RequestState.APPROVED,
+        T0.plus(Duration.ofMinutes(10)));
+    // The request window of the active one ends late; its grant ends first, and that is what counts.
+    RequestRecord active = inState(pending(Identity.of("g", "oncall")), RequestState.ACTIVE,
+        T0.plus(Duration.ofMinutes(20)));
+    RequestRecord revoked = inState(pending(Identity.of("r", "oncall")), RequestState.REVOKED, null);
+    for (RequestRecord r : List.of(pending, approved, active, revoked)) {
+      store.insert(r);
+    }
+    assertTrue(store.listEndingBy(T0.plus(Duration.ofMinutes(10)).minusNanos(1)).isEmpty());
+    assertEquals(List.of(approved), store.listEndingBy(T0.plus(Duration.ofMinutes(10))));
+    assertEquals(List.of(approved, active), store.listEndingBy(T0.plus(Duration.ofMinutes(20))));
+    assertEquals(List.of(approved, active, pending), store.listEndingBy(T0.plus(Duration.ofDays(3650))));
+    // A record that ends leaves the list; one that is activated moves to its grant's window.
+    assertTrue(store.replace(approved, approved.toBuilder().state(RequestState.EXPIRED)
+        .ended(EndCause.EXPIRED, T0, null, null).version(3).build()));
+    RequestRecord activatedLate = pending.toBuilder().state(RequestState.ACTIVE).version(3)
+        .grant(Grant.builder().id(GrantId.random()).requestId(pending.id()).holder(pending.request().requester())
+            .role("oncall-debug").action(Action.EXEC).scope(pending.request().scope())
+            .window(T0, T0.plus(Duration.ofMinutes(90))).build()).build();
+    assertTrue(store.replace(pending, activatedLate));
+    assertEquals(List.of(active), store.listEndingBy(T0.plus(Duration.ofMinutes(60))));
+    assertEquals(List.of(active, activatedLate), store.listEndingBy(T0.plus(Duration.ofMinutes(90))));
+  }
+
+  /** 10,000 records: every one is found, and listing by state and by window end is exact. */
+  @Test
+  public void tenThousandRecords() {
+    RequestStore store = newStore();
+    int count = 10_000;
+    List<RequestRecord> all = new ArrayList<>(count);
+    RequestState[] states = RequestState.values();
+    for (int i = 0; i < count; i++) {
+      RequestState state = states[i % states.length];
+      RequestRecord r = inState(pending(Identity.of("user" + (i % 97), "oncall")), state,
+          T0.plus(Duration.ofMinutes(count - i)));
+      store.insert(r);
+      all.add(r);
+    }
+    for (RequestState state : states) {
+      long expected = all.stream().filter(r -> r.state() == state).count();
+      assertEquals(expected, store.list(EnumSet.of(state)).size(), state.name());
+    }
+    assertEquals(count, store.list(EnumSet.allOf(RequestState.class)).size());
+    Instant bound = T0.plus(Duration.ofMinutes(2500));
+    List<RequestRecord> due = store.listEndingBy(bound);
+    List<RequestRecord> expectedDue = new ArrayList<>();
+    for (RequestRecord r : all) {
+      if (r.windowEnd().map(w -> !w.isAfter(bound)).orElse(false)) {
+        expectedDue.add(r);
+      }
+    }
+    expectedDue.sort(java.util.Comparator.comparing((RequestRecord r) -> r.windowEnd().orElseThrow()));
+    assertEquals(expectedDue, due);
+    for (int i = 0; i < count; i += 37) {
+      RequestRecord r = all.get(i);
+      assertEquals(r, store.find(r.id()).orElseThrow());
+      if (r.grant().isPresent()) {
+        assertEquals(r, store.findByGrant(r.grant().orElseThrow().id()).orElseThrow());
+      }
     }
   }
 

@@ -4,6 +4,9 @@ import dev.kubejit.api.GrantId;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.RequestState;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -34,6 +37,25 @@ public interface RequestStore {
 
   /** Lists records in any of {@code states}. */
   List<RequestRecord> list(Set<RequestState> states);
+
+  /**
+   * Lists open records whose {@link RequestRecord#windowEnd()} is at or before {@code end}, earliest
+   * first; the broker's expiry sweep calls it. The default filters {@link #list(Set)}; stores with an
+   * index on the window end should override it.
+   */
+  default List<RequestRecord> listEndingBy(Instant end) {
+    Instant limit = java.util.Objects.requireNonNull(end, "end");
+    List<RequestRecord> out = new java.util.ArrayList<>();
+    for (RequestRecord r : list(EnumSet.of(RequestState.PENDING_APPROVAL, RequestState.APPROVED,
+        RequestState.ACTIVE))) {
+      if (r.windowEnd().map(w -> !w.isAfter(limit)).orElse(false)) {
+        out.add(r);
+      }
+    }
+    out.sort(Comparator.comparing((RequestRecord r) -> r.windowEnd().orElseThrow())
+        .thenComparing(r -> r.id().value()));
+    return out;
+  }
 
   /** Returns a thread-safe store held in memory. */
   static RequestStore inMemory() {
