@@ -15,6 +15,7 @@ import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.Identity;
+import dev.kubejit.api.IncompatibleStoreException;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.RequestState;
@@ -38,6 +39,12 @@ import java.util.List;
  * field, is a {@link MalformedObjectException} naming the field.
  */
 final class Codec {
+  /**
+   * The payload format this code writes and the highest it reads, in {@code spec.format} and
+   * {@code status.format}; a newer KubeJIT that changes the meaning of a field raises it.
+   */
+  static final int FORMAT = 1;
+
   private Codec() {}
 
   /** A stored object that does not decode to a valid record. */
@@ -52,6 +59,7 @@ final class Codec {
   static JsonObject spec(RequestRecord r) {
     AccessRequest q = r.request();
     JsonObject s = new JsonObject();
+    s.addProperty("format", FORMAT);
     s.add("requester", identity(q.requester()));
     s.addProperty("role", q.role());
     s.addProperty("action", q.action().name());
@@ -76,6 +84,7 @@ final class Codec {
 
   static JsonObject lifecycle(RequestRecord r) {
     JsonObject s = new JsonObject();
+    s.addProperty("format", FORMAT);
     s.addProperty("state", r.state().name());
     s.addProperty("version", r.version());
     JsonArray approvals = new JsonArray();
@@ -177,9 +186,13 @@ final class Codec {
   /**
    * Decodes an object: {@code status} when the store has written it, else {@code spec.initial}.
    *
+   * @throws IncompatibleStoreException naming the object when a newer KubeJIT wrote it (a format
+   *     above {@link #FORMAT}); nothing else is read
    * @throws MalformedObjectException naming the object and field when it is not a valid record
    */
   static RequestRecord decode(String name, JsonObject spec, JsonObject status) {
+    requireFormat(name, spec, "spec");
+    requireFormat(name, status, "status");
     String at = "spec";
     try {
       RequestId id = RequestId.parse(name);
@@ -187,6 +200,9 @@ final class Codec {
         throw new IllegalArgumentException("field spec must be an object");
       }
       JsonObject s = spec;
+      if (!s.has("format")) {
+        throw new IllegalArgumentException("field format is required");
+      }
       AccessRequest.Builder q = AccessRequest.builder()
           .requester(identity(obj(s, "requester")))
           .role(str(s, "role"))
@@ -214,6 +230,9 @@ final class Codec {
         life = obj(s, "initial");
         at = "spec.initial";
       }
+      if (!life.has("format")) {
+        throw new IllegalArgumentException("field format is required");
+      }
       b.state(RequestState.valueOf(str(life, "state")));
       b.version(life.get("version").getAsLong());
       List<Approval> approvals = new ArrayList<>();
@@ -238,6 +257,17 @@ final class Codec {
     } catch (RuntimeException e) {
       throw new MalformedObjectException("AccessRequest " + safe(name) + " does not decode (" + at + "): "
           + e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void requireFormat(String name, JsonObject part, String where) {
+    if (part == null) {
+      return;
+    }
+    JsonElement f = part.get("format");
+    if (f != null && f.isJsonPrimitive() && ((JsonPrimitive) f).isNumber() && f.getAsLong() > FORMAT) {
+      throw new IncompatibleStoreException("AccessRequest " + safe(name) + " was written by a newer KubeJIT: "
+          + where + ".format " + f.getAsLong() + ", this code reads up to " + FORMAT + "; upgrade KubeJIT");
     }
   }
 

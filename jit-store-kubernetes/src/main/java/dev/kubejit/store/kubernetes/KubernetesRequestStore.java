@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import dev.kubejit.api.GrantId;
+import dev.kubejit.api.IncompatibleStoreException;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.RequestState;
@@ -12,6 +13,9 @@ import dev.kubejit.api.spi.RequestStore;
 import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.ApisApi;
+import io.kubernetes.client.openapi.models.V1APIGroup;
 import io.kubernetes.client.openapi.models.V1Status;
 import io.kubernetes.client.util.ClientBuilder;
 import io.kubernetes.client.util.KubeConfig;
@@ -27,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -85,7 +90,11 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   static final String CRD_RESOURCE = "crd-accessrequests.yaml";
   static final String ROLE_RESOURCE = "role-kubejit-broker-store.yaml";
   private static final String STATE_INDEX = "state";
+  /** Open (non-terminal) requests, all under one key: the expiry sweep never touches ended ones. */
+  private static final String OPEN_INDEX = "open";
   private static final String GRANT_INDEX = "grant";
+  private static final Set<String> OPEN_STATES = Set.of(RequestState.PENDING_APPROVAL.name(),
+      RequestState.APPROVED.name(), RequestState.ACTIVE.name());
   private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   /** Attempts of one replace when only a label write (ours or another replica's) got in the way. */
   private static final int REPLACE_ATTEMPTS = 5;
@@ -97,6 +106,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   private final SharedIndexInformer<DynamicKubernetesObject> informer;
   /** Versions this instance wrote and its cache has not shown yet: name to version. */
   private final ConcurrentMap<String, Long> unseenWrites = new ConcurrentHashMap<>();
+  /** Writes the initial status of inserted requests in the background (for kubectl's columns only). */
+  private final java.util.concurrent.ThreadPoolExecutor statusMirror;
   private volatile boolean closed;
 
   private KubernetesRequestStore(Builder b, ApiClient client) {
@@ -104,6 +115,13 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     this.cacheLagLimit = b.cacheLagLimit;
     this.api = new GenericKubernetesApi<>(DynamicKubernetesObject.class, DynamicKubernetesListObject.class, GROUP,
         VERSION, PLURAL, client);
+    checkServedVersion(client, namespace);
+    this.statusMirror = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(10_000), r -> {
+          Thread t = new Thread(r, "kubejit-accessrequest-status-" + namespace);
+          t.setDaemon(true);
+          return t;
+        });
     this.factory = new SharedInformerFactory(client);
     AtomicReference<Throwable> lastError = new AtomicReference<>();
     this.informer = factory.sharedIndexInformerFor(api, DynamicKubernetesObject.class, 0L, namespace,
@@ -113,6 +131,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
         });
     informer.addIndexers(Map.of(
         STATE_INDEX, o -> List.of(stateOf(o)),
+        OPEN_INDEX, o -> OPEN_STATES.contains(stateOf(o)) ? List.of(OPEN_INDEX) : List.of(),
         GRANT_INDEX, o -> grantOf(o).map(List::of).orElse(List.of())));
     factory.startAllRegisteredInformers();
     long deadline = System.nanoTime() + b.startTimeout.toNanos();
@@ -126,18 +145,52 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       factory.stopAllRegisteredInformers();
+      statusMirror.shutdown();
       throw new KubernetesStoreException("interrupted while the AccessRequest cache started", 0, e);
     } catch (RuntimeException e) {
       factory.stopAllRegisteredInformers();
+      statusMirror.shutdown();
       throw e;
+    }
+  }
+
+  /**
+   * Refuses a cluster whose AccessRequest CRD prefers a version newer than {@link #VERSION} (a newer
+   * KubeJIT installed it) or no longer serves ours; API discovery is readable by every
+   * authenticated identity, so this needs no permission beyond the Role.
+   */
+  private static void checkServedVersion(ApiClient client, String namespace) {
+    V1APIGroup group = null;
+    try {
+      for (V1APIGroup g : new ApisApi(client).getAPIVersions().execute().getGroups()) {
+        if (GROUP.equals(g.getName())) {
+          group = g;
+        }
+      }
+    } catch (ApiException e) {
+      throw new KubernetesStoreException("cannot read API discovery: HTTP " + e.getCode(), e.getCode(), e);
+    } catch (RuntimeException e) {
+      throw new KubernetesStoreException("cannot read API discovery: " + e.getClass().getSimpleName() + ": "
+          + e.getMessage(), 0, e);
+    }
+    if (group == null) {
+      throw new KubernetesStoreException("the API server does not serve " + GROUP + "; install the CRD " + CRD_NAME
+          + " (deploy/" + CRD_RESOURCE + ")", 404, null);
+    }
+    String preferred = group.getPreferredVersion() == null ? null : group.getPreferredVersion().getVersion();
+    boolean served = group.getVersions().stream().anyMatch(v -> VERSION.equals(v.getVersion()));
+    if (!served || (preferred != null && KubeVersions.compare(preferred, VERSION) > 0)) {
+      throw new IncompatibleStoreException("the cluster's " + CRD_NAME + " was installed by a newer KubeJIT: it "
+          + (served ? "prefers " + GROUP + "/" + Codec.safe(preferred) : "no longer serves " + GROUP + "/" + VERSION)
+          + ", this code knows " + GROUP + "/" + VERSION + "; upgrade KubeJIT (store namespace " + namespace + ")");
     }
   }
 
   private KubernetesStoreException startFailure(Throwable error, Duration timeout) {
     String detail = error == null ? "no answer" : error.toString();
     int code = 0;
-    if (error instanceof io.kubernetes.client.openapi.ApiException) {
-      code = ((io.kubernetes.client.openapi.ApiException) error).getCode();
+    if (error instanceof ApiException) {
+      code = ((ApiException) error).getCode();
     }
     String hint = code == 404 ? "; is the CRD " + CRD_NAME + " installed (deploy/" + CRD_RESOURCE + ")?"
         : code == 403 ? "; the store's identity needs the Role in deploy/" + ROLE_RESOURCE + " in namespace "
@@ -206,15 +259,27 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     }
     requireSuccess("create", name, created);
     unseenWrites.merge(name, record.version(), Math::max);
-    // The status mirrors spec.initial so that kubectl's columns show the state from the start; the
-    // record is complete without it, so losing this write (to a crash or to a faster replica) is fine.
+    // The status mirrors spec.initial so that kubectl's columns show the state from the start. The
+    // record is complete without it, so this write is off the caller's path and best effort: it is
+    // compare-and-set on the create's resourceVersion, so it loses harmlessly to any later write.
     JsonObject withStatus = created.getObject().getRaw().deepCopy();
     withStatus.add("status", Codec.lifecycle(record));
-    KubernetesApiResponse<DynamicKubernetesObject> status =
-        call("write the status of", name, () -> api.updateStatus(new DynamicKubernetesObject(withStatus), o -> null));
-    if (!status.isSuccess()) {
-      LOG.debug("initial status of AccessRequest {}/{} not written: HTTP {}", namespace, name,
-          status.getHttpStatusCode());
+    try {
+      statusMirror.execute(() -> {
+        KubernetesApiResponse<DynamicKubernetesObject> status;
+        try {
+          status = api.updateStatus(new DynamicKubernetesObject(withStatus), o -> null);
+        } catch (RuntimeException e) {
+          LOG.debug("initial status of AccessRequest {}/{} not written: {}", namespace, name, e.toString());
+          return;
+        }
+        if (!status.isSuccess()) {
+          LOG.debug("initial status of AccessRequest {}/{} not written: HTTP {}", namespace, name,
+              status.getHttpStatusCode());
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException full) {
+      LOG.debug("initial status of AccessRequest {}/{} skipped: {}", namespace, name, full.toString());
     }
   }
 
@@ -364,6 +429,51 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     return out;
   }
 
+  /**
+   * Lists the open requests whose window ends at or before {@code end}, earliest first: the cache's
+   * index of open requests is filtered on {@code status.windowEnd} before anything is decoded.
+   */
+  @Override
+  public List<RequestRecord> listEndingBy(Instant end) {
+    checkOpen();
+    requireNonNull(end, "end");
+    List<DynamicKubernetesObject> objects;
+    if (awaitOwnWrites()) {
+      objects = informer.getIndexer().byIndex(OPEN_INDEX, OPEN_INDEX);
+    } else {
+      objects = new ArrayList<>();
+      for (DynamicKubernetesObject o : listAll()) {
+        if (OPEN_STATES.contains(stateOf(o))) {
+          objects.add(o);
+        }
+      }
+    }
+    List<RequestRecord> out = new ArrayList<>();
+    for (DynamicKubernetesObject o : objects) {
+      Instant windowEnd = windowEndOf(o);
+      if (windowEnd == null || !windowEnd.isAfter(end)) {
+        RequestRecord r = decode(o.getRaw());
+        if (r.windowEnd().map(w -> !w.isAfter(end)).orElse(false)) {
+          out.add(r);
+        }
+      }
+    }
+    out.sort(Comparator.comparing((RequestRecord r) -> r.windowEnd().orElseThrow())
+        .thenComparing(r -> r.id().value()));
+    return out;
+  }
+
+  /** status.windowEnd as written, or null when absent or unreadable (then the record is decoded). */
+  private static Instant windowEndOf(DynamicKubernetesObject o) {
+    JsonObject life = lifecycleOf(o.getRaw());
+    JsonElement w = life == null ? null : life.get("windowEnd");
+    try {
+      return w == null || !w.isJsonPrimitive() ? null : Instant.parse(w.getAsString());
+    } catch (java.time.format.DateTimeParseException e) {
+      return null;
+    }
+  }
+
   private List<DynamicKubernetesObject> listAll() {
     List<DynamicKubernetesObject> all = new ArrayList<>();
     String cont = null;
@@ -496,6 +606,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   public void close() {
     if (!closed) {
       closed = true;
+      statusMirror.shutdown();
       factory.stopAllRegisteredInformers();
     }
   }

@@ -84,12 +84,22 @@ class KubernetesRequestStoreKubeTest {
       store.insert(full.toBuilder().state(RequestState.PENDING_APPROVAL).grant(null).ended(null, null, null, null)
           .version(1).build());
     }
-    String out = Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "accessrequests").ok().output;
+    // The status (and so the STATE column) is written in the background right after the insert.
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String out;
+    String row;
+    do {
+      out = Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "accessrequests").ok().output;
+      row = out.lines().filter(l -> l.startsWith(full.id().value())).findFirst().orElseThrow();
+      if (row.contains("PENDING_APPROVAL")) {
+        break;
+      }
+      Thread.sleep(50);
+    } while (System.nanoTime() < deadline);
     String header = out.lines().findFirst().orElseThrow();
     for (String column : List.of("NAME", "REQUESTER", "ROLE", "TARGET-NAMESPACE", "STATE", "EXPIRES")) {
       assertTrue(header.contains(column), header);
     }
-    String row = out.lines().filter(l -> l.startsWith(full.id().value())).findFirst().orElseThrow();
     assertTrue(row.matches(".*alice\\s+oncall-debug\\s+payments\\s+PENDING_APPROVAL\\s+.*"), row);
     assertTrue(Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "jitreq").ok().output
         .contains(r.id().value()), "short name");
