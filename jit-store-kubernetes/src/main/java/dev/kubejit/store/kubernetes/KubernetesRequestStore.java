@@ -64,10 +64,10 @@ import org.slf4j.LoggerFactory;
  *       read at, so the API server refuses it (HTTP 409, reported as {@code false}) if any other
  *       replica wrote in between. It refuses to change the request, decision or window.
  *   <li>{@link #list} answers from a client-java informer (list + watch) indexed on the state, not
- *       with a LIST per call. Writes made through this instance are visible to its next {@code
- *       list} (it waits, bounded, for the watch to deliver them, then falls back to one LIST);
- *       other replicas' writes appear once the watch delivers them, which is what an expiry sweep
- *       needs: the broker re-reads each record before it acts.
+ *       with a LIST per call. What this instance wrote, or read from the API server, is visible to
+ *       its next {@code list} (it waits, bounded, for the watch to deliver it, then falls back to
+ *       one LIST); other replicas' writes appear once the watch delivers them, which is what an
+ *       expiry sweep needs: the broker re-reads each record before it acts.
  *   <li>{@link #findByGrant} looks the grant up in the informer's index, then by the label {@code
  *       kubejit.dev/grant-id}, and always returns the record as read from the API server.
  * </ul>
@@ -104,7 +104,11 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   private final Duration cacheLagLimit;
   private final SharedInformerFactory factory;
   private final SharedIndexInformer<DynamicKubernetesObject> informer;
-  /** Versions this instance wrote and its cache has not shown yet: name to version. */
+  /**
+   * Versions this instance wrote or read from the API server and its cache has not shown yet: name
+   * to record version. list waits for them, so it never shows this instance something older than
+   * what it already saw (read-your-writes and monotonic reads per store instance).
+   */
   private final ConcurrentMap<String, Long> unseenWrites = new ConcurrentHashMap<>();
   /** Writes the initial status of inserted requests in the background (for kubectl's columns only). */
   private final java.util.concurrent.ThreadPoolExecutor statusMirror;
@@ -300,6 +304,10 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       return Optional.empty();
     }
     requireSuccess("read", name, r);
+    long seen = versionOf(r.getObject().getRaw());
+    if (seen != Long.MIN_VALUE) {
+      unseenWrites.merge(name, seen, Math::max);
+    }
     return Optional.of(r.getObject());
   }
 
@@ -474,7 +482,18 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     }
   }
 
+  /** LISTs the namespace; what it shows settles the versions the cache was awaited for. */
   private List<DynamicKubernetesObject> listAll() {
+    List<DynamicKubernetesObject> all = listAllPages();
+    Map<String, Long> listed = new java.util.HashMap<>();
+    for (DynamicKubernetesObject o : all) {
+      listed.put(o.getMetadata().getName(), versionOf(o.getRaw()));
+    }
+    unseenWrites.entrySet().removeIf(e -> listed.getOrDefault(e.getKey(), Long.MAX_VALUE) >= e.getValue());
+    return all;
+  }
+
+  private List<DynamicKubernetesObject> listAllPages() {
     List<DynamicKubernetesObject> all = new ArrayList<>();
     String cont = null;
     do {
@@ -512,12 +531,18 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
 
   private long cachedVersion(String name) {
     DynamicKubernetesObject o = informer.getIndexer().getByKey(namespace + "/" + name);
-    if (o == null) {
+    return o == null ? Long.MIN_VALUE : versionOf(o.getRaw());
+  }
+
+  /** The record version in status (or spec.initial) without decoding the rest; MIN_VALUE if unreadable. */
+  private static long versionOf(JsonObject raw) {
+    JsonObject life = lifecycleOf(raw);
+    JsonElement v = life == null ? null : life.get("version");
+    try {
+      return v == null || !v.isJsonPrimitive() ? Long.MIN_VALUE : v.getAsLong();
+    } catch (NumberFormatException e) {
       return Long.MIN_VALUE;
     }
-    JsonObject life = lifecycleOf(o.getRaw());
-    JsonElement v = life == null ? null : life.get("version");
-    return v == null || !v.isJsonPrimitive() ? Long.MIN_VALUE : v.getAsLong();
   }
 
   private RequestRecord decode(JsonObject raw) {

@@ -61,7 +61,7 @@ class LeaderElectedExpiryKubeTest {
           .requestTimeout(Duration.ofMinutes(5)).build();
       LeaderElectedExpiry ea = expiry(cp, a, ns, "replica-a");
       ea.start();
-      await("replica-a leads", ea::isLeader);
+      await("replica-a leads and has run its start-up reconcile", () -> ea.isLeader() && ea.sweeps() >= 1);
       LeaderElectedExpiry eb = expiry(cp, b, ns, "replica-b");
       eb.start();
       try {
@@ -76,7 +76,8 @@ class LeaderElectedExpiryKubeTest {
         assertEquals(0, eb.sweeps(), "a follower never sweeps");
 
         ea.close();
-        await("replica-b takes over once replica-a releases the Lease", eb::isLeader);
+        await("replica-b takes over once replica-a releases the Lease, and reconciles",
+            () -> eb.isLeader() && eb.sweeps() >= 1);
         List<RequestId> second = submit(b, 3);
         clock.advance(Duration.ofMinutes(6));
         await("replica-b expires the second batch", () -> allEnded(storeA, second));
