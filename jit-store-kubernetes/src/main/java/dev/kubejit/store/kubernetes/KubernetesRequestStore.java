@@ -14,6 +14,9 @@ import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.ApiResponse;
+import io.kubernetes.client.openapi.JSON;
+import io.kubernetes.client.openapi.apis.CustomObjectsApi;
 import io.kubernetes.client.openapi.apis.ApisApi;
 import io.kubernetes.client.openapi.models.V1APIGroup;
 import io.kubernetes.client.openapi.models.V1Status;
@@ -100,6 +103,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   private static final int REPLACE_ATTEMPTS = 5;
 
   private final GenericKubernetesApi<DynamicKubernetesObject, DynamicKubernetesListObject> api;
+  private final ApiClient client;
+  private final CustomObjectsApi customObjects;
   private final String namespace;
   private final Duration cacheLagLimit;
   private final SharedInformerFactory factory;
@@ -116,6 +121,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
 
   private KubernetesRequestStore(Builder b, ApiClient client) {
     this.namespace = b.namespace;
+    this.client = client;
+    this.customObjects = new CustomObjectsApi(client);
     this.cacheLagLimit = b.cacheLagLimit;
     this.api = new GenericKubernetesApi<>(DynamicKubernetesObject.class, DynamicKubernetesListObject.class, GROUP,
         VERSION, PLURAL, client);
@@ -272,7 +279,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       statusMirror.execute(() -> {
         KubernetesApiResponse<DynamicKubernetesObject> status;
         try {
-          status = api.updateStatus(new DynamicKubernetesObject(withStatus), o -> null);
+          status = putStatus(name, withStatus);
         } catch (RuntimeException e) {
           LOG.debug("initial status of AccessRequest {}/{} not written: {}", namespace, name, e.toString());
           return;
@@ -284,6 +291,32 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       });
     } catch (java.util.concurrent.RejectedExecutionException full) {
       LOG.debug("initial status of AccessRequest {}/{} skipped: {}", namespace, name, full.toString());
+    }
+  }
+
+  /**
+   * PUTs {@code object} (its status) to the status subresource. Unlike client-java's generic
+   * updateStatus (a JSON patch, which ignores it), a PUT carries metadata.resourceVersion, so the
+   * API server refuses it with 409 if the object changed since it was read.
+   */
+  private KubernetesApiResponse<DynamicKubernetesObject> putStatus(String name, JsonObject object) {
+    try {
+      okhttp3.Call call = customObjects.replaceNamespacedCustomObjectStatus(GROUP, VERSION, namespace, PLURAL, name,
+          object).buildCall(null);
+      ApiResponse<JsonObject> r = client.execute(call, JsonObject.class);
+      return new KubernetesApiResponse<>(new DynamicKubernetesObject(r.getData()));
+    } catch (ApiException e) {
+      V1Status status = null;
+      try {
+        status = e.getResponseBody() == null ? null : JSON.deserialize(e.getResponseBody(), V1Status.class);
+      } catch (RuntimeException unparsable) {
+        LOG.debug("unparsable error body from the API server: HTTP {}", e.getCode());
+      }
+      if (e.getCode() == 0) {
+        throw new KubernetesStoreException("cannot write the status of AccessRequest " + namespace + "/"
+            + Codec.safe(name) + ": " + e.getMessage(), 0, e);
+      }
+      return new KubernetesApiResponse<>(status == null ? new V1Status().code(e.getCode()) : status, e.getCode());
     }
   }
 
@@ -394,8 +427,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       }
       JsonObject next = raw.deepCopy();
       next.add("status", Codec.lifecycle(updated));
-      KubernetesApiResponse<DynamicKubernetesObject> r =
-          call("write the status of", name, () -> api.updateStatus(new DynamicKubernetesObject(next), o -> null));
+      KubernetesApiResponse<DynamicKubernetesObject> r = call("write the status of", name, () -> putStatus(name, next));
       if (r.getHttpStatusCode() == 409) {
         continue;
       }
