@@ -14,19 +14,14 @@ import io.kubernetes.client.informer.SharedIndexInformer;
 import io.kubernetes.client.informer.SharedInformerFactory;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
-import io.kubernetes.client.openapi.ApiResponse;
-import io.kubernetes.client.openapi.JSON;
-import io.kubernetes.client.openapi.apis.CustomObjectsApi;
 import io.kubernetes.client.openapi.apis.ApisApi;
 import io.kubernetes.client.openapi.models.V1APIGroup;
 import io.kubernetes.client.openapi.models.V1Status;
 import io.kubernetes.client.util.ClientBuilder;
 import io.kubernetes.client.util.KubeConfig;
-import io.kubernetes.client.util.generic.GenericKubernetesApi;
 import io.kubernetes.client.util.generic.KubernetesApiResponse;
 import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesListObject;
 import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesObject;
-import io.kubernetes.client.util.generic.options.ListOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.Reader;
@@ -102,9 +97,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   /** Attempts of one replace when only a label write (ours or another replica's) got in the way. */
   private static final int REPLACE_ATTEMPTS = 5;
 
-  private final GenericKubernetesApi<DynamicKubernetesObject, DynamicKubernetesListObject> api;
-  private final ApiClient client;
-  private final CustomObjectsApi customObjects;
+  private final AccessRequestApi api;
   private final String namespace;
   private final Duration cacheLagLimit;
   private final SharedInformerFactory factory;
@@ -121,11 +114,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
 
   private KubernetesRequestStore(Builder b, ApiClient client) {
     this.namespace = b.namespace;
-    this.client = client;
-    this.customObjects = new CustomObjectsApi(client);
     this.cacheLagLimit = b.cacheLagLimit;
-    this.api = new GenericKubernetesApi<>(DynamicKubernetesObject.class, DynamicKubernetesListObject.class, GROUP,
-        VERSION, PLURAL, client);
+    this.api = new AccessRequestApi(client, namespace);
     checkServedVersion(client, namespace);
     this.statusMirror = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0, java.util.concurrent.TimeUnit.SECONDS,
         new java.util.concurrent.LinkedBlockingQueue<>(10_000), r -> {
@@ -135,7 +125,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
         });
     this.factory = new SharedInformerFactory(client);
     AtomicReference<Throwable> lastError = new AtomicReference<>();
-    this.informer = factory.sharedIndexInformerFor(api, DynamicKubernetesObject.class, 0L, namespace,
+    this.informer = factory.sharedIndexInformerFor(api.listerWatcher(), DynamicKubernetesObject.class, 0L,
         (type, error) -> {
           lastError.set(error);
           LOG.warn("AccessRequest watch in namespace {} failed: {}", namespace, error.toString());
@@ -264,7 +254,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     raw.add("metadata", meta);
     raw.add("spec", Codec.spec(record));
     KubernetesApiResponse<DynamicKubernetesObject> created = call("create", name,
-        () -> api.create(new DynamicKubernetesObject(raw)));
+        () -> api.create(raw));
     if (created.getHttpStatusCode() == 409) {
       throw new IllegalStateException("request " + name + " already exists in namespace " + namespace);
     }
@@ -279,7 +269,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       statusMirror.execute(() -> {
         KubernetesApiResponse<DynamicKubernetesObject> status;
         try {
-          status = putStatus(name, withStatus);
+          status = api.replaceStatus(name, withStatus);
         } catch (RuntimeException e) {
           LOG.debug("initial status of AccessRequest {}/{} not written: {}", namespace, name, e.toString());
           return;
@@ -295,32 +285,6 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   }
 
   /**
-   * PUTs {@code object} (its status) to the status subresource. Unlike client-java's generic
-   * updateStatus (a JSON patch, which ignores it), a PUT carries metadata.resourceVersion, so the
-   * API server refuses it with 409 if the object changed since it was read.
-   */
-  private KubernetesApiResponse<DynamicKubernetesObject> putStatus(String name, JsonObject object) {
-    try {
-      okhttp3.Call call = customObjects.replaceNamespacedCustomObjectStatus(GROUP, VERSION, namespace, PLURAL, name,
-          object).buildCall(null);
-      ApiResponse<JsonObject> r = client.execute(call, JsonObject.class);
-      return new KubernetesApiResponse<>(new DynamicKubernetesObject(r.getData()));
-    } catch (ApiException e) {
-      V1Status status = null;
-      try {
-        status = e.getResponseBody() == null ? null : JSON.deserialize(e.getResponseBody(), V1Status.class);
-      } catch (RuntimeException unparsable) {
-        LOG.debug("unparsable error body from the API server: HTTP {}", e.getCode());
-      }
-      if (e.getCode() == 0) {
-        throw new KubernetesStoreException("cannot write the status of AccessRequest " + namespace + "/"
-            + Codec.safe(name) + ": " + e.getMessage(), 0, e);
-      }
-      return new KubernetesApiResponse<>(status == null ? new V1Status().code(e.getCode()) : status, e.getCode());
-    }
-  }
-
-  /**
    * Reads the request from the API server.
    *
    * @throws KubernetesStoreException if the API server refuses, or the object does not decode
@@ -332,7 +296,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   }
 
   private Optional<DynamicKubernetesObject> read(String name) {
-    KubernetesApiResponse<DynamicKubernetesObject> r = call("read", name, () -> api.get(namespace, name));
+    KubernetesApiResponse<DynamicKubernetesObject> r = call("read", name, () -> api.get(name));
     if (r.getHttpStatusCode() == 404) {
       return Optional.empty();
     }
@@ -358,7 +322,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     }
     if (names.isEmpty()) {
       KubernetesApiResponse<DynamicKubernetesListObject> r = call("list", "with grant " + id.value(),
-          () -> api.list(namespace, new ListOptions().labelSelector(GRANT_LABEL + "=" + id.value())));
+          () -> api.list(GRANT_LABEL + "=" + id.value(), null, null));
       requireSuccess("list", "with grant " + id.value(), r);
       for (DynamicKubernetesObject o : r.getObject().getItems()) {
         names.add(o.getMetadata().getName());
@@ -418,7 +382,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
         }
         meta.getAsJsonObject("labels").addProperty(GRANT_LABEL, grant);
         KubernetesApiResponse<DynamicKubernetesObject> r =
-            call("label", name, () -> api.update(new DynamicKubernetesObject(labelled)));
+            call("label", name, () -> api.replace(name, labelled));
         if (r.getHttpStatusCode() == 409) {
           continue;
         }
@@ -427,7 +391,7 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
       }
       JsonObject next = raw.deepCopy();
       next.add("status", Codec.lifecycle(updated));
-      KubernetesApiResponse<DynamicKubernetesObject> r = call("write the status of", name, () -> putStatus(name, next));
+      KubernetesApiResponse<DynamicKubernetesObject> r = call("write the status of", name, () -> api.replaceStatus(name, next));
       if (r.getHttpStatusCode() == 409) {
         continue;
       }
@@ -529,11 +493,8 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     List<DynamicKubernetesObject> all = new ArrayList<>();
     String cont = null;
     do {
-      ListOptions options = new ListOptions().limit(500);
-      if (cont != null) {
-        options._continue(cont);
-      }
-      KubernetesApiResponse<DynamicKubernetesListObject> r = call("list", "*", () -> api.list(namespace, options));
+      String page = cont;
+      KubernetesApiResponse<DynamicKubernetesListObject> r = call("list", "*", () -> api.list(null, 500, page));
       requireSuccess("list", "*", r);
       all.addAll(r.getObject().getItems());
       cont = r.getObject().getMetadata() == null ? null : r.getObject().getMetadata().getContinue();

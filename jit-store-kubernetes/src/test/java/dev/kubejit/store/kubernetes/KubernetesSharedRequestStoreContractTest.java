@@ -9,9 +9,8 @@ import dev.kubejit.testing.SharedRequestStoreContract;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.apis.ApisApi;
 import io.kubernetes.client.openapi.models.V1APIGroup;
-import io.kubernetes.client.util.generic.GenericKubernetesApi;
+import com.google.gson.JsonObject;
 import io.kubernetes.client.util.generic.KubernetesApiResponse;
-import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesListObject;
 import io.kubernetes.client.util.generic.dynamic.DynamicKubernetesObject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,15 +47,14 @@ class KubernetesSharedRequestStoreContractTest extends SharedRequestStoreContrac
 
       @Override
       public void writeAsNewerFormat(RequestRecord record) throws Exception {
-        GenericKubernetesApi<DynamicKubernetesObject, DynamicKubernetesListObject> api = new GenericKubernetesApi<>(
-            DynamicKubernetesObject.class, DynamicKubernetesListObject.class, KubernetesRequestStore.GROUP,
-            KubernetesRequestStore.VERSION, KubernetesRequestStore.PLURAL, plane.adminClient());
-        DynamicKubernetesObject current = api.get(ns, record.id().value()).throwsApiException().getObject();
-        var status = Codec.lifecycle(record);
+        AccessRequestApi api = new AccessRequestApi(plane.adminClient(), ns);
+        KubernetesApiResponse<DynamicKubernetesObject> current = api.get(record.id().value());
+        current.throwsApiException();
+        JsonObject raw = current.getObject().getRaw();
+        JsonObject status = Codec.lifecycle(record);
         status.addProperty("format", Codec.FORMAT + 1);
-        current.getRaw().add("status", status);
-        KubernetesApiResponse<DynamicKubernetesObject> r = api.updateStatus(current, o -> null);
-        r.throwsApiException();
+        raw.add("status", status);
+        api.replaceStatus(record.id().value(), raw).throwsApiException();
       }
 
       @Override
