@@ -185,7 +185,11 @@ public final class AuditCorrelator {
 
   private static Map<String, Window> grants(List<Path> jitFiles) {
     Map<String, Window> grants = new LinkedHashMap<>();
-    for (AuditRecord r : AuditQuery.builder().build().run(jitFiles).records()) {
+    // Several replicas' logs may be given: take the events in time order (stable, so one log's
+    // order is kept for equal times), so a grant ended by another replica is matched.
+    List<AuditRecord> records = new ArrayList<>(AuditQuery.builder().build().run(jitFiles).records());
+    records.sort(Comparator.comparing(AuditRecord::time));
+    for (AuditRecord r : records) {
       AuditEvent e = r.event().orElseThrow();
       if (e.grantId().isEmpty()) {
         continue;

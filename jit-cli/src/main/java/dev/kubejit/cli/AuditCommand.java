@@ -15,7 +15,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -58,7 +62,9 @@ final class AuditCommand implements Runnable {
   static final class Verify implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "The log's file(s); all its segments are read.")
+    @Parameters(arity = "1..*", paramLabel = "FILE",
+        description = "The log(s): a file of a log stands for all its segments; files of different logs (one per "
+            + "broker replica) are verified one by one, each as its own chain.")
     List<Path> files;
 
     @Option(names = "--public-key", paramLabel = "KEY", description = "Ed25519 public key (PEM) that signed the checkpoints.")
@@ -88,17 +94,30 @@ final class AuditCommand implements Runnable {
       if (anchor != null) {
         v = v.withAnchor(anchor);
       }
-      List<Path> all = FileAuditSink.files(files);
-      VerificationResult r = v.verify(all);
-      int code = exitCode(r, allowOpen);
-      String label = !r.signaturesChecked() && r.status() != VerificationResult.Status.TAMPERED
-          ? "UNVERIFIED (" + r.status() + ")" : r.status().name();
-      out.println(label + ": " + r.message());
-      for (VerificationResult.Finding f : r.findings()) {
-        out.println("  " + f.kind() + ": " + f.message());
+      List<List<Path>> logs = logs(files);
+      if (anchor != null && logs.size() > 1) {
+        throw new CliException("--anchor belongs to one log; verify that log on its own (given " + logs.size()
+            + " logs)", 64);
+      }
+      int code = 0;
+      for (List<Path> log : logs) {
+        VerificationResult r = v.verify(log);
+        code = worse(code, exitCode(r, allowOpen));
+        String label = !r.signaturesChecked() && r.status() != VerificationResult.Status.TAMPERED
+            ? "UNVERIFIED (" + r.status() + ")" : r.status().name();
+        out.println((logs.size() > 1 ? log.get(0) + ": " : "") + label + ": " + r.message());
+        for (VerificationResult.Finding f : r.findings()) {
+          out.println("  " + f.kind() + ": " + f.message());
+        }
       }
       out.flush();
       return code;
+    }
+
+    /** Of two exit codes, the one listed first in the help (TAMPERED before TORN before OPEN ...). */
+    static int worse(int a, int b) {
+      List<Integer> order = List.of(TAMPERED, TORN, OPEN, TIME_WENT_BACKWARDS, UNVERIFIED, 0);
+      return order.indexOf(a) <= order.indexOf(b) ? a : b;
     }
 
     static int exitCode(VerificationResult r, boolean allowOpen) {
@@ -129,7 +148,9 @@ final class AuditCommand implements Runnable {
   static final class Query implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "FILE", description = "The log's file(s); all its segments are read.")
+    @Parameters(arity = "1..*", paramLabel = "FILE",
+        description = "The log(s); records of several logs (one per broker replica) are merged by time, each line "
+            + "then starts with its log's file.")
     List<Path> files;
 
     @Option(names = "--user", paramLabel = "U", description = "Actor or requester.") String user;
@@ -171,16 +192,24 @@ final class AuditCommand implements Runnable {
       } catch (IllegalArgumentException e) {
         throw new CliException(e.getMessage(), 64);
       }
-      AuditQuery.Result r = q.run(FileAuditSink.files(files));
+      List<List<Path>> logs = logs(files);
+      List<Map.Entry<Path, AuditRecord>> merged = new ArrayList<>();
+      List<String> torn = new ArrayList<>();
+      for (List<Path> log : logs) {
+        AuditQuery.Result r = q.run(log);
+        r.records().forEach(rec -> merged.add(Map.entry(log.get(0), rec)));
+        r.tornTail().ifPresent(torn::add);
+      }
+      // Stable: records of one time keep the order of the logs given, and their order within a log.
+      merged.sort(Comparator.comparing(e -> e.getValue().time()));
       PrintWriter out = spec.commandLine().getOut();
-      for (AuditRecord rec : r.records()) {
-        out.println(json ? rec.json() : describe(rec));
+      for (Map.Entry<Path, AuditRecord> e : merged) {
+        String line = json ? e.getValue().json() : describe(e.getValue());
+        out.println(logs.size() > 1 && !json ? e.getKey() + "\t" + line : line);
       }
       out.flush();
-      r.tornTail().ifPresent(t -> {
-        spec.commandLine().getErr().println("kubejit: warning: " + t);
-        spec.commandLine().getErr().flush();
-      });
+      torn.forEach(t -> spec.commandLine().getErr().println("kubejit: warning: " + t));
+      spec.commandLine().getErr().flush();
       return 0;
     }
 
@@ -204,7 +233,8 @@ final class AuditCommand implements Runnable {
   static final class Correlate implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--jit", arity = "1..*", required = true, paramLabel = "FILE", description = "KubeJIT audit log.")
+    @Option(names = "--jit", arity = "1..*", required = true, paramLabel = "FILE",
+        description = "KubeJIT audit log(s); the logs of several broker replicas are merged by time.")
     List<Path> jit;
 
     @Option(names = "--k8s", arity = "1..*", required = true, paramLabel = "FILE",
@@ -231,6 +261,16 @@ final class AuditCommand implements Runnable {
       return c.time() + " " + c.verb() + " " + c.resourcePath() + " " + (c.namespace() == null ? "-" : c.namespace())
           + "/" + (c.name() == null ? "-" : c.name()) + " " + c.code() + " auditID=" + c.auditId();
     }
+  }
+
+  /** The distinct logs the paths name, each as its files in segment order, in the order first named. */
+  static List<List<Path>> logs(List<Path> paths) {
+    Map<Path, List<Path>> logs = new LinkedHashMap<>();
+    for (Path p : paths) {
+      List<Path> files = FileAuditSink.files(List.of(p));
+      logs.putIfAbsent(files.get(0).toAbsolutePath().normalize(), files);
+    }
+    return new ArrayList<>(logs.values());
   }
 
   static Instant time(String option, String value) {

@@ -239,6 +239,67 @@ class AuditCommandTest {
     assertTrue(text.contains("outside any active grant window: 1") && text.contains("auditID=late"), text);
   }
 
+  /**
+   * A second replica's log: it revokes the grant that the first replica's log activated, at
+   * T+30s; its other event (T+3s) falls between the first log's two.
+   */
+  private Path secondReplicaLog() {
+    Path other = dir.resolve("replica-b.jsonl");
+    try (FileAuditSink s = FileAuditSink.builder(other).signingKey(key).clock(at(T.plusSeconds(31))).open()) {
+      s.write(List.of(
+          AuditEvent.builder(AuditEventType.REQUEST_CREATED, T.plusSeconds(3)).actor(Identity.of("dave", "oncall"))
+              .scope(Scope.namespace("prod", "payments")).build(),
+          AuditEvent.builder(AuditEventType.GRANT_REVOKED, T.plusSeconds(30)).actor(Identity.of("ivan", "ic"))
+              .grantId(G).scope(Scope.namespace("prod", "payments")).attribute("requester", "alice").build()));
+    }
+    return other;
+  }
+
+  @Test
+  void verifyChecksEachReplicaLogAsItsOwnChain() throws Exception {
+    Path other = secondReplicaLog();
+    assertEquals(0, run("verify", log.toString(), other.toString(), "--public-key", pub.toString()), out.toString());
+    String[] lines = out.toString().strip().split("\n");
+    assertEquals(2, lines.length, out.toString());
+    assertTrue(lines[0].startsWith(log + ": SEALED") && lines[1].startsWith(other + ": SEALED"), out.toString());
+    // Naming a log twice (base and glob-like repeats) verifies it once.
+    assertEquals(0, run("verify", log.toString(), log.toString(), "--public-key", pub.toString()));
+    assertEquals(1, out.toString().strip().split("\n").length, out.toString());
+
+    List<String> text = Files.readAllLines(other);
+    text.set(0, text.get(0).replace("dave", "mallory"));
+    Files.write(other, text);
+    assertEquals(AuditCommand.TAMPERED, run("verify", log.toString(), other.toString(), "--public-key", pub.toString()));
+    assertTrue(out.toString().contains(log + ": SEALED") && out.toString().contains(other + ": TAMPERED"),
+        out.toString());
+    assertEquals(64, run("verify", log.toString(), other.toString(), "--anchor", dir.resolve("a.anchor").toString()));
+    assertTrue(err.toString().contains("--anchor belongs to one log"), err.toString());
+  }
+
+  @Test
+  void queryMergesReplicaLogsByTime() {
+    Path other = secondReplicaLog();
+    assertEquals(0, run("query", log.toString(), other.toString()), err.toString());
+    String[] lines = out.toString().strip().split("\n");
+    assertEquals(4, lines.length, out.toString());
+    assertTrue(lines[0].startsWith(log + "\t1\t" + T + "\tGRANT_ACTIVATED"), lines[0]);
+    assertTrue(lines[1].startsWith(other + "\t1\t" + T.plusSeconds(3) + "\tREQUEST_CREATED\tdave"), lines[1]);
+    assertTrue(lines[2].startsWith(log + "\t2\t" + T.plusSeconds(5) + "\tREQUEST_CREATED\tbob"), lines[2]);
+    assertTrue(lines[3].startsWith(other + "\t2\t" + T.plusSeconds(30) + "\tGRANT_REVOKED"), lines[3]);
+  }
+
+  @Test
+  void correlateEndsAGrantRevokedByAnotherReplica() throws Exception {
+    Path other = secondReplicaLog();
+    Path kube = dir.resolve("kube.log");
+    Files.writeString(kube, event("in", T.plusSeconds(10)) + "\n" + event("after-revoke", T.plusSeconds(40)) + "\n");
+    // The revoking replica's log first: only a merge by time sees the activation before the revocation.
+    assertEquals(0, run("correlate", "--jit", other.toString(), log.toString(), "--k8s", kube.toString()), err.toString());
+    String text = out.toString();
+    assertTrue(text.contains("until=" + T.plusSeconds(30)) && text.contains("ended=GRANT_REVOKED"), text);
+    assertTrue(text.contains("outside any active grant window: 1") && text.contains("auditID=after-revoke"), text);
+  }
+
   private static String event(String id, Instant t) {
     return "{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\",\"auditID\":\"" + id + "\",\"stage\":\"ResponseComplete\","
         + "\"verb\":\"get\",\"requestURI\":\"/x\",\"user\":{\"username\":\"alice\",\"groups\":[\"jit:grant:" + G.value()

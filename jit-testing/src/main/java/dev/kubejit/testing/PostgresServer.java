@@ -67,7 +67,10 @@ public final class PostgresServer implements AutoCloseable {
    *     server's log, if it does not start
    */
   public static PostgresServer start() {
-    Path bin = System.getenv(BIN_ENV) != null ? Path.of(System.getenv(BIN_ENV)) : DEFAULT_BIN;
+    return start(System.getenv(BIN_ENV) != null ? Path.of(System.getenv(BIN_ENV)) : DEFAULT_BIN);
+  }
+
+  static PostgresServer start(Path bin) {
     for (String tool : List.of("initdb", "pg_ctl", "postgres")) {
       if (!Files.isExecutable(bin.resolve(tool))) {
         throw new IllegalStateException("PostgreSQL is not installed: no " + bin.resolve(tool)
@@ -174,6 +177,11 @@ public final class PostgresServer implements AutoCloseable {
     } catch (SQLException e) {
       throw new IllegalStateException("PostgreSQL on port " + port + " refused " + sql + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The server's directory (data, log, socket); gone after {@link #close()}. */
+  Path directory() {
+    return dir;
   }
 
   /** Stops the server (fast shutdown) and deletes its directory. */

@@ -52,7 +52,7 @@ import org.sqlite.SQLiteDataSource;
  *     .credentials("kubejit", passwordSupplier).build();
  * }</pre>
  *
- * <p>Each request is one row: a JSON payload (format {@value RecordCodec#FORMAT}) and, written in
+ * <p>Each request is one row: a JSON payload (in a numbered payload format, 1 today) and, written in
  * the same statement, the columns lookups filter on (state, grant id, window end; each indexed).
  * {@link #replace} is one {@code UPDATE … WHERE id = ? AND version = ?}: of several writers from
  * the same version, on any number of processes, exactly one changes the row. The schema is
@@ -520,7 +520,16 @@ public final class JdbcRequestStore implements RequestStore, AutoCloseable {
                 + " but this KubeJIT needs version " + SCHEMA_VERSION + ", and migrate(false) was set; apply the"
                 + " migrations shipped in jit-store-jdbc (dev/kubejit/store/jdbc/migration) or allow migrate");
           }
-          flyway.migrate();
+          try {
+            flyway.migrate();
+          } catch (FlywayException raced) {
+            // Another process opening the same new database may have migrated it first.
+            if (checkNotNewer(flyway, description) != SCHEMA_VERSION) {
+              throw raced;
+            }
+            log.debug("request store {}: another process migrated the schema first ({})", description,
+                raced.getMessage());
+          }
           int now = checkNotNewer(flyway, description);
           if (now != SCHEMA_VERSION) {
             throw new KubeJitException("request store " + description + ": migration ended at schema version "

@@ -28,7 +28,7 @@ public final class EmbeddedBroker {
             .requesters("oncall-payments").namespaces("payments")
             .durations(Duration.ofMinutes(30), Duration.ofHours(1))
             .manual(Action.EXEC, 1, "sre-leads").commands("cat")).build())
-        .store(RequestStore.inMemory())             // this process only; SPI: RequestStore
+        .store(RequestStore.inMemory())             // this process only; jit-store-jdbc: JdbcRequestStore
         .auditSink(AuditSink.inMemory())            // jit-audit: FileAuditSink
         .rbacProvisioner(RbacProvisioner.inMemory()) // jit-rbac: KubernetesRbacProvisioner
         .build();
