@@ -30,7 +30,7 @@ final class InterruptedWrites {
     List<Approval> approvals = new ArrayList<>();
     String filler = "x".repeat(200);
     for (int i = 0; i < n; i++) {
-      approvals.add(Approval.approve(Identity.of("approver-" + version + "-" + i, List.of("sre-leads"), "test-idp"),
+      approvals.add(Approval.approve(Identity.of("approver-" + version + "-" + i, List.of("sre-leads")).assertedBy("test-idp"),
           anyInChain.createdAt().plusSeconds(i), "v" + version + " " + filler));
     }
     Grant grant = Grant.builder().id(grantId(anyInChain, version)).requestId(anyInChain.id())

@@ -37,9 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class BrokerRestartTest {
   private static final Instant T0 = Instant.parse("2026-05-01T08:00:00Z");
-  private static final Identity ALICE = Identity.of("alice", List.of("oncall-payments"), "idp");
-  private static final Identity BOB = Identity.of("bob", List.of("oncall-payments"), "idp");
-  private static final Identity CAROL = Identity.of("carol", List.of("sre-leads"), "idp");
+  private static final Identity ALICE = Identity.of("alice", List.of("oncall-payments")).assertedBy("idp");
+  private static final Identity BOB = Identity.of("bob", List.of("oncall-payments")).assertedBy("idp");
+  private static final Identity CAROL = Identity.of("carol", List.of("sre-leads")).assertedBy("idp");
 
   @TempDir Path dir;
 

@@ -51,7 +51,7 @@ class JdbcRequestStoreTest {
 
   /** A record using every optional field, so a round trip proves the payload loses nothing. */
   static RequestRecord everyField() {
-    Identity alice = Identity.of("alice", List.of("oncall-payments", "sre"), "okta");
+    Identity alice = Identity.of("alice", List.of("oncall-payments", "sre")).assertedBy("okta");
     AccessRequest request = AccessRequest.builder().requester(alice).role("oncall-debug").action(Action.of("exec"))
         .scope(Scope.namespace("prod-eu", "payments").withPod("api-7f9c").withNode("node-3"))
         .duration(Duration.ofMinutes(45)).justification("INC-9 \"quoted\" ünïcode ✓ and more")
@@ -68,9 +68,9 @@ class JdbcRequestStoreTest {
             T0.plus(Duration.ofMinutes(29))))).build();
     return RequestRecord.builder().id(id).request(request).decision(decision).state(RequestState.REVOKED)
         .window(T0, T0.plus(Duration.ofHours(1)))
-        .approvals(List.of(Approval.approve(Identity.of("carol", List.of("sre-leads"), "okta"), T0, "ok"),
-            Approval.deny(Identity.of("dave", List.of("security"), "okta"), T0.plusNanos(1), null)))
-        .grant(grant).ended(EndCause.REVOKED, T0.plusSeconds(60), Identity.of("ivan", List.of("ic"), "okta"), "done")
+        .approvals(List.of(Approval.approve(Identity.of("carol", List.of("sre-leads")).assertedBy("okta"), T0, "ok"),
+            Approval.deny(Identity.of("dave", List.of("security")).assertedBy("okta"), T0.plusNanos(1), null)))
+        .grant(grant).ended(EndCause.REVOKED, T0.plusSeconds(60), Identity.of("ivan", List.of("ic")).assertedBy("okta"), "done")
         .reviewRequired(true).version(9).build();
   }
 

@@ -43,9 +43,9 @@ import java.util.Random;
  * control plane where {@code KubernetesRbacProvisioner} makes the Roles and RoleBindings.
  */
 public final class ReplicaMain {
-  static final Identity CAROL = Identity.of("carol", List.of("sre-leads"), "idp");
-  static final Identity DAVE = Identity.of("dave", List.of("sre-leads"), "idp");
-  static final Identity ERIN = Identity.of("erin", List.of("sre-leads"), "idp");
+  static final Identity CAROL = Identity.of("carol", List.of("sre-leads")).assertedBy("idp");
+  static final Identity DAVE = Identity.of("dave", List.of("sre-leads")).assertedBy("idp");
+  static final Identity ERIN = Identity.of("erin", List.of("sre-leads")).assertedBy("idp");
 
   private ReplicaMain() {}
 
@@ -56,7 +56,7 @@ public final class ReplicaMain {
   }
 
   static Identity requester(String user) {
-    return Identity.of(user, List.of("oncall-payments"), "idp");
+    return Identity.of(user, List.of("oncall-payments")).assertedBy("idp");
   }
 
   /**

@@ -13,8 +13,8 @@ import java.util.List;
  * sre-leads; role {@code debug} grants 30 minutes, role {@code short} 3 seconds (for expiry).
  */
 final class RacePolicy {
-  static final Identity CAROL = Identity.of("carol", List.of("sre-leads"), "test-idp");
-  static final Identity DAVE = Identity.of("dave", List.of("sre-leads"), "test-idp");
+  static final Identity CAROL = Identity.of("carol", List.of("sre-leads")).assertedBy("test-idp");
+  static final Identity DAVE = Identity.of("dave", List.of("sre-leads")).assertedBy("test-idp");
   static final Duration SHORT = Duration.ofSeconds(3);
 
   private RacePolicy() {}
@@ -30,7 +30,7 @@ final class RacePolicy {
   }
 
   static Identity requester(int i) {
-    return Identity.of("user-" + (i % 10), List.of("oncall"), "test-idp");
+    return Identity.of("user-" + (i % 10), List.of("oncall")).assertedBy("test-idp");
   }
 
   /** Plan of request i: what both replicas try on it (see ReplicaProcess). */

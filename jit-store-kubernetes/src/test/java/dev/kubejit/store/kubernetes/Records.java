@@ -27,8 +27,8 @@ final class Records {
 
   /** A revoked record that had a grant: every field of spec and status is present. */
   static RequestRecord full() {
-    Identity alice = Identity.of("alice", List.of("oncall-payments", "sre"), "oidc:https://idp.example");
-    Identity carol = Identity.of("carol", List.of("sre-leads"), "slack");
+    Identity alice = Identity.of("alice", List.of("oncall-payments", "sre")).assertedBy("oidc:https://idp.example");
+    Identity carol = Identity.of("carol", List.of("sre-leads")).assertedBy("slack");
     RequestId id = RequestId.random();
     AccessRequest q = AccessRequest.builder().requester(alice).role("oncall-debug").action(Action.EXEC)
         .scope(Scope.namespace("prod", "payments").withPod("api-7d9f").withNode("node-1"))
@@ -45,7 +45,7 @@ final class Records {
     return RequestRecord.builder().id(id).request(q).decision(d).state(RequestState.REVOKED)
         .window(T0, T0.plus(Duration.ofHours(1)))
         .approvals(List.of(Approval.approve(carol, T0.plusSeconds(30), "go"),
-            Approval.deny(Identity.of("dave", List.of("sre-leads"), "slack"), T0.plusSeconds(31), "no")))
+            Approval.deny(Identity.of("dave", List.of("sre-leads")).assertedBy("slack"), T0.plusSeconds(31), "no")))
         .grant(g).ended(EndCause.REVOKED, T0.plusSeconds(600), carol, "done").reviewRequired(true).version(5)
         .build();
   }
