@@ -41,7 +41,9 @@ class PublicApiTest {
       "dev.kubejit.rbac.ExpiryReaper.builder(io.kubernetes.client.openapi.ApiClient)",
       "dev.kubejit.rbac.RbacSnapshot.fromCluster(io.kubernetes.client.openapi.ApiClient)",
       "dev.kubejit.rbac.RbacLinter.lintCluster(io.kubernetes.client.openapi.ApiClient)",
-      "dev.kubejit.rbac.RbacLinter.auditCluster(io.kubernetes.client.openapi.ApiClient)");
+      "dev.kubejit.rbac.RbacLinter.auditCluster(io.kubernetes.client.openapi.ApiClient)",
+      "dev.kubejit.store.kubernetes.KubernetesRequestStore$Builder.clientJavaApiClient(io.kubernetes.client.openapi.ApiClient)",
+      "dev.kubejit.store.kubernetes.LeaderElectedExpiry.builder(dev.kubejit.api.JitBroker, io.kubernetes.client.openapi.ApiClient)");
 
   private static JavaClasses classes;
 

@@ -132,7 +132,7 @@ final class RecordCodec {
       }
       groups.add(g.asText());
     }
-    return Identity.of(text(n, "user"), groups, text(n, "source"));
+    return Identity.of(text(n, "user"), groups).assertedBy(text(n, "source"));
   }
 
   private static ObjectNode scope(Scope s) {

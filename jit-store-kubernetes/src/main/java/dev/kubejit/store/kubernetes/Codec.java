@@ -276,7 +276,7 @@ final class Codec {
     for (JsonElement g : arr(o, "groups")) {
       groups.add(g.getAsString());
     }
-    return Identity.of(str(o, "user"), groups, str(o, "source"));
+    return Identity.of(str(o, "user"), groups).assertedBy(str(o, "source"));
   }
 
   private static Scope scope(JsonObject o) {
