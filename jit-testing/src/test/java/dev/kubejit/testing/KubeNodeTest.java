@@ -58,6 +58,22 @@ class KubeNodeTest {
   }
 
   @Test
+  void theKubeletIsHeldByTheNodeAuthorizer(KubeControlPlane cp, KubeNode node) throws Exception {
+    CoreV1Api admin = new CoreV1Api(cp.adminClient());
+    admin.createNamespacedConfigMap(NS, new io.kubernetes.client.openapi.models.V1ConfigMap()
+        .metadata(new io.kubernetes.client.openapi.models.V1ObjectMeta().name("unrelated"))
+        .putDataItem("k", "v")).execute();
+    CoreV1Api asNode = new CoreV1Api(cp.clientFor("system:node:" + node.name(), "system:nodes"));
+    // What its own pod references, it may read; anything else, it may not.
+    assertEquals("web-files", asNode.readNamespacedConfigMap("web-files", NS).execute().getMetadata().getName());
+    assertEquals(403, assertThrows(ApiException.class,
+        () -> asNode.readNamespacedConfigMap("unrelated", NS).execute()).getCode());
+    CoreV1Api asOtherNode = new CoreV1Api(cp.clientFor("system:node:kubejit-node-other", "system:nodes"));
+    assertEquals(403, assertThrows(ApiException.class,
+        () -> asOtherNode.readNamespacedConfigMap("web-files", NS).execute()).getCode());
+  }
+
+  @Test
   void execRunsInTheContainerWithAndWithoutStdin(KubeControlPlane cp, KubeNode node) throws Exception {
     Kubectl.Result cat = Kubectl.run(cp.adminKubeconfig(), null, "exec", "-n", NS, "web", "--", "cat", "/var/log/app.log");
     assertEquals(0, cat.exit(), cat.err());
