@@ -871,9 +871,12 @@ public final class KubeNode implements AutoCloseable {
         "  anonymous: {enabled: false}",
         "  webhook: {enabled: false}",
         "  x509: {clientCAFile: " + ca + "}",
-        // Only holders of a test-CA client certificate reach the kubelet at all; the apiserver is
-        // the one that decides (RBAC on pods/exec, pods/log, pods/portforward).
-        "authorization: {mode: AlwaysAllow}",
+        // As in production: the kubelet asks the API server (SubjectAccessReview) whether a caller
+        // may use nodes/proxy and friends, so a test-CA certificate (a JIT user's, say) cannot
+        // bypass RBAC by calling the kubelet directly. The API server itself is system:masters.
+        "authorization:",
+        "  mode: Webhook",
+        "  webhook: {cacheAuthorizedTTL: 0s, cacheUnauthorizedTTL: 0s}",
         "cgroupDriver: cgroupfs",
         "cgroupRoot: " + cgroupRoot,
         "cgroupsPerQOS: true",

@@ -17,6 +17,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,6 +56,40 @@ class KubeNodeTest {
     assertEquals(node.name(), pod.getSpec().getNodeName());
     assertEquals("Running", pod.getStatus().getPhase());
     assertTrue(pod.getStatus().getPodIP() != null && !pod.getStatus().getPodIP().isEmpty());
+  }
+
+  @Test
+  void theKubeletIsHeldByTheNodeAuthorizer(KubeControlPlane cp, KubeNode node) throws Exception {
+    CoreV1Api admin = new CoreV1Api(cp.adminClient());
+    admin.createNamespacedConfigMap(NS, new io.kubernetes.client.openapi.models.V1ConfigMap()
+        .metadata(new io.kubernetes.client.openapi.models.V1ObjectMeta().name("unrelated"))
+        .putDataItem("k", "v")).execute();
+    CoreV1Api asNode = new CoreV1Api(cp.clientFor("system:node:" + node.name(), "system:nodes"));
+    // What its own pod references, it may read; anything else, it may not.
+    assertEquals("web-files", asNode.readNamespacedConfigMap("web-files", NS).execute().getMetadata().getName());
+    assertEquals(403, assertThrows(ApiException.class,
+        () -> asNode.readNamespacedConfigMap("unrelated", NS).execute()).getCode());
+    CoreV1Api asOtherNode = new CoreV1Api(cp.clientFor("system:node:kubejit-node-other", "system:nodes"));
+    assertEquals(403, assertThrows(ApiException.class,
+        () -> asOtherNode.readNamespacedConfigMap("web-files", NS).execute()).getCode());
+  }
+
+  @Test
+  void theKubeletAsksTheApiServerWhoMayCallIt(KubeControlPlane cp, KubeNode node) throws Exception {
+    int port = new CoreV1Api(cp.adminClient()).readNode(node.name()).execute()
+        .getStatus().getDaemonEndpoints().getKubeletEndpoint().getPort();
+    URI pods = URI.create("https://" + node.nodeIp() + ":" + port + "/pods");
+    assertEquals(200, kubeletStatus(cp, cp.pki().issueClient("direct-admin", List.of("system:masters")), pods));
+    // A certificate from the same CA without RBAC for nodes/proxy: the kubelet's webhook says no.
+    assertEquals(403, kubeletStatus(cp, cp.pki().issueClient("mallory", List.of("oncall-payments")), pods));
+    assertEquals(401, kubeletStatus(cp, null, pods), "anonymous requests are not authenticated");
+  }
+
+  private static int kubeletStatus(KubeControlPlane cp, TestPki.Issued client, URI uri) throws Exception {
+    HttpClient http = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY)
+        .sslContext(TestPki.sslContext(cp.caCertificate(), client)).build();
+    return http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
   }
 
   @Test
