@@ -478,14 +478,17 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     }
   }
 
-  /** LISTs the namespace; what it shows settles the versions the cache was awaited for. */
+  /**
+   * LISTs the namespace. Awaited versions stay awaited until the cache shows them (so the next list
+   * from the cache is not older than this one), except for objects the LIST no longer shows.
+   */
   private List<DynamicKubernetesObject> listAll() {
     List<DynamicKubernetesObject> all = listAllPages();
-    Map<String, Long> listed = new java.util.HashMap<>();
+    Set<String> listed = new java.util.HashSet<>();
     for (DynamicKubernetesObject o : all) {
-      listed.put(o.getMetadata().getName(), versionOf(o.getRaw()));
+      listed.add(o.getMetadata().getName());
     }
-    unseenWrites.entrySet().removeIf(e -> listed.getOrDefault(e.getKey(), Long.MAX_VALUE) >= e.getValue());
+    unseenWrites.keySet().removeIf(name -> !listed.contains(name));
     return all;
   }
 
