@@ -1,5 +1,6 @@
 package dev.kubejit.rbac;
 
+import dev.kubejit.testing.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -285,22 +286,22 @@ class KubernetesRbacProvisionerKubeTest {
     GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.oncallDebug(true)).grant(g).group("jit:oncall:prov-d")
         .justification("INC-7: checkout \"latency\"\n").generate();
     Kubectl.Result r = Kubectl.run(cp.adminKubeconfig(), gen.toYaml(), "apply", "-f", "-");
-    assertEquals(0, r.exit, r.output);
-    assertTrue(r.output.contains("role.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output);
-    assertTrue(r.output.contains("rolebinding.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output);
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("role.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output());
+    assertTrue(r.output().contains("rolebinding.rbac.authorization.k8s.io/" + gen.name() + " created"), r.output());
     Kubectl.Result again = Kubectl.run(cp.adminKubeconfig(), gen.toYaml(), "apply", "-f", "-");
-    assertEquals(0, again.exit, again.output);
-    assertTrue(again.output.contains("unchanged"), again.output);
+    assertEquals(0, again.exit(), again.output());
+    assertTrue(again.output().contains("unchanged"), again.output());
     java.nio.file.Path erin = cp.kubeconfigFor("erin", "jit:oncall:prov-d");
     Kubectl.Result canI = Kubectl.run(erin, null, "auth", "can-i", "create", "pods", "--subresource=exec", "-n", "prov-d");
     long deadline = System.nanoTime() + 10_000_000_000L; // the authorizer's cache lags the write briefly
-    while (!canI.output.strip().equals("yes") && System.nanoTime() < deadline) {
+    while (!canI.output().strip().equals("yes") && System.nanoTime() < deadline) {
       Thread.sleep(100);
       canI = Kubectl.run(erin, null, "auth", "can-i", "create", "pods", "--subresource=exec", "-n", "prov-d");
     }
-    assertEquals("yes", canI.output.strip());
+    assertEquals("yes", canI.output().strip());
     Kubectl.Result cannot = Kubectl.run(cp.kubeconfigFor("erin", "jit:oncall:prov-d"), null,
         "auth", "can-i", "get", "secrets", "-n", "prov-d");
-    assertEquals("no", cannot.output.strip());
+    assertEquals("no", cannot.output().strip());
   }
 }

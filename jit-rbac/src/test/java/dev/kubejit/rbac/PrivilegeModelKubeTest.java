@@ -1,5 +1,6 @@
 package dev.kubejit.rbac;
 
+import dev.kubejit.testing.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -69,7 +70,7 @@ class PrivilegeModelKubeTest {
     try (AggregationController controller = AggregationController.start(cp, dir)) {
       try {
         Kubectl.Result applied = Kubectl.run(cp.adminKubeconfig(), yaml, "apply", "-f", "-");
-        assertEquals(0, applied.exit, applied.output);
+        assertEquals(0, applied.exit(), applied.output());
 
         // 1. Everything each entry is about is really granted (aggregated ones once the controller filled them).
         Map<String, Corpus.Request> allows = new TreeMap<>();
@@ -124,7 +125,7 @@ class PrivilegeModelKubeTest {
       } finally {
         Kubectl.Result deleted = Kubectl.run(cp.adminKubeconfig(), yaml, "delete", "--ignore-not-found",
             "--wait=true", "-f", "-");
-        assertEquals(0, deleted.exit, deleted.output);
+        assertEquals(0, deleted.exit(), deleted.output());
         // The controller takes the corpus's exec rule out of the built-in view again before it stops.
         await("the built-in view role to lose the corpus's aggregated exec rule", VISIBLE,
             () -> !KubernetesRbacProvisioner.sar(authz, AccessQuery.builder("u").groups("kjc:probe-view")

@@ -1,5 +1,6 @@
 package dev.kubejit.rbac;
 
+import dev.kubejit.testing.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -148,7 +149,7 @@ class RbacEvaluatorAgreementTest {
       yaml = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     Kubectl.Result r = Kubectl.run(cp.adminKubeconfig(), yaml, "apply", "-f", "-");
-    assertEquals(0, r.exit, r.output);
+    assertEquals(0, r.exit(), r.output());
 
     AuthorizationV1Api authz = new AuthorizationV1Api(cp.adminClient());
     awaitEveryBindingVisible(authz, RbacSnapshot.fromYaml(yaml), RbacSnapshot.fromCluster(cp.adminClient()));

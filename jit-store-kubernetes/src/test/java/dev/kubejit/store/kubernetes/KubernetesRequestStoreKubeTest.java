@@ -1,5 +1,6 @@
 package dev.kubejit.store.kubernetes;
 
+import dev.kubejit.testing.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -61,8 +62,8 @@ class KubernetesRequestStoreKubeTest {
       // --validate=false: kubectl's own check would stop it first; the API server's schema is tested.
       Kubectl.Result res =
           Kubectl.run(cp.adminKubeconfig(), bad.toString(), "-n", ns, "create", "--validate=false", "-f", "-");
-      assertNotEquals(0, res.exit, "accepted: " + bad);
-      assertTrue(res.output.contains("Invalid") || res.output.contains("invalid"), res.output);
+      assertNotEquals(0, res.exit(), "accepted: " + bad);
+      assertTrue(res.output().contains("Invalid") || res.output().contains("invalid"), res.output());
     }
     Kubectl.run(cp.adminKubeconfig(), good.toString(), "-n", ns, "create", "-f", "-").ok();
 
@@ -91,7 +92,7 @@ class KubernetesRequestStoreKubeTest {
     String out;
     String row;
     do {
-      out = Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "accessrequests").ok().output;
+      out = Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "accessrequests").ok().output();
       row = out.lines().filter(l -> l.startsWith(full.id().value())).findFirst().orElseThrow();
       if (row.contains("PENDING_APPROVAL")) {
         break;
@@ -103,7 +104,7 @@ class KubernetesRequestStoreKubeTest {
       assertTrue(header.contains(column), header);
     }
     assertTrue(row.matches(".*alice\\s+oncall-debug\\s+payments\\s+PENDING_APPROVAL\\s+.*"), row);
-    assertTrue(Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "jitreq").ok().output
+    assertTrue(Kubectl.run(cp.adminKubeconfig(), null, "-n", ns, "get", "jitreq").ok().output()
         .contains(r.id().value()), "short name");
   }
 

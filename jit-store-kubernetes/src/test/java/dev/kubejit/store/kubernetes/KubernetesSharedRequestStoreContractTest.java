@@ -1,5 +1,6 @@
 package dev.kubejit.store.kubernetes;
 
+import dev.kubejit.testing.Kubectl;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.spi.RequestStore;
 import dev.kubejit.testing.ChildStore;

@@ -1,5 +1,6 @@
 package dev.kubejit.store.kubernetes;
 
+import dev.kubejit.testing.Kubectl;
 import dev.kubejit.testing.KubeControlPlane;
 import java.io.IOException;
 import java.nio.file.Path;

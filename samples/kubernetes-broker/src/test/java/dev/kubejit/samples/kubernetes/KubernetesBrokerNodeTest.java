@@ -1,5 +1,6 @@
 package dev.kubejit.samples.kubernetes;
 
+import dev.kubejit.testing.Kubectl;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -158,8 +159,8 @@ class KubernetesBrokerNodeTest {
 
   /** alice asks, carol approves, alice activates with a CSR for her own key; a 0600 kubeconfig for kubectl. */
   private Session activate(KubeControlPlane cp, JitBroker broker, Scope scope, String user) throws Exception {
-    Identity alice = Identity.of(user, List.of("oncall-payments"), "test-idp");
-    Identity carol = Identity.of("carol-" + user, List.of("sre-leads"), "test-idp");
+    Identity alice = Identity.of(user, List.of("oncall-payments")).assertedBy("test-idp");
+    Identity carol = Identity.of("carol-" + user, List.of("sre-leads")).assertedBy("test-idp");
     KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
     RequestRecord r = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug")
         .action(Action.EXEC).scope(scope).duration(Duration.ofMinutes(30))
