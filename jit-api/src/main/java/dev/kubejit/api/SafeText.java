@@ -10,7 +10,10 @@ public final class SafeText {
 
   private SafeText() {}
 
-  /** Returns {@code value} quoted and escaped (at most 160 characters of it), or {@code null}. */
+  /**
+   * Returns {@code value} quoted and escaped (at most 160 characters of it, then {@code ...}); for a
+   * null value, the unquoted text {@code null}, so that it cannot be mistaken for the string "null".
+   */
   public static String quote(String value) {
     if (value == null) {
       return "null";
