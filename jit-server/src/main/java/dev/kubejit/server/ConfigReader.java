@@ -264,7 +264,11 @@ final class ConfigReader {
           pwPath[0] = p;
           break;
         case "passwordEnv":
-          pwEnv[0] = matching(p, ENV_NAME, "an environment variable name");
+          // not echoed: a password pasted here by mistake must not reach a log
+          pwEnv[0] = r.string(p);
+          if (!ENV_NAME.matcher(pwEnv[0]).matches()) {
+            throw r.error(p, "expected the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), not its value");
+          }
           pwPath[0] = p;
           break;
         default:
