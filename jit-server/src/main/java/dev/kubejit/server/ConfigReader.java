@@ -1,0 +1,538 @@
+package dev.kubejit.server;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a {@code kubejit.yaml} document into {@link Parts} with a {@link YamlReader}.
+ *
+ * <p>Design notes: each mapping is read key by key, every value checked as it is read (so the
+ * error points at the value), then the mapping is checked as a whole (required keys, "exactly one
+ * of") with the error pointing at the mapping. Keys that would hold a secret are refused by name
+ * before their value is looked at. Cross-section rules (header authentication and plain HTTP only
+ * on loopback, mutual TLS needs TLS) are checked last, at the section they concern.
+ */
+final class ConfigReader {
+  static final Pattern CLUSTER_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  static final Pattern NAMESPACE = CLUSTER_NAME;
+  static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+  static final Pattern HEADER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
+  static final Pattern CLAIM = Pattern.compile("[A-Za-z0-9_:./-]{1,128}");
+  static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?");
+  static final Duration MAX_SKEW = Duration.ofMinutes(5);
+  /** Key names that would put a secret into the file; refused wherever they appear. */
+  static final Set<String> SECRET_KEYS = Set.of("password", "secret", "token", "clientsecret", "privatekey",
+      "apikey", "bearertoken", "key", "passphrase", "credentials");
+
+  /** The validated values, handed to the {@link ServerConfig} constructor. */
+  static final class Parts {
+    Path source;
+    Path policyFile;
+    ServerConfig.Store store;
+    Path auditDirectory;
+    Path auditSigningKeyFile;
+    Path x509CaDirectory;
+    Path sshCaDirectory;
+    final Map<String, ServerConfig.Cluster> clusters = new LinkedHashMap<>();
+    String listenHost;
+    int listenPort;
+    Path tlsCertificateFile;
+    Path tlsKeyFile;
+    ServerConfig.Authentication authentication;
+  }
+
+  private final YamlReader r;
+  private final Path base;
+  private final Parts parts = new Parts();
+
+  private ConfigReader(YamlReader r, Path base) {
+    this.r = r;
+    this.base = base;
+  }
+
+  static Parts read(byte[] yaml, String source, Path base) {
+    try (YamlReader r = YamlReader.open(yaml, source)) {
+      ConfigReader c = new ConfigReader(r, base);
+      c.parts.source = Path.of(source);
+      c.document();
+      return c.parts;
+    }
+  }
+
+  /** Refuses a key that names a secret, without reading its value. */
+  private void refuseSecret(String name, String path, String fileKey, String envKey) {
+    if (SECRET_KEYS.contains(name.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""))) {
+      r.skip();
+      String instead = fileKey == null
+          ? "reference a file or an environment variable in the key made for it"
+          : "use " + fileKey + " (a file that holds it) or " + envKey + " (the name of an environment variable)";
+      throw r.errorAt(path, "secrets are never written into kubejit.yaml: remove " + YamlReader.quote(name)
+          + " and " + instead);
+    }
+  }
+
+  private Path path(String path) {
+    String s = r.string(path);
+    if (s.startsWith("~")) {
+      throw r.error(path, "~ is not expanded; write an absolute path or one relative to the configuration file");
+    }
+    if (s.indexOf('\0') >= 0 || s.chars().anyMatch(c -> c < 0x20)) {
+      throw r.error(path, "a path must not contain control characters");
+    }
+    try {
+      return base.resolve(s).normalize();
+    } catch (InvalidPathException e) {
+      throw r.error(path, "not a valid path: " + YamlReader.quote(s));
+    }
+  }
+
+  private String matching(String path, Pattern p, String what) {
+    String s = r.string(path);
+    if (!p.matcher(s).matches()) {
+      throw r.error(path, "expected " + what + ", found " + YamlReader.quote(s));
+    }
+    return s;
+  }
+
+  private ConfigException missing(String path, String key) {
+    return r.errorAt(path, "missing required key " + YamlReader.quote(key));
+  }
+
+  private void document() {
+    boolean[] seen = new boolean[2];
+    String[] listenPath = new String[1];
+    String[] authPath = new String[1];
+    r.root((name, path) -> {
+      refuseSecret(name, path, null, null);
+      switch (name) {
+        case "apiVersion":
+          String v = r.string(path);
+          if (!ServerConfig.API_VERSION.equals(v)) {
+            throw r.error(path, "apiVersion must be " + ServerConfig.API_VERSION + ", not " + YamlReader.quote(v));
+          }
+          seen[0] = true;
+          break;
+        case "kind":
+          String k = r.string(path);
+          if (!ServerConfig.KIND.equals(k)) {
+            throw r.error(path, "kind must be " + ServerConfig.KIND + ", not " + YamlReader.quote(k));
+          }
+          seen[1] = true;
+          break;
+        case "policy":
+          parts.policyFile = path(path);
+          break;
+        case "store":
+          parts.store = store(path);
+          break;
+        case "audit":
+          audit(path);
+          break;
+        case "certificateAuthorities":
+          cas(path);
+          break;
+        case "clusters":
+          clusters(path);
+          break;
+        case "listen":
+          listenPath[0] = path;
+          listen(path);
+          break;
+        case "authentication":
+          authPath[0] = path;
+          parts.authentication = authentication(path);
+          break;
+        default:
+          throw r.unknown(path, name,
+              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, listen, authentication");
+      }
+    });
+    String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
+    Object[] values = {seen[0] ? "" : null, seen[1] ? "" : null, parts.policyFile, parts.auditDirectory,
+        parts.x509CaDirectory, parts.listenHost, parts.authentication};
+    for (int i = 0; i < required.length; i++) {
+      if (values[i] == null) {
+        throw missing("", required[i]);
+      }
+    }
+    if (parts.store == null) {
+      parts.store = ServerConfig.Store.sqlite(base.resolve("kubejit.db"));
+    }
+    boolean loopback = ServerConfig.isLoopback(parts.listenHost);
+    if (parts.tlsCertificateFile == null && !loopback) {
+      throw r.errorAt(listenPath[0], "listen.tls is required unless the service listens on loopback (127.0.0.1, ::1 "
+          + "or localhost); " + YamlReader.quote(parts.listenHost) + " is not loopback");
+    }
+    ServerConfig.Authentication.Mode mode = parts.authentication.mode();
+    if (mode == ServerConfig.Authentication.Mode.DEV_HEADER && !loopback) {
+      throw r.errorAt(authPath[0], "devHeader authentication takes the identity from a request header and is allowed "
+          + "only when listen.address is loopback, not " + YamlReader.quote(parts.listenHost) + "; use oidc or mtls");
+    }
+    if (mode == ServerConfig.Authentication.Mode.MTLS && parts.tlsCertificateFile == null) {
+      throw r.errorAt(authPath[0], "mtls authentication needs listen.tls (certFile and keyFile)");
+    }
+  }
+
+  private ServerConfig.Store store(String spath) {
+    ServerConfig.Store[] out = new ServerConfig.Store[1];
+    r.object(spath, (name, path) -> {
+      refuseSecret(name, path, null, null);
+      if (out[0] != null) {
+        throw r.errorAt(path, "store holds exactly one of sqlite, postgresql, kubernetes; found a second: " + name);
+      }
+      switch (name) {
+        case "sqlite":
+          Path[] file = new Path[1];
+          r.object(path, (n, p) -> {
+            refuseSecret(n, p, null, null);
+            if (!n.equals("file")) {
+              throw r.unknown(p, n, "file");
+            }
+            file[0] = path(p);
+          });
+          out[0] = ServerConfig.Store.sqlite(file[0] == null ? base.resolve("kubejit.db") : file[0]);
+          break;
+        case "postgresql":
+          out[0] = postgresql(path);
+          break;
+        case "kubernetes":
+          String[] ns = new String[1];
+          Path[] kc = new Path[1];
+          r.object(path, (n, p) -> {
+            refuseSecret(n, p, null, null);
+            switch (n) {
+              case "namespace":
+                ns[0] = matching(p, NAMESPACE, "a Kubernetes namespace name");
+                break;
+              case "kubeconfig":
+                kc[0] = path(p);
+                break;
+              default:
+                throw r.unknown(p, n, "namespace, kubeconfig");
+            }
+          });
+          if (ns[0] == null) {
+            throw missing(path, "namespace");
+          }
+          out[0] = ServerConfig.Store.kubernetes(ns[0], kc[0]);
+          break;
+        default:
+          throw r.unknown(path, name, "sqlite, postgresql, kubernetes");
+      }
+    });
+    if (out[0] == null) {
+      throw r.errorAt(spath, "store needs one of sqlite, postgresql, kubernetes (leave store out for the default SQLite file)");
+    }
+    return out[0];
+  }
+
+  private ServerConfig.Store postgresql(String ppath) {
+    String[] url = new String[1];
+    String[] user = new String[1];
+    Path[] pwFile = new Path[1];
+    String[] pwEnv = new String[1];
+    String[] pwPath = new String[1];
+    r.object(ppath, (n, p) -> {
+      refuseSecret(n, p, "passwordFile", "passwordEnv");
+      switch (n) {
+        case "url":
+          String u = r.string(p);
+          if (!u.startsWith("jdbc:postgresql://")) {
+            throw r.error(p, "expected a JDBC URL starting with jdbc:postgresql://");
+          }
+          String rest = u.substring("jdbc:postgresql://".length());
+          int slash = rest.indexOf('/');
+          String authority = slash < 0 ? rest : rest.substring(0, slash);
+          if (authority.contains("@") || u.toLowerCase(Locale.ROOT).matches(".*[?&]password=.*")) {
+            // the URL itself is not quoted: it holds a secret
+            throw r.error(p, "the URL contains a password; remove it and use passwordFile or passwordEnv");
+          }
+          url[0] = u;
+          break;
+        case "user":
+          user[0] = r.string(p);
+          break;
+        case "passwordFile":
+          pwFile[0] = path(p);
+          pwPath[0] = p;
+          break;
+        case "passwordEnv":
+          // not echoed: a password pasted here by mistake must not reach a log
+          pwEnv[0] = r.string(p);
+          if (!ENV_NAME.matcher(pwEnv[0]).matches()) {
+            throw r.error(p, "expected the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), not its value");
+          }
+          pwPath[0] = p;
+          break;
+        default:
+          throw r.unknown(p, n, "url, user, passwordFile, passwordEnv");
+      }
+    });
+    if (url[0] == null) {
+      throw missing(ppath, "url");
+    }
+    if (pwFile[0] != null && pwEnv[0] != null) {
+      throw r.errorAt(pwPath[0], "give the password by exactly one of passwordFile and passwordEnv, not both");
+    }
+    if (pwFile[0] == null && pwEnv[0] == null) {
+      throw r.errorAt(ppath, "missing the password: add passwordFile (a file that holds it) or passwordEnv "
+          + "(the name of an environment variable)");
+    }
+    return ServerConfig.Store.postgresql(url[0], user[0], pwFile[0], pwEnv[0]);
+  }
+
+  private void audit(String apath) {
+    r.object(apath, (n, p) -> {
+      refuseSecret(n, p, null, null);
+      switch (n) {
+        case "directory":
+          parts.auditDirectory = path(p);
+          break;
+        case "signingKeyFile":
+          parts.auditSigningKeyFile = path(p);
+          break;
+        default:
+          throw r.unknown(p, n, "directory, signingKeyFile");
+      }
+    });
+    if (parts.auditDirectory == null) {
+      throw missing(apath, "directory");
+    }
+    if (parts.auditSigningKeyFile == null) {
+      throw missing(apath, "signingKeyFile");
+    }
+  }
+
+  private void cas(String cpath) {
+    r.object(cpath, (n, p) -> {
+      refuseSecret(n, p, null, null);
+      switch (n) {
+        case "x509":
+          parts.x509CaDirectory = path(p);
+          break;
+        case "ssh":
+          parts.sshCaDirectory = path(p);
+          break;
+        default:
+          throw r.unknown(p, n, "x509, ssh");
+      }
+    });
+    if (parts.x509CaDirectory == null) {
+      throw missing(cpath, "x509");
+    }
+    if (parts.sshCaDirectory == null) {
+      throw missing(cpath, "ssh");
+    }
+  }
+
+  private void clusters(String cpath) {
+    r.object(cpath, (name, path) -> {
+      if (!CLUSTER_NAME.matcher(name).matches()) {
+        throw r.errorAt(path, "a cluster name must be a DNS label (lower-case letters, digits and '-', at most 63), not "
+            + YamlReader.quote(name));
+      }
+      Path[] kc = new Path[1];
+      String[] ctx = new String[1];
+      r.object(path, (n, p) -> {
+        refuseSecret(n, p, null, null);
+        switch (n) {
+          case "kubeconfig":
+            kc[0] = path(p);
+            break;
+          case "context":
+            ctx[0] = r.string(p);
+            break;
+          default:
+            throw r.unknown(p, n, "kubeconfig, context");
+        }
+      });
+      if (kc[0] == null) {
+        throw missing(path, "kubeconfig");
+      }
+      parts.clusters.put(name, new ServerConfig.Cluster(kc[0], ctx[0]));
+    });
+  }
+
+  private void listen(String lpath) {
+    String[] tlsPath = new String[1];
+    r.object(lpath, (n, p) -> {
+      refuseSecret(n, p, null, null);
+      switch (n) {
+        case "address":
+          address(p);
+          break;
+        case "tls":
+          tlsPath[0] = p;
+          r.object(p, (tn, tp) -> {
+            refuseSecret(tn, tp, null, null);
+            switch (tn) {
+              case "certFile":
+                parts.tlsCertificateFile = path(tp);
+                break;
+              case "keyFile":
+                parts.tlsKeyFile = path(tp);
+                break;
+              default:
+                throw r.unknown(tp, tn, "certFile, keyFile");
+            }
+          });
+          if (parts.tlsCertificateFile == null) {
+            throw missing(p, "certFile");
+          }
+          if (parts.tlsKeyFile == null) {
+            throw missing(p, "keyFile");
+          }
+          break;
+        default:
+          throw r.unknown(p, n, "address, tls");
+      }
+    });
+    if (parts.listenHost == null) {
+      throw missing(lpath, "address");
+    }
+  }
+
+  private void address(String path) {
+    String a = r.string(path);
+    String host;
+    String port;
+    if (a.startsWith("[")) {
+      int close = a.indexOf("]:");
+      if (close < 0) {
+        throw r.error(path, "expected [IPv6]:port, found " + YamlReader.quote(a));
+      }
+      host = a.substring(1, close);
+      port = a.substring(close + 2);
+      if (!host.matches("[0-9A-Fa-f:.]+") || !host.contains(":")) {
+        throw r.error(path, "expected an IPv6 literal inside [ ], found " + YamlReader.quote(host));
+      }
+    } else {
+      int colon = a.lastIndexOf(':');
+      if (colon <= 0 || a.indexOf(':') != colon) {
+        throw r.error(path, "expected host:port (IPv6 as [::1]:8443), found " + YamlReader.quote(a));
+      }
+      host = a.substring(0, colon);
+      port = a.substring(colon + 1);
+      if (!HOST.matcher(host).matches()) {
+        throw r.error(path, "expected a host name or IPv4 address, found " + YamlReader.quote(host));
+      }
+    }
+    if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+      throw r.error(path, "expected a port from 1 to 65535, found " + YamlReader.quote(port));
+    }
+    parts.listenHost = host;
+    parts.listenPort = Integer.parseInt(port);
+  }
+
+  private ServerConfig.Authentication authentication(String apath) {
+    ServerConfig.Authentication[] out = new ServerConfig.Authentication[1];
+    r.object(apath, (name, path) -> {
+      refuseSecret(name, path, null, null);
+      if (out[0] != null) {
+        throw r.errorAt(path, "authentication holds exactly one of oidc, mtls, devHeader; found a second: " + name);
+      }
+      switch (name) {
+        case "oidc":
+          out[0] = oidc(path);
+          break;
+        case "mtls":
+          Path[] ca = new Path[1];
+          r.object(path, (n, p) -> {
+            refuseSecret(n, p, null, null);
+            if (!n.equals("clientCaFile")) {
+              throw r.unknown(p, n, "clientCaFile");
+            }
+            ca[0] = path(p);
+          });
+          if (ca[0] == null) {
+            throw missing(path, "clientCaFile");
+          }
+          out[0] = ServerConfig.Authentication.mtls(ca[0]);
+          break;
+        case "devHeader":
+          String[] header = {"X-KubeJIT-User"};
+          r.object(path, (n, p) -> {
+            refuseSecret(n, p, null, null);
+            if (!n.equals("header")) {
+              throw r.unknown(p, n, "header");
+            }
+            header[0] = matching(p, HEADER, "an HTTP header name");
+          });
+          out[0] = ServerConfig.Authentication.devHeader(header[0]);
+          break;
+        default:
+          throw r.unknown(path, name, "oidc, mtls, devHeader");
+      }
+    });
+    if (out[0] == null) {
+      throw r.errorAt(apath, "authentication needs one of oidc, mtls, devHeader");
+    }
+    return out[0];
+  }
+
+  private ServerConfig.Authentication oidc(String opath) {
+    String[] s = new String[4];
+    Path[] jwksFile = new Path[1];
+    Duration[] skew = {Duration.ofSeconds(60)};
+    r.object(opath, (n, p) -> {
+      refuseSecret(n, p, null, null);
+      switch (n) {
+        case "issuer":
+          s[0] = r.string(p);
+          ServerConfig.checkHttpsUrl(s[0], r, p);
+          break;
+        case "audience":
+          s[1] = r.string(p);
+          break;
+        case "jwksFile":
+          jwksFile[0] = path(p);
+          break;
+        case "jwksUrl":
+          s[2] = r.string(p);
+          ServerConfig.checkHttpsUrl(s[2], r, p);
+          break;
+        case "groupsClaim":
+          s[3] = matching(p, CLAIM, "a claim name");
+          break;
+        case "clockSkew":
+          skew[0] = duration(p);
+          if (skew[0].compareTo(MAX_SKEW) > 0) {
+            throw r.error(p, "clockSkew must be at most PT5M, found " + skew[0]);
+          }
+          break;
+        default:
+          throw r.unknown(p, n, "issuer, audience, jwksFile, jwksUrl, groupsClaim, clockSkew");
+      }
+    });
+    if (s[0] == null) {
+      throw missing(opath, "issuer");
+    }
+    if (s[1] == null) {
+      throw missing(opath, "audience");
+    }
+    if ((jwksFile[0] == null) == (s[2] == null)) {
+      throw r.errorAt(opath, "give the issuer's keys by exactly one of jwksFile and jwksUrl");
+    }
+    return ServerConfig.Authentication.oidc(s[0], s[1], jwksFile[0], s[2], s[3] == null ? "groups" : s[3], skew[0]);
+  }
+
+  private Duration duration(String path) {
+    String s = r.string(path);
+    try {
+      Duration d = Duration.parse(s);
+      if (d.isNegative()) {
+        throw r.error(path, "a duration must not be negative, found " + YamlReader.quote(s));
+      }
+      return d;
+    } catch (DateTimeParseException e) {
+      throw r.error(path, "expected an ISO-8601 duration such as PT30S or PT1M, found " + YamlReader.quote(s));
+    }
+  }
+}

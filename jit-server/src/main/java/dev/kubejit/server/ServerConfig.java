@@ -1,0 +1,443 @@
+package dev.kubejit.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The broker service's configuration, read strictly from {@code kubejit.yaml} (schema:
+ * {@code docs/kubejit.schema.json}, reference: {@code docs/server.md}).
+ *
+ * <p>Unknown keys, wrong types, bad durations, missing required keys, YAML anchors, aliases and
+ * tags, and unsafe combinations are refused with a {@link ConfigException} that names the line,
+ * column and path. Relative paths are resolved against the directory of the configuration file.
+ * Secrets are never part of the configuration: it names the file or the environment variable that
+ * holds one (for example {@code passwordFile} or {@code passwordEnv}), and a key such as {@code
+ * password:} is refused without echoing its value. So {@link #toString()} cannot show a secret.
+ *
+ * <p>Reading the configuration does not open or check the files it names; the service does that
+ * when it starts, so that a configuration can be validated on a machine without the keys.
+ */
+public final class ServerConfig {
+  /** The {@code apiVersion} every configuration declares. */
+  public static final String API_VERSION = "kubejit.dev/v1";
+  /** The {@code kind} every configuration declares. */
+  public static final String KIND = "ServerConfig";
+
+  private final Path source;
+  private final Path policyFile;
+  private final Store store;
+  private final Path auditDirectory;
+  private final Path auditSigningKeyFile;
+  private final Path x509CaDirectory;
+  private final Path sshCaDirectory;
+  private final Map<String, Cluster> clusters;
+  private final String listenHost;
+  private final int listenPort;
+  private final Path tlsCertificateFile;
+  private final Path tlsKeyFile;
+  private final Authentication authentication;
+
+  ServerConfig(ConfigReader.Parts p) {
+    this.source = p.source;
+    this.policyFile = p.policyFile;
+    this.store = p.store;
+    this.auditDirectory = p.auditDirectory;
+    this.auditSigningKeyFile = p.auditSigningKeyFile;
+    this.x509CaDirectory = p.x509CaDirectory;
+    this.sshCaDirectory = p.sshCaDirectory;
+    this.clusters = Collections.unmodifiableMap(new LinkedHashMap<>(p.clusters));
+    this.listenHost = p.listenHost;
+    this.listenPort = p.listenPort;
+    this.tlsCertificateFile = p.tlsCertificateFile;
+    this.tlsKeyFile = p.tlsKeyFile;
+    this.authentication = p.authentication;
+  }
+
+  /**
+   * Reads and validates a {@code kubejit.yaml}.
+   *
+   * @throws ConfigException if the file cannot be read or is not a valid configuration
+   */
+  public static ServerConfig load(Path file) {
+    Objects.requireNonNull(file, "file");
+    Path abs = file.toAbsolutePath().normalize();
+    byte[] bytes;
+    try {
+      if (Files.size(abs) > YamlReader.MAX_BYTES) {
+        throw new ConfigException(abs.toString(), 0, 0, null, "file is larger than " + YamlReader.MAX_BYTES + " bytes", null);
+      }
+      bytes = Files.readAllBytes(abs);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(abs.toString(), 0, 0, null, "no such file", e);
+    } catch (IOException e) {
+      throw new ConfigException(abs.toString(), 0, 0, null, "cannot read the file: " + e.getClass().getSimpleName(), e);
+    }
+    return parse(bytes, abs.toString(), abs.getParent());
+  }
+
+  /**
+   * Reads and validates configuration text; relative paths resolve against {@code baseDirectory}.
+   *
+   * @param source the name used in error messages
+   * @throws ConfigException if the text is not a valid configuration
+   */
+  public static ServerConfig parse(byte[] yaml, String source, Path baseDirectory) {
+    Objects.requireNonNull(yaml, "yaml");
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(baseDirectory, "baseDirectory");
+    return new ServerConfig(ConfigReader.read(yaml, source, baseDirectory.toAbsolutePath().normalize()));
+  }
+
+  /** The file (or source name) this configuration was read from. */
+  public Path source() {
+    return source;
+  }
+
+  /** The policy file ({@code policy}). */
+  public Path policyFile() {
+    return policyFile;
+  }
+
+  /** Where requests and grants are kept ({@code store}; a SQLite file {@code kubejit.db} when absent). */
+  public Store store() {
+    return store;
+  }
+
+  /** The directory of the hash-chained audit log ({@code audit.directory}). */
+  public Path auditDirectory() {
+    return auditDirectory;
+  }
+
+  /** The Ed25519 key that signs audit checkpoints ({@code audit.signingKeyFile}). */
+  public Path auditSigningKeyFile() {
+    return auditSigningKeyFile;
+  }
+
+  /** The X.509 CA directory holding {@code ca.crt} and {@code ca.key} ({@code certificateAuthorities.x509}). */
+  public Path x509CaDirectory() {
+    return x509CaDirectory;
+  }
+
+  /** The SSH CA directory holding {@code ssh_ca} and {@code ssh_ca.pub} ({@code certificateAuthorities.ssh}). */
+  public Path sshCaDirectory() {
+    return sshCaDirectory;
+  }
+
+  /** The clusters the broker provisions into, by name, in file order ({@code clusters}; may be empty). */
+  public Map<String, Cluster> clusters() {
+    return clusters;
+  }
+
+  /** The host (name or IP literal, without brackets) the service listens on ({@code listen.address}). */
+  public String listenHost() {
+    return listenHost;
+  }
+
+  /** The TCP port the service listens on (1 to 65535). */
+  public int listenPort() {
+    return listenPort;
+  }
+
+  /** The server certificate chain (PEM), or empty when the service listens in plain HTTP on loopback. */
+  public Optional<Path> tlsCertificateFile() {
+    return Optional.ofNullable(tlsCertificateFile);
+  }
+
+  /** The server private key (PEM), present exactly when {@link #tlsCertificateFile()} is. */
+  public Optional<Path> tlsKeyFile() {
+    return Optional.ofNullable(tlsKeyFile);
+  }
+
+  /** How callers are authenticated ({@code authentication}). */
+  public Authentication authentication() {
+    return authentication;
+  }
+
+  /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
+  static boolean isLoopback(String host) {
+    String h = host.toLowerCase(Locale.ROOT);
+    if (h.equals("localhost")) {
+      return true;
+    }
+    if (!h.matches("[0-9.]+") && !h.contains(":")) {
+      return false;
+    }
+    try {
+      return InetAddress.getByName(h).isLoopbackAddress();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static void checkHttpsUrl(String url, YamlReader r, String path) {
+    URI u;
+    try {
+      u = new URI(url);
+    } catch (URISyntaxException e) {
+      throw r.error(path, "not a valid URL: " + YamlReader.quote(url));
+    }
+    if (!"https".equals(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null || u.getRawFragment() != null) {
+      throw r.error(path, "expected an https:// URL with a host and no user info or fragment, found " + YamlReader.quote(url));
+    }
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("ServerConfig{source=").append(source)
+        .append(", policy=").append(policyFile)
+        .append(", store=").append(store)
+        .append(", audit=").append(auditDirectory).append(" signed by ").append(auditSigningKeyFile)
+        .append(", x509Ca=").append(x509CaDirectory)
+        .append(", sshCa=").append(sshCaDirectory)
+        .append(", clusters=").append(clusters)
+        .append(", listen=").append(listenHost.contains(":") ? "[" + listenHost + "]" : listenHost).append(':').append(listenPort)
+        .append(tlsCertificateFile == null ? " (plain HTTP, loopback)" : " tls " + tlsCertificateFile + " key " + tlsKeyFile)
+        .append(", authentication=").append(authentication);
+    return sb.append('}').toString();
+  }
+
+  /** The request store: exactly one of SQLite, PostgreSQL or Kubernetes custom resources. */
+  public static final class Store {
+    /** The kinds of store. */
+    public enum Kind {
+      /** A SQLite file on the broker's machine (one replica). */
+      SQLITE,
+      /** A PostgreSQL database shared by replicas. */
+      POSTGRESQL,
+      /** {@code AccessRequest} custom resources in a Kubernetes namespace. */
+      KUBERNETES
+    }
+
+    private final Kind kind;
+    private final Path file;
+    private final String url;
+    private final String user;
+    private final Path passwordFile;
+    private final String passwordEnv;
+    private final String namespace;
+    private final Path kubeconfig;
+
+    private Store(Kind kind, Path file, String url, String user, Path passwordFile, String passwordEnv,
+        String namespace, Path kubeconfig) {
+      this.kind = kind;
+      this.file = file;
+      this.url = url;
+      this.user = user;
+      this.passwordFile = passwordFile;
+      this.passwordEnv = passwordEnv;
+      this.namespace = namespace;
+      this.kubeconfig = kubeconfig;
+    }
+
+    static Store sqlite(Path file) {
+      return new Store(Kind.SQLITE, file, null, null, null, null, null, null);
+    }
+
+    static Store postgresql(String url, String user, Path passwordFile, String passwordEnv) {
+      return new Store(Kind.POSTGRESQL, null, url, user, passwordFile, passwordEnv, null, null);
+    }
+
+    static Store kubernetes(String namespace, Path kubeconfig) {
+      return new Store(Kind.KUBERNETES, null, null, null, null, null, namespace, kubeconfig);
+    }
+
+    /** Which store this is. */
+    public Kind kind() {
+      return kind;
+    }
+
+    /** The SQLite database file (SQLite only). */
+    public Optional<Path> sqliteFile() {
+      return Optional.ofNullable(file);
+    }
+
+    /** The PostgreSQL JDBC URL, without credentials (PostgreSQL only). */
+    public Optional<String> postgresqlUrl() {
+      return Optional.ofNullable(url);
+    }
+
+    /** The PostgreSQL user name (PostgreSQL, optional). */
+    public Optional<String> postgresqlUser() {
+      return Optional.ofNullable(user);
+    }
+
+    /** The file whose content (trailing newline removed) is the PostgreSQL password. */
+    public Optional<Path> passwordFile() {
+      return Optional.ofNullable(passwordFile);
+    }
+
+    /** The name of the environment variable that holds the PostgreSQL password. */
+    public Optional<String> passwordEnv() {
+      return Optional.ofNullable(passwordEnv);
+    }
+
+    /** The namespace of the {@code AccessRequest} resources (Kubernetes only). */
+    public Optional<String> namespace() {
+      return Optional.ofNullable(namespace);
+    }
+
+    /** The kubeconfig for the store's cluster; empty means the in-cluster service account (Kubernetes only). */
+    public Optional<Path> kubeconfig() {
+      return Optional.ofNullable(kubeconfig);
+    }
+
+    @Override
+    public String toString() {
+      switch (kind) {
+        case SQLITE:
+          return "sqlite " + file;
+        case POSTGRESQL:
+          return "postgresql " + url + (user == null ? "" : " user " + user)
+              + (passwordFile != null ? " password from file " + passwordFile
+                  : passwordEnv != null ? " password from $" + passwordEnv : " no password");
+        default:
+          return "kubernetes namespace " + namespace + (kubeconfig == null ? " (in-cluster)" : " kubeconfig " + kubeconfig);
+      }
+    }
+  }
+
+  /** A cluster the broker provisions RBAC into. */
+  public static final class Cluster {
+    private final Path kubeconfig;
+    private final String context;
+
+    Cluster(Path kubeconfig, String context) {
+      this.kubeconfig = kubeconfig;
+      this.context = context;
+    }
+
+    /** The kubeconfig file with the broker's (not the engineer's) credentials for this cluster. */
+    public Path kubeconfig() {
+      return kubeconfig;
+    }
+
+    /** The context to use; empty means the kubeconfig's current context. */
+    public Optional<String> context() {
+      return Optional.ofNullable(context);
+    }
+
+    @Override
+    public String toString() {
+      return kubeconfig + (context == null ? "" : " context " + context);
+    }
+  }
+
+  /** How the service authenticates callers: exactly one of OIDC, mutual TLS or (loopback only) a header. */
+  public static final class Authentication {
+    /** The authentication modes. */
+    public enum Mode {
+      /** OIDC ID tokens as bearer tokens, verified against the issuer's JWKS. */
+      OIDC,
+      /** Client certificates issued by a configured CA. */
+      MTLS,
+      /** Development only: the identity is taken from a request header; loopback only. */
+      DEV_HEADER
+    }
+
+    private final Mode mode;
+    private final String issuer;
+    private final String audience;
+    private final Path jwksFile;
+    private final String jwksUrl;
+    private final String groupsClaim;
+    private final Duration clockSkew;
+    private final Path clientCaFile;
+    private final String header;
+
+    private Authentication(Mode mode, String issuer, String audience, Path jwksFile, String jwksUrl, String groupsClaim,
+        Duration clockSkew, Path clientCaFile, String header) {
+      this.mode = mode;
+      this.issuer = issuer;
+      this.audience = audience;
+      this.jwksFile = jwksFile;
+      this.jwksUrl = jwksUrl;
+      this.groupsClaim = groupsClaim;
+      this.clockSkew = clockSkew;
+      this.clientCaFile = clientCaFile;
+      this.header = header;
+    }
+
+    static Authentication oidc(String issuer, String audience, Path jwksFile, String jwksUrl, String groupsClaim,
+        Duration clockSkew) {
+      return new Authentication(Mode.OIDC, issuer, audience, jwksFile, jwksUrl, groupsClaim, clockSkew, null, null);
+    }
+
+    static Authentication mtls(Path clientCaFile) {
+      return new Authentication(Mode.MTLS, null, null, null, null, null, null, clientCaFile, null);
+    }
+
+    static Authentication devHeader(String header) {
+      return new Authentication(Mode.DEV_HEADER, null, null, null, null, null, null, null, header);
+    }
+
+    /** Which mode is configured. */
+    public Mode mode() {
+      return mode;
+    }
+
+    /** The pinned OIDC issuer ({@code iss}), an https URL (OIDC only). */
+    public Optional<String> issuer() {
+      return Optional.ofNullable(issuer);
+    }
+
+    /** The pinned audience ({@code aud}), usually the client ID (OIDC only). */
+    public Optional<String> audience() {
+      return Optional.ofNullable(audience);
+    }
+
+    /** A local JWKS file (OIDC; exactly one of this and {@link #jwksUrl()}). */
+    public Optional<Path> jwksFile() {
+      return Optional.ofNullable(jwksFile);
+    }
+
+    /** The issuer's JWKS URL, https only (OIDC; exactly one of this and {@link #jwksFile()}). */
+    public Optional<String> jwksUrl() {
+      return Optional.ofNullable(jwksUrl);
+    }
+
+    /** The claim that lists the caller's groups (OIDC; default {@code groups}). */
+    public Optional<String> groupsClaim() {
+      return Optional.ofNullable(groupsClaim);
+    }
+
+    /** The tolerated clock skew for token times (OIDC; default 60 s, at most 5 min). */
+    public Optional<Duration> clockSkew() {
+      return Optional.ofNullable(clockSkew);
+    }
+
+    /** The CA (PEM) whose client certificates are accepted (mutual TLS only). */
+    public Optional<Path> clientCaFile() {
+      return Optional.ofNullable(clientCaFile);
+    }
+
+    /** The request header carrying the identity (development header mode only). */
+    public Optional<String> header() {
+      return Optional.ofNullable(header);
+    }
+
+    @Override
+    public String toString() {
+      switch (mode) {
+        case OIDC:
+          return "oidc issuer " + issuer + " audience " + audience + " jwks "
+              + (jwksFile != null ? jwksFile.toString() : jwksUrl) + " groups claim " + groupsClaim + " skew " + clockSkew;
+        case MTLS:
+          return "mtls client CA " + clientCaFile;
+        default:
+          return "dev-header " + header + " (development only, loopback)";
+      }
+    }
+  }
+}
