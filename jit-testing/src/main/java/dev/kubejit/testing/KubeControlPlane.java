@@ -339,7 +339,7 @@ public final class KubeControlPlane implements AutoCloseable {
       if (!started) {
         ManagedProcess.stopAll(reversed(processes), STOP_GRACE_MILLIS);
         SecureFiles.deleteTree(dir);
-        removeHook(hook);
+        ManagedProcess.removeShutdownHook(hook);
       }
     }
   }
@@ -381,7 +381,7 @@ public final class KubeControlPlane implements AutoCloseable {
         Thread.currentThread().interrupt();
         failStart("interrupted while waiting for " + process.name(), all);
       }
-      sleep(200);
+      ManagedProcess.sleep(200);
     }
     failStart(
         process.name()
@@ -641,7 +641,7 @@ public final class KubeControlPlane implements AutoCloseable {
       if (System.nanoTime() >= deadline) {
         throw new AssertionError("no audit event matched within " + timeout + " in " + auditLog);
       }
-      sleep(100);
+      ManagedProcess.sleep(100);
     }
   }
 
@@ -657,7 +657,7 @@ public final class KubeControlPlane implements AutoCloseable {
     ManagedProcess.stopAll(processes.subList(1, processes.size()), STOP_GRACE_MILLIS);
     ManagedProcess.stopAll(processes.subList(0, 1), STOP_GRACE_MILLIS);
     SecureFiles.deleteTree(dir);
-    removeHook(shutdownHook);
+    ManagedProcess.removeShutdownHook(shutdownHook);
   }
 
   @Override
@@ -715,22 +715,7 @@ public final class KubeControlPlane implements AutoCloseable {
     return r;
   }
 
-  private static void removeHook(Thread hook) {
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException e) {
-      // The JVM is already shutting down; the hook is running or has run.
-    }
-  }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
-  }
 
   private static String abbreviate(String s) {
     String t = s.strip();

@@ -249,7 +249,7 @@ public final class KubeNode implements AutoCloseable {
         removeBridge(id);
         removeCgroups(cgroupDirs, TEARDOWN_TIMEOUT);
         SecureFiles.deleteTree(dir);
-        removeHook(hook);
+        ManagedProcess.removeShutdownHook(hook);
       }
     }
   }
@@ -396,7 +396,7 @@ public final class KubeNode implements AutoCloseable {
         }
         last = describe(p);
       }
-      sleep(250);
+      ManagedProcess.sleep(250);
     }
     throw new IllegalStateException(
         "pod "
@@ -453,7 +453,7 @@ public final class KubeNode implements AutoCloseable {
       } catch (ApiException e) {
         last = e.getCode() == 404 ? "not registered yet" : "HTTP " + e.getCode();
       }
-      sleep(250);
+      ManagedProcess.sleep(250);
     }
     throw new IllegalStateException(
         "KubeNode " + name + " not Ready within " + NODE_READY_TIMEOUT.toSeconds() + " s (" + last + ")" + logTails());
@@ -531,7 +531,7 @@ public final class KubeNode implements AutoCloseable {
     removeBridge(id);
     removeCgroups(cgroupDirs, TEARDOWN_TIMEOUT);
     SecureFiles.deleteTree(dir);
-    removeHook(shutdownHook);
+    ManagedProcess.removeShutdownHook(shutdownHook);
     List<String> left = leftovers();
     if (!left.isEmpty()) {
       throw new IllegalStateException("KubeNode " + name + " left behind: " + String.join("; ", left));
@@ -606,7 +606,7 @@ public final class KubeNode implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline
         && (!pidsIn("pid", pidNamespace).isEmpty() || !pidsIn("mnt", mountNamespace).isEmpty())) {
-      sleep(100);
+      ManagedProcess.sleep(100);
     }
   }
 
@@ -729,7 +729,7 @@ public final class KubeNode implements AutoCloseable {
         if (!Files.exists(root) || System.nanoTime() > deadline) {
           break;
         }
-        sleep(100);
+        ManagedProcess.sleep(100);
       }
     }
   }
@@ -799,7 +799,7 @@ public final class KubeNode implements AutoCloseable {
       } catch (IOException e) {
         // Not forked yet.
       }
-      sleep(20);
+      ManagedProcess.sleep(20);
     }
     throw new IllegalStateException("KubeNode cannot start: unshare forked no child within 10 s; log " + logs);
   }
@@ -836,22 +836,7 @@ public final class KubeNode implements AutoCloseable {
     return b;
   }
 
-  private static void removeHook(Thread hook) {
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException e) {
-      // The JVM is shutting down; the hook runs or has run.
-    }
-  }
 
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
-  }
 
   // ---------------------------------------------------------------- configuration files
 

@@ -143,4 +143,23 @@ final class ManagedProcess {
   public String toString() {
     return name + "[pid=" + process.pid() + ", log=" + log + "]";
   }
+
+  /** Removes a shutdown hook unless the JVM is already shutting down (then the hook runs or has run). */
+  static void removeShutdownHook(Thread hook) {
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      // The JVM is shutting down; the hook runs or has run.
+    }
+  }
+
+  /** Sleeps; an interrupt is restored and ends the wait with an exception. */
+  static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
 }
