@@ -1,5 +1,6 @@
 package dev.kubejit.policy;
 
+import dev.kubejit.policy.internal.StrictReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ public final class PolicyLoader {
           + Text.quote(revision));
     }
     String source = sourceName == null ? "<policy>" : sourceName;
-    try (StrictReader r = StrictReader.open(bytes, format, source, PolicyReader.KIND)) {
+    try (StrictReader<PolicyException> r = PolicyReader.open(bytes, format, source, PolicyReader.KIND)) {
       Model.Document doc = PolicyReader.read(r);
       return new Policy(doc, source, revision, r.locations());
     }

@@ -1,5 +1,6 @@
 package dev.kubejit.policy;
 
+import dev.kubejit.policy.internal.StrictReader;
 import dev.kubejit.policy.Model.ActionRule;
 import dev.kubejit.policy.Model.Approval;
 import dev.kubejit.policy.Model.ArgKind;
@@ -44,15 +45,24 @@ final class PolicyReader {
   static final Pattern PATH_PREFIX = Pattern.compile("/|(/[A-Za-z0-9_+@:,=-][A-Za-z0-9._+@:,=-]*)+/?");
   static final Pattern OPERAND = Pattern.compile("(any|number|path)([+*]?)");
 
-  private final StrictReader r;
+  private final StrictReader<PolicyException> r;
   private final Set<String> roleNames = new HashSet<>();
   private final Map<String, String> ruleIds = new HashMap<>();
 
-  private PolicyReader(StrictReader r) {
+  private PolicyReader(StrictReader<PolicyException> r) {
     this.r = r;
   }
 
-  static Model.Document read(StrictReader r) {
+  private static final StrictReader.Wording WORDING =
+      new StrictReader.Wording("a policy file", "field", "an object (mapping)", true);
+
+  /** Opens the strict reader for a policy or policy-test document. */
+  static StrictReader<PolicyException> open(byte[] bytes, PolicyFormat format, String source, String rootElement) {
+    return StrictReader.open(bytes, StrictReader.Syntax.valueOf(format.name()), source, rootElement,
+        PolicyException::new, WORDING);
+  }
+
+  static Model.Document read(StrictReader<PolicyException> r) {
     return new PolicyReader(r).document();
   }
 
@@ -244,7 +254,7 @@ final class PolicyReader {
 
   private Map<String, ActionRule> actions(String path) {
     Map<String, ActionRule> out = new LinkedHashMap<>();
-    if (r.format == PolicyFormat.XML) {
+    if (r.syntax() == StrictReader.Syntax.XML) {
       r.list(path, "action", p -> {
         String[] name = new String[1];
         ActionRule a = action(p, name);
@@ -428,7 +438,7 @@ final class PolicyReader {
   }
 
   private void flagsWithValue(String path, Map<String, ValueOption> out) {
-    if (r.format == PolicyFormat.XML) {
+    if (r.syntax() == StrictReader.Syntax.XML) {
       r.list(path, "flag", p -> {
         String[] f = new String[3];
         r.object(p, (n, q) -> {

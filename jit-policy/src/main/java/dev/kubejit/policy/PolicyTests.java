@@ -1,5 +1,6 @@
 package dev.kubejit.policy;
 
+import dev.kubejit.policy.internal.StrictReader;
 import static java.util.Objects.requireNonNull;
 
 import dev.kubejit.api.AccessRequest;
@@ -123,7 +124,7 @@ public final class PolicyTests {
   public static Report run(PolicyEngine engine, byte[] bytes, PolicyFormat format, String sourceName) {
     requireNonNull(engine, "engine");
     List<Case> cases;
-    try (StrictReader r = StrictReader.open(bytes, format, sourceName, KIND)) {
+    try (StrictReader<PolicyException> r = PolicyReader.open(bytes, format, sourceName, KIND)) {
       cases = new CaseReader(r).read();
     }
     List<Result> results = new ArrayList<>();
@@ -205,10 +206,10 @@ public final class PolicyTests {
 
   /** Reads the test file with the same strictness as policies. */
   private static final class CaseReader {
-    private final StrictReader r;
+    private final StrictReader<PolicyException> r;
     private final Set<String> names = new HashSet<>();
 
-    CaseReader(StrictReader r) {
+    CaseReader(StrictReader<PolicyException> r) {
       this.r = r;
     }
 

@@ -240,7 +240,7 @@ class PolicyLoaderTest {
 
   @Test
   void oversizedInputIsRefused() {
-    byte[] big = new byte[StrictReader.MAX_BYTES + 1];
+    byte[] big = new byte[dev.kubejit.policy.internal.StrictReader.MAX_BYTES + 1];
     assertThrows(PolicyException.class, () -> PolicyLoader.parse(big, PolicyFormat.JSON, "big.json", null));
   }
 

@@ -1,5 +1,7 @@
 package dev.kubejit.server;
 
+import dev.kubejit.api.SafeText;
+import dev.kubejit.policy.internal.StrictReader;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,7 +13,7 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * Reads a {@code kubejit.yaml} document into {@link Parts} with a {@link YamlReader}.
+ * Reads a {@code kubejit.yaml} document into {@link Parts} with a {@link StrictReader}.
  *
  * <p>Design notes: each mapping is read key by key, every value checked as it is read (so the
  * error points at the value), then the mapping is checked as a whole (required keys, "exactly one
@@ -48,17 +50,23 @@ final class ConfigReader {
     ServerConfig.Authentication authentication;
   }
 
-  private final YamlReader r;
+  private final StrictReader<ConfigException> r;
   private final Path base;
   private final Parts parts = new Parts();
 
-  private ConfigReader(YamlReader r, Path base) {
+  private ConfigReader(StrictReader<ConfigException> r, Path base) {
     this.r = r;
     this.base = base;
   }
 
+  private static final StrictReader.Wording WORDING = new StrictReader.Wording("kubejit.yaml", "key", "a mapping", false);
+
+  private static StrictReader<ConfigException> open(byte[] yaml, String source) {
+    return StrictReader.open(yaml, StrictReader.Syntax.YAML, source, "", ConfigException::new, WORDING);
+  }
+
   static Parts read(byte[] yaml, String source, Path base) {
-    try (YamlReader r = YamlReader.open(yaml, source)) {
+    try (StrictReader<ConfigException> r = open(yaml, source)) {
       ConfigReader c = new ConfigReader(r, base);
       c.parts.source = Path.of(source);
       c.document();
@@ -73,7 +81,7 @@ final class ConfigReader {
       String instead = fileKey == null
           ? "reference a file or an environment variable in the key made for it"
           : "use " + fileKey + " (a file that holds it) or " + envKey + " (the name of an environment variable)";
-      throw r.errorAt(path, "secrets are never written into kubejit.yaml: remove " + YamlReader.quote(name)
+      throw r.errorAt(path, "secrets are never written into kubejit.yaml: remove " + SafeText.quote(name)
           + " and " + instead);
     }
   }
@@ -89,20 +97,20 @@ final class ConfigReader {
     try {
       return base.resolve(s).normalize();
     } catch (InvalidPathException e) {
-      throw r.error(path, "not a valid path: " + YamlReader.quote(s));
+      throw r.error(path, "not a valid path: " + SafeText.quote(s));
     }
   }
 
   private String matching(String path, Pattern p, String what) {
     String s = r.string(path);
     if (!p.matcher(s).matches()) {
-      throw r.error(path, "expected " + what + ", found " + YamlReader.quote(s));
+      throw r.error(path, "expected " + what + ", found " + SafeText.quote(s));
     }
     return s;
   }
 
   private ConfigException missing(String path, String key) {
-    return r.errorAt(path, "missing required key " + YamlReader.quote(key));
+    return r.errorAt(path, "missing required key " + SafeText.quote(key));
   }
 
   private void document() {
@@ -115,14 +123,14 @@ final class ConfigReader {
         case "apiVersion":
           String v = r.string(path);
           if (!ServerConfig.API_VERSION.equals(v)) {
-            throw r.error(path, "apiVersion must be " + ServerConfig.API_VERSION + ", not " + YamlReader.quote(v));
+            throw r.error(path, "apiVersion must be " + ServerConfig.API_VERSION + ", not " + SafeText.quote(v));
           }
           seen[0] = true;
           break;
         case "kind":
           String k = r.string(path);
           if (!ServerConfig.KIND.equals(k)) {
-            throw r.error(path, "kind must be " + ServerConfig.KIND + ", not " + YamlReader.quote(k));
+            throw r.error(path, "kind must be " + ServerConfig.KIND + ", not " + SafeText.quote(k));
           }
           seen[1] = true;
           break;
@@ -168,12 +176,12 @@ final class ConfigReader {
     boolean loopback = ServerConfig.isLoopback(parts.listenHost);
     if (parts.tlsCertificateFile == null && !loopback) {
       throw r.errorAt(listenPath[0], "listen.tls is required unless the service listens on loopback (127.0.0.1, ::1 "
-          + "or localhost); " + YamlReader.quote(parts.listenHost) + " is not loopback");
+          + "or localhost); " + SafeText.quote(parts.listenHost) + " is not loopback");
     }
     ServerConfig.Authentication.Mode mode = parts.authentication.mode();
     if (mode == ServerConfig.Authentication.Mode.DEV_HEADER && !loopback) {
       throw r.errorAt(authPath[0], "devHeader authentication takes the identity from a request header and is allowed "
-          + "only when listen.address is loopback, not " + YamlReader.quote(parts.listenHost) + "; use oidc or mtls");
+          + "only when listen.address is loopback, not " + SafeText.quote(parts.listenHost) + "; use oidc or mtls");
     }
     if (mode == ServerConfig.Authentication.Mode.MTLS && parts.tlsCertificateFile == null) {
       throw r.errorAt(authPath[0], "mtls authentication needs listen.tls (certFile and keyFile)");
@@ -336,7 +344,7 @@ final class ConfigReader {
     r.object(cpath, (name, path) -> {
       if (!CLUSTER_NAME.matcher(name).matches()) {
         throw r.errorAt(path, "a cluster name must be a DNS label (lower-case letters, digits and '-', at most 63), not "
-            + YamlReader.quote(name));
+            + SafeText.quote(name));
       }
       Path[] kc = new Path[1];
       String[] ctx = new String[1];
@@ -406,26 +414,26 @@ final class ConfigReader {
     if (a.startsWith("[")) {
       int close = a.indexOf("]:");
       if (close < 0) {
-        throw r.error(path, "expected [IPv6]:port, found " + YamlReader.quote(a));
+        throw r.error(path, "expected [IPv6]:port, found " + SafeText.quote(a));
       }
       host = a.substring(1, close);
       port = a.substring(close + 2);
       if (!host.matches("[0-9A-Fa-f:.]+") || !host.contains(":")) {
-        throw r.error(path, "expected an IPv6 literal inside [ ], found " + YamlReader.quote(host));
+        throw r.error(path, "expected an IPv6 literal inside [ ], found " + SafeText.quote(host));
       }
     } else {
       int colon = a.lastIndexOf(':');
       if (colon <= 0 || a.indexOf(':') != colon) {
-        throw r.error(path, "expected host:port (IPv6 as [::1]:8443), found " + YamlReader.quote(a));
+        throw r.error(path, "expected host:port (IPv6 as [::1]:8443), found " + SafeText.quote(a));
       }
       host = a.substring(0, colon);
       port = a.substring(colon + 1);
       if (!HOST.matcher(host).matches()) {
-        throw r.error(path, "expected a host name or IPv4 address, found " + YamlReader.quote(host));
+        throw r.error(path, "expected a host name or IPv4 address, found " + SafeText.quote(host));
       }
     }
     if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
-      throw r.error(path, "expected a port from 1 to 65535, found " + YamlReader.quote(port));
+      throw r.error(path, "expected a port from 1 to 65535, found " + SafeText.quote(port));
     }
     parts.listenHost = host;
     parts.listenPort = Integer.parseInt(port);
@@ -528,11 +536,11 @@ final class ConfigReader {
     try {
       Duration d = Duration.parse(s);
       if (d.isNegative()) {
-        throw r.error(path, "a duration must not be negative, found " + YamlReader.quote(s));
+        throw r.error(path, "a duration must not be negative, found " + SafeText.quote(s));
       }
       return d;
     } catch (DateTimeParseException e) {
-      throw r.error(path, "expected an ISO-8601 duration such as PT30S or PT1M, found " + YamlReader.quote(s));
+      throw r.error(path, "expected an ISO-8601 duration such as PT30S or PT1M, found " + SafeText.quote(s));
     }
   }
 }

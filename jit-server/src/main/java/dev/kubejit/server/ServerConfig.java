@@ -1,5 +1,7 @@
 package dev.kubejit.server;
 
+import dev.kubejit.api.SafeText;
+import dev.kubejit.policy.internal.StrictReader;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
@@ -75,8 +77,8 @@ public final class ServerConfig {
     Path abs = file.toAbsolutePath().normalize();
     byte[] bytes;
     try {
-      if (Files.size(abs) > YamlReader.MAX_BYTES) {
-        throw new ConfigException(abs.toString(), 0, 0, null, "file is larger than " + YamlReader.MAX_BYTES + " bytes", null);
+      if (Files.size(abs) > StrictReader.MAX_BYTES) {
+        throw new ConfigException(abs.toString(), 0, 0, null, "file is larger than " + StrictReader.MAX_BYTES + " bytes", null);
       }
       bytes = Files.readAllBytes(abs);
     } catch (NoSuchFileException e) {
@@ -181,15 +183,15 @@ public final class ServerConfig {
     }
   }
 
-  static void checkHttpsUrl(String url, YamlReader r, String path) {
+  static void checkHttpsUrl(String url, StrictReader<ConfigException> r, String path) {
     URI u;
     try {
       u = new URI(url);
     } catch (URISyntaxException e) {
-      throw r.error(path, "not a valid URL: " + YamlReader.quote(url));
+      throw r.error(path, "not a valid URL: " + SafeText.quote(url));
     }
     if (!"https".equals(u.getScheme()) || u.getHost() == null || u.getRawUserInfo() != null || u.getRawFragment() != null) {
-      throw r.error(path, "expected an https:// URL with a host and no user info or fragment, found " + YamlReader.quote(url));
+      throw r.error(path, "expected an https:// URL with a host and no user info or fragment, found " + SafeText.quote(url));
     }
   }
 

@@ -139,7 +139,7 @@ class ServerConfigTest {
     assertThrows(ConfigException.class, () -> Samples.parse(""));
     assertThrows(ConfigException.class, () -> Samples.parse("- a list\n"));
     assertThrows(ConfigException.class, () -> Samples.parse(Samples.text("dev-minimal.yaml") + "---\nkind: ServerConfig\n"));
-    byte[] big = new byte[YamlReader.MAX_BYTES + 1];
+    byte[] big = new byte[dev.kubejit.policy.internal.StrictReader.MAX_BYTES + 1];
     java.util.Arrays.fill(big, (byte) ' ');
     ConfigException size = assertThrows(ConfigException.class, () -> ServerConfig.parse(big, "big.yaml", Path.of("/")));
     assertTrue(size.getMessage().contains("larger than"), size.getMessage());
