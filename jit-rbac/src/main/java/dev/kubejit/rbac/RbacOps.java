@@ -203,7 +203,11 @@ final class RbacOps {
     }
   }
 
-  /** Deletes every managed binding and role labelled with the grant id (bindings first); returns the count. */
+  /**
+   * Deletes every managed binding and role labelled with the grant id (bindings first); returns the
+   * count. A namespaced grant has only a Role and a RoleBinding in its namespace, so only that
+   * namespace is listed: the broker needs no cluster-wide rights to end a namespaced grant.
+   */
   int deleteGrant(String grantId, String namespace) {
     String selector = Names.MANAGED_SELECTOR + "," + Names.GRANT_ID + "=" + grantId;
     List<String[]> targets = new ArrayList<>();
@@ -217,6 +221,7 @@ final class RbacOps {
             api.listNamespacedRole(namespace).labelSelector(selector).execute()).getItems()) {
           targets.add(target("Role", r.getMetadata()));
         }
+        return deleteAll(targets);
       }
       for (V1ClusterRoleBinding b : retrying("list", () ->
           api.listClusterRoleBinding().labelSelector(selector).execute()).getItems()) {
@@ -230,6 +235,10 @@ final class RbacOps {
       throw new RbacException("cannot list RBAC objects of grant " + grantId + ": HTTP " + e.getCode() + " "
           + Kube.reason(e), e);
     }
+    return deleteAll(targets);
+  }
+
+  private int deleteAll(List<String[]> targets) {
     int n = 0;
     for (String[] t : targets) {
       if (delete(t[0], t[1], t[2], t[3])) {
