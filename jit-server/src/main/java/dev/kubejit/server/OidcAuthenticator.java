@@ -20,6 +20,7 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
 import com.nimbusds.jwt.JWT;
@@ -311,14 +312,14 @@ public final class OidcAuthenticator implements Authenticator {
     List<JWK> candidates;
     try {
       candidates = keys.get(new JWKSelector(JWKMatcher.forJWSHeader(header)), null);
+    } catch (RateLimitReachedException e) {
+      // The cached set lacks the key and it was refetched moments ago: the key is unknown.
+      throw unknownKey(header);
     } catch (KeySourceException e) {
       throw new AuthenticationException("the issuer's keys (JWKS) could not be fetched; try again later", e);
     }
     if (candidates == null || candidates.isEmpty()) {
-      String kid = header.getKeyID();
-      throw new AuthenticationException(kid == null
-          ? "the token names no key id and no key in the issuer's JWKS fits its algorithm " + header.getAlgorithm()
-          : "no key with id " + safe(kid) + " in the issuer's JWKS");
+      throw unknownKey(header);
     }
     for (JWK key : candidates) {
       try {
@@ -330,6 +331,13 @@ public final class OidcAuthenticator implements Authenticator {
       }
     }
     throw new AuthenticationException("signature does not verify with the issuer's key");
+  }
+
+  private static AuthenticationException unknownKey(JWSHeader header) {
+    String kid = header.getKeyID();
+    return new AuthenticationException(kid == null
+        ? "the token names no key id and no key in the issuer's JWKS fits its algorithm " + header.getAlgorithm()
+        : "no key with id " + safe(kid) + " in the issuer's JWKS");
   }
 
   private static JWSVerifier verifier(JWSAlgorithm alg, JWK key) throws JOSEException, GeneralSecurityException {

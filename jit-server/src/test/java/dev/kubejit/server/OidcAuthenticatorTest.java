@@ -215,7 +215,13 @@ class OidcAuthenticatorTest {
     OidcAuthenticator auth = urlAuthenticator("preferred_username", Clock.systemUTC());
     AuthenticationException e = refused(auth, sign(foreign, JWSAlgorithm.RS256, real.getJWTClaimsSet()));
     assertEquals("no key with id \"not-a-realm-key\" in the issuer's JWKS", e.getMessage());
-    // The refetch that an unknown kid triggers is rate-limited; real tokens still pass meanwhile.
+    // The refetch that an unknown kid triggers is rate-limited: a second unknown kid right after
+    // is refused the same way (no fetch), and real tokens still pass from the cached set.
+    RSAKey another = new RSAKeyGenerator(2048).keyID("another-stranger").generate();
+    for (int i = 0; i < 3; i++) {
+      assertEquals("no key with id \"another-stranger\" in the issuer's JWKS",
+          refused(auth, sign(another, JWSAlgorithm.RS256, real.getJWTClaimsSet())).getMessage());
+    }
     assertEquals("alice", auth.authenticate(bearer(real.serialize())).user());
   }
 
