@@ -23,6 +23,7 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
@@ -79,8 +80,9 @@ import javax.net.ssl.X509TrustManager;
  *
  * <p>The JWKS comes from a file (read once, at construction) or from an https URL, fetched on first
  * use and cached for 15 minutes; a token whose {@code kid} is not in the cached set triggers a
- * refetch, at most one every 30 seconds, so a key rotation is picked up without letting unknown
- * kids hammer the issuer. The https connection trusts the JDK's default trust store plus, when
+ * refetch, with Nimbus's rate limit of two fetches per 30 seconds (the set is then answered from
+ * the cache), so a key rotation is picked up at once without letting unknown kids hammer the
+ * issuer. The https connection trusts the JDK's default trust store plus, when
  * configured, the CA file {@code authentication.oidc.caFile}.
  *
  * <p>Error messages say what was expected and never contain the token.
@@ -175,9 +177,13 @@ public final class OidcAuthenticator implements Authenticator {
     } catch (MalformedURLException | IllegalArgumentException e) {
       throw new IllegalArgumentException("not a usable JWKS URL: " + url, e);
     }
-    DefaultResourceRetriever retriever =
-        new DefaultResourceRetriever(HTTP_TIMEOUT_MILLIS, HTTP_TIMEOUT_MILLIS, JWKS_SIZE_LIMIT, true, ssl);
-    return JWKSourceBuilder.create(u, retriever)
+    return remoteJwks(u, new DefaultResourceRetriever(HTTP_TIMEOUT_MILLIS, HTTP_TIMEOUT_MILLIS, JWKS_SIZE_LIMIT, true,
+        ssl));
+  }
+
+  /** The caching, rate-limited JWKS source over {@code retriever} (a seam for the cache tests). */
+  static JWKSource<SecurityContext> remoteJwks(URL u, ResourceRetriever retriever) {
+    return JWKSourceBuilder.<SecurityContext>create(u, retriever)
         .cache(JWKS_CACHE.toMillis(), HTTP_TIMEOUT_MILLIS)
         .rateLimited(JWKS_MIN_REFETCH.toMillis())
         .refreshAheadCache(false)

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.net.CookieManager;
 import java.net.CookiePolicy;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,7 +26,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -191,7 +194,7 @@ public final class Keycloak {
 
   /** The test users (alice, bob, carol, dave). */
   public List<String> users() {
-    return List.copyOf(new java.util.TreeSet<>(USERS.keySet()));
+    return List.copyOf(new TreeSet<>(USERS.keySet()));
   }
 
   /** The groups of a test user, as the {@value #GROUPS_CLAIM} claim carries them. */
@@ -297,7 +300,7 @@ public final class Keycloak {
   private static boolean isDeviceSuccess(String html) {
     // Keycloak's "device login successful" page (English message bundle).
     return html.contains("Device Login Successful") || html.contains("kc-device-login-success")
-        || html.toLowerCase(java.util.Locale.ROOT).contains("you may close this browser window");
+        || html.toLowerCase(Locale.ROOT).contains("you may close this browser window");
   }
 
   private static boolean hasLoginError(String html) {
@@ -318,7 +321,7 @@ public final class Keycloak {
       for (String pair : q.split("&")) {
         int eq = pair.indexOf('=');
         if (eq > 0 && pair.substring(0, eq).equals(name)) {
-          return java.net.URLDecoder.decode(pair.substring(eq + 1), UTF_8);
+          return URLDecoder.decode(pair.substring(eq + 1), UTF_8);
         }
       }
     }
