@@ -458,14 +458,14 @@ public final class BrokerHttpApi {
     Grant grant = rec.grant().orElseThrow();
     Instant now = broker.clock().instant();
     if (rec.state() != RequestState.ACTIVE || !grant.isActiveAt(now)) {
-      throw grantEnded(rec, grant, now);
+      throw grantEnded(rec, grant);
     }
     List<IssuedCredential> issued;
     try {
       issued = broker.reissue(gid, c.id, specs);
     } catch (InvalidTransitionException e) {
-      RequestRecord now2 = broker.findByGrant(gid).orElse(rec);
-      throw grantEnded(now2, grant, broker.clock().instant());
+      // it ended between the check above and the broker's own check under its lock
+      throw grantEnded(broker.findByGrant(gid).orElse(rec), grant);
     }
     metrics.reissued(issued.size());
     ObjectNode o = obj();
@@ -475,7 +475,7 @@ public final class BrokerHttpApi {
     return ok(o);
   }
 
-  private static ApiException grantEnded(RequestRecord rec, Grant grant, Instant now) {
+  private static ApiException grantEnded(RequestRecord rec, Grant grant) {
     StringBuilder m = new StringBuilder("grant ").append(grant.id().value());
     if (rec.state() == RequestState.REVOKED) {
       m.append(" was revoked");
@@ -483,8 +483,7 @@ public final class BrokerHttpApi {
       rec.endedAt().ifPresent(at -> m.append(" at ").append(at));
       rec.endReason().ifPresent(r -> m.append(": ").append(r));
     } else {
-      m.append(" expired at ").append(rec.endedAt().filter(at -> rec.state() != RequestState.ACTIVE)
-          .orElse(grant.expiresAt()));
+      m.append(" expired at ").append(grant.expiresAt());
     }
     m.append("; ask again with kubejit request --role ").append(grant.role()).append(" --action ")
         .append(grant.action().name());

@@ -75,7 +75,8 @@ final class ServerWiring {
       config.clusters().forEach((name, c) -> clusterClients.put(name, KubeClients.fromKubeconfig(c.kubeconfig(), c.context())));
       RbacProvisioner rbac = rbac(clusterClients, clock);
       JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
-          .rbacProvisioner(rbac).credentialIssuer(issuer).build();
+          .rbacProvisioner(rbac).credentialIssuer(issuer)
+          .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 
       String replica = "kubejit-" + hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);

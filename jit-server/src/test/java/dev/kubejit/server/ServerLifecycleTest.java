@@ -357,4 +357,17 @@ class ServerLifecycleTest {
     assertEquals("ok", ready.json.path("checks").path("store").asText());
     assertEquals("ok", ready.json.path("checks").path("audit").asText());
   }
+
+  @Test
+  void adminsSeeAndRevokeEverything() throws Exception {
+    String ivy = "ivy;incident-commanders";
+    String id = submitExec();
+    broker.get("/api/v1/requests/" + id, ivy).expect(200);
+    assertTrue(broker.get("/api/v1/requests?requester=alice", ivy).expect(200).body.contains(id));
+    broker.get("/api/v1/requests/" + id, BOB).expectError(404, "not_found");
+    broker.post("/api/v1/requests/" + id + "/revoke", BOB, "").expectError(404, "not_found");
+    Reply r = broker.post("/api/v1/requests/" + id + "/revoke", ivy, TestBroker.json("reason", "incident")).expect(200);
+    assertEquals("REVOKED", r.json.path("state").asText());
+    assertEquals("ivy", r.json.path("ended").path("by").asText());
+  }
 }

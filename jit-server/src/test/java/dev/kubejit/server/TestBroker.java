@@ -93,6 +93,7 @@ final class TestBroker implements AutoCloseable {
         + "audit:\n  directory: audit\n  signingKeyFile: keys/audit-signing.key\n"
         + "certificateAuthorities:\n  x509: ca/x509\n  ssh: ca/ssh\n"
         + clusters
+        + "adminGroups: [incident-commanders]\n"
         + "listen:\n  address: 127.0.0.1:" + port + "\n  tls:\n    certFile: tls/server.crt\n    keyFile: tls/server.key\n"
         + auth;
     Path config = dir.resolve("kubejit.yaml");
