@@ -126,19 +126,16 @@ public final class BrokerHttpApi {
       if (call.bodyTooLarge()) {
         throw new ApiException(413, "payload_too_large", "the body is larger than " + MAX_BODY_BYTES + " bytes");
       }
-      Caller caller = null;
+      Identity id = null;
       if (m.route.authenticated) {
-        Identity id;
         try {
           id = requireNonNull(authenticator.authenticate(call.presented()), "authenticator returned null");
         } catch (AuthenticationException e) {
           metrics.authenticationFailed();
           throw new ApiException(401, "unauthenticated", e.getMessage());
         }
-        caller = new Caller(id, m.params, call);
-      } else {
-        caller = new Caller(null, m.params, call);
       }
+      Caller caller = new Caller(id, call);
       if (call.method().equals("POST")) {
         checkContentType(call);
       } else if (call.bodyUnsafe().length > 0) {
@@ -568,7 +565,7 @@ public final class BrokerHttpApi {
     final Identity id;
     final HttpCall call;
 
-    Caller(Identity id, Map<String, String> params, HttpCall call) {
+    Caller(Identity id, HttpCall call) {
       this.id = id;
       this.call = call;
     }
