@@ -3,7 +3,7 @@
 # (openssl, ssh-keygen) in one run, and prints one table: figure, reference, ratio, target, met.
 # See docs/benchmarks.md.
 #
-#   scripts/bench.sh            2 forks, 5 x 2 s measured after 3 x 2 s warm-up per benchmark (~25 min)
+#   scripts/bench.sh            2 forks, 5 x 1 s measured after 4 x 1 s warm-up per benchmark (~15 min)
 #   scripts/bench.sh --quick    1 fork, short iterations (the run itself under 3 minutes)
 #   scripts/bench.sh --only 'PolicyBench|RbacBench'   only those benchmark classes
 #

@@ -24,7 +24,7 @@ import org.openjdk.jmh.util.Statistics;
 /**
  * Runs every benchmark of this module and the command-line tools it is compared with, in one run,
  * and prints one table: figure, reference, ratio, target, met. {@code --quick} runs one fork with
- * short iterations (under 3 minutes); the default runs two forks with longer ones. The JMH log
+ * short iterations (under 3 minutes); the default runs two forks with more iterations. The JMH log
  * goes to {@code --log FILE} (default {@code target/jmh.log}); the table also to {@code --out
  * FILE} (default {@code target/bench-table.md}).
  */
@@ -65,7 +65,7 @@ public final class BenchMain {
     String table = m.table(tools);
     long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
     String text = table + "\n(" + (quick ? "--quick: 1 fork, 3 x 0.6 s measured after 2 x 1 s warm-up"
-        : "2 forks, 5 x 2 s measured after 3 x 2 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
+        : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
         + "ran " + secs + " s)\n";
     System.out.print(text);
     if (out.getParent() != null) {
@@ -93,8 +93,8 @@ public final class BenchMain {
         o.forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(1))
             .measurementIterations(3).measurementTime(TimeValue.milliseconds(600)).exclude(".*verifyPlusSignJdk.*");
       } else {
-        o.forks(2).warmupIterations(3).warmupTime(TimeValue.seconds(2))
-            .measurementIterations(5).measurementTime(TimeValue.seconds(2));
+        o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
+            .measurementIterations(5).measurementTime(TimeValue.seconds(1));
       }
       System.err.println("running " + c + " ...");
       Collection<RunResult> results = new Runner(o.build()).run();
@@ -283,7 +283,7 @@ public final class BenchMain {
       Stat a = s("AuditBench.sinkWriters" + w);
       double ratio = a.median() / fsync.median();
       String target = w.equals("64") ? "≥ 20×" : w.equals("1") ? "≥ 1×" : "";
-      Boolean met = w.equals("64") ? ratio >= 20 : w.equals("1") ? ratio >= 1 : null;
+      Boolean met = w.equals("64") ? Boolean.valueOf(ratio >= 20) : w.equals("1") ? Boolean.valueOf(ratio >= 1) : null;
       row("6 audit append, " + w + " writer" + (w.equals("1") ? "" : "s") + ", durable records/s", rate(a, "/s"), ref, ratio,
           target, met);
     }

@@ -54,7 +54,7 @@ public class PolicyBench {
       }
       b.append("{\"name\":\"role-").append(r).append("\",\"requesters\":[\"team-").append(r)
           .append("\"],\"namespaces\":[\"ns-").append(r).append("\"],\"defaultDuration\":\"PT30M\",\"maxDuration\":\"PT1H\",")
-          .append("\"rbac\":{\"template\":\"debug\"},\"actions\":{\"exec\":{\"approval\":\"auto\"}},\"commands\":{\"allow\":[");
+          .append("\"justification\":{\"required\":true},\"rbac\":{\"template\":\"debug\"},\"actions\":{\"exec\":{\"approval\":\"auto\"}},\"commands\":{\"allow\":[");
       for (int i = 0; i < perRole; i++) {
         if (i > 0) {
           b.append(',');
