@@ -19,6 +19,8 @@ import org.bouncycastle.crypto.params.Ed25519PublicKeyParameters;
 import org.bouncycastle.crypto.signers.Ed25519Signer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Group;
+import org.openjdk.jmh.annotations.GroupThreads;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Setup;
@@ -27,9 +29,10 @@ import org.openjdk.jmh.annotations.State;
 /**
  * Item 3: minting and verifying an EdDSA (Ed25519) JWT ({@link JwtIssuer#mint}, {@link
  * JwtVerifier#verify}) against one raw Ed25519 signature and one verification over the same JWS
- * signing input, with Bouncy Castle as the JWT code uses it.
+ * signing input, with Bouncy Castle as the JWT code uses it. Mint and sign form one JMH group,
+ * verify and verification another, so each pair runs during the same iterations.
  */
-@State(org.openjdk.jmh.annotations.Scope.Benchmark)
+@State(org.openjdk.jmh.annotations.Scope.Group)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class JwtBench {
@@ -60,18 +63,24 @@ public class JwtBench {
 
   /** What KubeJIT does to mint: check names, build the claims, sign, serialise, fingerprint. */
   @Benchmark
+  @Group("mint")
+  @GroupThreads(1)
   public IssuedCredential mint() {
     return issuer.mint("alice", groups, scope, actions, "payments-api", Duration.ofMinutes(15));
   }
 
   /** What KubeJIT does to verify: parse, pin the algorithm, verify, check claims and names. */
   @Benchmark
+  @Group("verify")
+  @GroupThreads(1)
   public VerifiedJwt verify() {
     return verifier.verify(token);
   }
 
   /** The floor of mint: one Ed25519 signature over the same signing input. */
   @Benchmark
+  @Group("mint")
+  @GroupThreads(1)
   public byte[] rawSign() {
     Ed25519Signer s = new Ed25519Signer();
     s.init(true, priv);
@@ -81,6 +90,8 @@ public class JwtBench {
 
   /** The floor of verify: one Ed25519 verification of the same signing input. */
   @Benchmark
+  @Group("verify")
+  @GroupThreads(1)
   public boolean rawVerify() {
     Ed25519Signer s = new Ed25519Signer();
     s.init(false, pub);

@@ -14,6 +14,8 @@ import java.util.Base64;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Group;
+import org.openjdk.jmh.annotations.GroupThreads;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
@@ -23,9 +25,9 @@ import org.openjdk.jmh.annotations.State;
 /**
  * Item 2: an OpenSSH user certificate ({@link SshCertificateAuthority#sign}) with an Ed25519 CA
  * against one raw Ed25519 signature (Bouncy Castle, the provider Apache MINA SSHD signs with) over
- * the certificate's signed bytes.
+ * the certificate's signed bytes; both in one JMH group, so they run during the same iterations.
  */
-@State(Scope.Benchmark)
+@State(Scope.Group)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class SshBench {
@@ -50,12 +52,16 @@ public class SshBench {
 
   /** What KubeJIT does: parse the user key, build, sign and re-parse the certificate. */
   @Benchmark
+  @Group("ssh")
+  @GroupThreads(1)
   public SshUserCertificate sign() {
     return ca.sign(request);
   }
 
   /** The floor: one Ed25519 signature over the same number of bytes. */
   @Benchmark
+  @Group("ssh")
+  @GroupThreads(1)
   public byte[] rawEd25519Sign() throws Exception {
     Signature s = Signature.getInstance("Ed25519", Crypto.BC);
     s.initSign(raw.getPrivate());

@@ -23,6 +23,8 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Group;
+import org.openjdk.jmh.annotations.GroupThreads;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
@@ -34,9 +36,10 @@ import org.openjdk.jmh.annotations.State;
  * Item 1: an X.509 client certificate from a CSR ({@link X509Issuer#issueFromCsr}) against its
  * cryptographic floor, one verification of the CSR's signature plus one signature over a
  * certificate body of the same size, with the same keys and the same provider (Bouncy Castle) as
- * the issuer.
+ * the issuer. The three methods form one JMH group: each runs on its own thread during the same
+ * iterations, so figure and floor see the same machine (which may be busy with other work).
  */
-@State(Scope.Benchmark)
+@State(Scope.Group)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class X509Bench {
@@ -85,12 +88,16 @@ public class X509Bench {
 
   /** What KubeJIT does: parse and check the CSR, verify it, build, sign and return the certificate. */
   @Benchmark
+  @Group("x509")
+  @GroupThreads(1)
   public IssuedCertificate issueFromCsr() {
     return issuer.issueFromCsr(csrPem, "alice", groups, ttl);
   }
 
   /** The floor: verify the CSR signature, sign a certificate body of the same size (Bouncy Castle, as the issuer). */
   @Benchmark
+  @Group("x509")
+  @GroupThreads(1)
   public byte[] verifyPlusSign() throws Exception {
     Signature v = Signature.getInstance(alg, Crypto.BC);
     v.initVerify(user.getPublic());
@@ -106,6 +113,8 @@ public class X509Bench {
 
   /** The same floor with the JDK's own provider (SunEC), to show which provider is the faster choice. */
   @Benchmark
+  @Group("x509")
+  @GroupThreads(1)
   public byte[] verifyPlusSignJdk() throws Exception {
     Signature v = Signature.getInstance(alg);
     v.initVerify(jdkPub);
