@@ -123,11 +123,13 @@ public final class BenchMain {
         }
       }
     }
-    Statistics all = r.getPrimaryResult().getStatistics();
     scores.forEach((key, list) -> {
       list.sort(Double::compare);
       double median = list.size() % 2 == 1 ? list.get(list.size() / 2)
           : (list.get(list.size() / 2 - 1) + list.get(list.size() / 2)) / 2;
+      String label = key.substring(key.indexOf('.') + 1);
+      Statistics all = r.getSecondaryResults().containsKey(label) ? r.getSecondaryResults().get(label).getStatistics()
+          : r.getPrimaryResult().getStatistics();
       stats.put(key + params, new Stat(median, list.get(0), list.get(list.size() - 1),
           all.getPercentile(50), all.getPercentile(99), r.getPrimaryResult().getScoreUnit()));
     });
@@ -174,6 +176,7 @@ public final class BenchMain {
     try {
       s.run();
     } catch (MissingResult e) {
+      System.err.println("table: leaving out a section, " + e.getMessage() + "; have " + stats.keySet());
       rows.subList(before, rows.size()).clear();
     }
   }
@@ -246,18 +249,18 @@ public final class BenchMain {
   }
 
   private void policy() {
-    Stat a10 = s("PolicyBench.allow[10]");
+    Stat a10 = s("PolicyBench.allow10");
     for (String n : List.of("10", "100", "1000", "10000")) {
-      Stat a = s("PolicyBench.allow[" + n + "]");
-      Stat d = s("PolicyBench.deny[" + n + "]");
+      Stat a = s("PolicyBench.allow" + n);
+      Stat d = s("PolicyBench.deny" + n);
       String fig = "allow p50 " + ns(a.p50()) + ", p99 " + ns(a.p99()) + "; deny p50 " + ns(d.p50()) + ", p99 " + ns(d.p99())
-          + String.format(Locale.ROOT, "; %,.0f allows/s", 1e9 / a.median());
+          + String.format(Locale.ROOT, "; %,.0f allows/s (1/mean)", 1e9 / a.median());
       if (n.equals("1000")) {
         double worst = Math.max(a.p99(), d.p99());
         row("4 checkCommand, 1,000 rules", fig, "target", Double.NaN, "p99 ≤ 5 µs", worst <= 5000);
       } else if (n.equals("10000")) {
-        double ratio = a.median() / a10.median();
-        row("4 checkCommand, 10,000 rules", fig, "cost at 10 rules: " + ns(a10.median()) + " mean", ratio, "≤ 2× of 10 rules",
+        double ratio = a.p50() / a10.p50();
+        row("4 checkCommand, 10,000 rules", fig, "allow p50 at 10 rules: " + ns(a10.p50()), ratio, "≤ 2× of 10 rules",
             ratio <= 2);
       } else {
         row("4 checkCommand, " + n + " rules", fig, "", Double.NaN, "", null);
@@ -266,11 +269,11 @@ public final class BenchMain {
   }
 
   private void rbac() {
-    Stat r100 = s("RbacBench.allow[100]");
-    Stat d100 = s("RbacBench.deny[100]");
+    Stat r100 = s("RbacBench.allow100");
+    Stat d100 = s("RbacBench.deny100");
     for (String n : List.of("100", "1000", "10000")) {
-      Stat a = s("RbacBench.allow[" + n + "]");
-      Stat d = s("RbacBench.deny[" + n + "]");
+      Stat a = s("RbacBench.allow" + n);
+      Stat d = s("RbacBench.deny" + n);
       String fig = "allow " + ns(a.median()) + " (" + ns(a.min()) + ".." + ns(a.max()) + "); deny " + ns(d.median());
       if (n.equals("100")) {
         row("5 offline RBAC can-i, 100 bindings", fig, "", Double.NaN, "", null);
