@@ -21,9 +21,9 @@ import org.openjdk.jmh.annotations.State;
 
 /**
  * Item 4: {@link PolicyEngine#checkCommand(String, Use)} latency with generated policies of 10 to
- * 10,000 command rules. Rules are spread over roles (100 rules a role at most) and programs (50 a
- * role at most, so up to two rules a program); the allowed command matches its program's last
- * rule, the denied one matches none of them (every candidate is tried and explained). The four
+ * 10,000 command rules. Rules are spread over roles (100 rules a role at most) and programs (two
+ * rules a program at every size, so sizes differ only in the number of rules); the allowed
+ * command matches its program's last rule, the denied one matches none of them (every candidate is tried and explained). The four
  * sizes run as one JMH group (one thread each, same iterations), allowed and denied in two groups,
  * so the sizes are compared under the same conditions.
  */
@@ -47,7 +47,7 @@ public class PolicyBench {
       engine = PolicyEngine.of(p);
       int roles = Math.max(1, rules / RULES_PER_ROLE);
       int perRole = rules / roles;
-      int programs = Math.min(PROGRAMS_PER_ROLE, perRole);
+      int programs = Math.min(PROGRAMS_PER_ROLE, perRole / 2);
       role = "role-" + (roles / 2);
       // Program p3's last rule has index 3 + k*programs; allow a path under it.
       int last = 3;
@@ -69,7 +69,7 @@ public class PolicyBench {
   static String policy(int rules) {
     int roles = Math.max(1, rules / RULES_PER_ROLE);
     int perRole = rules / roles;
-    int programs = Math.min(PROGRAMS_PER_ROLE, perRole);
+    int programs = Math.min(PROGRAMS_PER_ROLE, perRole / 2);
     StringBuilder b = new StringBuilder(rules * 90 + roles * 300);
     b.append("{\"apiVersion\":\"kubejit.dev/v1\",\"kind\":\"AccessPolicy\",\"metadata\":{\"name\":\"bench-").append(rules)
         .append("\"},\"roles\":[");
