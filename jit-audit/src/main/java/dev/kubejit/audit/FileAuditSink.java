@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -98,13 +99,16 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
 
   private static final class Pending {
     final List<AuditEvent> events;
+    /** Completed once the outcome is known, for {@link #appendAsync}; null for {@link #append}. */
+    final CompletableFuture<Long> future;
     long lastSeq;
     String error;
     Throwable cause;
     boolean done;
 
-    Pending(List<AuditEvent> events) {
+    Pending(List<AuditEvent> events, CompletableFuture<Long> future) {
       this.events = events;
+      this.future = future;
     }
   }
 
@@ -183,8 +187,12 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
    */
   public long append(List<AuditEvent> events) {
     requireNonNull(events, "events");
+    if (Thread.currentThread() == writer) {
+      throw new IllegalStateException("append called on the audit writer thread (from a stage of appendAsync's "
+          + "future) would wait for itself; use an asynchronous stage or appendAsync");
+    }
     List<AuditEvent> copy = List.copyOf(events); // rejects null elements
-    Pending p = new Pending(copy);
+    Pending p = new Pending(copy, null);
     boolean interrupted = false;
     lock.lock();
     try {
@@ -211,6 +219,41 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       throw new AuditException(p.error, p.cause);
     }
     return p.lastSeq;
+  }
+
+  /**
+   * Appends the events in order without waiting: the returned future completes with the sequence
+   * number of the last one once they are durable (with the current last sequence number for an
+   * empty list), or exceptionally with an {@link AuditException} if the sink is closed, failed
+   * earlier, or cannot make them durable; in that case nothing of them is acknowledged. Batches
+   * are written in the order of the calls, and one writer with many records in flight shares each
+   * {@code fsync} among them as concurrent writers do.
+   *
+   * <p>The future is completed on the sink's writer thread: stages that call {@link #append} or
+   * block on this sink must be asynchronous ({@code thenApplyAsync}...), or {@link #append} throws
+   * {@link IllegalStateException} rather than wait for itself.
+   *
+   * @throws NullPointerException if {@code events} or one of them is null
+   */
+  public CompletableFuture<Long> appendAsync(List<AuditEvent> events) {
+    requireNonNull(events, "events");
+    List<AuditEvent> copy = List.copyOf(events); // rejects null elements
+    CompletableFuture<Long> f = new CompletableFuture<>();
+    lock.lock();
+    try {
+      checkUsable();
+      if (copy.isEmpty()) {
+        f.complete(lastSeq);
+        return f;
+      }
+      queue.add(new Pending(copy, f));
+      hasWork.signal();
+    } catch (AuditException e) {
+      f.completeExceptionally(e);
+    } finally {
+      lock.unlock();
+    }
+    return f;
   }
 
   /** The sequence number of the last durable record (0 for an empty log). */
@@ -341,6 +384,15 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       committed.signalAll();
     } finally {
       lock.unlock();
+    }
+    for (Pending p : batch) { // outside the lock: a future's stages run here
+      if (p.future != null) {
+        if (p.error != null) {
+          p.future.completeExceptionally(new AuditException(p.error, p.cause));
+        } else {
+          p.future.complete(p.lastSeq);
+        }
+      }
     }
   }
 

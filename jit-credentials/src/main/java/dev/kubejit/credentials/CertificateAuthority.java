@@ -23,6 +23,7 @@ import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -56,11 +57,21 @@ public final class CertificateAuthority {
   private final X509Certificate certificate;
   private final PrivateKey privateKey;
   private final KeyType keyType;
+  // Computed once, not for every certificate signed: the issuer name and the authority key identifier.
+  private final X500Name subject;
+  private final AuthorityKeyIdentifier authorityKeyId;
 
   private CertificateAuthority(X509Certificate certificate, PrivateKey privateKey, KeyType keyType) {
     this.certificate = certificate;
     this.privateKey = privateKey;
     this.keyType = keyType;
+    this.subject = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
+    try {
+      this.authorityKeyId = new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate);
+    } catch (GeneralSecurityException e) {
+      throw new CredentialException("cannot derive the authority key identifier of the CA certificate ("
+          + e.getClass().getSimpleName() + ")", e);
+    }
   }
 
   /**
@@ -173,6 +184,16 @@ public final class CertificateAuthority {
 
   PrivateKey privateKey() {
     return privateKey;
+  }
+
+  /** The CA certificate's subject, the issuer of what it signs. */
+  X500Name subject() {
+    return subject;
+  }
+
+  /** The authorityKeyIdentifier extension value of what it signs. */
+  AuthorityKeyIdentifier authorityKeyId() {
+    return authorityKeyId;
   }
 
   ContentSigner signer() {

@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PrivateKey;
-import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -41,8 +40,9 @@ import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.slf4j.Logger;
@@ -138,9 +138,9 @@ public final class X509Issuer {
     List<String> g = X509Support.checkSubject(user, groups, reserved);
     Duration requested = X509Support.checkTtl(ttl);
     PKCS10CertificationRequest csr = X509Support.parseCsr(csrPem);
-    PublicKey key = X509Support.verifiedCsrKey(csr);
+    X509Support.verifiedCsrKey(csr);
     X509Support.checkCsrSubject(csr.getSubject(), user, g, false);
-    return sign(key, user, g, requested, notAfterCap, capReason, null, CredentialKind.X509_FROM_CSR);
+    return sign(csr.getSubjectPublicKeyInfo(), user, g, requested, notAfterCap, capReason, null, CredentialKind.X509_FROM_CSR);
   }
 
   /**
@@ -160,11 +160,11 @@ public final class X509Issuer {
     List<String> g = X509Support.checkSubject(user, groups, reserved);
     Duration requested = X509Support.checkTtl(ttl);
     KeyPair kp = Crypto.generate(keyType);
-    return sign(kp.getPublic(), user, g, requested, notAfterCap, capReason, kp.getPrivate(),
-        CredentialKind.X509_SERVER_GENERATED_KEY);
+    return sign(SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()), user, g, requested, notAfterCap, capReason,
+        kp.getPrivate(), CredentialKind.X509_SERVER_GENERATED_KEY);
   }
 
-  private IssuedCertificate sign(PublicKey key, String user, List<String> groups, Duration requested,
+  private IssuedCertificate sign(SubjectPublicKeyInfo key, String user, List<String> groups, Duration requested,
       Instant notAfterCap, String capReason, PrivateKey generated, CredentialKind kind) {
     Instant now = clock.instant();
     Instant issuedAt = now.truncatedTo(ChronoUnit.SECONDS);
@@ -189,15 +189,14 @@ public final class X509Issuer {
     }
     X500Name subject = X509Support.subjectName(user, groups);
     try {
-      X509Certificate caCert = authority.certificate();
       JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(caCert, Crypto.serial128(random),
+      X509v3CertificateBuilder b = new X509v3CertificateBuilder(authority.subject(), Crypto.serial128(random),
           Date.from(issuedAt.minus(backdate)), Date.from(notAfter), subject, key);
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
       b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
       b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(key));
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(caCert));
+      b.addExtension(Extension.authorityKeyIdentifier, false, authority.authorityKeyId());
       X509Certificate cert = CertificateAuthority.toX509(b.build(authority.signer()));
       IssuedCertificate issued = new IssuedCertificate(cert, kind, user, groups, issuedAt, requested, clamp, generated);
       LOG.info("issued X.509 client certificate {} for CN={} O={} notAfter={}{}", issued.ref().id(),

@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.kubejit.rbac.Defs.BindingDef;
 import dev.kubejit.rbac.Defs.RoleDef;
 import dev.kubejit.rbac.Defs.SubjectDef;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,16 +24,96 @@ import java.util.Optional;
  * namespace when the subject has none). A roleRef to a missing role grants nothing. RBAC has no
  * deny rules. ClusterRoles are evaluated with their stored rules, ignoring {@code aggregationRule}
  * (as the API server does).
+ *
+ * <p>Bindings are indexed by subject (user, group, service-account user name), so a question
+ * looks only at the bindings that name one of its subjects, in snapshot order: the binding that
+ * answers is the one a scan of all bindings would find first.
  */
 public final class RbacEvaluator {
   private final RbacSnapshot snapshot;
+  private final List<BindingDef> bindings;
   private final Map<String, RoleDef> roles = new HashMap<>();
+  /** Binding positions by the user name a subject matches (User, or ServiceAccount as its user name), ascending. */
+  private final Map<String, int[]> byUser;
+  /** Binding positions by group name, ascending. */
+  private final Map<String, int[]> byGroup;
 
   private RbacEvaluator(RbacSnapshot snapshot) {
     this.snapshot = snapshot;
     for (RoleDef r : snapshot.roles()) {
       roles.put(r.ref(), r);
     }
+    this.bindings = snapshot.bindings();
+    Map<String, List<Integer>> users = new HashMap<>();
+    Map<String, List<Integer>> groups = new HashMap<>();
+    for (int i = 0; i < bindings.size(); i++) {
+      BindingDef b = bindings.get(i);
+      for (SubjectDef s : b.subjects) {
+        String user = userName(b, s);
+        if (user != null) {
+          add(users, user, i);
+        } else if (s.name != null && "Group".equals(s.kind)) {
+          add(groups, s.name, i);
+        }
+      }
+    }
+    this.byUser = freeze(users);
+    this.byGroup = freeze(groups);
+  }
+
+  /** The user name a User or ServiceAccount subject matches (as {@link #applies}), or null. */
+  private static String userName(BindingDef b, SubjectDef s) {
+    if (s.kind == null || s.name == null) {
+      return null;
+    }
+    if (s.kind.equals("User")) {
+      return s.name;
+    }
+    if (s.kind.equals("ServiceAccount")) {
+      String ns = s.namespace != null && !s.namespace.isEmpty() ? s.namespace : b.namespace;
+      return ns != null && !ns.isEmpty() ? "system:serviceaccount:" + ns + ":" + s.name : null;
+    }
+    return null;
+  }
+
+  private static void add(Map<String, List<Integer>> index, String key, int position) {
+    List<Integer> l = index.computeIfAbsent(key, k -> new ArrayList<>());
+    if (l.isEmpty() || l.get(l.size() - 1) != position) {
+      l.add(position);
+    }
+  }
+
+  private static Map<String, int[]> freeze(Map<String, List<Integer>> index) {
+    Map<String, int[]> out = new HashMap<>();
+    index.forEach((k, v) -> out.put(k, v.stream().mapToInt(Integer::intValue).toArray()));
+    return out;
+  }
+
+  /** Positions of the bindings naming the query's user or one of its groups, ascending, without repeats. */
+  private int[] candidates(AccessQuery q) {
+    int[] user = byUser.get(q.user());
+    int[] out = user == null ? new int[0] : user;
+    boolean merged = false;
+    for (String g : q.groups()) {
+      int[] more = byGroup.get(g);
+      if (more != null) {
+        int[] both = Arrays.copyOf(out, out.length + more.length);
+        System.arraycopy(more, 0, both, out.length, more.length);
+        out = both;
+        merged = true;
+      }
+    }
+    if (!merged) {
+      return out;
+    }
+    Arrays.sort(out);
+    int n = 0;
+    for (int i = 0; i < out.length; i++) {
+      if (n == 0 || out[n - 1] != out[i]) {
+        out[n++] = out[i];
+      }
+    }
+    return Arrays.copyOf(out, n);
   }
 
   /** Returns an evaluator over the snapshot's roles and bindings. */
@@ -42,7 +124,9 @@ public final class RbacEvaluator {
   /** Answers the question. */
   public AccessDecision check(AccessQuery q) {
     requireNonNull(q, "query");
-    for (BindingDef b : snapshot.bindings()) {
+    int[] candidates = candidates(q);
+    for (int i : candidates) {
+      BindingDef b = bindings.get(i);
       if (b.namespace == null) {
         Optional<AccessDecision> d = tryBinding(b, q);
         if (d.isPresent()) {
@@ -52,7 +136,8 @@ public final class RbacEvaluator {
     }
     if (!q.isNonResource() && q.namespace().isPresent()) {
       String ns = q.namespace().get();
-      for (BindingDef b : snapshot.bindings()) {
+      for (int i : candidates) {
+        BindingDef b = bindings.get(i);
         if (ns.equals(b.namespace)) {
           Optional<AccessDecision> d = tryBinding(b, q);
           if (d.isPresent()) {

@@ -115,9 +115,11 @@ public final class X509Support {
   public static PublicKey verifiedCsrKey(PKCS10CertificationRequest csr) {
     Crypto.classify(csr.getSubjectPublicKeyInfo(), 2048, "CSR public key");
     boolean ok;
+    PublicKey key;
     try {
-      ok = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Crypto.BC)
-          .build(csr.getSubjectPublicKeyInfo()));
+      // The key is decoded once, here, for both the verifier and the caller.
+      key = Crypto.publicKey(csr.getSubjectPublicKeyInfo());
+      ok = csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Crypto.BC).build(key));
     } catch (Exception e) {
       throw new CredentialException("CSR signature cannot be verified (" + e.getClass().getSimpleName()
           + "): proof of possession of the private key failed");
@@ -125,7 +127,7 @@ public final class X509Support {
     if (!ok) {
       throw new CredentialException("CSR signature is invalid: proof of possession of the private key failed");
     }
-    return Crypto.publicKey(csr.getSubjectPublicKeyInfo());
+    return key;
   }
 
   /**

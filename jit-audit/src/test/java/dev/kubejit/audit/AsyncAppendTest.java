@@ -1,0 +1,145 @@
+package dev.kubejit.audit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.AuditException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link FileAuditSink#appendAsync}: ordered, durable on completion, fail-closed, no self-wait. */
+class AsyncAppendTest {
+  private static final KeyPair KEY = AuditKeys.generate();
+  @TempDir Path dir;
+
+  private VerificationResult verify(Path base) {
+    return AuditVerifier.withPublicKey(KEY.getPublic()).verify(Segments.expand(List.of(base)));
+  }
+
+  @Test
+  void manyRecordsInFlightCompleteInCallOrderWithContiguousSequenceNumbers() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    List<CompletableFuture<Long>> fs = new ArrayList<>();
+    List<AuditEvent> last;
+    try (FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).checkpointEvery(100).open()) {
+      for (int i = 0; i < 500; i++) {
+        fs.add(s.appendAsync(Events.batch(2 * i, 2)));
+      }
+      long previous = 0;
+      for (CompletableFuture<Long> f : fs) {
+        long seq = f.get(30, TimeUnit.SECONDS);
+        assertTrue(seq <= s.lastSeq(), "completed only once durable: " + seq + " <= " + s.lastSeq());
+        if (previous > 0) {
+          assertTrue(seq > previous, seq + " after " + previous);
+        }
+        previous = seq;
+      }
+      last = Events.batch(1000, 1);
+      assertTrue(s.append(last) > previous, "a synchronous append follows the async ones");
+    }
+    List<AuditRecord> recs = AuditQuery.builder().build().run(List.of(base)).records();
+    assertEquals(1001, recs.size());
+    VerificationResult r = verify(base);
+    assertEquals(VerificationResult.Status.SEALED, r.status(), r.message());
+  }
+
+  @Test
+  void closeWritesWhatIsInFlightAndCompletesEveryFuture() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    List<CompletableFuture<Long>> fs = new ArrayList<>();
+    FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).open();
+    for (int i = 0; i < 200; i++) {
+      fs.add(s.appendAsync(List.of(Events.full(i))));
+    }
+    s.close();
+    for (CompletableFuture<Long> f : fs) {
+      assertTrue(f.isDone() && !f.isCompletedExceptionally(), "done before close returned");
+    }
+    assertTrue(fs.get(199).get() >= 200);
+    assertEquals(200, AuditQuery.builder().build().run(List.of(base)).records().size());
+    assertEquals(VerificationResult.Status.SEALED, verify(base).status());
+  }
+
+  @Test
+  void aClosedSinkFailsTheFutureAndAnEmptyBatchCompletesWithTheLastSeq() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).open();
+    s.append(Events.batch(0, 3));
+    assertEquals(3, s.appendAsync(List.of()).get());
+    assertThrows(NullPointerException.class, () -> s.appendAsync(null));
+    assertThrows(NullPointerException.class, () -> s.appendAsync(Arrays.asList(Events.full(1), null)));
+    s.close();
+    CompletableFuture<Long> f = s.appendAsync(List.of(Events.full(9)));
+    ExecutionException e = assertThrows(ExecutionException.class, f::get);
+    assertInstanceOf(AuditException.class, e.getCause());
+    assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
+    assertEquals(3 + 0, AuditQuery.builder().build().run(List.of(base)).records().size());
+  }
+
+  @Test
+  void anIoFailureFailsThePendingFuturesAndEveryLaterOne() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    Files.createDirectory(Segments.segment(base, 2)); // the roll target cannot be created
+    FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).maxFileSize(4096).open();
+    List<CompletableFuture<Long>> fs = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      fs.add(s.appendAsync(List.of(Events.full(i))));
+    }
+    long acked = 0;
+    int failed = 0;
+    for (CompletableFuture<Long> f : fs) {
+      try {
+        acked = Math.max(acked, f.get(30, TimeUnit.SECONDS));
+      } catch (ExecutionException e) {
+        assertInstanceOf(AuditException.class, e.getCause());
+        failed++;
+      }
+    }
+    assertTrue(failed > 0, "the roll failed");
+    ExecutionException later = assertThrows(ExecutionException.class, () -> s.appendAsync(List.of(Events.full(1))).get());
+    assertTrue(later.getCause().getMessage().contains("failed earlier"), later.getCause().getMessage());
+    s.close();
+    VerificationResult r = verify(base);
+    assertTrue(r.lastSeq() >= acked, r.lastSeq() + " vs " + acked);
+  }
+
+  @Test
+  void aSynchronousAppendFromAStageOnTheWriterThreadIsRefusedInsteadOfDeadlocking() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    try (FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).open()) {
+      // A backlog, so that the stage is attached long before the last future completes (on the writer thread).
+      CompletableFuture<Long> last = null;
+      for (int i = 0; i < 2000; i++) {
+        last = s.appendAsync(List.of(Events.full(i)));
+      }
+      String[] ranOn = new String[1];
+      CompletableFuture<Long> nested = last.thenApply(seq -> {
+        ranOn[0] = Thread.currentThread().getName();
+        return s.append(List.of(Events.full(-1)));
+      });
+      CompletionException e = assertThrows(CompletionException.class, nested::join);
+      assertInstanceOf(IllegalStateException.class, e.getCause());
+      assertTrue(ranOn[0].startsWith("kubejit-audit-writer"), ranOn[0]);
+      // The writer is unharmed, and asynchronous stages may append.
+      long lastSeq = last.get();
+      long next = last.thenComposeAsync(seq -> s.appendAsync(List.of(Events.full(-2)))).get(30, TimeUnit.SECONDS);
+      assertTrue(next > lastSeq, next + " > " + lastSeq);
+      assertTrue(s.append(List.of(Events.full(-3))) > next);
+    }
+    assertEquals(VerificationResult.Status.SEALED, verify(base).status());
+    assertEquals(2002, AuditQuery.builder().build().run(List.of(base)).records().size(), "the refused append wrote nothing");
+  }
+}

@@ -1,0 +1,309 @@
+package dev.kubejit.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.IterationResult;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.util.Statistics;
+
+/**
+ * Runs every benchmark of this module and the command-line tools it is compared with, in one run,
+ * and prints one table: figure, reference, ratio, target, met. {@code --quick} runs one fork with
+ * short iterations (under 3 minutes); the default runs two forks with more iterations. The JMH log
+ * goes to {@code --log FILE} (default {@code target/jmh.log}); the table also to {@code --out
+ * FILE} (default {@code target/bench-table.md}).
+ */
+public final class BenchMain {
+  private final boolean quick;
+  private final Path log;
+  private final String dataDir;
+  private final Map<String, Stat> stats = new LinkedHashMap<>();
+
+  /** A figure: the median over all measurement iterations of all forks, with the spread. */
+  record Stat(double median, double min, double max, double p50, double p99, String unit) {}
+
+  private BenchMain(boolean quick, Path log, String dataDir) {
+    this.quick = quick;
+    this.log = log;
+    this.dataDir = dataDir;
+  }
+
+  public static void main(String[] args) throws Exception {
+    boolean quick = false;
+    Path log = Path.of("target/jmh.log");
+    Path out = Path.of("target/bench-table.md");
+    String only = null;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--quick" -> quick = true;
+        case "--log" -> log = Path.of(args[++i]);
+        case "--out" -> out = Path.of(args[++i]);
+        case "--only" -> only = args[++i];
+        default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; known: --quick, --log FILE, --out FILE, --only REGEX");
+      }
+    }
+    String dataDir = Path.of(System.getProperty("kubejit.bench.dir", "target/bench-data")).toAbsolutePath().toString();
+    BenchMain m = new BenchMain(quick, log, dataDir);
+    long t0 = System.nanoTime();
+    m.runAll(only);
+    Tools tools = Tools.measure(quick ? 10 : 30);
+    String table = m.table(tools);
+    long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+    String text = table + "\n(" + (quick ? "--quick: 1 fork, 3 x 0.6 s measured after 2 x 1 s warm-up"
+        : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
+        + "ran " + secs + " s)\n";
+    System.out.print(text);
+    if (out.getParent() != null) {
+      Files.createDirectories(out.getParent());
+    }
+    Files.writeString(out, text, StandardCharsets.UTF_8);
+  }
+
+  private void runAll(String only) throws RunnerException, IOException {
+    if (log.getParent() != null) {
+      Files.createDirectories(log.getParent());
+    }
+    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench"};
+    for (String c : classes) {
+      String include = "dev\\.kubejit\\.bench\\." + c + "\\..*";
+      if (only != null && !c.matches(only)) {
+        continue;
+      }
+      ChainedOptionsBuilder o = new OptionsBuilder().include(include)
+          .jvmArgsAppend("-Dkubejit.bench.dir=" + dataDir, "-Xmx1g")
+          .shouldFailOnError(true)
+          .output(log.resolveSibling(log.getFileName() + "." + c).toString());
+      if (quick) {
+        o.forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(1))
+            .measurementIterations(3).measurementTime(TimeValue.milliseconds(600));
+      } else {
+        o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
+            .measurementIterations(5).measurementTime(TimeValue.seconds(1));
+      }
+      System.err.println("running " + c + " ...");
+      Collection<RunResult> results = new Runner(o.build()).run();
+      for (RunResult r : results) {
+        record(r);
+      }
+    }
+  }
+
+  private void record(RunResult r) {
+    String name = r.getParams().getBenchmark().replaceFirst("^dev\\.kubejit\\.bench\\.", "");
+    String cls = name.substring(0, name.indexOf('.'));
+    StringBuilder params = new StringBuilder();
+    for (String p : r.getParams().getParamsKeys()) {
+      params.append('[').append(r.getParams().getParam(p)).append(']');
+    }
+    // A JMH group (figure and floor on their own threads in the same iterations) reports each
+    // method as a secondary result; any other benchmark has only its primary result.
+    Map<String, List<Double>> scores = new LinkedHashMap<>();
+    for (BenchmarkResult b : r.getBenchmarkResults()) {
+      for (IterationResult i : b.getIterationResults()) {
+        if (i.getSecondaryResults().isEmpty()) {
+          scores.computeIfAbsent(name, k -> new ArrayList<>()).add(i.getPrimaryResult().getScore());
+        } else {
+          i.getSecondaryResults().forEach((label, res) ->
+              scores.computeIfAbsent(cls + "." + label, k -> new ArrayList<>()).add(res.getScore()));
+        }
+      }
+    }
+    scores.forEach((key, list) -> {
+      list.sort(Double::compare);
+      double median = list.size() % 2 == 1 ? list.get(list.size() / 2)
+          : (list.get(list.size() / 2 - 1) + list.get(list.size() / 2)) / 2;
+      String label = key.substring(key.indexOf('.') + 1);
+      Statistics all = r.getSecondaryResults().containsKey(label) ? r.getSecondaryResults().get(label).getStatistics()
+          : r.getPrimaryResult().getStatistics();
+      stats.put(key + params, new Stat(median, list.get(0), list.get(list.size() - 1),
+          all.getPercentile(50), all.getPercentile(99), r.getPrimaryResult().getScoreUnit()));
+    });
+  }
+
+  private Stat s(String key) {
+    Stat st = stats.get(key);
+    if (st == null) {
+      throw new MissingResult(key);
+    }
+    return st;
+  }
+
+  // ------------------------------------------------------------------ the table
+
+  private final List<String[]> rows = new ArrayList<>();
+
+  private void row(String what, String figure, String reference, double ratio, String target, Boolean met) {
+    rows.add(new String[] {what, figure, reference, Double.isNaN(ratio) ? "—" : fmtRatio(ratio), target,
+        met == null ? "—" : met ? "yes" : "**no**"});
+  }
+
+  private static String fmtRatio(double r) {
+    return r >= 100 ? String.format(Locale.ROOT, "%,.0f×", r) : r >= 10 ? String.format(Locale.ROOT, "%.1f×", r)
+        : String.format(Locale.ROOT, "%.2f", r);
+  }
+
+  private static String rate(Stat s, String unit) {
+    return String.format(Locale.ROOT, "%,.0f %s (%,.0f..%,.0f)", s.median(), unit, s.min(), s.max());
+  }
+
+  private static String ns(double nanos) {
+    return nanos >= 10_000 ? String.format(Locale.ROOT, "%,.0f µs", nanos / 1000)
+        : String.format(Locale.ROOT, "%.2f µs", nanos / 1000);
+  }
+
+  interface Section {
+    void run();
+  }
+
+  /** Adds a section's rows, or none if one of its benchmarks was not run (--only). */
+  private void section(Section s) {
+    int before = rows.size();
+    try {
+      s.run();
+    } catch (MissingResult e) {
+      System.err.println("table: leaving out a section, " + e.getMessage() + "; have " + stats.keySet());
+      rows.subList(before, rows.size()).clear();
+    }
+  }
+
+  static final class MissingResult extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    MissingResult(String key) {
+      super("no result for " + key);
+    }
+  }
+
+  private String table(Tools tools) {
+    section(() -> x509(tools));
+    section(() -> ssh(tools));
+    section(this::jwt);
+    section(this::policy);
+    section(this::rbac);
+    section(this::audit);
+    row("7 stores (CAS transitions)", "not measured yet", "", Double.NaN, "", null);
+    row("8 lifecycle against the control plane", "not measured yet", "", Double.NaN, "", null);
+    StringBuilder b = new StringBuilder();
+    b.append("| # / what | figure: median (min..max) | reference | ratio | target | met? |\n");
+    b.append("|---|---|---|---|---|---|\n");
+    for (String[] r : rows) {
+      b.append("| ").append(String.join(" | ", r)).append(" |\n");
+    }
+    return b.toString();
+  }
+
+  private void x509(Tools tools) {
+    for (String t : List.of("ED25519", "ECDSA_P256")) {
+      String label = t.equals("ED25519") ? "Ed25519" : "P-256";
+      Stat issue = s("X509Bench.issueFromCsr[" + t + "]");
+      Stat floor = s("X509Bench.verifyPlusSign[" + t + "]");
+      Stat jdk = stats.get("X509Bench.verifyPlusSignJdk[" + t + "]");
+      row("1 X.509 from CSR, " + label + " CA and key, certs/s", rate(issue, "/s"),
+          "CSR verify + cert sign (BC): " + rate(floor, "/s"), issue.median() / floor.median(), "≥ 0.8",
+          issue.median() / floor.median() >= 0.8);
+      if (jdk != null) {
+        row("1 … same floor with the JDK provider (SunEC)", rate(issue, "/s"), "JDK verify + sign: " + rate(jdk, "/s"),
+            issue.median() / jdk.median(), "— (provider choice)", null);
+      }
+      double opensslMs = t.equals("ED25519") ? tools.opensslEd25519Ms : tools.opensslP256Ms;
+      row("1 X.509 from CSR, " + label + ", vs `openssl x509 -req` per certificate", rate(issue, "/s"),
+          String.format(Locale.ROOT, "%,.1f ms/process = %,.0f /s", opensslMs, 1000 / opensslMs),
+          issue.median() * opensslMs / 1000, "≥ 100×", issue.median() * opensslMs / 1000 >= 100);
+    }
+  }
+
+  private void ssh(Tools tools) {
+    Stat ssh = s("SshBench.sign");
+    Stat raw = s("SshBench.rawEd25519Sign");
+    row("2 OpenSSH user cert, Ed25519 CA, certs/s", rate(ssh, "/s"), "Ed25519 sign (BC): " + rate(raw, "/s"),
+        ssh.median() / raw.median(), "≥ 0.8", ssh.median() / raw.median() >= 0.8);
+    row("2 OpenSSH user cert vs `ssh-keygen -s` per certificate", rate(ssh, "/s"),
+        String.format(Locale.ROOT, "%,.1f ms/process = %,.0f /s", tools.sshKeygenMs, 1000 / tools.sshKeygenMs),
+        ssh.median() * tools.sshKeygenMs / 1000, "≥ 100×", ssh.median() * tools.sshKeygenMs / 1000 >= 100);
+  }
+
+  private void jwt() {
+    Stat mint = s("JwtBench.mint");
+    Stat verify = s("JwtBench.verify");
+    Stat rs = s("JwtBench.rawSign");
+    Stat rv = s("JwtBench.rawVerify");
+    row("3 JWT mint (EdDSA), tokens/s", rate(mint, "/s"), "Ed25519 sign (BC): " + rate(rs, "/s"), mint.median() / rs.median(),
+        "— (none set; 0.8 as for certs)", null);
+    row("3 JWT verify (EdDSA), tokens/s", rate(verify, "/s"), "Ed25519 verify (BC): " + rate(rv, "/s"),
+        verify.median() / rv.median(), "— (none set; 0.8 as for certs)", null);
+  }
+
+  private void policy() {
+    Stat a10 = s("PolicyBench.allow10");
+    for (String n : List.of("10", "100", "1000", "10000")) {
+      Stat a = s("PolicyBench.allow" + n);
+      Stat d = s("PolicyBench.deny" + n);
+      String fig = "allow p50 " + ns(a.p50()) + ", p99 " + ns(a.p99()) + "; deny p50 " + ns(d.p50()) + ", p99 " + ns(d.p99())
+          + String.format(Locale.ROOT, "; %,.0f allows/s (1/mean)", 1e9 / a.median());
+      if (n.equals("1000")) {
+        double worst = Math.max(a.p99(), d.p99());
+        row("4 checkCommand, 1,000 rules", fig, "target", Double.NaN, "p99 ≤ 5 µs", worst <= 5000);
+      } else if (n.equals("10000")) {
+        double ratio = a.p50() / a10.p50();
+        row("4 checkCommand, 10,000 rules", fig, "allow p50 at 10 rules: " + ns(a10.p50()), ratio, "≤ 2× of 10 rules",
+            ratio <= 2);
+      } else {
+        row("4 checkCommand, " + n + " rules", fig, "", Double.NaN, "", null);
+      }
+    }
+  }
+
+  private void rbac() {
+    Stat r100 = s("RbacBench.allow100");
+    Stat d100 = s("RbacBench.deny100");
+    for (String n : List.of("100", "1000", "10000")) {
+      Stat a = s("RbacBench.allow" + n);
+      Stat d = s("RbacBench.deny" + n);
+      String fig = "allow " + ns(a.median()) + " (" + ns(a.min()) + ".." + ns(a.max()) + "); deny " + ns(d.median());
+      if (n.equals("100")) {
+        row("5 offline RBAC can-i, 100 bindings", fig, "", Double.NaN, "", null);
+      } else {
+        double growth = Math.max(a.median() / r100.median(), d.median() / d100.median());
+        int x = Integer.parseInt(n) / 100;
+        row("5 offline RBAC can-i, " + String.format(Locale.ROOT, "%,d", Integer.parseInt(n)) + " bindings", fig,
+            "cost at 100 bindings (" + x + "× fewer)", growth, "sub-linear: ≤ √" + x + " = " + fmtRatio(Math.sqrt(x)),
+            growth <= Math.sqrt(x));
+      }
+    }
+  }
+
+  private void audit() {
+    Stat fsync = s("AuditBench.fsyncPerRecord");
+    Stat unsynced = s("AuditBench.unsynced");
+    String ref = "one fdatasync per record: " + rate(fsync, "/s");
+    for (String w : List.of("1", "8", "64")) {
+      Stat a = s("AuditBench.sinkWriters" + w);
+      double ratio = a.median() / fsync.median();
+      String target = w.equals("64") ? "≥ 20×" : w.equals("1") ? "≥ 1×" : "";
+      Boolean met = w.equals("64") ? Boolean.valueOf(ratio >= 20) : w.equals("1") ? Boolean.valueOf(ratio >= 1) : null;
+      row("6 audit append, " + w + " writer" + (w.equals("1") ? "" : "s") + ", durable records/s", rate(a, "/s"), ref, ratio,
+          target, met);
+    }
+    Stat async = s("AuditBench.sinkAsync1");
+    row("6 audit appendAsync, 1 writer, ≤ 1,024 in flight", rate(async, "/s"), ref, async.median() / fsync.median(), "≥ 1×",
+        async.median() / fsync.median() >= 1);
+    Stat best = s("AuditBench.sinkWriters64");
+    row("6 audit ceiling: unsynced writes", rate(best, "/s") + " (64 writers)", "unsynced write(): " + rate(unsynced, "/s"),
+        best.median() / unsynced.median(), "— (ceiling)", null);
+  }
+}
