@@ -128,12 +128,13 @@ final class BrokerClient {
     try {
       u = URI.create(text == null ? "" : text.trim());
     } catch (IllegalArgumentException e) {
-      throw new CliException("the broker URL is malformed: " + CredentialCommand.oneLine(String.valueOf(text)), 64);
+      throw new CliException("the broker URL is malformed" + (text.contains("@") ? "" : ": " + CredentialCommand.oneLine(text)), 64);
     }
     if (u.getHost() == null || !("https".equals(u.getScheme()) || "http".equals(u.getScheme()))
-        || u.getRawQuery() != null || u.getRawUserInfo() != null) {
-      throw new CliException("the broker URL must be https://host[:port] (http only for a loopback dev server): "
-          + CredentialCommand.oneLine(String.valueOf(text)), 64);
+        || u.getRawQuery() != null || u.getRawUserInfo() != null || u.getRawFragment() != null) {
+      // a URL with user info may hold a password: it is not echoed
+      throw new CliException("the broker URL must be https://host[:port] without user info, path query or fragment"
+          + " (http only for a loopback dev server)" + (text != null && text.contains("@") ? "" : ": " + CredentialCommand.oneLine(String.valueOf(text))), 64);
     }
     if ("http".equals(u.getScheme()) && !OidcLogin.isLoopback(u.getHost())) {
       throw new CliException("refusing plain http to " + u.getHost() + ": only a loopback dev server may be used without TLS", 64);

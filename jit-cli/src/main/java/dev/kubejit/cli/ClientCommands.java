@@ -251,8 +251,8 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
-      JsonNode r = BrokerClient.open(home.resolve())
-          .post("/api/v1/requests/" + requestId(id) + "/approve", BrokerClient.object("comment", comment));
+      String path = "/api/v1/requests/" + requestId(id) + "/approve";
+      JsonNode r = BrokerClient.open(home.resolve()).post(path, BrokerClient.object("comment", comment));
       printRequest(spec, output.format, r);
       return 0;
     }
@@ -272,8 +272,8 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
-      JsonNode r = BrokerClient.open(home.resolve())
-          .post("/api/v1/requests/" + requestId(id) + "/deny", BrokerClient.object("comment", comment));
+      String path = "/api/v1/requests/" + requestId(id) + "/deny";
+      JsonNode r = BrokerClient.open(home.resolve()).post(path, BrokerClient.object("comment", comment));
       printRequest(spec, output.format, r);
       return 0;
     }
@@ -293,8 +293,8 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
-      JsonNode r = BrokerClient.open(home.resolve())
-          .post("/api/v1/requests/" + requestId(id) + "/revoke", BrokerClient.object("reason", reason));
+      String path = "/api/v1/requests/" + requestId(id) + "/revoke";
+      JsonNode r = BrokerClient.open(home.resolve()).post(path, BrokerClient.object("reason", reason));
       printRequest(spec, output.format, r);
       return 0;
     }
@@ -329,11 +329,12 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
+      String one = id == null || !(kind == Kind.requests || kind == Kind.request) ? null : requestId(id);
       BrokerClient broker = BrokerClient.open(home.resolve());
       PrintWriter out = spec.commandLine().getOut();
       if (kind == Kind.requests || kind == Kind.request) {
-        if (id != null) {
-          JsonNode r = broker.get("/api/v1/requests/" + requestId(id));
+        if (one != null) {
+          JsonNode r = broker.get("/api/v1/requests/" + one);
           Output.print(out, output.format, r, List.of(r), Output.REQUEST_COLUMNS);
           return 0;
         }
@@ -373,10 +374,11 @@ final class ClientCommands {
 
     @Override
     public Integer call() {
+      String path = "/api/v1/requests/" + requestId(id) + "/activate";
       ClientHome h = home.resolve();
+      BrokerClient broker = BrokerClient.open(h);
       GrantCredentials creds = new GrantCredentials(h, Clock.systemUTC());
-      String csr = creds.csr();
-      JsonNode a = BrokerClient.open(h).post("/api/v1/requests/" + requestId(id) + "/activate", BrokerClient.object("csr", csr));
+      JsonNode a = broker.post(path, BrokerClient.object("csr", creds.csr()));
       JsonNode grant = a.path("grant");
       creds.store(grant, a.path("credentials"));
       PrintWriter out = spec.commandLine().getOut();

@@ -74,10 +74,10 @@ final class CredentialCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(spec.commandLine(),
             "--grant takes the certificate from the broker: --ca, --user, --group, --ttl, --reserve and --dangerously-allow-reserved do not apply");
       }
+      String grantId = ClientCommands.grantId(grant);
       String version = ExecCredential.apiVersionFor(System.getenv("KUBERNETES_EXEC_INFO"));
       ClientHome h = home.resolve();
-      String json = new GrantCredentials(h, Clock.systemUTC())
-          .execCredential(BrokerClient.open(h), ClientCommands.grantId(grant), version);
+      String json = new GrantCredentials(h, Clock.systemUTC()).execCredential(BrokerClient.open(h), grantId, version);
       PrintWriter out = spec.commandLine().getOut();
       out.print(json);
       out.flush();
