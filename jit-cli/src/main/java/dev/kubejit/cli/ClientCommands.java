@@ -158,17 +158,46 @@ final class ClientCommands {
         default:
           throw new CliException("the broker's login-config names an unknown mode: " + CredentialCommand.oneLine(mode), BrokerClient.EXIT_SERVER);
       }
+      // the new login replaces the old one only once the broker accepts it
+      String oldConfig = java.nio.file.Files.exists(h.configFile()) ? ClientHome.readPrivate(h.configFile()) : null;
+      String oldTokens = java.nio.file.Files.exists(h.tokensFile()) ? ClientHome.readPrivate(h.tokensFile()) : null;
       h.writeConfig(c);
       if (tokens != null) {
         h.writeTokens(tokens);
       }
-      JsonNode me = BrokerClient.open(h).get("/api/v1/whoami");
+      JsonNode me;
+      try {
+        me = BrokerClient.open(h).get("/api/v1/whoami");
+      } catch (RuntimeException e) {
+        restore(h.configFile(), oldConfig);
+        restore(h.tokensFile(), tokens == null ? null : oldTokens, tokens != null);
+        throw e;
+      }
       List<String> groups = new ArrayList<>();
       me.path("groups").forEach(g -> groups.add(g.asText()));
       out.println("Logged in to " + broker + " as " + Output.safe(me, "user") + " (groups: "
           + CredentialCommand.oneLine(String.join(", ", groups)) + "; " + Output.safe(me, "source") + ").");
       out.flush();
       return 0;
+    }
+  }
+
+  private static void restore(Path file, String content) {
+    restore(file, content, true);
+  }
+
+  private static void restore(Path file, String content, boolean changed) {
+    if (!changed) {
+      return;
+    }
+    if (content != null) {
+      ClientHome.writePrivate(file, content);
+    } else {
+      try {
+        java.nio.file.Files.deleteIfExists(file);
+      } catch (java.io.IOException e) {
+        throw new CliException("cannot remove " + file + ": " + e.getMessage());
+      }
     }
   }
 
