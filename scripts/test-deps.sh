@@ -15,6 +15,8 @@ need() { # need PACKAGE CHECK-COMMAND...
 }
 need openssl        command -v openssl
 need jq             command -v jq
+# scripts/keycloak.sh unpacks the Keycloak distribution zip.
+need unzip          command -v unzip
 need openssh-client command -v ssh-keygen
 need openssh-server test -x /usr/sbin/sshd
 # jit-testing's node (KubeNode): container runtime, CNI plugins, and what builds the two test images

@@ -3,7 +3,8 @@
 # kube-apiserver + etcd (scripts/testenv.sh, cached under ~/.cache/kubejit), the kubelet and the two
 # container images of jit-testing's node (scripts/testenv.sh --node, scripts/testnode-images.sh),
 # Keycloak for the OIDC tests (scripts/keycloak.sh, also cached), then `mvn verify`. KUBEBUILDER_ASSETS,
-# KUBEJIT_NODE_ASSETS, KUBEJIT_NODE_IMAGES and KUBEJIT_KEYCLOAK_HOME, when set to complete directories, are used as they are. Extra arguments go to Maven (e.g. scripts/test.sh -pl jit-api).
+# KUBEJIT_NODE_ASSETS, KUBEJIT_NODE_IMAGES and KUBEJIT_KEYCLOAK_HOME, when set to complete
+# directories, are used as they are. Extra arguments go to Maven (e.g. scripts/test.sh -pl jit-api).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/test-deps.sh

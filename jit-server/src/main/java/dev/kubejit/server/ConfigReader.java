@@ -478,8 +478,8 @@ final class ConfigReader {
   }
 
   private ServerConfig.Authentication oidc(String opath) {
-    String[] s = new String[4];
-    Path[] jwksFile = new Path[1];
+    String[] s = new String[5];
+    Path[] files = new Path[2];
     Duration[] skew = {Duration.ofSeconds(60)};
     r.object(opath, (n, p) -> {
       refuseSecret(n, p, null, null);
@@ -492,7 +492,7 @@ final class ConfigReader {
           s[1] = r.string(p);
           break;
         case "jwksFile":
-          jwksFile[0] = path(p);
+          files[0] = path(p);
           break;
         case "jwksUrl":
           s[2] = r.string(p);
@@ -501,6 +501,12 @@ final class ConfigReader {
         case "groupsClaim":
           s[3] = matching(p, CLAIM, "a claim name");
           break;
+        case "usernameClaim":
+          s[4] = matching(p, CLAIM, "a claim name");
+          break;
+        case "caFile":
+          files[1] = path(p);
+          break;
         case "clockSkew":
           skew[0] = duration(p);
           if (skew[0].compareTo(MAX_SKEW) > 0) {
@@ -508,7 +514,7 @@ final class ConfigReader {
           }
           break;
         default:
-          throw r.unknown(p, n, "issuer, audience, jwksFile, jwksUrl, groupsClaim, clockSkew");
+          throw r.unknown(p, n, "issuer, audience, jwksFile, jwksUrl, caFile, groupsClaim, usernameClaim, clockSkew");
       }
     });
     if (s[0] == null) {
@@ -517,10 +523,14 @@ final class ConfigReader {
     if (s[1] == null) {
       throw missing(opath, "audience");
     }
-    if ((jwksFile[0] == null) == (s[2] == null)) {
+    if ((files[0] == null) == (s[2] == null)) {
       throw r.errorAt(opath, "give the issuer's keys by exactly one of jwksFile and jwksUrl");
     }
-    return ServerConfig.Authentication.oidc(s[0], s[1], jwksFile[0], s[2], s[3] == null ? "groups" : s[3], skew[0]);
+    if (files[1] != null && s[2] == null) {
+      throw r.errorAt(opath, "caFile is the CA for jwksUrl's https connection; it needs jwksUrl");
+    }
+    return ServerConfig.Authentication.oidc(s[0], s[1], files[0], s[2], s[3] == null ? "groups" : s[3],
+        s[4] == null ? "sub" : s[4], files[1], skew[0]);
   }
 
   private Duration duration(String path) {

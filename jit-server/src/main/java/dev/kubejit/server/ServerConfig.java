@@ -352,34 +352,39 @@ public final class ServerConfig {
     private final Path jwksFile;
     private final String jwksUrl;
     private final String groupsClaim;
+    private final String usernameClaim;
+    private final Path caFile;
     private final Duration clockSkew;
     private final Path clientCaFile;
     private final String header;
 
     private Authentication(Mode mode, String issuer, String audience, Path jwksFile, String jwksUrl, String groupsClaim,
-        Duration clockSkew, Path clientCaFile, String header) {
+        String usernameClaim, Path caFile, Duration clockSkew, Path clientCaFile, String header) {
       this.mode = mode;
       this.issuer = issuer;
       this.audience = audience;
       this.jwksFile = jwksFile;
       this.jwksUrl = jwksUrl;
       this.groupsClaim = groupsClaim;
+      this.usernameClaim = usernameClaim;
+      this.caFile = caFile;
       this.clockSkew = clockSkew;
       this.clientCaFile = clientCaFile;
       this.header = header;
     }
 
     static Authentication oidc(String issuer, String audience, Path jwksFile, String jwksUrl, String groupsClaim,
-        Duration clockSkew) {
-      return new Authentication(Mode.OIDC, issuer, audience, jwksFile, jwksUrl, groupsClaim, clockSkew, null, null);
+        String usernameClaim, Path caFile, Duration clockSkew) {
+      return new Authentication(Mode.OIDC, issuer, audience, jwksFile, jwksUrl, groupsClaim, usernameClaim, caFile,
+          clockSkew, null, null);
     }
 
     static Authentication mtls(Path clientCaFile) {
-      return new Authentication(Mode.MTLS, null, null, null, null, null, null, clientCaFile, null);
+      return new Authentication(Mode.MTLS, null, null, null, null, null, null, null, null, clientCaFile, null);
     }
 
     static Authentication devHeader(String header) {
-      return new Authentication(Mode.DEV_HEADER, null, null, null, null, null, null, null, header);
+      return new Authentication(Mode.DEV_HEADER, null, null, null, null, null, null, null, null, null, header);
     }
 
     /** Which mode is configured. */
@@ -412,6 +417,19 @@ public final class ServerConfig {
       return Optional.ofNullable(groupsClaim);
     }
 
+    /** The claim that names the caller (OIDC; default {@code sub}, e.g. {@code preferred_username}). */
+    public Optional<String> usernameClaim() {
+      return Optional.ofNullable(usernameClaim);
+    }
+
+    /**
+     * A CA (PEM) trusted for the https connection to {@link #jwksUrl()}, in addition to the JDK's
+     * default trust store (OIDC; optional).
+     */
+    public Optional<Path> caFile() {
+      return Optional.ofNullable(caFile);
+    }
+
     /** The tolerated clock skew for token times (OIDC; default 60 s, at most 5 min). */
     public Optional<Duration> clockSkew() {
       return Optional.ofNullable(clockSkew);
@@ -432,7 +450,8 @@ public final class ServerConfig {
       switch (mode) {
         case OIDC:
           return "oidc issuer " + issuer + " audience " + audience + " jwks "
-              + (jwksFile != null ? jwksFile.toString() : jwksUrl) + " groups claim " + groupsClaim + " skew " + clockSkew;
+              + (jwksFile != null ? jwksFile.toString() : jwksUrl) + " groups claim " + groupsClaim + " username claim " + usernameClaim
+              + (caFile != null ? " CA " + caFile : "") + " skew " + clockSkew;
         case MTLS:
           return "mtls client CA " + clientCaFile;
         default:

@@ -66,7 +66,10 @@ final class Samples {
           "the URL contains a password", "6", "schema"},
       new String[] {"env-password.yaml", "listen: {address: \"localhost:8443\"}", "listen: {address: \"localhost:8443\", tls: {certFile: a}}",
           "missing required key \"keyFile\"", "10", "schema"},
-      new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, groupsClaim: \"\"}", "non-empty", "12", "schema"});
+      new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, groupsClaim: \"\"}", "non-empty", "12", "schema"},
+      new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, usernameClaim: \"e mail\"}", "a claim name", "12", "schema"},
+      new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, caFile: idp-ca.crt}", "it needs jwksUrl", "12", "schema"},
+      new String[] {"full-oidc.yaml", "    usernameClaim: preferred_username", "    usernameClaim: [sub]", "expected a string, found a list", "34", "schema"});
 
   private Samples() {}
 

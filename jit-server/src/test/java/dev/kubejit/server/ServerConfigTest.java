@@ -50,6 +50,8 @@ class ServerConfigTest {
     assertEquals(Optional.of("https://login.example.com/realms/eng/protocol/openid-connect/certs"), a.jwksUrl());
     assertEquals(Optional.empty(), a.jwksFile());
     assertEquals(Optional.of("groups"), a.groupsClaim());
+    assertEquals(Optional.of("preferred_username"), a.usernameClaim());
+    assertEquals(Optional.of(Path.of("/etc/kubejit/tls/idp-ca.crt")), a.caFile());
     assertEquals(Optional.of(Duration.ofSeconds(30)), a.clockSkew());
     assertThrows(UnsupportedOperationException.class, () -> c.clusters().clear());
   }
@@ -68,6 +70,8 @@ class ServerConfigTest {
     assertEquals(Optional.of("KUBEJIT_DB_PASSWORD"), env.store().passwordEnv());
     assertEquals(Optional.of(Path.of("/etc/kubejit/jwks.json")), env.authentication().jwksFile());
     assertEquals(Optional.of("groups"), env.authentication().groupsClaim());
+    assertEquals(Optional.of("sub"), env.authentication().usernameClaim());
+    assertEquals(Optional.empty(), env.authentication().caFile());
     assertEquals(Optional.of(Duration.ofSeconds(60)), env.authentication().clockSkew());
     assertEquals("localhost", env.listenHost());
 

@@ -452,10 +452,14 @@ public final class Keycloak {
       String adminPassword = randomSecret();
       Path log = dir.resolve("keycloak.log");
       Map<String, String> env = new LinkedHashMap<>();
+      // Nothing from the caller's environment configures this Keycloak (KC_DB, KC_HOSTNAME, ...);
+      // kc.sh's default heap (512 MB outside a container) applies.
+      System.getenv().keySet().stream().filter(k -> k.startsWith("KC_")).forEach(k -> env.put(k, null));
       env.put("JAVA_HOME", java.toString());
       env.put("JAVA", null);
       env.put("JAVA_OPTS", null);
       env.put("JAVA_OPTS_APPEND", null);
+      env.put("JAVA_OPTS_KC_HEAP", null);
       env.put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
       env.put("KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword);
       // Build-time options (db, cache, health) were fixed by scripts/keycloak.sh's `kc.sh build`.
