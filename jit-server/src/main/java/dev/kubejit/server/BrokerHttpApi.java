@@ -126,19 +126,16 @@ public final class BrokerHttpApi {
       if (call.bodyTooLarge()) {
         throw new ApiException(413, "payload_too_large", "the body is larger than " + MAX_BODY_BYTES + " bytes");
       }
-      Caller caller = null;
+      Identity id = null;
       if (m.route.authenticated) {
-        Identity id;
         try {
           id = requireNonNull(authenticator.authenticate(call.presented()), "authenticator returned null");
         } catch (AuthenticationException e) {
           metrics.authenticationFailed();
           throw new ApiException(401, "unauthenticated", e.getMessage());
         }
-        caller = new Caller(id, m.params, call);
-      } else {
-        caller = new Caller(null, m.params, call);
       }
+      Caller caller = new Caller(id, call);
       if (call.method().equals("POST")) {
         checkContentType(call);
       } else if (call.bodyUnsafe().length > 0) {
@@ -458,14 +455,14 @@ public final class BrokerHttpApi {
     Grant grant = rec.grant().orElseThrow();
     Instant now = broker.clock().instant();
     if (rec.state() != RequestState.ACTIVE || !grant.isActiveAt(now)) {
-      throw grantEnded(rec, grant, now);
+      throw grantEnded(rec, grant);
     }
     List<IssuedCredential> issued;
     try {
       issued = broker.reissue(gid, c.id, specs);
     } catch (InvalidTransitionException e) {
-      RequestRecord now2 = broker.findByGrant(gid).orElse(rec);
-      throw grantEnded(now2, grant, broker.clock().instant());
+      // it ended between the check above and the broker's own check under its lock
+      throw grantEnded(broker.findByGrant(gid).orElse(rec), grant);
     }
     metrics.reissued(issued.size());
     ObjectNode o = obj();
@@ -475,7 +472,7 @@ public final class BrokerHttpApi {
     return ok(o);
   }
 
-  private static ApiException grantEnded(RequestRecord rec, Grant grant, Instant now) {
+  private static ApiException grantEnded(RequestRecord rec, Grant grant) {
     StringBuilder m = new StringBuilder("grant ").append(grant.id().value());
     if (rec.state() == RequestState.REVOKED) {
       m.append(" was revoked");
@@ -483,8 +480,7 @@ public final class BrokerHttpApi {
       rec.endedAt().ifPresent(at -> m.append(" at ").append(at));
       rec.endReason().ifPresent(r -> m.append(": ").append(r));
     } else {
-      m.append(" expired at ").append(rec.endedAt().filter(at -> rec.state() != RequestState.ACTIVE)
-          .orElse(grant.expiresAt()));
+      m.append(" expired at ").append(grant.expiresAt());
     }
     m.append("; ask again with kubejit request --role ").append(grant.role()).append(" --action ")
         .append(grant.action().name());
@@ -569,7 +565,7 @@ public final class BrokerHttpApi {
     final Identity id;
     final HttpCall call;
 
-    Caller(Identity id, Map<String, String> params, HttpCall call) {
+    Caller(Identity id, HttpCall call) {
       this.id = id;
       this.call = call;
     }

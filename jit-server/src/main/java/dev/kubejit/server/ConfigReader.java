@@ -25,6 +25,7 @@ final class ConfigReader {
   static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
   static final Pattern HEADER = Pattern.compile("[A-Za-z0-9][A-Za-z0-9-]{0,63}");
   static final Pattern CLAIM = Pattern.compile("[A-Za-z0-9_:./-]{1,128}");
+  static final Pattern GROUP = Pattern.compile("[\\x21-\\x2b\\x2d-\\x7e]{1,256}");
   static final Pattern HOST = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?");
   static final Duration MAX_SKEW = Duration.ofMinutes(5);
   /** Key names that would put a secret into the file; refused wherever they appear. */
@@ -41,6 +42,7 @@ final class ConfigReader {
     Path x509CaDirectory;
     Path sshCaDirectory;
     final Map<String, ServerConfig.Cluster> clusters = new LinkedHashMap<>();
+    final java.util.List<String> adminGroups = new java.util.ArrayList<>();
     String listenHost;
     int listenPort;
     Path tlsCertificateFile;
@@ -141,6 +143,18 @@ final class ConfigReader {
         case "clusters":
           clusters(path);
           break;
+        case "adminGroups":
+          java.util.Set<String> seenGroups = new java.util.HashSet<>();
+          parts.adminGroups.addAll(r.strings(path, (p, g) -> {
+            if (!GROUP.matcher(g).matches()) {
+              throw r.error(p, "expected a group name (printable, no spaces or commas, at most 256 characters), found "
+                  + YamlReader.quote(g));
+            }
+            if (!seenGroups.add(g)) {
+              throw r.error(p, "group " + YamlReader.quote(g) + " is listed twice");
+            }
+          }));
+          break;
         case "listen":
           listenPath[0] = path;
           listen(path);
@@ -151,7 +165,7 @@ final class ConfigReader {
           break;
         default:
           throw r.unknown(path, name,
-              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, listen, authentication");
+              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};

@@ -272,6 +272,10 @@ public final class KubeJitServer implements AutoCloseable {
         config.startup.showJavalinBanner = false;
         config.startup.showOldJavalinVersionWarning = false;
         config.http.maxRequestSize = BrokerHttpApi.MAX_BODY_BYTES;
+        config.jetty.modifyHttpConfiguration(http -> {
+          http.setSendServerVersion(false);
+          http.setSendXPoweredBy(false);
+        });
         config.jetty.addConnector((server, httpConfig) -> {
           ServerConnector c;
           if (sslFinal != null) {

@@ -43,6 +43,7 @@ public final class ServerConfig {
   private final Path x509CaDirectory;
   private final Path sshCaDirectory;
   private final Map<String, Cluster> clusters;
+  private final java.util.List<String> adminGroups;
   private final String listenHost;
   private final int listenPort;
   private final Path tlsCertificateFile;
@@ -58,6 +59,7 @@ public final class ServerConfig {
     this.x509CaDirectory = p.x509CaDirectory;
     this.sshCaDirectory = p.sshCaDirectory;
     this.clusters = Collections.unmodifiableMap(new LinkedHashMap<>(p.clusters));
+    this.adminGroups = java.util.List.copyOf(p.adminGroups);
     this.listenHost = p.listenHost;
     this.listenPort = p.listenPort;
     this.tlsCertificateFile = p.tlsCertificateFile;
@@ -140,6 +142,14 @@ public final class ServerConfig {
     return clusters;
   }
 
+  /**
+   * Groups whose members are the broker's admins ({@code adminGroups}; may be empty): they may
+   * revoke any request, and the HTTP API shows them every request and grant.
+   */
+  public java.util.List<String> adminGroups() {
+    return adminGroups;
+  }
+
   /** The host (name or IP literal, without brackets) the service listens on ({@code listen.address}). */
   public String listenHost() {
     return listenHost;
@@ -202,6 +212,7 @@ public final class ServerConfig {
         .append(", x509Ca=").append(x509CaDirectory)
         .append(", sshCa=").append(sshCaDirectory)
         .append(", clusters=").append(clusters)
+        .append(", adminGroups=").append(adminGroups)
         .append(", listen=").append(listenHost.contains(":") ? "[" + listenHost + "]" : listenHost).append(':').append(listenPort)
         .append(tlsCertificateFile == null ? " (plain HTTP, loopback)" : " tls " + tlsCertificateFile + " key " + tlsKeyFile)
         .append(", authentication=").append(authentication);

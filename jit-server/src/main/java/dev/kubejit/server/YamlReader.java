@@ -184,6 +184,20 @@ final class YamlReader implements AutoCloseable {
     return errorAt(path, "unknown key " + quote(name) + " (expected one of: " + expected + ")");
   }
 
+  /** A sequence of non-empty strings, each checked by {@code each}; an empty sequence is allowed. */
+  java.util.List<String> strings(String path, java.util.function.BiConsumer<String, String> each) {
+    if (p.currentToken() != JsonToken.START_ARRAY) {
+      throw error(path, "expected a list of strings, found " + describe());
+    }
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; next() != JsonToken.END_ARRAY; i++) {
+      String item = string(path + "/" + i);
+      each.accept(path + "/" + i, item);
+      out.add(item);
+    }
+    return out;
+  }
+
   String string(String path) {
     if (p.currentToken() != JsonToken.VALUE_STRING) {
       throw error(path, "expected a string, found " + describe());

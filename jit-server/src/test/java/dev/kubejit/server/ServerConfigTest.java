@@ -23,6 +23,8 @@ class ServerConfigTest {
   @Test
   void readsEverySectionOfAProductionConfigAndResolvesRelativePaths() {
     ServerConfig c = Samples.parse(Samples.text("full-oidc.yaml"));
+    assertEquals(java.util.List.of("incident-commanders", "sre-leads"), c.adminGroups());
+    assertEquals(java.util.List.of(), Samples.parse(Samples.text("dev-minimal.yaml")).adminGroups());
     assertEquals(Path.of("/etc/kubejit/policy.yaml"), c.policyFile());
     assertEquals(ServerConfig.Store.Kind.POSTGRESQL, c.store().kind());
     assertEquals(Optional.of("jdbc:postgresql://db.internal:5432/kubejit?sslmode=verify-full"), c.store().postgresqlUrl());

@@ -77,6 +77,14 @@ final class TestBroker implements AutoCloseable {
     return new TestBroker(dir, s, client(dir, null));
   }
 
+  /** Starts a broker with dev-header authentication, the given store section and clusters section. */
+  static TestBroker withStore(Path dir, String storeYaml, String clustersYaml) throws Exception {
+    prepare(dir);
+    String auth = "authentication:\n  devHeader:\n    header: X-KubeJIT-User\n";
+    KubeJitServer s = start(dir, auth, clustersYaml, storeYaml);
+    return new TestBroker(dir, s, client(dir, null));
+  }
+
   static void newCa(Path dir, String prefix, String subject) throws Exception {
     openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
         "-keyout", prefix + ".key", "-out", prefix + ".crt", "-subj", subject, "-days", "2",
@@ -84,15 +92,20 @@ final class TestBroker implements AutoCloseable {
   }
 
   private static KubeJitServer start(Path dir, String auth, String clusters) throws IOException {
+    return start(dir, auth, clusters, "store:\n  sqlite:\n    file: kubejit.db\n");
+  }
+
+  private static KubeJitServer start(Path dir, String auth, String clusters, String store) throws IOException {
     int port;
     try (ServerSocket probe = new ServerSocket(0)) {
       port = probe.getLocalPort();
     }
     String yaml = "apiVersion: kubejit.dev/v1\nkind: ServerConfig\npolicy: policy.json\n"
-        + "store:\n  sqlite:\n    file: kubejit.db\n"
+        + store
         + "audit:\n  directory: audit\n  signingKeyFile: keys/audit-signing.key\n"
         + "certificateAuthorities:\n  x509: ca/x509\n  ssh: ca/ssh\n"
         + clusters
+        + "adminGroups: [incident-commanders]\n"
         + "listen:\n  address: 127.0.0.1:" + port + "\n  tls:\n    certFile: tls/server.crt\n    keyFile: tls/server.key\n"
         + auth;
     Path config = dir.resolve("kubejit.yaml");
