@@ -19,6 +19,8 @@ KC_VERSION="${KUBEJIT_KEYCLOAK_VERSION:-26.7.3}"
 CACHE_ROOT="${KUBEJIT_CACHE:-$HOME/.cache/kubejit}"
 DEST="$CACHE_ROOT/keycloak-$KC_VERSION"
 # The build-time options the tests start with; part of the marker so a change rebuilds the cache.
+# --cache=local has no effect at build time in 26.x (it is a runtime option, and jit-testing's
+# Keycloak passes it at start); it stays here only so that existing caches keep their key.
 BUILD_OPTS=(--health-enabled=true --db=dev-mem --cache=local)
 MARKER=".kubejit-built"
 

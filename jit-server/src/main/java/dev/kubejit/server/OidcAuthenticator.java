@@ -80,8 +80,9 @@ import javax.net.ssl.X509TrustManager;
  *
  * <p>The JWKS comes from a file (read once, at construction) or from an https URL, fetched on first
  * use and cached for 15 minutes; a token whose {@code kid} is not in the cached set triggers a
- * refetch, at most one every 30 seconds, so a key rotation is picked up without letting unknown
- * kids hammer the issuer. The https connection trusts the JDK's default trust store plus, when
+ * refetch, with Nimbus's rate limit of two fetches per 30 seconds (the set is then answered from
+ * the cache), so a key rotation is picked up at once without letting unknown kids hammer the
+ * issuer. The https connection trusts the JDK's default trust store plus, when
  * configured, the CA file {@code authentication.oidc.caFile}.
  *
  * <p>Error messages say what was expected and never contain the token.

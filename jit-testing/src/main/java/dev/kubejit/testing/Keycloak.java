@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.net.CookieManager;
 import java.net.CookiePolicy;
 import java.net.URI;
+import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -25,7 +26,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -78,7 +81,8 @@ public final class Keycloak {
   static final String VERSION = "26.7.3";
   private static final String LOOPBACK = "127.0.0.1";
   private static final Path DEFAULT_JAVA = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64");
-  private static final Duration START_TIMEOUT = Duration.ofSeconds(180);
+  /** About 15 s on an idle machine; several minutes when the machine's two cores are contended. */
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(420);
   private static final int START_ATTEMPTS = 3;
   private static final long STOP_GRACE_MILLIS = 10_000;
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -191,7 +195,7 @@ public final class Keycloak {
 
   /** The test users (alice, bob, carol, dave). */
   public List<String> users() {
-    return List.copyOf(new java.util.TreeSet<>(USERS.keySet()));
+    return List.copyOf(new TreeSet<>(USERS.keySet()));
   }
 
   /** The groups of a test user, as the {@value #GROUPS_CLAIM} claim carries them. */
@@ -297,7 +301,7 @@ public final class Keycloak {
   private static boolean isDeviceSuccess(String html) {
     // Keycloak's "device login successful" page (English message bundle).
     return html.contains("Device Login Successful") || html.contains("kc-device-login-success")
-        || html.toLowerCase(java.util.Locale.ROOT).contains("you may close this browser window");
+        || html.toLowerCase(Locale.ROOT).contains("you may close this browser window");
   }
 
   private static boolean hasLoginError(String html) {
@@ -318,7 +322,7 @@ public final class Keycloak {
       for (String pair : q.split("&")) {
         int eq = pair.indexOf('=');
         if (eq > 0 && pair.substring(0, eq).equals(name)) {
-          return java.net.URLDecoder.decode(pair.substring(eq + 1), UTF_8);
+          return URLDecoder.decode(pair.substring(eq + 1), UTF_8);
         }
       }
     }
@@ -462,11 +466,14 @@ public final class Keycloak {
       env.put("JAVA_OPTS_KC_HEAP", null);
       env.put("KC_BOOTSTRAP_ADMIN_USERNAME", "admin");
       env.put("KC_BOOTSTRAP_ADMIN_PASSWORD", adminPassword);
-      // Build-time options (db, cache, health) were fixed by scripts/keycloak.sh's `kc.sh build`.
+      // Build-time options (db=dev-mem, health) were fixed by scripts/keycloak.sh's `kc.sh build`.
+      // cache=local is a runtime option: without it Keycloak forms a JGroups cluster on all
+      // interfaces (ports 7800, 57800). The readiness polls below would flood the log at INFO.
       List<String> command = List.of(serverHome.resolve("bin/kc.sh").toString(), "start", "--optimized",
-          "--http-enabled=false", "--http-host=" + LOOPBACK, "--https-port=" + port,
+          "--cache=local", "--http-enabled=false", "--http-host=" + LOOPBACK, "--https-port=" + port,
           "--https-certificate-file=" + cert, "--https-certificate-key-file=" + key,
-          "--hostname=" + base, "--http-management-port=" + management, "--log-level=info");
+          "--hostname=" + base, "--http-management-port=" + management,
+          "--log-level=info,io.smallrye.health:warn");
       ManagedProcess kc = ManagedProcess.start("keycloak", command, dir, log, env);
       processes.add(kc);
       SSLContext ssl = TestPki.sslContext(pki.caCertificate(), null);
@@ -531,7 +538,7 @@ public final class Keycloak {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while waiting for Keycloak", e);
       }
-      ManagedProcess.sleep(250);
+      ManagedProcess.sleep(500);
     }
     throw new IllegalStateException("Keycloak was not ready within " + START_TIMEOUT.toSeconds() + " s (last: "
         + last + "); log " + kc.log() + ":\n" + kc.tail());
