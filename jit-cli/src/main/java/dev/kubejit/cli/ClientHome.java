@@ -98,12 +98,12 @@ final class ClientHome {
     writePrivate(tokensFile(), store(p, "kubejit OIDC tokens: secret, keep 0600"));
   }
 
-  /** Creates {@code d} (and parents up to the home directory) with mode 0700 if missing. */
+  /** Creates {@code d} (and any missing parents) with mode 0700 if missing. */
   static Path privateDir(Path d) {
     try {
       if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-        if (d.getParent() != null) {
-          Files.createDirectories(d.getParent());
+        if (d.getParent() != null && !Files.exists(d.getParent())) {
+          privateDir(d.getParent()); // every directory this creates is 0700, not the umask's default
         }
         try {
           Files.createDirectory(d, PosixFilePermissions.asFileAttribute(DIR));

@@ -159,6 +159,7 @@ class ClientPiecesTest {
     String csr = g.csr();
     assertEquals("rw-------", mode(g.keyFile()));
     assertEquals("rwx------", mode(h.keysDir()));
+    assertEquals("rwx------", mode(h.dir()), "a home made by activate (before any login) is private too");
     byte[] key = Files.readAllBytes(g.keyFile());
     assertTrue(csr.startsWith("-----BEGIN CERTIFICATE REQUEST-----"), csr);
     assertFalse(csr.contains("PRIVATE"));
