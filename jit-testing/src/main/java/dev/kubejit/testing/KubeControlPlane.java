@@ -241,12 +241,15 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--audit-log-path=" + auditLog,
                   "--audit-log-format=json",
                   "--audit-log-mode=blocking",
+                  // ValidatingAdmissionWebhook does nothing until a test registers a webhook
+                  // configuration (jit-admission's tests do, limited to their own namespaces).
                   "--enable-admission-plugins=NamespaceLifecycle,CertificateApproval,"
-                      + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction",
+                      + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction,"
+                      + "ValidatingAdmissionWebhook",
                   "--disable-admission-plugins=ServiceAccount,LimitRanger,TaintNodesByCondition,"
                       + "Priority,DefaultTolerationSeconds,DefaultStorageClass,"
                       + "StorageObjectInUseProtection,PersistentVolumeClaimResize,RuntimeClass,"
-                      + "DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
+                      + "DefaultIngressClass,MutatingAdmissionWebhook,"
                       + "ResourceQuota",
                   "--allow-privileged=true",
                   // The default reconciler rejects a loopback advertise address for the
