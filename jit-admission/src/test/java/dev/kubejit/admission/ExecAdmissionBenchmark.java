@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * lookup among {@code grants} active grants, the real policy engine (jit-policy, the example
  * policy), audit event construction, and rendering. The audit sink only counts, so what is measured
  * excludes the durability cost of a real sink (a file sink's fsync), which a deployment adds.
- * Sample-time mode reports p50/p99. Run with {@code mvn -pl jit-admission -am -Pbench verify}.
+ * Sample-time mode reports p50/p99. Run with {@code mvn -pl jit-admission -am -Pbench -DskipTests verify}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SampleTime)

@@ -72,8 +72,7 @@ class ExecAdmissionKubeTest {
       if (r.exit() != 0 && r.err().contains("denied the request")) {
         break;
       }
-      assertFalse(r.out().contains("ADMISSION-SHADOW-MARKER") && System.nanoTime() > deadline,
-          "the webhook was not consulted within 60 s: " + r);
+      assertFalse(System.nanoTime() > deadline, "the webhook was not consulted within 60 s: " + r);
       Thread.sleep(200);
     }
   }
