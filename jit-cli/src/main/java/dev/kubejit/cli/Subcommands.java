@@ -4,7 +4,7 @@ package dev.kubejit.cli;
 final class Subcommands {
   static final Class<?>[] EXTRA = {
     CaCommand.class, CertCommand.class, SshCommand.class, TokenCommand.class, CredentialCommand.class,
-    RbacCommand.class, PolicyCommand.class, AuditCommand.class, InitCommand.class
+    RbacCommand.class, PolicyCommand.class, AuditCommand.class, InitCommand.class, AdmissionCommand.class
   };
 
   private Subcommands() {}
