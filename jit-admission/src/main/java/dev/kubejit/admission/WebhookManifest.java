@@ -9,17 +9,51 @@ import java.util.regex.Pattern;
 
 /**
  * Renders the {@code ValidatingWebhookConfiguration} that registers {@link ExecAdmission} for
- * {@code CONNECT} on {@code pods/exec}, {@code pods/attach} and {@code pods/portforward}: {@code
- * failurePolicy: Fail} (no answer, no exec), {@code sideEffects: None}, a short timeout, both
- * AdmissionReview versions, and optionally a namespace selector. The webhook is named {@value
+ * {@code CONNECT} on {@code pods/exec}, {@code pods/attach} and {@code pods/portforward}, or {@link
+ * RbacWriteAdmission} for {@code CREATE}/{@code UPDATE} of RBAC objects: {@code failurePolicy:
+ * Fail} (no answer, no exec / no RBAC write), {@code sideEffects: None}, a short timeout, both
+ * AdmissionReview versions, and optionally a namespace selector. The exec webhook is named {@value
  * #WEBHOOK_NAME}, so the API server's audit log carries its annotations as {@code
  * exec.kubejit.dev/grant}, {@code exec.kubejit.dev/rule} and {@code exec.kubejit.dev/decision}.
  */
 public final class WebhookManifest {
-  /** The webhook's name inside the configuration, and the prefix of its audit annotations. */
+  /** The exec webhook's name inside the configuration, and the prefix of its audit annotations. */
   public static final String WEBHOOK_NAME = "exec.kubejit.dev";
   /** The path {@code kubejit serve} answers exec admission on. */
   public static final String DEFAULT_PATH = "/admission/exec";
+
+  /** Which webhook a manifest registers. */
+  public enum Webhook {
+    /** {@link ExecAdmission}: CONNECT on pods/exec, pods/attach, pods/portforward. */
+    EXEC("exec.kubejit.dev", DEFAULT_PATH, "kubejit-exec"),
+    /** {@link RbacWriteAdmission}: CREATE and UPDATE of Roles, ClusterRoles and their bindings. */
+    RBAC_WRITES("rbac.kubejit.dev", "/admission/rbac", "kubejit-rbac-guardrails");
+
+    private final String webhookName;
+    private final String defaultPath;
+    private final String defaultConfigurationName;
+
+    Webhook(String webhookName, String defaultPath, String defaultConfigurationName) {
+      this.webhookName = webhookName;
+      this.defaultPath = defaultPath;
+      this.defaultConfigurationName = defaultConfigurationName;
+    }
+
+    /** The webhook's name, the prefix of its audit annotations in the API server's log. */
+    public String webhookName() {
+      return webhookName;
+    }
+
+    /** The path {@code kubejit serve} answers it on. */
+    public String defaultPath() {
+      return defaultPath;
+    }
+
+    /** The configuration's default name. */
+    public String defaultConfigurationName() {
+      return defaultConfigurationName;
+    }
+  }
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final Pattern DNS_SUBDOMAIN =
@@ -31,6 +65,7 @@ public final class WebhookManifest {
   private static final Pattern PEM_CERT =
       Pattern.compile("-----BEGIN CERTIFICATE-----\\r?\\n[A-Za-z0-9+/=\\r\\n]+-----END CERTIFICATE-----\\r?\\n?");
 
+  private final Webhook webhook;
   private final String name;
   private final URI url;
   private final String serviceNamespace;
@@ -43,12 +78,13 @@ public final class WebhookManifest {
   private final String selectorValue;
 
   private WebhookManifest(Builder b) {
-    this.name = b.name;
+    this.webhook = b.webhook;
+    this.name = b.name == null ? b.webhook.defaultConfigurationName() : b.name;
     this.url = b.url;
     this.serviceNamespace = b.serviceNamespace;
     this.serviceName = b.serviceName;
     this.servicePort = b.servicePort;
-    this.path = b.path;
+    this.path = b.path == null ? b.webhook.defaultPath() : b.path;
     this.caBundlePem = b.caBundlePem;
     this.timeoutSeconds = b.timeoutSeconds;
     this.selectorKey = b.selectorKey;
@@ -69,7 +105,7 @@ public final class WebhookManifest {
     y.append("  name: ").append(name).append('\n');
     y.append("  labels:\n    app.kubernetes.io/managed-by: kubejit\n");
     y.append("webhooks:\n");
-    y.append("- name: ").append(WEBHOOK_NAME).append('\n');
+    y.append("- name: ").append(webhook.webhookName()).append('\n');
     y.append("  clientConfig:\n");
     if (url != null) {
       y.append("    url: \"").append(url).append("\"\n");
@@ -82,11 +118,19 @@ public final class WebhookManifest {
     }
     y.append("    caBundle: ").append(Base64.getEncoder().encodeToString(caBundlePem.getBytes(US_ASCII))).append('\n');
     y.append("  rules:\n");
-    y.append("  - operations: [\"CONNECT\"]\n");
-    y.append("    apiGroups: [\"\"]\n");
-    y.append("    apiVersions: [\"v1\"]\n");
-    y.append("    resources: [\"pods/exec\", \"pods/attach\", \"pods/portforward\"]\n");
-    y.append("    scope: \"Namespaced\"\n");
+    if (webhook == Webhook.EXEC) {
+      y.append("  - operations: [\"CONNECT\"]\n");
+      y.append("    apiGroups: [\"\"]\n");
+      y.append("    apiVersions: [\"v1\"]\n");
+      y.append("    resources: [\"pods/exec\", \"pods/attach\", \"pods/portforward\"]\n");
+      y.append("    scope: \"Namespaced\"\n");
+    } else {
+      y.append("  - operations: [\"CREATE\", \"UPDATE\"]\n");
+      y.append("    apiGroups: [\"rbac.authorization.k8s.io\"]\n");
+      y.append("    apiVersions: [\"*\"]\n");
+      y.append("    resources: [\"roles\", \"clusterroles\", \"rolebindings\", \"clusterrolebindings\"]\n");
+      y.append("    scope: \"*\"\n");
+    }
     y.append("  failurePolicy: Fail\n");
     y.append("  matchPolicy: Equivalent\n");
     y.append("  sideEffects: None\n");
@@ -102,18 +146,19 @@ public final class WebhookManifest {
 
   @Override
   public String toString() {
-    return "WebhookManifest{" + name + " -> " + (url != null ? url
+    return "WebhookManifest{" + webhook + " " + name + " -> " + (url != null ? url
         : "service " + serviceNamespace + "/" + serviceName + ":" + servicePort + path) + "}";
   }
 
   /** Builds a {@link WebhookManifest}. */
   public static final class Builder {
-    private String name = "kubejit-exec";
+    private Webhook webhook = Webhook.EXEC;
+    private String name;
     private URI url;
     private String serviceNamespace;
     private String serviceName;
     private int servicePort;
-    private String path = DEFAULT_PATH;
+    private String path;
     private String caBundlePem;
     private int timeoutSeconds = 5;
     private String selectorKey;
@@ -121,7 +166,13 @@ public final class WebhookManifest {
 
     private Builder() {}
 
-    /** The configuration's name (default {@code kubejit-exec}); a DNS subdomain. */
+    /** Which webhook to register (default {@link Webhook#EXEC}). */
+    public Builder webhook(Webhook webhook) {
+      this.webhook = requireNonNull(webhook, "webhook");
+      return this;
+    }
+
+    /** The configuration's name (default: the webhook's, e.g. {@code kubejit-exec}); a DNS subdomain. */
     public Builder name(String name) {
       this.name = check(DNS_SUBDOMAIN, requireNonNull(name, "name"), "configuration name");
       return this;
@@ -143,7 +194,10 @@ public final class WebhookManifest {
       return this;
     }
 
-    /** Calls the webhook through a Service in the cluster (the usual setup: replicas behind it). */
+    /**
+     * Calls the webhook through a Service in the cluster (the usual setup: replicas behind it); a
+     * null path means the webhook's default path.
+     */
     public Builder service(String namespace, String name, int port, String path) {
       this.serviceNamespace = check(DNS_LABEL, requireNonNull(namespace, "namespace"), "service namespace");
       this.serviceName = check(DNS_LABEL, requireNonNull(name, "name"), "service name");
@@ -151,7 +205,7 @@ public final class WebhookManifest {
         throw new IllegalArgumentException("service port must be 1 to 65535: " + port);
       }
       this.servicePort = port;
-      this.path = check(PATH, requireNonNull(path, "path"), "path");
+      this.path = path == null ? null : check(PATH, path, "path");
       return this;
     }
 
