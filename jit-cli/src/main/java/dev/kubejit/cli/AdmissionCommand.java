@@ -28,7 +28,8 @@ final class AdmissionCommand implements Runnable {
   /** {@code kubejit admission manifest}: prints the ValidatingWebhookConfiguration. */
   @Command(name = "manifest", mixinStandardHelpOptions = true,
       description = {"Print the ValidatingWebhookConfiguration that sends CONNECT on pods/exec, pods/attach and"
-          + " pods/portforward to the exec admission webhook (failurePolicy Fail, sideEffects None).",
+          + " pods/portforward to the exec admission webhook (--webhook exec), or CREATE/UPDATE of RBAC objects to"
+          + " the RBAC write guardrails (--webhook rbac); failurePolicy Fail, sideEffects None.",
           "Apply it with: kubejit admission manifest ... | kubectl apply -f -"})
   static final class Manifest implements Callable<Integer> {
     private static final Pattern SERVICE = Pattern.compile("([^/:]+)/([^/:]+)(?::(\\d{1,5}))?");
@@ -46,9 +47,11 @@ final class AdmissionCommand implements Runnable {
         + " replicas (port default 443).")
     String service;
 
-    @Option(names = "--path", defaultValue = WebhookManifest.DEFAULT_PATH,
-        description = "Path on the Service (default ${DEFAULT-VALUE}).")
+    @Option(names = "--path", description = "Path on the Service (default /admission/exec or /admission/rbac).")
     String path;
+
+    @Option(names = "--webhook", defaultValue = "exec", description = "exec or rbac (default ${DEFAULT-VALUE}).")
+    String webhook;
 
     @Option(names = "--namespace-selector", description = "KEY=VALUE: only namespaces with this label are enforced.")
     String selector;
@@ -56,7 +59,7 @@ final class AdmissionCommand implements Runnable {
     @Option(names = "--timeout-seconds", defaultValue = "5", description = "API server timeout, 1-30 (default ${DEFAULT-VALUE}).")
     int timeoutSeconds;
 
-    @Option(names = "--name", defaultValue = "kubejit-exec", description = "Configuration name (default ${DEFAULT-VALUE}).")
+    @Option(names = "--name", description = "Configuration name (default kubejit-exec or kubejit-rbac-guardrails).")
     String name;
 
     @Override
@@ -68,8 +71,22 @@ final class AdmissionCommand implements Runnable {
         if (Files.size(caFile) > 1024 * 1024) {
           throw new IllegalArgumentException("--ca-file " + caFile + " is larger than 1 MiB");
         }
-        WebhookManifest.Builder b = WebhookManifest.builder().name(name)
-            .caBundlePem(Files.readString(caFile, StandardCharsets.US_ASCII)).timeoutSeconds(timeoutSeconds);
+        WebhookManifest.Webhook kind;
+        switch (webhook) {
+          case "exec":
+            kind = WebhookManifest.Webhook.EXEC;
+            break;
+          case "rbac":
+            kind = WebhookManifest.Webhook.RBAC_WRITES;
+            break;
+          default:
+            throw new IllegalArgumentException("--webhook must be exec or rbac, not " + webhook);
+        }
+        WebhookManifest.Builder b = WebhookManifest.builder().webhook(kind);
+        if (name != null) {
+          b.name(name);
+        }
+        b.caBundlePem(Files.readString(caFile, StandardCharsets.US_ASCII)).timeoutSeconds(timeoutSeconds);
         if (url != null) {
           b.url(URI.create(url));
         } else {

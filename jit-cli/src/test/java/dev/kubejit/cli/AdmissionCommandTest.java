@@ -51,6 +51,22 @@ class AdmissionCommandTest {
   }
 
   @Test
+  void rendersTheRbacGuardrailsConfiguration() throws Exception {
+    RbacCommandTest.Run r = RbacCommandTest.run("admission", "manifest", "--webhook", "rbac", "--ca-file",
+        caFile().toString(), "--service", "kubejit/kubejit-webhook");
+    assertEquals(0, r.exit, r.err);
+    JsonNode y = new ObjectMapper(new YAMLFactory()).readTree(r.out);
+    assertEquals("kubejit-rbac-guardrails", y.get("metadata").get("name").asText());
+    JsonNode w = y.get("webhooks").get(0);
+    assertEquals("rbac.kubejit.dev", w.get("name").asText());
+    assertEquals("[\"CREATE\",\"UPDATE\"]", w.get("rules").get(0).get("operations").toString());
+    assertEquals("[\"roles\",\"clusterroles\",\"rolebindings\",\"clusterrolebindings\"]",
+        w.get("rules").get(0).get("resources").toString());
+    assertEquals("/admission/rbac", w.get("clientConfig").get("service").get("path").asText());
+    assertEquals(443, w.get("clientConfig").get("service").get("port").asInt());
+  }
+
+  @Test
   void refusesBadInputWithAClearMessage() throws Exception {
     Path ca = caFile();
     Path key = dir.resolve("ca.key");
@@ -59,6 +75,7 @@ class AdmissionCommandTest {
     assertBad("private key", "--ca-file", key.toString(), "--url", "https://127.0.0.1:8443/admission/exec");
     assertBad("timeoutSeconds must be 1 to 30", "--ca-file", ca.toString(), "--url", "https://h/a", "--timeout-seconds", "60");
     assertBad("--service must be NAMESPACE/NAME", "--ca-file", ca.toString(), "--service", "kubejit");
+    assertBad("--webhook must be exec or rbac", "--ca-file", ca.toString(), "--url", "https://h/a", "--webhook", "authz");
     assertBad("namespace label value is not valid", "--ca-file", ca.toString(), "--url", "https://h/a",
         "--namespace-selector", "a=b c");
   }
@@ -79,15 +96,17 @@ class AdmissionCommandTest {
   @Test
   void theApiServerAcceptsIt(KubeControlPlane cp) throws Exception {
     Path ca = caFile();
-    for (String[] target : new String[][] {{"--service", "kubejit/kubejit-webhook"},
-        {"--url", "https://broker.example.com:8443/admission/exec"}}) {
-      RbacCommandTest.Run r = RbacCommandTest.run("admission", "manifest", "--ca-file", ca.toString(),
-          target[0], target[1], "--namespace-selector", "team=payments");
-      assertEquals(0, r.exit, r.err);
-      Kubectl.Result applied = Kubectl.run(cp.adminKubeconfig(), r.out, "apply", "--dry-run=server", "-f", "-");
-      assertEquals(0, applied.exit(), applied::toString);
-      assertTrue(applied.out().contains("validatingwebhookconfiguration.admissionregistration.k8s.io/kubejit-exec"),
-          applied::toString);
+    for (String webhook : new String[] {"exec", "rbac"}) {
+      for (String[] target : new String[][] {{"--service", "kubejit/kubejit-webhook"},
+          {"--url", "https://broker.example.com:8443/admission/" + webhook}}) {
+        RbacCommandTest.Run r = RbacCommandTest.run("admission", "manifest", "--webhook", webhook, "--ca-file",
+            ca.toString(), target[0], target[1], "--namespace-selector", "team=payments");
+        assertEquals(0, r.exit, r.err);
+        Kubectl.Result applied = Kubectl.run(cp.adminKubeconfig(), r.out, "apply", "--dry-run=server", "-f", "-");
+        assertEquals(0, applied.exit(), applied::toString);
+        assertTrue(applied.out().contains("validatingwebhookconfiguration.admissionregistration.k8s.io/kubejit-"
+            + ("exec".equals(webhook) ? "exec" : "rbac-guardrails")), applied::toString);
+      }
     }
   }
 }
