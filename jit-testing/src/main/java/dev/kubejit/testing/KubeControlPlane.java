@@ -242,7 +242,7 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--audit-log-format=json",
                   "--audit-log-mode=blocking",
                   // ValidatingAdmissionWebhook does nothing until a test registers a webhook
-                  // configuration (jit-admission's tests do, limited to their own namespaces).
+                  // configuration (jit-admission's tests register theirs and remove them when done).
                   "--enable-admission-plugins=NamespaceLifecycle,CertificateApproval,"
                       + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction,"
                       + "ValidatingAdmissionWebhook",
