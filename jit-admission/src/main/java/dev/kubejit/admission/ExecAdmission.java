@@ -86,13 +86,20 @@ public final class ExecAdmission {
     AdmissionReview review = AdmissionReview.parse(admissionReviewJson);
     Verdict v = decide(review);
     Map<String, String> annotations = new LinkedHashMap<>();
-    v.grant.ifPresent(g -> annotations.put("grant", g));
+    if (v.grant != null) {
+      annotations.put("grant", v.grant.value());
+    }
     annotations.put("decision", v.kind);
     if (v.rule != null) {
       annotations.put("rule", v.rule);
     }
-    String message = v.allowed ? null : abbreviate("kubejit: " + review.subResource + " refused by rule " + v.rule
-        + v.grant.map(g -> " (grant " + g + ")").orElse("") + ": " + v.reason);
+    String what = review.subResource == null ? "request" : SafeText.quote(review.subResource);
+    if ("exec".equals(review.subResource) || "attach".equals(review.subResource)
+        || "portforward".equals(review.subResource)) {
+      what = review.subResource;
+    }
+    String message = v.allowed ? null : abbreviate("kubejit: " + what + " refused by rule " + v.rule
+        + (v.grant == null ? "" : " (grant " + v.grant.value() + ")") + ": " + v.reason);
     return review.respond(v.allowed, message, annotations);
   }
 
@@ -296,7 +303,7 @@ public final class ExecAdmission {
   private static final class Verdict {
     final boolean allowed;
     final String kind;
-    final Optional<String> grant;
+    final GrantId grant;
     final String rule;
     final String reason;
     final Decision decision;
@@ -304,7 +311,7 @@ public final class ExecAdmission {
     private Verdict(boolean allowed, String kind, GrantId grant, String rule, String reason, Decision decision) {
       this.allowed = allowed;
       this.kind = kind;
-      this.grant = Optional.ofNullable(grant).map(GrantId::value);
+      this.grant = grant;
       this.rule = rule;
       this.reason = reason;
       this.decision = decision;
@@ -323,7 +330,7 @@ public final class ExecAdmission {
     }
 
     Verdict withDecision(Decision d) {
-      return new Verdict(allowed, kind, grant.map(GrantId::parse).orElse(null), rule, reason, d);
+      return new Verdict(allowed, kind, grant, rule, reason, d);
     }
   }
 
