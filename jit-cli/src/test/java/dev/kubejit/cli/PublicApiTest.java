@@ -137,7 +137,7 @@ class PublicApiTest {
   void ruleSeesEveryModuleAndWouldCatchALeak() {
     for (String pkg : List.of("dev.kubejit.api", "dev.kubejit.credentials", "dev.kubejit.credentials.ssh",
         "dev.kubejit.credentials.jwt", "dev.kubejit.credentials.kubernetes", "dev.kubejit.rbac", "dev.kubejit.policy",
-        "dev.kubejit.audit")) {
+        "dev.kubejit.audit", "dev.kubejit.admission")) {
       assertTrue(classes.stream().anyMatch(c -> c.getPackageName().equals(pkg) && reachable(c)), "no public class imported from " + pkg);
     }
     JavaClass builder = classes.get("dev.kubejit.credentials.kubernetes.KubernetesCsrIssuer$Builder");

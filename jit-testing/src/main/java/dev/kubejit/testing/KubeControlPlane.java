@@ -120,10 +120,30 @@ public final class KubeControlPlane implements AutoCloseable {
     if (clusterSigningDuration.isNegative() || clusterSigningDuration.isZero()) {
       throw new IllegalArgumentException("clusterSigningDuration must be positive");
     }
+    return start(clusterSigningDuration, null, null);
+  }
+
+  /**
+   * Starts a control plane (separate from the shared one) whose API server also asks an
+   * authorization webhook: {@code --authorization-mode=Node,Webhook,RBAC}, {@code
+   * --authorization-webhook-config-file} (a copy of {@code webhookKubeconfig}, API version v1), and
+   * both decision caches set to {@code cacheTtl} (whole seconds, at least 1 s). If the webhook does
+   * not answer, the API server treats it as no opinion and RBAC decides.
+   */
+  public static KubeControlPlane startWithAuthorizationWebhook(Path webhookKubeconfig, Duration cacheTtl) {
+    requireNonNull(webhookKubeconfig, "webhookKubeconfig");
+    requireNonNull(cacheTtl, "cacheTtl");
+    if (cacheTtl.isNegative() || cacheTtl.isZero()) {
+      throw new IllegalArgumentException("cacheTtl must be positive");
+    }
+    return start(DEFAULT_SIGNING_DURATION, webhookKubeconfig, cacheTtl);
+  }
+
+  private static KubeControlPlane start(Duration clusterSigningDuration, Path authzKubeconfig, Duration authzTtl) {
     TestEnvBinaries binaries = TestEnvBinaries.locate();
     for (int attempt = 1; ; attempt++) {
       try {
-        return startOnce(binaries, clusterSigningDuration);
+        return startOnce(binaries, clusterSigningDuration, authzKubeconfig, authzTtl);
       } catch (PortClashException e) {
         if (attempt >= START_ATTEMPTS) {
           throw new IllegalStateException(e.getMessage(), e);
@@ -132,7 +152,8 @@ public final class KubeControlPlane implements AutoCloseable {
     }
   }
 
-  private static KubeControlPlane startOnce(TestEnvBinaries binaries, Duration signingDuration) {
+  private static KubeControlPlane startOnce(TestEnvBinaries binaries, Duration signingDuration,
+      Path authzKubeconfig, Duration authzTtl) {
     long t0 = System.nanoTime();
     Path dir = SecureFiles.createTempDir("kubejit-controlplane-");
     List<ManagedProcess> processes = new CopyOnWriteArrayList<>();
@@ -241,12 +262,15 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--audit-log-path=" + auditLog,
                   "--audit-log-format=json",
                   "--audit-log-mode=blocking",
+                  // ValidatingAdmissionWebhook does nothing until a test registers a webhook
+                  // configuration (jit-admission's tests register theirs and remove them when done).
                   "--enable-admission-plugins=NamespaceLifecycle,CertificateApproval,"
-                      + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction",
+                      + "CertificateSigning,CertificateSubjectRestriction,NodeRestriction,"
+                      + "ValidatingAdmissionWebhook",
                   "--disable-admission-plugins=ServiceAccount,LimitRanger,TaintNodesByCondition,"
                       + "Priority,DefaultTolerationSeconds,DefaultStorageClass,"
                       + "StorageObjectInUseProtection,PersistentVolumeClaimResize,RuntimeClass,"
-                      + "DefaultIngressClass,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,"
+                      + "DefaultIngressClass,MutatingAdmissionWebhook,"
                       + "ResourceQuota",
                   "--allow-privileged=true",
                   // The default reconciler rejects a loopback advertise address for the
@@ -255,6 +279,20 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--profiling=false"));
       if (minor < 24) {
         apiArgs.add("--insecure-port=0"); // 1.20 still opens an unauthenticated port by default.
+      }
+      if (authzKubeconfig != null) {
+        String text;
+        try {
+          text = Files.readString(authzKubeconfig, UTF_8);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot read " + authzKubeconfig, e);
+        }
+        Path copy = SecureFiles.writePrivate(dir.resolve("authorization-webhook.kubeconfig"), text);
+        apiArgs.replaceAll(a -> a.equals("--authorization-mode=Node,RBAC") ? "--authorization-mode=Node,Webhook,RBAC" : a);
+        apiArgs.add("--authorization-webhook-config-file=" + copy);
+        apiArgs.add("--authorization-webhook-version=v1");
+        apiArgs.add("--authorization-webhook-cache-authorized-ttl=" + goDuration(authzTtl));
+        apiArgs.add("--authorization-webhook-cache-unauthorized-ttl=" + goDuration(authzTtl));
       }
       ManagedProcess apiServer =
           ManagedProcess.start(

@@ -1,0 +1,250 @@
+package dev.kubejit.admission;
+
+import static java.util.Objects.requireNonNull;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.AuditEventType;
+import dev.kubejit.api.Decision;
+import dev.kubejit.api.Identity;
+import dev.kubejit.api.SafeText;
+import dev.kubejit.api.spi.AuditSink;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The RBAC write guardrails: a validating admission webhook for {@code CREATE} and {@code UPDATE}
+ * of Roles, ClusterRoles, RoleBindings and ClusterRoleBindings, deciding through the {@link
+ * RbacLint} port, as a plain function from an {@code AdmissionReview} to its answer.
+ *
+ * <ul>
+ *   <li>The <b>KubeJIT checks</b> apply to every author: a binding labelled {@code
+ *       app.kubernetes.io/managed-by: kubejit} must carry a {@code kubejit.dev/expires-at} within
+ *       the linter's ceiling ({@code jit-no-expiry}, {@code jit-expiry-too-long}, {@code
+ *       jit-created-in-future}) and bind only a non-system group ({@code jit-subject}). The
+ *       broker's own bindings meet them; a hand-made one that imitates KubeJIT's labels does not.
+ *   <li>The <b>escalation checks</b> (every other error the linter reports: {@code
+ *       privileged-roleref}, {@code escalation-verb}, {@code secrets-read}, {@code nodes-proxy},
+ *       {@code wildcard}, ...) apply when enabled and the author is neither a listed user nor in a
+ *       listed group (the broker's service account, the GitOps controller).
+ * </ul>
+ *
+ * <p>{@code unknown-roleref} is ignored: the webhook sees one object, so a binding's role is not
+ * in view. A binding to a custom role is therefore judged by that role's own admission (roles are
+ * linted when written), not by what the two reach together; see {@code docs/admission.md}.
+ * Refusals name every error finding and are written to the audit sink; allowed writes are not
+ * (the API server's audit log records them). Thread-safe.
+ */
+public final class RbacWriteAdmission {
+  private static final Logger log = LoggerFactory.getLogger(RbacWriteAdmission.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Set<String> KUBEJIT_CHECKS =
+      Set.of("jit-no-expiry", "jit-expiry-too-long", "jit-created-in-future", "jit-subject", "malformed");
+  private static final Set<String> IGNORED = Set.of("unknown-roleref");
+  private static final Set<String> RESOURCES = Set.of("roles", "clusterroles", "rolebindings", "clusterrolebindings");
+  private static final int MAX_MESSAGE = 1024;
+
+  private final RbacLint lint;
+  private final boolean escalationChecks;
+  private final Set<String> allowedUsers;
+  private final Set<String> allowedGroups;
+  private final AuditSink audit;
+  private final Clock clock;
+
+  private RbacWriteAdmission(Builder b) {
+    this.lint = b.lint;
+    this.escalationChecks = b.escalationChecks;
+    this.allowedUsers = Set.copyOf(b.allowedUsers);
+    this.allowedGroups = Set.copyOf(b.allowedGroups);
+    this.audit = b.audit;
+    this.clock = b.clock;
+  }
+
+  /** Returns a builder; the lint port and audit sink are required. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /**
+   * Decides one {@code AdmissionReview} and returns the answer as JSON.
+   *
+   * @throws MalformedAdmissionReviewException if the body is not an AdmissionReview with a request
+   *     and a uid
+   */
+  public byte[] handle(byte[] admissionReviewJson) {
+    AdmissionReview r = AdmissionReview.parse(admissionReviewJson);
+    Map<String, String> annotations = new LinkedHashMap<>();
+    if (!("CREATE".equals(r.operation) || "UPDATE".equals(r.operation))
+        || !"rbac.authorization.k8s.io".equals(r.resourceGroup) || !RESOURCES.contains(r.resource)
+        || (r.subResource != null && !r.subResource.isEmpty())) {
+      annotations.put("decision", "no-opinion");
+      return r.respond(true, null, annotations);
+    }
+    boolean trusted = allowedUsers.contains(r.user) || r.groups.stream().anyMatch(allowedGroups::contains);
+    List<RbacLint.Finding> refusing = new ArrayList<>();
+    try {
+      for (RbacLint.Finding f : lint.lint(essentials(r.object))) {
+        if (!f.isError() || IGNORED.contains(f.id())) {
+          continue;
+        }
+        if (KUBEJIT_CHECKS.contains(f.id()) || (escalationChecks && !trusted)) {
+          refusing.add(f);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.warn("RBAC lint failed on {} {}; refusing: {}", r.resource, r.name, e.toString());
+      refusing.add(RbacLint.Finding.of("lint-error", true, "the linter failed (" + e.getClass().getSimpleName()
+          + "); refused"));
+    }
+    if (refusing.isEmpty()) {
+      annotations.put("decision", "allow");
+      return r.respond(true, null, annotations);
+    }
+    StringBuilder ids = new StringBuilder();
+    StringBuilder why = new StringBuilder();
+    for (RbacLint.Finding f : refusing) {
+      ids.append(ids.length() == 0 ? "" : ",").append(f.id());
+      why.append(why.length() == 0 ? "" : "; ").append(f.id()).append(": ").append(f.message());
+    }
+    String message = "kubejit: " + r.operation + " " + r.resource + " " + SafeText.quote(String.valueOf(r.name))
+        + " refused by rule " + ids + ": " + why;
+    if (message.length() > MAX_MESSAGE) {
+      message = message.substring(0, MAX_MESSAGE - 1) + "…";
+    }
+    annotations.put("decision", "deny");
+    annotations.put("rule", ids.toString());
+    if (!record(r, ids.toString(), message)) {
+      annotations.put("rule", "admission:audit");
+      return r.respond(false, "kubejit: the refusal could not be written to the audit log; refused", annotations);
+    }
+    return r.respond(false, message, annotations);
+  }
+
+  /** The fields the linter reads; server-populated metadata (managedFields, uid, ...) is dropped. */
+  private static String essentials(JsonNode object) {
+    if (object == null || !object.isObject()) {
+      throw new MalformedAdmissionReviewException("request.object must be the RBAC object");
+    }
+    ObjectNode out = JSON.createObjectNode();
+    for (String f : List.of("apiVersion", "kind", "rules", "aggregationRule", "subjects", "roleRef")) {
+      if (object.has(f)) {
+        out.set(f, object.get(f));
+      }
+    }
+    JsonNode meta = object.get("metadata");
+    ObjectNode m = out.putObject("metadata");
+    if (meta != null && meta.isObject()) {
+      for (String f : List.of("name", "namespace", "labels", "annotations", "creationTimestamp")) {
+        if (meta.has(f) && !meta.get(f).isNull()) {
+          m.set(f, meta.get(f));
+        }
+      }
+      if (!m.has("name") && meta.has("generateName")) {
+        m.put("name", meta.get("generateName").asText() + "generated");
+      }
+    }
+    return out.toString();
+  }
+
+  private boolean record(AdmissionReview r, String rules, String message) {
+    try {
+      AuditEvent.Builder ev = AuditEvent.builder(AuditEventType.USE_DENIED, clock.instant())
+          .outcome(Decision.Outcome.DENY).reason(message).ruleId(rules.contains(",") ? rules.substring(0, rules.indexOf(','))
+              : rules)
+          .attribute("enforcedBy", "rbac-write-webhook")
+          .attribute("admissionUid", r.uid)
+          .attribute("operation", String.valueOf(r.operation))
+          .attribute("resource", String.valueOf(r.resource))
+          .attribute("object", (r.namespace == null ? "" : r.namespace + "/") + r.name)
+          .attribute("findings", rules);
+      try {
+        ev.actor(Identity.of(r.user).assertedBy("kube-apiserver"));
+      } catch (RuntimeException e) {
+        ev.attribute("user", SafeText.quote(String.valueOf(r.user)));
+      }
+      audit.write(List.of(ev.build()));
+      return true;
+    } catch (RuntimeException e) {
+      log.error("could not record RBAC refusal for request {}: {}", r.uid, e.toString());
+      return false;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "RbacWriteAdmission{escalationChecks=" + escalationChecks + ", allowedUsers=" + allowedUsers
+        + ", allowedGroups=" + allowedGroups + "}";
+  }
+
+  /** Builds an {@link RbacWriteAdmission}. */
+  public static final class Builder {
+    private RbacLint lint;
+    private boolean escalationChecks;
+    private final List<String> allowedUsers = new ArrayList<>();
+    private final List<String> allowedGroups = new ArrayList<>();
+    private AuditSink audit;
+    private Clock clock = Clock.systemUTC();
+
+    private Builder() {}
+
+    /** The linter port (required). */
+    public Builder lint(RbacLint lint) {
+      this.lint = requireNonNull(lint, "lint");
+      return this;
+    }
+
+    /** Also refuse escalations by authors outside the allow-list (default: KubeJIT checks only). */
+    public Builder escalationChecks(boolean enabled) {
+      this.escalationChecks = enabled;
+      return this;
+    }
+
+    /** Users exempt from the escalation checks, for example {@code system:serviceaccount:kubejit:broker}. */
+    public Builder allowUsers(String... users) {
+      for (String u : users) {
+        allowedUsers.add(requireNonNull(u, "user"));
+      }
+      return this;
+    }
+
+    /** Groups whose members are exempt from the escalation checks (the GitOps controller's). */
+    public Builder allowGroups(String... groups) {
+      for (String g : groups) {
+        allowedGroups.add(requireNonNull(g, "group"));
+      }
+      return this;
+    }
+
+    /** Where refusals are recorded (required; if it fails, the write is refused anyway). */
+    public Builder auditSink(AuditSink audit) {
+      this.audit = requireNonNull(audit, "audit");
+      return this;
+    }
+
+    /** The clock for audit records (default: system UTC). */
+    public Builder clock(Clock clock) {
+      this.clock = requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /**
+     * Returns the webhook.
+     *
+     * @throws IllegalStateException without a lint port or audit sink
+     */
+    public RbacWriteAdmission build() {
+      if (lint == null || audit == null) {
+        throw new IllegalStateException("lint and auditSink are required");
+      }
+      return new RbacWriteAdmission(this);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+package dev.kubejit.admission;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.kubejit.api.AuditEventType;
+import dev.kubejit.api.spi.AuditSink;
+import dev.kubejit.api.spi.InMemoryAuditSink;
+import dev.kubejit.rbac.RbacLinter;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** The RBAC write guardrails with jit-rbac's real linter behind the port, as a host wires it. */
+class RbacWriteAdmissionTest {
+  static final Instant NOW = Instant.parse("2026-12-02T04:00:00Z");
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  /** The adapter a wiring module writes: jit-rbac's linter behind jit-admission's port. */
+  static RbacLint linter(Clock clock) {
+    RbacLinter l = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).clock(clock).build();
+    return json -> l.lintYaml(json).stream()
+        .map(f -> RbacLint.Finding.of(f.id(), f.isError(), f.message())).collect(Collectors.toList());
+  }
+
+  final InMemoryAuditSink audit = AuditSink.inMemory();
+  final Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
+
+  RbacWriteAdmission webhook(boolean escalation) {
+    return RbacWriteAdmission.builder().lint(linter(clock)).escalationChecks(escalation)
+        .allowUsers("system:serviceaccount:kubejit:broker").allowGroups("gitops-controllers")
+        .auditSink(audit).clock(clock).build();
+  }
+
+  static byte[] review(String operation, String yaml, String user, String... groups) throws Exception {
+    JsonNode obj = YAML.readTree(yaml);
+    String kind = obj.get("kind").asText();
+    String resource = kind.toLowerCase(java.util.Locale.ROOT) + "s";
+    ObjectNode root = Lab.JSON.createObjectNode().put("apiVersion", "admission.k8s.io/v1").put("kind", "AdmissionReview");
+    ObjectNode req = root.putObject("request").put("uid", UUID.randomUUID().toString()).put("operation", operation)
+        .put("name", obj.path("metadata").path("name").asText());
+    if (obj.path("metadata").has("namespace")) {
+      req.put("namespace", obj.path("metadata").path("namespace").asText());
+    }
+    req.putObject("resource").put("group", "rbac.authorization.k8s.io").put("version", "v1").put("resource", resource);
+    ObjectNode ui = req.putObject("userInfo").put("username", user);
+    var g = ui.putArray("groups");
+    for (String s : groups) {
+      g.add(s);
+    }
+    ObjectNode withServerFields = (ObjectNode) obj;
+    ((ObjectNode) withServerFields.get("metadata")).put("uid", UUID.randomUUID().toString())
+        .putArray("managedFields").addObject().put("manager", "kubectl");
+    req.set("object", withServerFields);
+    return Lab.JSON.writeValueAsBytes(root);
+  }
+
+  static JsonNode call(RbacWriteAdmission w, byte[] review) throws Exception {
+    return Lab.JSON.readTree(w.handle(review));
+  }
+
+  static void assertRefused(JsonNode answer, String rule) {
+    JsonNode resp = answer.get("response");
+    assertFalse(resp.get("allowed").asBoolean(), answer::toString);
+    String message = resp.get("status").get("message").asText();
+    assertTrue(message.contains("refused by rule") && message.contains(rule), message);
+  }
+
+  static void assertAllowed(JsonNode answer) {
+    assertTrue(answer.get("response").get("allowed").asBoolean(), answer::toString);
+  }
+
+  static final String CLUSTER_ADMIN_CRB = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRoleBinding", "metadata: {name: devs-admin}",
+      "subjects: [{kind: Group, name: devs, apiGroup: rbac.authorization.k8s.io}]",
+      "roleRef: {kind: ClusterRole, name: cluster-admin, apiGroup: rbac.authorization.k8s.io}");
+  static final String ESCALATE_ROLE = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: role-writer}",
+      "rules: [{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [escalate, bind]}]");
+  static final String SECRETS_ROLE = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: secret-reader}",
+      "rules: [{apiGroups: [\"\"], resources: [secrets], verbs: [get, list]}]");
+  static final String NODES_PROXY = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: node-proxy}",
+      "rules: [{apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get, create]}]");
+
+  static String jitBinding(String expiresAt, String subjectKind, String subjectName) {
+    return String.join("\n",
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding",
+        "metadata:", "  name: kubejit-abc", "  namespace: payments",
+        "  labels: {app.kubernetes.io/managed-by: kubejit}",
+        expiresAt == null ? "  annotations: {}" : "  annotations: {kubejit.dev/expires-at: \"" + expiresAt + "\"}",
+        "subjects: [{kind: " + subjectKind + ", name: \"" + subjectName + "\"" + ("User".equals(subjectKind) ? "" : ", apiGroup: rbac.authorization.k8s.io") + "}]",
+        "roleRef: {kind: Role, name: kubejit-abc, apiGroup: rbac.authorization.k8s.io}");
+  }
+
+  @Test
+  void escalationsByAnAuthorOutsideTheAllowListAreRefusedWithTheFinding() throws Exception {
+    RbacWriteAdmission w = webhook(true);
+    assertRefused(call(w, review("CREATE", CLUSTER_ADMIN_CRB, "mallory", "system:masters")), "privileged-roleref");
+    assertRefused(call(w, review("UPDATE", ESCALATE_ROLE, "mallory", "system:masters")), "escalation-verb");
+    assertRefused(call(w, review("CREATE", SECRETS_ROLE, "mallory")), "secrets-read");
+    assertRefused(call(w, review("CREATE", NODES_PROXY, "mallory")), "nodes-proxy");
+    assertEquals(4, audit.events(AuditEventType.USE_DENIED).size());
+    assertEquals("rbac-write-webhook", audit.events().get(0).attributes().get("enforcedBy"));
+    assertEquals("privileged-roleref", audit.events().get(0).ruleId().orElseThrow());
+  }
+
+  @Test
+  void theAllowListAndTheSwitchExemptFromEscalationChecksOnly() throws Exception {
+    assertAllowed(call(webhook(true), review("CREATE", CLUSTER_ADMIN_CRB, "system:serviceaccount:kubejit:broker")));
+    assertAllowed(call(webhook(true), review("CREATE", CLUSTER_ADMIN_CRB, "argocd", "gitops-controllers")));
+    assertAllowed(call(webhook(false), review("CREATE", CLUSTER_ADMIN_CRB, "mallory")));
+    // ... but not from the KubeJIT checks.
+    assertRefused(call(webhook(true), review("CREATE", jitBinding(null, "Group", "jit:grant:x"),
+        "system:serviceaccount:kubejit:broker")), "jit-no-expiry");
+    assertRefused(call(webhook(false), review("CREATE", jitBinding(null, "Group", "jit:grant:x"), "mallory")),
+        "jit-no-expiry");
+  }
+
+  @Test
+  void kubejitLabelledBindingsNeedAnExpiryWithinTheCeilingAndAGroup() throws Exception {
+    RbacWriteAdmission w = webhook(false);
+    assertAllowed(call(w, review("CREATE", jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc"), "broker")));
+    assertRefused(call(w, review("CREATE", jitBinding("2026-12-03T05:00:00Z", "Group", "jit:grant:abc"), "broker")),
+        "jit-expiry-too-long");
+    assertRefused(call(w, review("UPDATE", jitBinding("2026-12-02T05:00:00Z", "User", "alice"), "broker")),
+        "jit-subject");
+  }
+
+  @Test
+  void otherRequestsGetNoOpinion() throws Exception {
+    byte[] exec = Lab.JSON.writeValueAsBytes(Lab.review("admission.k8s.io/v1", "exec", "payments", "web",
+        "alice", List.of(), Lab.exec(List.of("id"), false, false)));
+    JsonNode answer = Lab.JSON.readTree(webhook(true).handle(exec));
+    assertAllowed(answer);
+    assertEquals("no-opinion", answer.get("response").get("auditAnnotations").get("decision").asText());
+  }
+
+  @Test
+  void aFailingLinterRefuses() throws Exception {
+    RbacWriteAdmission w = RbacWriteAdmission.builder().lint(json -> {
+      throw new IllegalStateException("boom");
+    }).auditSink(audit).build();
+    assertRefused(call(w, review("CREATE", SECRETS_ROLE, "mallory")), "lint-error");
+  }
+}
