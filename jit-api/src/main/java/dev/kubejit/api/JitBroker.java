@@ -531,6 +531,97 @@ public final class JitBroker {
     return expired;
   }
 
+  /**
+   * Issues fresh credentials for an active grant, for example when a short certificate is about to
+   * run out while the grant still has time. Only the grant's holder may ask, only while the grant
+   * is active, and every credential ends no later than the grant (the issuer caps it; a credential
+   * that would outlive the grant is refused here too). Each credential is recorded as {@link
+   * AuditEventType#CREDENTIAL_ISSUED} before it is returned: if the audit sink fails, nothing is
+   * handed out.
+   *
+   * @throws NotFoundException if the grant is unknown
+   * @throws InvalidTransitionException if the grant has ended (revoked, expired) or its time is up;
+   *     the message says by whom and when
+   * @throws AccessDeniedException if {@code caller} does not hold the grant
+   * @throws ProvisioningException if no credential issuer is configured or a credential could not be made
+   * @throws AuditException if the issuance could not be recorded; nothing is returned
+   * @throws IllegalArgumentException if no spec is given
+   */
+  public List<IssuedCredential> reissue(GrantId grantId, Identity caller, CredentialSpec... specs) {
+    requireNonNull(grantId, "grantId");
+    requireNonNull(caller, "caller");
+    List<CredentialSpec> specList = Arrays.asList(specs.clone());
+    specList.forEach(s -> requireNonNull(s, "credential spec"));
+    if (specList.isEmpty()) {
+      throw new IllegalArgumentException("no credential spec given: pass what to issue, e.g. CredentialSpec.x509FromCsr(csrPem)");
+    }
+    if (issuer == null) {
+      throw new ProvisioningException("no credential issuer is configured; cannot issue " + specList);
+    }
+    RequestId rid = store.findByGrant(grantId).orElseThrow(() -> new NotFoundException("no grant " + grantId)).id();
+    Lock lock = locks.get(rid);
+    lock.lock();
+    try {
+      RequestRecord rec = load(rid);
+      Grant grant = rec.grant().orElseThrow(() -> new NotFoundException("no grant " + grantId));
+      Instant now = clock.instant();
+      if (!caller.samePerson(grant.holder())) {
+        throw new AccessDeniedException(caller.user() + " does not hold grant " + grantId);
+      }
+      if (rec.state() != RequestState.ACTIVE) {
+        throw new InvalidTransitionException(rid, rec.state(), RequestState.ACTIVE, endedMessage(rec, grant));
+      }
+      if (!grant.isActiveAt(now)) {
+        throw new InvalidTransitionException(rid, rec.state(), RequestState.ACTIVE,
+            "grant " + grantId + " expired at " + grant.expiresAt());
+      }
+      List<IssuedCredential> issued = new ArrayList<>();
+      List<AuditEvent> events = new ArrayList<>();
+      for (CredentialSpec spec : specList) {
+        IssuedCredential c = issuer.issue(grant, spec);
+        if (c.ref().notAfter().isAfter(grant.expiresAt())) {
+          throw new ProvisioningException("credential " + c.ref().id() + " would outlive grant " + grantId + " ("
+              + c.ref().notAfter() + " > " + grant.expiresAt() + "); not issued");
+        }
+        issued.add(c);
+        events.add(event(AuditEventType.CREDENTIAL_ISSUED, now, rec, caller)
+            .attribute("credentialKind", c.ref().kind().name())
+            .attribute("credentialId", c.ref().id())
+            .attribute("fingerprint", c.ref().fingerprint())
+            .attribute("notAfter", c.ref().notAfter().toString())
+            .attribute("reissue", "true")
+            .build());
+      }
+      writeAudit(events, "reissue for grant " + grantId);
+      return List.copyOf(issued);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private static String endedMessage(RequestRecord rec, Grant grant) {
+    StringBuilder m = new StringBuilder("grant ").append(grant.id()).append(" was ")
+        .append(rec.state().name().toLowerCase(java.util.Locale.ROOT));
+    rec.endedBy().ifPresent(by -> m.append(" by ").append(by.user()));
+    rec.endedAt().ifPresent(at -> m.append(" at ").append(at));
+    rec.endReason().ifPresent(r -> m.append(": ").append(r));
+    return m.toString();
+  }
+
+  /**
+   * Lists requests in any of {@code states} (all requests when {@code states} is empty), as the
+   * store holds them. Callers decide what each user may see.
+   */
+  public List<RequestRecord> list(Set<RequestState> states) {
+    requireNonNull(states, "states");
+    return store.list(states.isEmpty() ? EnumSet.allOf(RequestState.class) : EnumSet.copyOf(states));
+  }
+
+  /** The groups whose members may revoke (and, in the HTTP API, see) any request. */
+  public ImmutableSet<String> adminGroups() {
+    return adminGroups;
+  }
+
   /** Returns the request's current snapshot. */
   public Optional<RequestRecord> find(RequestId id) {
     return store.find(requireNonNull(id, "id"));

@@ -23,27 +23,42 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code kubejit credential}: a kubectl exec credential plugin that generates a key pair in this
- * process (on the engineer's machine), has the local CA sign a short-lived certificate for it, and
- * prints an ExecCredential ({@code client.authentication.k8s.io/v1}, or v1beta1 when {@code
- * KUBERNETES_EXEC_INFO} asks for it).
+ * {@code kubejit credential}: a kubectl exec credential plugin that prints an ExecCredential
+ * ({@code client.authentication.k8s.io/v1}, or v1beta1 when {@code KUBERNETES_EXEC_INFO} asks for
+ * it). Two modes:
+ *
+ * <ul>
+ *   <li>{@code --grant ID}: the certificate the broker issues for a grant, for the engineer's own
+ *       key under {@code ~/.kubejit/keys} (only its CSR is sent), cached until shortly before it
+ *       expires ({@link GrantCredentials}); a revoked or expired grant fails with the broker's
+ *       message. This is what {@code kubejit kubeconfig --grant} writes into a kubeconfig.
+ *   <li>{@code --ca DIR --user U --group G --ttl T}: generates a key pair in this process, has the
+ *       local CA sign a short-lived certificate for it (no broker; for labs and tests).
+ * </ul>
  */
-@Command(name = "credential", mixinStandardHelpOptions = true,
-    description = "Print an ExecCredential with a fresh short-lived client certificate (kubectl exec plugin).")
+@Command(name = "credential", mixinStandardHelpOptions = true, sortOptions = false,
+    description = {"Print an ExecCredential with a short-lived client certificate (kubectl exec plugin).",
+        "With --grant ID: the broker's certificate for your grant (kubejit kubeconfig --grant writes this).",
+        "With --ca/--user/--group/--ttl: a certificate from a local CA, no broker."})
 final class CredentialCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--ca", required = true, description = "CA directory (ca.crt, ca.key) from 'kubejit ca init'.")
+  @Option(names = "--grant", paramLabel = "ID", description = "A grant of the broker you logged in to (kubejit login).")
+  String grant;
+
+  @Mixin ClientCommands.HomeOption home;
+
+  @Option(names = "--ca", description = "CA directory (ca.crt, ca.key) from 'kubejit ca init'.")
   Path caDir;
 
-  @Option(names = "--user", required = true, description = "User name (certificate CN).")
+  @Option(names = "--user", description = "User name (certificate CN).")
   String user;
 
-  @Option(names = "--group", required = true, description = "Group (certificate O); repeat for several.")
+  @Option(names = "--group", description = "Group (certificate O); repeat for several.")
   List<String> groups;
 
-  @Option(names = "--ttl", required = true, description = "Validity, e.g. 30m, 1h, 1h30m.")
+  @Option(names = "--ttl", description = "Validity, e.g. 30m, 1h, 1h30m.")
   String ttl;
 
   @Option(names = "--key-type", defaultValue = "ecdsa-p256", description = "Client key type (default ${DEFAULT-VALUE}).")
@@ -53,6 +68,25 @@ final class CredentialCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    if (grant != null) {
+      if (caDir != null || user != null || groups != null || ttl != null || !reservedNames.reserve.isEmpty()
+          || !reservedNames.allow.isEmpty()) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--grant takes the certificate from the broker: --ca, --user, --group, --ttl, --reserve and --dangerously-allow-reserved do not apply");
+      }
+      String grantId = ClientCommands.grantId(grant);
+      String version = ExecCredential.apiVersionFor(System.getenv("KUBERNETES_EXEC_INFO"));
+      ClientHome h = home.resolve();
+      String json = new GrantCredentials(h, Clock.systemUTC()).execCredential(BrokerClient.open(h), grantId, version);
+      PrintWriter out = spec.commandLine().getOut();
+      out.print(json);
+      out.flush();
+      return 0;
+    }
+    if (caDir == null || user == null || groups == null || ttl == null) {
+      throw new CommandLine.ParameterException(spec.commandLine(),
+          "either --grant ID, or all of --ca, --user, --group and --ttl");
+    }
     return guarded(spec, () -> {
       IssuedCertificate c = X509Issuer.builder().authority(CertificateAuthority.load(caDir)).clock(Clock.systemUTC())
           .reservedNames(reservedNames.build(spec)).build()

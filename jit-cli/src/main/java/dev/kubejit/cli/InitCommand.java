@@ -40,7 +40,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "init", mixinStandardHelpOptions = true,
     description = {"Write a development setup for the broker service to DIR: X.509 and SSH CAs, an audit signing key "
         + "(keys 0600, directories 0700), the sample policy and DIR/kubejit.yaml (SQLite store DIR/kubejit.db, "
-        + "listen 127.0.0.1:8443 in plain HTTP, development header authentication).",
+        + "listen https://127.0.0.1:8443 with a development TLS certificate (DIR/tls, its own serving CA), "
+        + "development header authentication).",
         "DIR must not exist or be empty. Not for production: see docs/server.md."})
 final class InitCommand implements Callable<Integer> {
   static final Set<PosixFilePermission> DIR_MODE = PosixFilePermissions.fromString("rwx------");
@@ -71,13 +72,14 @@ final class InitCommand implements Callable<Integer> {
       }
       PrintWriter out = spec.commandLine().getOut();
       out.println("Wrote a development setup to " + target + ":");
-      out.println("  kubejit.yaml        the configuration (SQLite store kubejit.db, listen 127.0.0.1:8443, dev-header auth)");
+      out.println("  kubejit.yaml        the configuration (SQLite store kubejit.db, https://127.0.0.1:8443, dev-header auth)");
       out.println("  policy.json         the sample policy (the one ./kubejit demo uses)");
       out.println("  ca/x509, ca/ssh     the X.509 and SSH certificate authorities (keys 0600)");
       out.println("  keys/               the audit signing key (0600) and its public key");
       out.println("  audit/              the audit log directory");
-      out.println("Development only: plain HTTP on loopback and the identity taken from a header. See docs/server.md.");
-      out.println("(kubejit serve is not built yet; check the file with ServerConfig.load.)");
+      out.println("  tls/                ca.crt (the development serving CA clients trust), server.crt, server.key (0600)");
+      out.println("Development only: the identity is taken from a header, on loopback. See docs/server.md.");
+      out.println("Start it with: kubejit serve --config " + target.resolve("kubejit.yaml"));
       out.flush();
       return 0;
     });
@@ -110,6 +112,7 @@ final class InitCommand implements Callable<Integer> {
     AuditKeys.writePrivateKey(audit.getPrivate(), keys.resolve("audit-signing.key"));
     AuditKeys.writePublicKey(audit.getPublic(), keys.resolve("audit-signing.pub"));
     Files.createDirectory(d.resolve("audit"), PRIVATE_DIR);
+    DevServingTls.write(Files.createDirectory(d.resolve("tls"), PRIVATE_DIR), clock);
     try (InputStream in = InitCommand.class.getResourceAsStream("demo-policy.json")) {
       if (in == null) {
         throw new IllegalStateException("the sample policy is missing from the kubejit jar");
@@ -160,9 +163,13 @@ final class InitCommand implements Callable<Integer> {
       "  x509: ca/x509",
       "  ssh: ca/ssh",
       "clusters: {}",
-      "# Plain HTTP is accepted only on loopback; add listen.tls (certFile, keyFile) for anything else.",
+      "# TLS with a development certificate for localhost/127.0.0.1 signed by tls/ca.crt (a serving CA of its own;",
+      "# clients trust that file). Plain HTTP (no tls) is accepted only on loopback.",
       "listen:",
       "  address: 127.0.0.1:8443",
+      "  tls:",
+      "    certFile: tls/server.crt",
+      "    keyFile: tls/server.key",
       "# Development only: the identity comes from this header, accepted only on loopback.",
       "# Use oidc (issuer, audience, jwksUrl or jwksFile, groupsClaim) or mtls (clientCaFile) for real users.",
       "authentication:",

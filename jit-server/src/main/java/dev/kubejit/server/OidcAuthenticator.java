@@ -23,6 +23,7 @@ import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.jwk.source.RateLimitReachedException;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
+import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.JWTParser;
@@ -175,9 +176,13 @@ public final class OidcAuthenticator implements Authenticator {
     } catch (MalformedURLException | IllegalArgumentException e) {
       throw new IllegalArgumentException("not a usable JWKS URL: " + url, e);
     }
-    DefaultResourceRetriever retriever =
-        new DefaultResourceRetriever(HTTP_TIMEOUT_MILLIS, HTTP_TIMEOUT_MILLIS, JWKS_SIZE_LIMIT, true, ssl);
-    return JWKSourceBuilder.create(u, retriever)
+    return remoteJwks(u, new DefaultResourceRetriever(HTTP_TIMEOUT_MILLIS, HTTP_TIMEOUT_MILLIS, JWKS_SIZE_LIMIT, true,
+        ssl));
+  }
+
+  /** The caching, rate-limited JWKS source over {@code retriever} (a seam for the cache tests). */
+  static JWKSource<SecurityContext> remoteJwks(URL u, ResourceRetriever retriever) {
+    return JWKSourceBuilder.<SecurityContext>create(u, retriever)
         .cache(JWKS_CACHE.toMillis(), HTTP_TIMEOUT_MILLIS)
         .rateLimited(JWKS_MIN_REFETCH.toMillis())
         .refreshAheadCache(false)

@@ -20,6 +20,8 @@ import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jose.jwk.gen.ECKeyGenerator;
 import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
 import com.nimbusds.jose.util.Base64URL;
+import com.nimbusds.jose.util.Resource;
+import com.nimbusds.jose.util.ResourceRetriever;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.PlainJWT;
 import com.nimbusds.jwt.SignedJWT;
@@ -28,6 +30,7 @@ import dev.kubejit.testing.Keycloak;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +47,8 @@ import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -365,6 +370,40 @@ class OidcAuthenticatorTest {
     Path leaky = Files.writeString(tmp.resolve("leaky.json"), new JWKSet(rsa).toString(false));
     assertThrows(IllegalStateException.class, () -> OidcAuthenticator.fromConfig(ServerConfig.Authentication.oidc(
         iss, "kubejit", leaky, null, "groups", "sub", null, SKEW), clock));
+  }
+
+  @Test
+  void aRotatedKeyIsPickedUpByOneRefetchAndUnknownKidsDoNotHammerTheIssuer() throws Exception {
+    Instant now = Instant.now();
+    RSAKey first = new RSAKeyGenerator(2048).keyID("k1").generate();
+    RSAKey second = new RSAKeyGenerator(2048).keyID("k2").generate();
+    AtomicReference<JWKSet> published = new AtomicReference<>(new JWKSet(first.toPublicJWK()));
+    AtomicInteger fetches = new AtomicInteger();
+    ResourceRetriever issuer = url -> {
+      fetches.incrementAndGet();
+      return new Resource(published.get().toString(), "application/json");
+    };
+    OidcAuthenticator auth = new OidcAuthenticator("https://idp.example", "kubejit", "sub", "groups", SKEW,
+        OidcAuthenticator.remoteJwks(new URL("https://idp.example/jwks"), issuer), Clock.systemUTC());
+    JWTClaimsSet claims = new JWTClaimsSet.Builder().issuer("https://idp.example").audience("kubejit").subject("erin")
+        .issueTime(Date.from(now)).expirationTime(Date.from(now.plusSeconds(300))).build();
+
+    assertEquals(0, fetches.get(), "nothing is fetched before the first token");
+    assertEquals("erin", auth.authenticate(bearer(sign(first, JWSAlgorithm.RS256, claims))).user());
+    assertEquals("erin", auth.authenticate(bearer(sign(first, JWSAlgorithm.RS256, claims))).user());
+    assertEquals(1, fetches.get(), "the JWKS is cached");
+
+    published.set(new JWKSet(List.of(first.toPublicJWK(), second.toPublicJWK())));
+    assertEquals("erin", auth.authenticate(bearer(sign(second, JWSAlgorithm.RS256, claims))).user());
+    assertEquals(2, fetches.get(), "a token under a new kid refetched the JWKS once");
+
+    RSAKey stranger = new RSAKeyGenerator(2048).keyID("k3").generate();
+    for (int i = 0; i < 5; i++) {
+      assertEquals("no key with id \"k3\" in the issuer's JWKS",
+          refused(auth, sign(stranger, JWSAlgorithm.RS256, claims)).getMessage());
+    }
+    assertTrue(fetches.get() <= 3, "unknown kids are rate-limited, fetched " + fetches.get() + " times");
+    assertEquals("erin", auth.authenticate(bearer(sign(second, JWSAlgorithm.RS256, claims))).user());
   }
 
   // ------------------------------------------------------------------------------------ helpers

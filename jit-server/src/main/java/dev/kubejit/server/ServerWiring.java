@@ -1,0 +1,234 @@
+package dev.kubejit.server;
+
+import dev.kubejit.api.EndCause;
+import dev.kubejit.api.Grant;
+import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.spi.AuditSink;
+import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.audit.AuditKeys;
+import dev.kubejit.audit.FileAuditSink;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.GrantCredentialIssuer;
+import dev.kubejit.credentials.X509Issuer;
+import dev.kubejit.credentials.ssh.SshCertificateAuthority;
+import dev.kubejit.policy.Policy;
+import dev.kubejit.policy.PolicyEngine;
+import dev.kubejit.policy.PolicyLoader;
+import dev.kubejit.store.jdbc.JdbcRequestStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the running service from a {@link ServerConfig}: policy, store, audit log, credential
+ * issuers, RBAC, authentication, the expiry loop, and the HTTP host. On any failure everything
+ * opened so far is closed again.
+ */
+final class ServerWiring {
+  private static final Logger log = LoggerFactory.getLogger(ServerWiring.class);
+  static final Duration EXPIRY_TICK = Duration.ofSeconds(5);
+
+  private ServerWiring() {}
+
+  static KubeJitServer start(ServerConfig config) {
+    return start(config, Clock.systemUTC());
+  }
+
+  static KubeJitServer start(ServerConfig config, Clock clock) {
+    Deque<AutoCloseable> opened = new ArrayDeque<>();
+    try {
+      Policy policy = PolicyLoader.load(config.policyFile());
+      RequestStore store = store(config, opened);
+      FileAuditSink fileAudit = FileAuditSink.builder(config.auditDirectory().resolve("audit.jsonl"))
+          .signingKey(AuditKeys.readKeyPair(config.auditSigningKeyFile())).clock(clock).open();
+      opened.push(fileAudit);
+      ServerMetrics metrics = new ServerMetrics(clock);
+      AuditSink audit = metrics.timed(fileAudit);
+      CertificateAuthority ca = CertificateAuthority.load(config.x509CaDirectory());
+      SshCertificateAuthority sshCa = SshCertificateAuthority.load(config.sshCaDirectory().resolve("ssh_ca"), clock);
+      GrantCredentialIssuer issuer = GrantCredentialIssuer.builder()
+          .x509(X509Issuer.builder().authority(ca).clock(clock).build())
+          .issuer(sshCa.forGrants())
+          .clock(clock).build();
+      RbacProvisioner rbac = rbac(config);
+      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
+          .rbacProvisioner(rbac).credentialIssuer(issuer).build();
+      metrics.bindActiveGrants(broker);
+
+      int reconciled = broker.reconcile();
+      if (reconciled > 0) {
+        log.info("reconciled {} request(s)/grant(s) that ended while the broker was down", reconciled);
+      }
+      ScheduledExecutorService expiry = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kubejit-expiry");
+        t.setDaemon(true);
+        return t;
+      });
+      opened.push(() -> {
+        expiry.shutdownNow();
+        expiry.awaitTermination(10, TimeUnit.SECONDS);
+      });
+      expiry.scheduleWithFixedDelay(() -> {
+        try {
+          broker.expireDue();
+        } catch (RuntimeException e) {
+          log.warn("expiry sweep failed; retrying in {}: {}", EXPIRY_TICK, e.toString());
+        }
+      }, EXPIRY_TICK.toMillis(), EXPIRY_TICK.toMillis(), TimeUnit.MILLISECONDS);
+
+      ServerConfig.Authentication auth = config.authentication();
+      Authenticator authenticator = authenticator(auth, clock);
+      BrokerHttpApi.Builder api = BrokerHttpApi.builder().broker(broker).authenticator(authenticator)
+          .loginConfig(loginConfig(auth)).metrics(metrics)
+          .readinessCheck("store", () -> {
+            broker.find(dev.kubejit.api.RequestId.random());
+            return Optional.empty();
+          })
+          .readinessCheck("audit", () -> Files.isWritable(config.auditDirectory())
+              ? Optional.empty() : Optional.of("audit directory is not writable"));
+      for (Map.Entry<String, ServerConfig.Cluster> c : config.clusters().entrySet()) {
+        ClusterKubeconfig kc = ClusterKubeconfig.read(c.getValue());
+        api.cluster(c.getKey(), kc.server(), kc.certificateAuthorityData());
+      }
+      KubeJitServer.Builder server = KubeJitServer.builder(api.build()).listen(config.listenHost(), config.listenPort());
+      if (config.tlsCertificateFile().isPresent()) {
+        server.tls(config.tlsCertificateFile().get(), config.tlsKeyFile().orElseThrow());
+      }
+      if (auth.mode() == ServerConfig.Authentication.Mode.MTLS) {
+        server.clientCertificateAuthority(auth.clientCaFile().orElseThrow());
+      }
+      for (java.util.Iterator<AutoCloseable> it = opened.descendingIterator(); it.hasNext(); ) {
+        server.closeOnStop(it.next());
+      }
+      KubeJitServer started = server.start();
+      if (auth.mode() == ServerConfig.Authentication.Mode.DEV_HEADER) {
+        log.warn("DEVELOPMENT MODE: the identity is taken from header {} without proof; loopback only, never in production",
+            auth.header().orElseThrow());
+      }
+      if (config.clusters().isEmpty()) {
+        log.warn("no clusters configured: grants provision no RBAC anywhere (credentials are still issued and audited)");
+      }
+      return started;
+    } catch (RuntimeException e) {
+      while (!opened.isEmpty()) {
+        try {
+          opened.pop().close();
+        } catch (Exception suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
+      throw e;
+    }
+  }
+
+  static Authenticator authenticator(ServerConfig.Authentication auth, Clock clock) {
+    switch (auth.mode()) {
+      case DEV_HEADER:
+        return new DevHeaderAuthenticator(auth.header().orElseThrow());
+      case MTLS:
+        return new MtlsAuthenticator(Pem.certificates(auth.clientCaFile().orElseThrow()), clock);
+      default:
+        return OidcAuthenticator.fromConfig(auth, clock);
+    }
+  }
+
+  static Map<String, String> loginConfig(ServerConfig.Authentication auth) {
+    Map<String, String> m = new LinkedHashMap<>();
+    switch (auth.mode()) {
+      case DEV_HEADER:
+        m.put("mode", "devHeader");
+        m.put("header", auth.header().orElseThrow());
+        break;
+      case MTLS:
+        m.put("mode", "mtls");
+        break;
+      default:
+        m.put("mode", "oidc");
+        m.put("issuer", auth.issuer().orElseThrow());
+        m.put("clientId", auth.audience().orElseThrow());
+    }
+    return m;
+  }
+
+  private static RequestStore store(ServerConfig config, Deque<AutoCloseable> opened) {
+    ServerConfig.Store s = config.store();
+    switch (s.kind()) {
+      case SQLITE: {
+        JdbcRequestStore store = JdbcRequestStore.builder().sqlite(s.sqliteFile().orElseThrow()).build();
+        opened.push(store);
+        return store;
+      }
+      case POSTGRESQL: {
+        JdbcRequestStore.Builder b = JdbcRequestStore.builder().url(s.postgresqlUrl().orElseThrow());
+        if (s.postgresqlUser().isPresent()) {
+          b.credentials(s.postgresqlUser().get(), () -> password(s));
+        }
+        JdbcRequestStore store = b.build();
+        opened.push(store);
+        return store;
+      }
+      default:
+        throw new IllegalArgumentException("store.kubernetes is not supported by kubejit serve yet; use sqlite or postgresql");
+    }
+  }
+
+  private static char[] password(ServerConfig.Store s) {
+    if (s.passwordFile().isPresent()) {
+      try {
+        String p = Files.readString(s.passwordFile().get(), StandardCharsets.UTF_8);
+        return (p.endsWith("\n") ? p.substring(0, p.length() - 1) : p).toCharArray();
+      } catch (IOException e) {
+        throw new IllegalArgumentException("cannot read store.postgresql.passwordFile " + s.passwordFile().get() + ": "
+            + e.getClass().getSimpleName());
+      }
+    }
+    if (s.passwordEnv().isPresent()) {
+      String v = System.getenv(s.passwordEnv().get());
+      if (v == null) {
+        throw new IllegalArgumentException("environment variable " + s.passwordEnv().get() + " (store.postgresql.passwordEnv) is not set");
+      }
+      return v.toCharArray();
+    }
+    return new char[0];
+  }
+
+  private static RbacProvisioner rbac(ServerConfig config) {
+    if (config.clusters().isEmpty()) {
+      return new NoRbac();
+    }
+    throw new IllegalArgumentException("clusters: RBAC provisioning from kubejit serve is not wired yet");
+  }
+
+  /** With no clusters configured, grants provision no RBAC (said at start). */
+  static final class NoRbac implements RbacProvisioner {
+    @Override
+    public void provision(Grant grant) {
+      log.debug("no clusters configured; no RBAC provisioned for grant {}", grant.id());
+    }
+
+    @Override
+    public void deprovision(Grant grant, EndCause cause) {
+      log.debug("no clusters configured; no RBAC to remove for grant {}", grant.id());
+    }
+
+    @Override
+    public String toString() {
+      return "no RBAC (no clusters configured)";
+    }
+  }
+
+}
