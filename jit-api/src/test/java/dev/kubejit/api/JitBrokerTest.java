@@ -525,4 +525,90 @@ class JitBrokerTest {
     assertThrows(IllegalArgumentException.class, () -> RequestId.parse("aaaaaaaaaaaaaaaaaaaaaaaaab"));
     assertNotEquals(RequestId.random(), RequestId.random());
   }
+
+  @Nested
+  class Reissue {
+    private RequestRecord rec;
+    private Grant grant;
+
+    @BeforeEach
+    void activate() {
+      rec = broker.submit(request(ALICE, Action.EXEC).duration(Duration.ofMinutes(30)).build());
+      broker.approve(rec.id(), CAROL, null);
+      grant = broker.activate(rec.id(), ALICE, opaque()).grant();
+    }
+
+    @Test
+    void theHolderGetsAFreshAuditedCredentialNoLongerThanTheGrant() {
+      clock.advance(Duration.ofMinutes(10));
+      int before = audit.events(AuditEventType.CREDENTIAL_ISSUED).size();
+      List<IssuedCredential> fresh = broker.reissue(grant.id(), ALICE, opaque());
+      assertEquals(1, fresh.size());
+      assertFalse(fresh.get(0).ref().notAfter().isAfter(grant.expiresAt()));
+      List<AuditEvent> issued = audit.events(AuditEventType.CREDENTIAL_ISSUED);
+      assertEquals(before + 1, issued.size());
+      AuditEvent last = issued.get(issued.size() - 1);
+      assertEquals("true", last.attributes().get("reissue"));
+      assertEquals(fresh.get(0).ref().id(), last.attributes().get("credentialId"));
+      assertEquals(RequestState.ACTIVE, broker.find(rec.id()).orElseThrow().state());
+    }
+
+    @Test
+    void onlyTheHolder() {
+      int before = audit.events().size();
+      assertThrows(AccessDeniedException.class, () -> broker.reissue(grant.id(), CAROL, opaque()));
+      assertThrows(AccessDeniedException.class, () -> broker.reissue(grant.id(), BOB, opaque()));
+      assertEquals(before, audit.events().size());
+    }
+
+    @Test
+    void notAfterRevocationAndTheMessageSaysWhoAndWhy() {
+      broker.revoke(rec.id(), CAROL, "incident over");
+      InvalidTransitionException e = assertThrows(InvalidTransitionException.class,
+          () -> broker.reissue(grant.id(), ALICE, opaque()));
+      assertTrue(e.getMessage().contains("revoked by carol"), e.getMessage());
+      assertTrue(e.getMessage().contains("incident over"), e.getMessage());
+    }
+
+    @Test
+    void notOnceTheGrantsTimeIsUpEvenBeforeTheSweep() {
+      clock.advance(Duration.ofMinutes(30));
+      InvalidTransitionException e = assertThrows(InvalidTransitionException.class,
+          () -> broker.reissue(grant.id(), ALICE, opaque()));
+      assertTrue(e.getMessage().contains("expired at " + grant.expiresAt()), e.getMessage());
+    }
+
+    @Test
+    void noAuditNoCredential() {
+      auditFails.set(true);
+      assertThrows(AuditException.class, () -> broker.reissue(grant.id(), ALICE, opaque()));
+    }
+
+    @Test
+    void unknownGrantAndMissingSpec() {
+      assertThrows(NotFoundException.class, () -> broker.reissue(GrantId.random(), ALICE, opaque()));
+      assertThrows(IllegalArgumentException.class, () -> broker.reissue(grant.id(), ALICE));
+    }
+
+    @Test
+    void aCredentialThatWouldOutliveTheGrantIsNotHandedOut() {
+      JitBroker sloppy = JitBroker.builder().clock(clock).policy(Fixtures.policy()).store(store).auditSink(audit)
+          .rbacProvisioner(rbac)
+          .credentialIssuer((g, spec) -> IssuedCredential.publicMaterial(
+              CredentialRef.of(CredentialKind.OPAQUE, "c1", "f1", g.expiresAt().plusSeconds(1)), "cert"))
+          .build();
+      int before = audit.events(AuditEventType.CREDENTIAL_ISSUED).size();
+      assertThrows(ProvisioningException.class, () -> sloppy.reissue(grant.id(), ALICE, opaque()));
+      assertEquals(before, audit.events(AuditEventType.CREDENTIAL_ISSUED).size());
+    }
+  }
+
+  @Test
+  void listAndAdminGroups() {
+    RequestRecord r = broker.submit(request(ALICE, Action.EXEC).duration(Duration.ofMinutes(30)).build());
+    assertTrue(broker.list(java.util.Set.of()).contains(r));
+    assertTrue(broker.list(java.util.EnumSet.of(RequestState.PENDING_APPROVAL)).contains(r));
+    assertFalse(broker.list(java.util.EnumSet.of(RequestState.ACTIVE)).contains(r));
+    assertEquals(java.util.Set.of("incident-commanders"), broker.adminGroups());
+  }
 }

@@ -63,6 +63,19 @@ class InitCommandTest {
     assertTrue(Files.isDirectory(c.auditDirectory()));
     assertTrue(Files.isDirectory(c.store().sqliteFile().orElseThrow().getParent()));
 
+    // TLS by default: a server certificate for localhost/127.0.0.1 from a serving CA of its own, checked with openssl
+    assertEquals(dir.resolve("tls/server.crt"), c.tlsCertificateFile().orElseThrow());
+    assertEquals(dir.resolve("tls/server.key"), c.tlsKeyFile().orElseThrow());
+    assertEquals("rw-------", mode(dir.resolve("tls/server.key")));
+    assertTrue(openssl("verify", "-purpose", "sslserver", "-CAfile", dir.resolve("tls/ca.crt").toString(),
+        dir.resolve("tls/server.crt").toString()).contains(": OK"));
+    String san = openssl("x509", "-noout", "-ext", "subjectAltName", "-in", dir.resolve("tls/server.crt").toString());
+    assertTrue(san.contains("DNS:localhost") && san.contains("IP Address:127.0.0.1"), san);
+    assertTrue(openssl("x509", "-noout", "-subject", "-in", dir.resolve("tls/ca.crt").toString()).contains("kubejit-dev-serving-ca"));
+    assertFalse(openssl("verify", "-CAfile", c.x509CaDirectory().resolve("ca.crt").toString(),
+        dir.resolve("tls/server.crt").toString()).contains(": OK"), "the serving CA is not the engineers' CA");
+    assertFalse(Files.exists(dir.resolve("tls/ca.key")), "the serving CA key is not kept");
+
     // modes: private keys and the config 0600, every directory 0700 (so public files inside are private too), nothing group- or world-writable
     for (Path key : List.of(c.x509CaDirectory().resolve("ca.key"), c.sshCaDirectory().resolve("ssh_ca"),
         c.auditSigningKeyFile(), dir.resolve("kubejit.yaml"))) {
@@ -115,5 +128,15 @@ class InitCommandTest {
         Path.of("/srv/kubejit"));
     assertEquals(Path.of("/srv/kubejit/ca/x509"), c.x509CaDirectory());
     assertEquals(Path.of("/srv/kubejit/keys/audit-signing.key"), c.auditSigningKeyFile());
+  }
+
+  private static String openssl(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add("openssl");
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String text = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    p.waitFor();
+    return text;
   }
 }

@@ -322,4 +322,39 @@ class ServerLifecycleTest {
   void plainHttpIsRefusedOffLoopback() {
     assertThrows(IllegalStateException.class, () -> KubeJitServer.builder(broker.server.api()).listen("0.0.0.0", 0).start());
   }
+
+  private static double metric(String text, String series) {
+    for (String line : text.split("\n")) {
+      if (line.startsWith(series + " ")) {
+        return Double.parseDouble(line.substring(series.length() + 1).strip());
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void metricsMoveWithTheLifecycleAndReadinessIsReported() throws Exception {
+    synchronized (ServerLifecycleTest.class) {
+      String before = broker.get("/metrics", null).expect(200).body;
+      String id = submitExec();
+      broker.post("/api/v1/requests/" + id + "/approve", CAROL, "").expect(200);
+      broker.post("/api/v1/requests/" + id + "/activate", ALICE, TestBroker.json("csr", TestBroker.csr("alice"))).expect(200);
+      Reply mid = broker.get("/metrics", null).expect(200);
+      assertTrue(mid.raw.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"));
+      String after = mid.body;
+      for (String series : List.of("kubejit_requests_total{outcome=\"pending_approval\"}",
+          "kubejit_requests_total{outcome=\"approved\"}", "kubejit_requests_total{outcome=\"active\"}",
+          "kubejit_approval_latency_seconds_count", "kubejit_audit_write_seconds_count")) {
+        assertTrue(metric(after, series) > metric(before, series), series + " did not move:\n" + after);
+      }
+      assertTrue(metric(after, "kubejit_active_grants") >= 1, after);
+      broker.post("/api/v1/requests/" + id + "/revoke", ALICE, "").expect(200);
+      String end = broker.get("/metrics", null).body;
+      assertTrue(metric(end, "kubejit_requests_total{outcome=\"revoked\"}")
+          > metric(after, "kubejit_requests_total{outcome=\"revoked\"}"));
+    }
+    Reply ready = broker.get("/readyz", null).expect(200);
+    assertEquals("ok", ready.json.path("checks").path("store").asText());
+    assertEquals("ok", ready.json.path("checks").path("audit").asText());
+  }
 }
