@@ -3,6 +3,7 @@ package dev.kubejit.server;
 import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.Lifetimes;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
@@ -15,7 +16,13 @@ import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.policy.Policy;
 import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.policy.PolicyLoader;
+import dev.kubejit.rbac.ExpiryReaper;
+import dev.kubejit.rbac.KubernetesRbacProvisioner;
 import dev.kubejit.store.jdbc.JdbcRequestStore;
+import dev.kubejit.store.kubernetes.KubernetesRequestStore;
+import dev.kubejit.store.kubernetes.LeaderElectedExpiry;
+import io.kubernetes.client.openapi.ApiClient;
+import java.util.UUID;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,31 +71,30 @@ final class ServerWiring {
           .x509(X509Issuer.builder().authority(ca).clock(clock).build())
           .issuer(sshCa.forGrants())
           .clock(clock).build();
-      RbacProvisioner rbac = rbac(config);
+      Map<String, ApiClient> clusterClients = new LinkedHashMap<>();
+      config.clusters().forEach((name, c) -> clusterClients.put(name, KubeClients.fromKubeconfig(c.kubeconfig(), c.context())));
+      RbacProvisioner rbac = rbac(clusterClients, clock);
       JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
           .rbacProvisioner(rbac).credentialIssuer(issuer).build();
       metrics.bindActiveGrants(broker);
 
-      int reconciled = broker.reconcile();
-      if (reconciled > 0) {
-        log.info("reconciled {} request(s)/grant(s) that ended while the broker was down", reconciled);
+      String replica = "kubejit-" + hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
+      if (config.store().kind() == ServerConfig.Store.Kind.KUBERNETES) {
+        // Replicas share the store: exactly one of them sweeps, the holder of a Lease in the store's namespace.
+        LeaderElectedExpiry expiry = LeaderElectedExpiry.builder(broker, storeClient(config.store()))
+            .identity(replica).leaseNamespace(config.store().namespace().orElseThrow()).build();
+        opened.push(expiry);
+        expiry.start();
+      } else {
+        startLocalExpiry(broker, opened);
       }
-      ScheduledExecutorService expiry = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "kubejit-expiry");
-        t.setDaemon(true);
-        return t;
-      });
-      opened.push(() -> {
-        expiry.shutdownNow();
-        expiry.awaitTermination(10, TimeUnit.SECONDS);
-      });
-      expiry.scheduleWithFixedDelay(() -> {
-        try {
-          broker.expireDue();
-        } catch (RuntimeException e) {
-          log.warn("expiry sweep failed; retrying in {}: {}", EXPIRY_TICK, e.toString());
-        }
-      }, EXPIRY_TICK.toMillis(), EXPIRY_TICK.toMillis(), TimeUnit.MILLISECONDS);
+      for (Map.Entry<String, ApiClient> c : clusterClients.entrySet()) {
+        // Deletes expired bindings even if no broker replica is up to expire the grant; leader-elected per cluster.
+        ExpiryReaper reaper = ExpiryReaper.builder(c.getValue()).auditSink(audit).clock(clock).clusterName(c.getKey())
+            .identity(replica).build();
+        opened.push(reaper);
+        reaper.start();
+      }
 
       ServerConfig.Authentication auth = config.authentication();
       Authenticator authenticator = authenticator(auth, clock);
@@ -121,7 +127,13 @@ final class ServerWiring {
       }
       if (config.clusters().isEmpty()) {
         log.warn("no clusters configured: grants provision no RBAC anywhere (credentials are still issued and audited)");
+      } else {
+        log.info("provisioning RBAC in clusters {}; expired bindings are reaped by a leader-elected reaper per cluster",
+            config.clusters().keySet());
       }
+      log.info("store: {}; expiry: {}", config.store(), config.store().kind() == ServerConfig.Store.Kind.KUBERNETES
+          ? "leader-elected among replicas (Lease in namespace " + config.store().namespace().orElseThrow() + ")"
+          : "every " + EXPIRY_TICK.toSeconds() + " s in this replica");
       return started;
     } catch (RuntimeException e) {
       while (!opened.isEmpty()) {
@@ -133,6 +145,41 @@ final class ServerWiring {
       }
       throw e;
     }
+  }
+
+  /**
+   * One replica (SQLite), or replicas sharing PostgreSQL: every replica sweeps; the broker's
+   * compare-and-set makes overlapping sweeps harmless (one wins, the others see the change).
+   */
+  private static void startLocalExpiry(JitBroker broker, Deque<AutoCloseable> opened) {
+    int reconciled = broker.reconcile();
+    if (reconciled > 0) {
+      log.info("reconciled {} request(s)/grant(s) that ended while the broker was down", reconciled);
+    }
+    ScheduledExecutorService expiry = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "kubejit-expiry");
+      t.setDaemon(true);
+      return t;
+    });
+    opened.push(() -> {
+      expiry.shutdownNow();
+      expiry.awaitTermination(10, TimeUnit.SECONDS);
+    });
+    expiry.scheduleWithFixedDelay(() -> {
+      try {
+        broker.expireDue();
+      } catch (RuntimeException e) {
+        log.warn("expiry sweep failed; retrying in {}: {}", EXPIRY_TICK, e.toString());
+      }
+    }, EXPIRY_TICK.toMillis(), EXPIRY_TICK.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static String hostName() {
+    String h = System.getenv("HOSTNAME");
+    if (h == null || !h.matches("[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?")) {
+      return "replica";
+    }
+    return h;
   }
 
   static Authenticator authenticator(ServerConfig.Authentication auth, Clock clock) {
@@ -181,9 +228,19 @@ final class ServerWiring {
         opened.push(store);
         return store;
       }
-      default:
-        throw new IllegalArgumentException("store.kubernetes is not supported by kubejit serve yet; use sqlite or postgresql");
+      default: {
+        KubernetesRequestStore.Builder b = KubernetesRequestStore.builder().namespace(s.namespace().orElseThrow());
+        b.clientJavaApiClient(storeClient(s));
+        KubernetesRequestStore store = b.build();
+        opened.push(store);
+        return store;
+      }
     }
+  }
+
+  private static ApiClient storeClient(ServerConfig.Store s) {
+    return s.kubeconfig().isPresent() ? KubeClients.fromKubeconfig(s.kubeconfig().get(), Optional.empty())
+        : KubeClients.inCluster();
   }
 
   private static char[] password(ServerConfig.Store s) {
@@ -206,11 +263,13 @@ final class ServerWiring {
     return new char[0];
   }
 
-  private static RbacProvisioner rbac(ServerConfig config) {
-    if (config.clusters().isEmpty()) {
+  private static RbacProvisioner rbac(Map<String, ApiClient> clients, Clock clock) {
+    if (clients.isEmpty()) {
       return new NoRbac();
     }
-    throw new IllegalArgumentException("clusters: RBAC provisioning from kubejit serve is not wired yet");
+    Map<String, RbacProvisioner> byCluster = new LinkedHashMap<>();
+    clients.forEach((name, client) -> byCluster.put(name, KubernetesRbacProvisioner.builder(client).maxGrantDuration(Lifetimes.ABSOLUTE_MAX).clock(clock).build()));
+    return new ClusterRbac(byCluster);
   }
 
   /** With no clusters configured, grants provision no RBAC (said at start). */
