@@ -56,7 +56,7 @@ final class ClusterDemo {
       + "2026-12-02T04:12:09Z WARN  checkout: retry budget exhausted for order 991\n";
   private static final String MARKER = ".kubejit-demo-cluster";
   private static final String MANIFEST = "rbac-kubejit-broker.yaml";
-  private static final Pattern REQUEST_LINE = Pattern.compile("(?m)^request (\\S+) (\\S+)");
+  private static final Pattern REQUEST_LINE = Pattern.compile("(?m)^request (\\S+) ([A-Z_]+)");
   private static final Pattern GRANT_LINE = Pattern.compile("(?m)^grant (\\S+) active until");
 
   private final PrintWriter out;
