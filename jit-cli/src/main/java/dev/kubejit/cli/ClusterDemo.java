@@ -71,6 +71,8 @@ final class ClusterDemo {
   private KubeNode node;
   private KubeJitServer server;
   private boolean tornDown;
+  /** Set by the shutdown hook (Ctrl-C): the story stops printing and checking; the hook tears down. */
+  private volatile boolean stopping;
 
   ClusterDemo(PrintWriter out, Path dir, boolean keep) {
     this.out = out;
@@ -90,7 +92,7 @@ final class ClusterDemo {
       return EXIT_MISSING;
     }
     prepare(dir);
-    Thread hook = new Thread(this::tearDown, "kubejit-demo-cluster-teardown");
+    Thread hook = new Thread(this::interrupted, "kubejit-demo-cluster-teardown");
     Runtime.getRuntime().addShutdownHook(hook);
     long t0 = System.nanoTime();
     try {
@@ -100,21 +102,29 @@ final class ClusterDemo {
         summary(t0);
         keepRunning();
       }
+    } catch (Stopping e) {
+      return 130; // the shutdown hook tears down; the JVM is exiting
     } catch (RuntimeException | IOException | InterruptedException e) {
+      if (stopping) {
+        return 130;
+      }
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
       failures.add("step " + steps + " stopped the demo: " + CredentialCommand.oneLine(String.valueOf(e.getMessage())));
       out.println("    !! " + failures.get(failures.size() - 1));
     } finally {
-      step("tear down: kubejit serve, the node, the control plane");
-      tearDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // the JVM is shutting down: the hook runs or has run
+      if (!stopping) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+          // the JVM is shutting down: the hook runs or has run
+        }
+        out.println();
+        out.println(++steps + ". tear down: kubejit serve, the node, the control plane");
+        tearDown();
+        out.println("    -> stopped" + (controlPlane == null ? " (nothing was running)" : ""));
       }
-      out.println("    -> stopped" + (controlPlane == null ? " (nothing was running)" : ""));
     }
     summary(t0);
     return failures.isEmpty() ? 0 : 1;
@@ -341,6 +351,36 @@ final class ClusterDemo {
     }
   }
 
+  /** The shutdown hook: Ctrl-C (or SIGTERM) while the demo runs. */
+  private void interrupted() {
+    stopping = true;
+    synchronized (out) {
+      out.println();
+      out.println("Interrupted: tearing down kubejit serve, the node and the control plane...");
+      out.flush();
+    }
+    tearDown();
+    synchronized (out) {
+      out.println("    -> stopped");
+      out.flush();
+    }
+  }
+
+  /** Thrown on the demo's thread once the shutdown hook has taken over. */
+  private static final class Stopping extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Stopping() {
+      super("interrupted", null, false, false);
+    }
+  }
+
+  private void checkNotStopping() {
+    if (stopping) {
+      throw new Stopping();
+    }
+  }
+
   /** Stops what was started, newest first; safe to call twice and from the shutdown hook. */
   synchronized void tearDown() {
     if (tornDown) {
@@ -367,12 +407,14 @@ final class ClusterDemo {
   }
 
   private void step(String what) {
+    checkNotStopping();
     out.println();
     out.println(++steps + ". " + what);
     out.flush();
   }
 
   private void expect(boolean held, String what) {
+    checkNotStopping();
     checks++;
     out.println("    " + (held ? "ok: " : "FAILED: ") + what);
     out.flush();
@@ -395,6 +437,7 @@ final class ClusterDemo {
 
     /** Records whether the command exited with {@code code}; returns this for the caller to read. */
     Run expect(int code) {
+      checkNotStopping();
       checks++;
       if (exit != code) {
         failures.add("exit " + exit + " (expected " + code + ") from the command of step " + steps);
@@ -423,6 +466,7 @@ final class ClusterDemo {
   }
 
   private void show(String who, String command, String... args) {
+    checkNotStopping();
     StringBuilder line = new StringBuilder("    ").append(who).append(" $ ").append(command);
     for (String a : args) {
       line.append(' ').append(a.contains("--from-literal=password=") ? "--from-literal=password=(random)" : quote(a));
@@ -432,6 +476,7 @@ final class ClusterDemo {
   }
 
   private Run printed(Run r) {
+    checkNotStopping();
     Stream.of(r.out, r.err).flatMap(String::lines).forEach(l -> out.println("      " + l));
     if (r.exit != 0) {
       out.println("      (exit " + r.exit + ")");
