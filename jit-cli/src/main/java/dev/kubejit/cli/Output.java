@@ -138,7 +138,7 @@ final class Output {
       if (!safe(d, "reason").isEmpty()) {
         sb.append(" (").append(safe(d, "reason")).append(')');
       }
-      if (d.path("approvalsRequired").asInt(0) > 0) {
+      if (safe(d, "reason").isEmpty() && d.path("approvalsRequired").asInt(0) > 0) {
         List<String> groups = new ArrayList<>();
         d.path("approverGroups").forEach(g -> groups.add(CredentialCommand.oneLine(g.asText())));
         sb.append("; needs ").append(d.path("approvalsRequired").asInt()).append(" approval(s) from ").append(String.join(", ", groups));
