@@ -71,18 +71,37 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Run the JIT lifecycle (request, approve, activate, use, expire) and print each step.",
-        "Writes the policy, keys and a signed audit log to DIR (recreated on each run)."})
+        "Writes the policy, keys and a signed audit log to DIR (recreated on each run).",
+        "With --cluster: the same story for real — a test control plane and node, kubejit serve on loopback, "
+            + "the client and kubectl (needs scripts/testenv.sh, scripts/testenv.sh --node, scripts/testnode-images.sh "
+            + "and root; exits 2 without them)."})
 final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--dir", defaultValue = "kubejit-demo", description = "Output directory (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--dir", description = "Output directory (default: kubejit-demo, with --cluster kubejit-demo-cluster).")
   Path dir;
+
+  @Option(names = "--cluster", description = "Run the story against a real API server and node through kubejit serve, "
+      + "the client and kubectl.")
+  boolean cluster;
+
+  @Option(names = "--keep", description = "With --cluster: keep everything running after the story until Ctrl-C.")
+  boolean keep;
 
   private PrintWriter out;
 
   @Override
   public Integer call() throws IOException {
     out = spec.commandLine().getOut();
+    if (cluster) {
+      return new ClusterDemo(out, dir != null ? dir : Path.of("kubejit-demo-cluster"), keep).run(spec.commandLine().getErr());
+    }
+    if (keep) {
+      throw new CliException("--keep applies only with --cluster", 64);
+    }
+    if (dir == null) {
+      dir = Path.of("kubejit-demo");
+    }
     prepare(dir);
     Path policyFile = dir.resolve("policy.json");
     try (InputStream in = DemoCommand.class.getResourceAsStream("demo-policy.json")) {

@@ -106,6 +106,17 @@ public final class KubeControlPlane implements AutoCloseable {
     this.shutdownHook = shutdownHook;
   }
 
+  /**
+   * Checks, without starting anything, that {@link #start()} would find etcd, kube-apiserver and
+   * kube-controller-manager.
+   *
+   * @throws IllegalStateException naming where it looked, and {@code scripts/testenv.sh} and
+   *     {@code KUBEBUILDER_ASSETS} as the ways to provide them
+   */
+  public static void requireBinaries() {
+    TestEnvBinaries.locate();
+  }
+
   /** Starts a control plane whose controller-manager issues CSR certificates valid for 1 hour. */
   public static KubeControlPlane start() {
     return start(DEFAULT_SIGNING_DURATION);

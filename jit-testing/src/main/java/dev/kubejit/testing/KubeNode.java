@@ -126,6 +126,25 @@ public final class KubeNode implements AutoCloseable {
   }
 
   /**
+   * Checks, without starting anything, that {@link #start(KubeControlPlane)} would find its assets
+   * (the kubelet, the two images, containerd, runc, the CNI plugins and tools) and runs as root.
+   *
+   * @throws IllegalStateException naming everything missing and the script or environment variable
+   *     that provides it ({@code scripts/testenv.sh --node}, {@code scripts/testnode-images.sh},
+   *     {@code scripts/test-deps.sh}, {@code KUBEJIT_NODE_ASSETS}, {@code KUBEJIT_NODE_IMAGES})
+   */
+  public static void requireAssets() {
+    Path controlPlaneBinaries;
+    try {
+      controlPlaneBinaries = TestEnvBinaries.locate().directory();
+    } catch (IllegalStateException e) {
+      controlPlaneBinaries = null; // then only KUBEJIT_NODE_ASSETS and the cache are looked in
+    }
+    NodeAssets.locate(controlPlaneBinaries);
+    requireRoot();
+  }
+
+  /**
    * Starts containerd and a kubelet registered to {@code controlPlane} and waits until the node is
    * Ready.
    *
