@@ -187,7 +187,7 @@ public final class BrokerHttpApi {
       return error(503, "audit_unavailable", "the audit log is unavailable, so nothing was done; try again later");
     }
     if (e instanceof ProvisioningException) {
-      if (e.getClass().getSimpleName().equals("CredentialException")) {
+      if (e instanceof dev.kubejit.credentials.CredentialException) {
         return error(400, "invalid_request", "the credential could not be issued: " + e.getMessage());
       }
       log.warn("provisioning failed: {}", e.getMessage());
