@@ -26,29 +26,8 @@ final class AggregationController implements AutoCloseable {
     this.log = log;
   }
 
-  /** The kube-controller-manager binary, found where the shared control plane finds it. */
-  static Path binary() {
-    List<String> dirs = new ArrayList<>();
-    String prop = System.getProperty("kubejit.testenv");
-    if (prop != null && !prop.isBlank() && !prop.contains("${")) {
-      dirs.add(prop.trim());
-    }
-    String env = System.getenv("KUBEBUILDER_ASSETS");
-    if (env != null && !env.isBlank()) {
-      dirs.add(env.trim());
-    }
-    dirs.add(Path.of(System.getProperty("user.home"), ".cache/kubejit/testenv/1.20.2").toString());
-    for (String d : dirs) {
-      Path p = Path.of(d, "kube-controller-manager");
-      if (Files.isExecutable(p)) {
-        return p;
-      }
-    }
-    throw new IllegalStateException("kube-controller-manager not found in " + dirs);
-  }
-
   static AggregationController start(KubeControlPlane cp, Path dir) throws IOException, InterruptedException {
-    Path bin = binary();
+    Path bin = cp.controllerManagerBinary();
     Path versionOut = dir.resolve("kcm-version.txt");
     Process v = new ProcessBuilder(bin.toString(), "--version").redirectErrorStream(true)
         .redirectOutput(versionOut.toFile()).start();

@@ -602,6 +602,14 @@ public final class KubeControlPlane implements AutoCloseable {
   }
 
   /**
+   * The kube-controller-manager binary this control plane was started from, for tests that run one
+   * of its controllers on their own (the control plane runs only the certificate controllers).
+   */
+  public Path controllerManagerBinary() {
+    return binaries.controllerManager();
+  }
+
+  /**
    * The kubeconfig (mode 0600) of the {@code system:masters} admin, also used by the
    * controller-manager.
    */
