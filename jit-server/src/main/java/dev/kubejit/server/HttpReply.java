@@ -21,6 +21,18 @@ public final class HttpReply {
     this.body = requireNonNull(body, "body").clone();
   }
 
+  /**
+   * A reply from a service mounted beside the API ({@link KubeJitServer.Builder#mount}).
+   *
+   * @param headers sent as given; put the media type under {@code Content-Type}
+   */
+  public static HttpReply of(int status, Map<String, String> headers, byte[] body) {
+    if (status < 100 || status > 599) {
+      throw new IllegalArgumentException("not an HTTP status: " + status);
+    }
+    return new HttpReply(status, headers, body);
+  }
+
   /** The HTTP status code. */
   public int status() {
     return status;

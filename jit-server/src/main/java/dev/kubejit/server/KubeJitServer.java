@@ -20,6 +20,8 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Function;
 import org.eclipse.jetty.http.HttpVersion;
 import org.eclipse.jetty.server.HttpConfiguration;
 import org.eclipse.jetty.server.HttpConnectionFactory;
@@ -39,6 +41,10 @@ import org.slf4j.LoggerFactory;
  * loop from {@code kubejit.yaml}) or, to serve an API built by the embedding application, with
  * {@link #builder(BrokerHttpApi)}. {@link #close()} stops the server and then everything it
  * started, in reverse order.
+ *
+ * <p>Other services (chat commands, admission webhooks, the console) share the listener through
+ * {@link Builder#mount}: each owns a path prefix; the API's own paths ({@code /api},
+ * {@code /healthz}, {@code /readyz}, {@code /metrics}) always stay the API's.
  */
 public final class KubeJitServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KubeJitServer.class);
@@ -127,7 +133,7 @@ public final class KubeJitServer implements AutoCloseable {
     return "KubeJitServer{" + (closed ? "closed" : uri()) + "}";
   }
 
-  private static void serve(BrokerHttpApi api, Context ctx) throws IOException {
+  private static void serve(Function<HttpCall, HttpReply> dispatch, Context ctx) throws IOException {
     String query = ctx.queryString();
     Map<String, String> headers = new LinkedHashMap<>();
     for (String name : Collections.list(ctx.req().getHeaderNames())) {
@@ -155,7 +161,7 @@ public final class KubeJitServer implements AutoCloseable {
         call = HttpCall.of(method, path, query, body, presented);
       }
     }
-    HttpReply reply = api.handle(call);
+    HttpReply reply = dispatch.apply(call);
     ctx.status(reply.status());
     reply.headers().forEach((k, v) -> {
       if (k.equalsIgnoreCase("Content-Type")) {
@@ -191,6 +197,35 @@ public final class KubeJitServer implements AutoCloseable {
 
   private static final long DRAIN_LIMIT = 1024 * 1024;
 
+  /** Paths that always belong to the broker API, whatever is mounted. */
+  static final List<String> API_PREFIXES = List.of("/api", "/healthz", "/readyz", "/metrics");
+
+  /** Whether {@code path} is {@code prefix} or lies below it. */
+  static boolean under(String path, String prefix) {
+    return prefix.equals("/") || path.equals(prefix) || path.startsWith(prefix + "/");
+  }
+
+  static Function<HttpCall, HttpReply> dispatcher(BrokerHttpApi api, TreeMap<String, Function<HttpCall, HttpReply>> mounts) {
+    if (mounts.isEmpty()) {
+      return api::handle;
+    }
+    return call -> {
+      String path = call.path();
+      for (String own : API_PREFIXES) {
+        if (under(path, own)) {
+          return api.handle(call);
+        }
+      }
+      // Longest prefix first: descending order puts "/a/b" before "/a" and "/" last.
+      for (Map.Entry<String, Function<HttpCall, HttpReply>> m : mounts.descendingMap().entrySet()) {
+        if (under(path, m.getKey())) {
+          return m.getValue().apply(call);
+        }
+      }
+      return api.handle(call);
+    };
+  }
+
   /** Builds and starts a {@link KubeJitServer} around an API. */
   public static final class Builder {
     private final BrokerHttpApi api;
@@ -200,9 +235,37 @@ public final class KubeJitServer implements AutoCloseable {
     private Path keyFile;
     private Path clientCaFile;
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private final TreeMap<String, Function<HttpCall, HttpReply>> mounts = new TreeMap<>();
 
     private Builder(BrokerHttpApi api) {
       this.api = api;
+    }
+
+    /**
+     * Serves every request whose path is {@code pathPrefix} or lies below it with {@code handler}
+     * instead of the API; the longest matching prefix wins, and {@code "/"} takes whatever no
+     * other prefix and no API path matches. The handler authenticates its own callers; a
+     * {@link RuntimeException} it throws becomes a 500 without detail.
+     *
+     * @throws IllegalArgumentException if the prefix is not an absolute path without a trailing
+     *     slash (other than {@code "/"}), is already mounted, or overlaps the API's own paths
+     */
+    public Builder mount(String pathPrefix, Function<HttpCall, HttpReply> handler) {
+      requireNonNull(pathPrefix, "pathPrefix");
+      requireNonNull(handler, "handler");
+      if (!pathPrefix.equals("/") && (!pathPrefix.matches("(/[A-Za-z0-9._~-]+)+"))) {
+        throw new IllegalArgumentException("a mount prefix is \"/\" or an absolute path without a trailing slash: "
+            + pathPrefix);
+      }
+      for (String own : API_PREFIXES) {
+        if (under(pathPrefix, own)) {
+          throw new IllegalArgumentException("path " + pathPrefix + " belongs to the broker API");
+        }
+      }
+      if (mounts.putIfAbsent(pathPrefix, handler) != null) {
+        throw new IllegalArgumentException("path " + pathPrefix + " is already mounted");
+      }
+      return this;
     }
 
     /** Where to listen (default 127.0.0.1:8443; port 0 picks a free port). */
@@ -267,6 +330,7 @@ public final class KubeJitServer implements AutoCloseable {
         }
       }
       SslContextFactory.Server sslFinal = ssl;
+      Function<HttpCall, HttpReply> dispatch = dispatcher(api, new TreeMap<>(mounts));
       ServerConnector[] holder = new ServerConnector[1];
       Javalin app = Javalin.create(config -> {
         config.startup.showJavalinBanner = false;
@@ -293,8 +357,8 @@ public final class KubeJitServer implements AutoCloseable {
         });
         for (HandlerType t : new HandlerType[] {HandlerType.GET, HandlerType.POST, HandlerType.PUT, HandlerType.PATCH,
             HandlerType.DELETE, HandlerType.OPTIONS}) {
-          config.routes.addHttpHandler(t, "/<path>", ctx -> serve(api, ctx));
-          config.routes.addHttpHandler(t, "/", ctx -> serve(api, ctx));
+          config.routes.addHttpHandler(t, "/<path>", ctx -> serve(dispatch, ctx));
+          config.routes.addHttpHandler(t, "/", ctx -> serve(dispatch, ctx));
         }
         config.routes.exception(Exception.class, (e, ctx) -> {
           log.error("unhandled error serving a request", e);
