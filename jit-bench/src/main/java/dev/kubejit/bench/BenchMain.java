@@ -36,7 +36,7 @@ public final class BenchMain {
   private final String dataDir;
   private final Map<String, Stat> stats = new LinkedHashMap<>();
   /** Quick runs: fewer warm-up calls of each credential operation than Warm's default of 5,000. */
-  static final int QUICK_WARM_CALLS = 2_000;
+  static final int QUICK_WARM_CALLS = 1_000;
 
   /** A figure: the median over all measurement iterations of all forks, with the spread. */
   record Stat(double median, double min, double max, double p50, double p99, String unit) {}
@@ -97,7 +97,7 @@ public final class BenchMain {
     String table = m.table(tools, peers);
     long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
     String text = table + "\n(" + (!jmh ? "peers only" : quick
-        ? "--quick: 1 fork, 3 x 0.5 s measured after 1 x 1 s warm-up and " + QUICK_WARM_CALLS + " warm-up calls"
+        ? "--quick: 1 fork, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS + " warm-up calls"
         : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
         + "ran " + secs + " s)\n";
     System.out.print(text);
@@ -123,10 +123,12 @@ public final class BenchMain {
           .shouldFailOnError(true)
           .output(log.resolveSibling(log.getFileName() + "." + c).toString());
       if (quick) {
-        // One fork, one warm-up iteration (the credential benchmarks' warm-up by count still
-        // runs, 2,000 calls instead of 5,000), three short measured iterations: enough for a
-        // median and a spread, not for fork-to-fork variation.
-        o.forks(1).warmupIterations(1).warmupTime(TimeValue.seconds(1))
+        // One fork (a clean JVM per benchmark: running them all in this JVM instead saved JVM
+        // start-ups but mixed their JIT profiles, and put the X.509 issuer at a tenth of its
+        // floor), one 0.5 s warm-up iteration after the credential benchmarks' warm-up by count
+        // (1,000 calls instead of 5,000), three 0.5 s measured iterations: enough for a median
+        // and a spread, not for fork-to-fork variation.
+        o.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
             .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
       } else {
         o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
