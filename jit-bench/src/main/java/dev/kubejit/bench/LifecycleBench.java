@@ -89,6 +89,7 @@ final class LifecycleBench {
       "  namespaces: [" + NS + "]",
       "  defaultDuration: PT1H",
       "  maxDuration: PT8H",
+      "  justification: {required: true, ticketPattern: '^INC-[0-9]+$'}",
       "  rbac: {template: oncall-debug}",
       "  actions:",
       "    exec: {approval: manual, approvers: [sre-leads], minApprovals: 1}",
@@ -161,7 +162,8 @@ final class LifecycleBench {
   private Live grant(JitBroker broker, Duration duration, Rows.Latencies approvalToAccess) throws Exception {
     Engineer e = engineer();
     RequestRecord r = broker.submit(AccessRequest.builder().requester(e.identity()).role("oncall-debug")
-        .action(Action.EXEC).scope(Scope.namespace("bench", NS)).duration(duration).build());
+        .action(Action.EXEC).scope(Scope.namespace("bench", NS)).duration(duration).ticket("INC-1")
+        .justification("benchmark").build());
     if (r.state() != RequestState.PENDING_APPROVAL) {
       throw new IllegalStateException("expected a pending request, got " + r.state());
     }
@@ -332,7 +334,8 @@ final class LifecycleBench {
             .notifier(Notifier.none()).build();
         for (Engineer e : engineers) {
           RequestRecord r = broker.submit(AccessRequest.builder().requester(e.identity()).role("oncall-debug")
-              .action(Action.EXEC).scope(Scope.namespace("bench", NS)).duration(Duration.ofHours(4)).build());
+              .action(Action.EXEC).scope(Scope.namespace("bench", NS)).duration(Duration.ofHours(4)).ticket("INC-1")
+              .justification("benchmark").build());
           broker.approve(r.id(), approver, "ok");
           broker.activate(r.id(), e.identity(), CredentialSpec.x509FromCsr(e.csr()));
         }

@@ -336,8 +336,11 @@ final class StoreBench {
     return new Round(total * 1e9 / elapsed, lat);
   }
 
+  /** The first sentence of a (possibly long) message, for a table cell. */
   static String firstLine(String s) {
     int nl = s.indexOf('\n');
-    return nl < 0 ? s : s.substring(0, nl);
+    String line = nl < 0 ? s : s.substring(0, nl);
+    int stop = line.indexOf(". ");
+    return stop < 0 ? line : line.substring(0, stop);
   }
 }
