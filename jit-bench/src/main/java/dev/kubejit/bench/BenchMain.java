@@ -123,11 +123,11 @@ public final class BenchMain {
           .shouldFailOnError(true)
           .output(log.resolveSibling(log.getFileName() + "." + c).toString());
       if (quick) {
-        // One fork (a clean JVM per benchmark: running them all in this JVM instead saved JVM
-        // start-ups but mixed their JIT profiles, and put the X.509 issuer at a tenth of its
-        // floor), one 0.5 s warm-up iteration after the credential benchmarks' warm-up by count
-        // (1,000 calls instead of 5,000), three 0.5 s measured iterations: enough for a median
-        // and a spread, not for fork-to-fork variation.
+        // One fork (a clean JVM per benchmark; running them all in this JVM saves the JVM
+        // start-ups but lets their JIT profiles mix, see docs/benchmarks.md), one 0.5 s warm-up
+        // iteration after the credential benchmarks' warm-up by count (1,000 calls instead of
+        // 5,000), three 0.5 s measured iterations: enough for a median and a spread, not for
+        // fork-to-fork variation.
         o.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
             .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
       } else {
