@@ -7,7 +7,9 @@ import dev.kubejit.api.AuditException;
 import dev.kubejit.api.spi.AuditSink;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -90,6 +92,10 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private final FileChannel lockChannel;
   private FileLock fileLock;
   private FileChannel channel;
+  /** The current segment as a RandomAccessFile (channel is its channel): appends and syncs go
+   * through it, because its write and sync are not interruptible. A FileChannel closes itself when
+   * the calling thread is interrupted, and commits run on callers' threads (the group's leader). */
+  private RandomAccessFile segmentFile;
   private int segment;
   private long segmentSize;
   private long nextSeq;
@@ -528,7 +534,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (pendingAnchor != null) {
       Anchor.Body a = pendingAnchor;
       pendingAnchor = null;
-      Anchor.sign(a, signingKey).writeAtomically(anchorFile);
+      Anchor signed = Anchor.sign(a, signingKey);
+      uninterruptibly(() -> signed.writeAtomically(anchorFile)); // rewrites a temporary file: repeatable
     }
   }
 
@@ -552,13 +559,11 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (buf.size() == 0) {
       return;
     }
-    ByteBuffer bb = ByteBuffer.wrap(buf.toByteArray());
+    byte[] bytes = buf.toByteArray();
     buf.reset();
-    while (bb.hasRemaining()) {
-      channel.write(bb);
-    }
-    channel.force(false);
-    segmentSize += bb.limit();
+    segmentFile.write(bytes); // at the file position, which channel.position(...) set: one descriptor
+    segmentFile.getFD().sync();
+    segmentSize += bytes.length;
   }
 
   private Path segmentPath() {
@@ -568,16 +573,53 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   // ---------------------------------------------------------------- opening and resuming
 
   private FileChannel createSegment(Path file) throws IOException {
-    FileChannel c = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), OWNER_RW_ATTR);
+    Files.createFile(file, OWNER_RW_ATTR); // fails if it exists
     Files.setPosixFilePermissions(file, OWNER_RW);
+    FileChannel c = openSegment(file);
     syncDirectory(file);
     return c;
   }
 
-  static void syncDirectory(Path file) throws IOException {
-    try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-      d.force(true);
+  /** Opens a segment for reading and appending; sets {@link #segmentFile} and returns its channel. */
+  private FileChannel openSegment(Path file) throws IOException {
+    segmentFile = new RandomAccessFile(file.toFile(), "rw");
+    return segmentFile.getChannel();
+  }
+
+  interface IoAction {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs a repeatable I/O action on channels of its own, repeating it if the calling thread's
+   * interrupt closed its channel; the interrupt status is restored afterwards. Commits run on
+   * callers' threads, and an interrupted caller must not fail the sink for everyone.
+   */
+  static void uninterruptibly(IoAction action) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          action.run();
+          return;
+        } catch (ClosedByInterruptException e) {
+          interrupted = true;
+          Thread.interrupted(); // clear, repeat, restore below
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  static void syncDirectory(Path file) throws IOException {
+    uninterruptibly(() -> {
+      try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+        d.force(true);
+      }
+    });
   }
 
   /**
@@ -610,7 +652,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
     segment = segs.lastKey();
     Path last = segs.lastEntry().getValue();
-    channel = FileChannel.open(last, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    channel = openSegment(last);
     Tail tail = readTail(channel, last);
     Tail head = tail;
     if (tail.line == null && segment > 1) {

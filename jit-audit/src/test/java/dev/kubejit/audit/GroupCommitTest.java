@@ -117,6 +117,28 @@ class GroupCommitTest {
   }
 
   @Test
+  void anInterruptedWriterLeadingACommitDoesNotFailTheSink() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    Path anchor = dir.resolve("anchor").resolve("audit.anchor");
+    // Every append here leads its own group (no other writer); checkpoints and the anchor after
+    // each record, and segment rolls, put every kind of I/O of a commit on the interrupted thread.
+    try (FileAuditSink s = FileAuditSink.builder(base).signingKey(KEY).checkpointEvery(1).maxFileSize(4096)
+        .anchor(anchor).open()) {
+      for (int i = 0; i < 20; i++) {
+        Thread.currentThread().interrupt();
+        long seq = s.append(List.of(Events.full(i)));
+        assertTrue(Thread.interrupted(), "the interrupt status is kept for the caller");
+        assertTrue(seq <= s.lastSeq());
+      }
+      assertTrue(s.append(List.of(Events.full(99))) > 0, "the sink still works");
+    }
+    VerificationResult r = AuditVerifier.withPublicKey(KEY.getPublic()).verify(Segments.expand(List.of(base)));
+    assertEquals(VerificationResult.Status.SEALED, r.status(), r.message());
+    assertEquals(21, numbersBySeq(base).size());
+    assertTrue(Segments.expand(List.of(base)).size() > 1, "segments rolled under interrupts");
+  }
+
+  @Test
   void closingWhileWritersRaceLosesNothingAcknowledgedAndRefusesTheRest() throws Exception {
     Path base = dir.resolve("audit.jsonl");
     int threads = 16;
