@@ -4,7 +4,7 @@
 # See docs/benchmarks.md.
 #
 #   scripts/bench.sh            2 forks, 5 x 1 s measured after 4 x 1 s warm-up per JMH benchmark, then
-#                               the stores and the lifecycle against real peers (~30 min)
+#                               the stores and the lifecycle against real peers (not timed yet)
 #   scripts/bench.sh --quick    JMH benchmarks only: 1 fork, 1 x 1 s warm-up, 3 x 0.5 s measured,
 #                               2,000 warm-up calls per credential operation (under 3 minutes)
 #   scripts/bench.sh --only 'PolicyBench|RbacBench'   only those JMH benchmark classes
