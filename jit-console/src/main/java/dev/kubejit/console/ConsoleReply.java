@@ -2,26 +2,27 @@ package dev.kubejit.console;
 
 import static java.util.Objects.requireNonNull;
 
-import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableMap;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 import java.util.Map;
 
 /**
- * The console's answer: status, headers (one value each), {@code Set-Cookie} values (several may be
- * sent) and body, for the host server to send as they are.
+ * The console's answer: status, headers (one value each, {@code Set-Cookie} among them when a
+ * cookie is set: the console sets at most one per reply) and body, for the host server to send as
+ * they are.
  */
 public final class ConsoleReply {
   private final int status;
   private final ImmutableMap<String, String> headers;
-  private final ImmutableList<String> cookies;
   private final byte[] body;
 
-  ConsoleReply(int status, Map<String, String> headers, List<String> cookies, byte[] body) {
+  ConsoleReply(int status, Map<String, String> headers, String setCookie, byte[] body) {
     this.status = status;
-    this.headers = ImmutableMap.copyOf(headers);
-    this.cookies = ImmutableList.copyOf(cookies);
+    ImmutableMap.Builder<String, String> h = ImmutableMap.<String, String>builder().putAll(headers);
+    if (setCookie != null) {
+      h.put("Set-Cookie", setCookie);
+    }
+    this.headers = h.buildOrThrow();
     this.body = requireNonNull(body, "body").clone();
   }
 
@@ -30,14 +31,9 @@ public final class ConsoleReply {
     return status;
   }
 
-  /** The headers to send, including {@code Content-Type} and the security headers. */
+  /** The headers to send, including {@code Content-Type}, the security headers and {@code Set-Cookie}. */
   public ImmutableMap<String, String> headers() {
     return headers;
-  }
-
-  /** The values of the {@code Set-Cookie} headers to send, each as its own header. */
-  public ImmutableList<String> setCookies() {
-    return cookies;
   }
 
   /** A copy of the body. */
@@ -53,6 +49,6 @@ public final class ConsoleReply {
   @Override
   public String toString() {
     return "ConsoleReply{" + status + ", " + headers.getOrDefault("Content-Type", "-") + ", " + body.length
-        + " bytes, " + cookies.size() + " cookie(s)}";
+        + " bytes" + (headers.containsKey("Set-Cookie") ? ", sets a cookie" : "") + "}";
   }
 }

@@ -136,7 +136,7 @@ public final class WebConsole {
       String type = path.endsWith(".css") ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8";
       Map<String, String> h = securityHeaders(type);
       h.put("Cache-Control", "public, max-age=300");
-      return new ConsoleReply(200, h, List.of(), assets.get(path));
+      return new ConsoleReply(200, h, null, assets.get(path));
     }
     if (m.equals("GET") && path.equals("/login")) {
       return login(Form.parse(req.rawQuery()).get("next"));
@@ -153,7 +153,7 @@ public final class WebConsole {
     Optional<Sessions.Session> session = sessions.find(cookie(req, SESSION_COOKIE));
     if (session.isEmpty()) {
       if (m.equals("GET")) {
-        return redirect("/login?next=" + java.net.URLEncoder.encode(localPath(req), StandardCharsets.UTF_8), List.of());
+        return redirect("/login?next=" + java.net.URLEncoder.encode(localPath(req), StandardCharsets.UTF_8), null);
       }
       return page(403, "Not signed in", null, "<p>Your session has ended. <a href=\"/login\">Sign in</a> again.</p>");
     }
@@ -194,7 +194,7 @@ public final class WebConsole {
     URI to = oidc.authorizationUrl(p.state(), p.nonce(), p.codeVerifier());
     String cookie = LOGIN_COOKIE + "=" + p.state() + "; Path=" + CALLBACK_PATH + "; Max-Age="
         + Sessions.LOGIN_TTL.toSeconds() + "; HttpOnly; Secure; SameSite=Lax";
-    return redirect(to.toString(), List.of(cookie));
+    return redirect(to.toString(), cookie);
   }
 
   private ConsoleReply callback(ConsoleRequest req) {
@@ -202,7 +202,7 @@ public final class WebConsole {
     String clearLogin = LOGIN_COOKIE + "=; Path=" + CALLBACK_PATH + "; Max-Age=0; HttpOnly; Secure; SameSite=Lax";
     if (q.get("error") != null) {
       return page(401, "Sign-in failed", null, "<p>The identity provider answered " + esc(OidcClient.printable(q.get("error")))
-          + ". <a href=\"/login\">Try again</a>.</p>", List.of(clearLogin));
+          + ". <a href=\"/login\">Try again</a>.</p>", clearLogin);
     }
     String state = q.get("state");
     String code = q.get("code");
@@ -211,12 +211,12 @@ public final class WebConsole {
     if (state == null || code == null || bound == null || !java.security.MessageDigest.isEqual(
         state.getBytes(StandardCharsets.UTF_8), bound.getBytes(StandardCharsets.UTF_8))) {
       return page(400, "Sign-in failed", null, "<p>This sign-in was not started in this browser or is incomplete."
-          + " <a href=\"/login\">Sign in</a>.</p>", List.of(clearLogin));
+          + " <a href=\"/login\">Sign in</a>.</p>", clearLogin);
     }
     Optional<Sessions.Pending> pending = sessions.finish(state);
     if (pending.isEmpty()) {
       return page(400, "Sign-in failed", null, "<p>This sign-in has expired or was already used."
-          + " <a href=\"/login\">Sign in</a> again.</p>", List.of(clearLogin));
+          + " <a href=\"/login\">Sign in</a> again.</p>", clearLogin);
     }
     Sessions.Pending p = pending.get();
     VerifiedIdToken token;
@@ -225,12 +225,12 @@ public final class WebConsole {
     } catch (RuntimeException e) {
       log.info("console sign-in refused: {}", e.getMessage());
       return page(401, "Sign-in failed", null, "<p>" + esc(e.getMessage()) + "</p><p><a href=\"/login\">Try again</a>.</p>",
-          List.of(clearLogin));
+          clearLogin);
     }
     if (!token.nonce().map(n -> java.security.MessageDigest.isEqual(n.getBytes(StandardCharsets.UTF_8),
         p.nonce().getBytes(StandardCharsets.UTF_8))).orElse(false)) {
       return page(401, "Sign-in failed", null, "<p>The ID token does not carry this sign-in's nonce.</p>",
-          List.of(clearLogin));
+          clearLogin);
     }
     Sessions.Opened opened = sessions.open(token.identity(), token.expiresAt());
     long maxAge = Math.max(1, Duration.between(clock.instant(), opened.session().expiresAt()).getSeconds());
@@ -245,7 +245,8 @@ public final class WebConsole {
         + "<meta http-equiv=\"refresh\" content=\"0;url=" + esc(next) + "\">"
         + "<link rel=\"stylesheet\" href=\"/static/console.css\"></head><body><main><p>Signed in as "
         + esc(token.identity().user()) + ". <a href=\"" + esc(next) + "\">Continue</a></p></main></body></html>";
-    return new ConsoleReply(200, h, List.of(sessionCookie, clearLogin), body.getBytes(StandardCharsets.UTF_8));
+    // The login cookie is left to expire (Max-Age): its state is spent on the server already.
+    return new ConsoleReply(200, h, sessionCookie, body.getBytes(StandardCharsets.UTF_8));
   }
 
   private ConsoleReply logout(ConsoleRequest req) {
@@ -261,7 +262,7 @@ public final class WebConsole {
       log.info("console: {} signed out", s.get().identity().user());
     }
     return page(200, "Signed out", null, "<p>You are signed out; the session has ended on the server."
-        + " <a href=\"/login\">Sign in</a> again.</p>", List.of(clear));
+        + " <a href=\"/login\">Sign in</a> again.</p>", clear);
   }
 
   // ----------------------------------------------------------------------------------- pages
@@ -376,7 +377,7 @@ public final class WebConsole {
     }
     log.info("console: {} {} request {}", s.identity().user(), action, r.id().value());
     String past = action.equals("approve") ? "approved" : action.equals("deny") ? "denied" : "revoked";
-    return redirect((action.equals("revoke") ? "/requests/" + r.id().value() : "/") + "?done=" + past, List.of());
+    return redirect((action.equals("revoke") ? "/requests/" + r.id().value() : "/") + "?done=" + past, null);
   }
 
   /** The request if it exists and the signed-in user may see it (requester, approver, admin); else 404. */
@@ -538,10 +539,10 @@ public final class WebConsole {
   // ---------------------------------------------------------------------------------- output
 
   private ConsoleReply page(int status, String title, Sessions.Session s, String body) {
-    return page(status, title, s, body, List.of());
+    return page(status, title, s, body, null);
   }
 
-  private ConsoleReply page(int status, String title, Sessions.Session s, String body, List<String> cookies) {
+  private ConsoleReply page(int status, String title, Sessions.Session s, String body, String cookie) {
     StringBuilder b = new StringBuilder(4096);
     b.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -559,14 +560,14 @@ public final class WebConsole {
     }
     b.append("</header><main id=\"main\"><h1>").append(esc(title)).append("</h1>").append(body)
         .append("</main></body></html>");
-    return new ConsoleReply(status, securityHeaders("text/html; charset=utf-8"), cookies,
+    return new ConsoleReply(status, securityHeaders("text/html; charset=utf-8"), cookie,
         b.toString().getBytes(StandardCharsets.UTF_8));
   }
 
-  private ConsoleReply redirect(String location, List<String> cookies) {
+  private ConsoleReply redirect(String location, String cookie) {
     Map<String, String> h = securityHeaders("text/plain; charset=utf-8");
     h.put("Location", location);
-    return new ConsoleReply(303, h, cookies, new byte[0]);
+    return new ConsoleReply(303, h, cookie, new byte[0]);
   }
 
   private static Map<String, String> securityHeaders(String type) {
