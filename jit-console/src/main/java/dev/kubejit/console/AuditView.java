@@ -175,8 +175,8 @@ final class AuditView {
           .append(esc(user)).append(": ").append(esc(e.attributes().getOrDefault("role", "-"))).append(" / ")
           .append(esc(e.action().map(x -> x.name()).orElse("-"))).append(" in ")
           .append(esc(e.scope().map(WebConsole::scope).orElse("-"))).append("</h3><p>Active from ")
-          .append(esc(e.attributes().getOrDefault("grantedAt", "-"))).append(" until ")
-          .append(esc(e.attributes().getOrDefault("expiresAt", "-")))
+          .append(attrTime(e, "grantedAt")).append(" until ")
+          .append(attrTime(e, "expiresAt"))
           .append(e.requestId().map(id -> " · <a href=\"/requests/" + id.value() + "\">request " + id.value() + "</a>")
               .orElse(""))
           .append("</p>");
@@ -205,6 +205,15 @@ final class AuditView {
       b.append("<p>None.</p>");
     }
     b.append("</section>");
+  }
+
+  private static String attrTime(AuditEvent e, String key) {
+    String v = e.attributes().get(key);
+    try {
+      return v == null ? "-" : Html.time(Instant.parse(v));
+    } catch (DateTimeParseException ex) {
+      return esc(v);
+    }
   }
 
   static String eventText(AuditEvent e) {

@@ -182,7 +182,10 @@ class ConsoleBrowserKubeTest {
         WebElement active = browser.findElement(By.xpath("//section[.//a[@href='/requests/" + id + "']]"));
         assertTrue(active.getText().contains("ACTIVE"), active.getText());
         assertTrue(active.getText().contains("kubejit kubeconfig --grant"), active.getText());
-        assertTrue(active.getText().contains("cat"), "the commands the role allows: " + active.getText());
+        WebElement commands = active.findElement(By.cssSelector("details summary"));
+        commands.sendKeys(Keys.ENTER); // opened with the keyboard
+        assertEquals("cat under /var/log/ (rule read-logs)", active.findElement(By.cssSelector("ul.commands")).getText(),
+            "the commands the role allows");
         WebElement countdown = active.findElement(By.cssSelector("time[data-countdown]"));
         String first = countdown.getText();
         new WebDriverWait(browser, Duration.ofSeconds(10)).until(d -> !countdown.getText().equals(first));
