@@ -215,6 +215,7 @@ final class ConsoleStory {
         if (cp != null) {
           assertTrue(timeline.getText().contains("API server list pods payments/-"), timeline.getText());
         }
+        ((JavascriptExecutor) browser).executeScript("arguments[0].scrollIntoView()", timeline);
         shot(browser, "05-grant-detail");
 
         browser.get(base + "/requests/" + pending);
