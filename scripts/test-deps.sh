@@ -31,3 +31,7 @@ need iproute2                   command -v ip
 need util-linux                 command -v unshare
 # jit-testing's PostgresServer (@PostgresTest): initdb and pg_ctl run as the postgres user through runuser.
 need postgresql                  test -x /usr/lib/postgresql/15/bin/initdb
+# jit-console's browser tests: headless Chromium driven by Selenium through Debian's chromedriver
+# (/usr/bin/chromedriver), so Selenium never downloads a driver.
+need chromium                    command -v chromium
+need chromium-driver             test -x /usr/bin/chromedriver

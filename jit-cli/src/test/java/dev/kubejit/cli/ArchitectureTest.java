@@ -89,4 +89,16 @@ class ArchitectureTest {
           .allowEmptyShould(false).check(classes);
     }
   }
+
+  @Test
+  void theConsoleUsesTheBrokerAndTheAuditLogsOnly() {
+    classes().that().resideInAPackage("dev.kubejit.console..")
+        .should().onlyDependOnClassesThat()
+        .resideInAnyPackage("java..", "javax.net..", "dev.kubejit.console..", "dev.kubejit.api..", "dev.kubejit.audit..",
+            "com.google.common..", "com.fasterxml.jackson..", "org.slf4j..", "com.google.errorprone.annotations..",
+            "org.jspecify..", "javax.annotation..")
+        .because("jit-console is a service over jit-api's broker and jit-audit's logs; kubejit serve wires it")
+        .allowEmptyShould(false)
+        .check(classes);
+  }
 }

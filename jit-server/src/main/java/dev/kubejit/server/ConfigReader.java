@@ -50,6 +50,7 @@ final class ConfigReader {
     Path tlsCertificateFile;
     Path tlsKeyFile;
     ServerConfig.Authentication authentication;
+    ServerConfig.Console console;
   }
 
   private final StrictReader<ConfigException> r;
@@ -119,6 +120,7 @@ final class ConfigReader {
     boolean[] seen = new boolean[2];
     String[] listenPath = new String[1];
     String[] authPath = new String[1];
+    String[] consolePath = new String[1];
     r.root((name, path) -> {
       refuseSecret(name, path, null, null);
       switch (name) {
@@ -173,9 +175,13 @@ final class ConfigReader {
           authPath[0] = path;
           parts.authentication = authentication(path);
           break;
+        case "console":
+          consolePath[0] = path;
+          parts.console = console(path);
+          break;
         default:
-          throw r.unknown(path, name,
-              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication");
+          throw r.unknown(path, name, "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, "
+              + "adminGroups, listen, authentication, console");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -202,6 +208,90 @@ final class ConfigReader {
     if (mode == ServerConfig.Authentication.Mode.MTLS && parts.tlsCertificateFile == null) {
       throw r.errorAt(authPath[0], "mtls authentication needs listen.tls (certFile and keyFile)");
     }
+    if (parts.console != null && mode != ServerConfig.Authentication.Mode.OIDC) {
+      throw r.errorAt(consolePath[0], "the console signs people in at the OIDC issuer of authentication.oidc; "
+          + "it needs authentication.oidc, not " + mode.name().toLowerCase(Locale.ROOT).replace("_", ""));
+    }
+    if (parts.console != null && parts.console.baseUrl().isEmpty() && parts.tlsCertificateFile == null
+        && !parts.listenHost.equals("127.0.0.1") && !parts.listenHost.equals("localhost")) {
+      throw r.errorAt(consolePath[0], "console.baseUrl is required when listen.address is neither TLS nor "
+          + "127.0.0.1/localhost (the console's cookies are Secure)");
+    }
+  }
+
+  private ServerConfig.Console console(String cpath) {
+    String[] clientId = new String[1];
+    Path[] secret = new Path[1];
+    java.net.URI[] baseUrl = new java.net.URI[1];
+    Duration[] ttl = {Duration.ofMinutes(15)};
+    java.util.List<String> auditors = new java.util.ArrayList<>();
+    java.util.List<Path> kubeLogs = new java.util.ArrayList<>();
+    String[] ssh = new String[1];
+    r.object(cpath, (n, p) -> {
+      refuseSecret(n, p, "clientSecretFile", "clientSecretFile");
+      switch (n) {
+        case "clientId":
+          clientId[0] = matching(p, CLAIM, "an OIDC client ID");
+          break;
+        case "clientSecretFile":
+          secret[0] = path(p);
+          break;
+        case "baseUrl":
+          String u = r.string(p);
+          java.net.URI uri;
+          try {
+            uri = new java.net.URI(u);
+          } catch (java.net.URISyntaxException e) {
+            throw r.error(p, "not a valid URL: " + SafeText.quote(u));
+          }
+          boolean loopbackHttp = "http".equals(uri.getScheme())
+              && ("127.0.0.1".equals(uri.getHost()) || "localhost".equals(uri.getHost()));
+          if ((!"https".equals(uri.getScheme()) && !loopbackHttp) || uri.getHost() == null || uri.getRawUserInfo() != null
+              || uri.getRawQuery() != null || uri.getRawFragment() != null
+              || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
+            throw r.error(p, "expected https://host[:port] (http only on 127.0.0.1 or localhost), no path, found "
+                + SafeText.quote(u));
+          }
+          baseUrl[0] = uri;
+          break;
+        case "sessionTtl":
+          ttl[0] = duration(p);
+          if (ttl[0].compareTo(Duration.ofMinutes(1)) < 0 || ttl[0].compareTo(Duration.ofHours(12)) > 0) {
+            throw r.error(p, "sessionTtl must be between PT1M and PT12H, found " + ttl[0]);
+          }
+          break;
+        case "auditorGroups":
+          java.util.Set<String> seen = new java.util.HashSet<>();
+          auditors.addAll(r.list(p, "group", gp -> {
+            String g = r.string(gp);
+            if (!GROUP.matcher(g).matches()) {
+              throw r.error(gp, "expected a group name (printable, no spaces or commas, at most 256 characters), found "
+                  + SafeText.quote(g));
+            }
+            if (!seen.add(g)) {
+              throw r.error(gp, "group " + SafeText.quote(g) + " is listed twice");
+            }
+            return g;
+          }));
+          break;
+        case "kubeAuditLogs":
+          kubeLogs.addAll(r.list(p, "file", this::path));
+          break;
+        case "sshCommand":
+          String c = r.string(p);
+          if (c.length() > 512 || c.chars().anyMatch(ch -> ch < 0x20)) {
+            throw r.error(p, "expected one line of at most 512 characters");
+          }
+          ssh[0] = c;
+          break;
+        default:
+          throw r.unknown(p, n, "clientId, clientSecretFile, baseUrl, sessionTtl, auditorGroups, kubeAuditLogs, sshCommand");
+      }
+    });
+    if (clientId[0] == null) {
+      throw missing(cpath, "clientId");
+    }
+    return new ServerConfig.Console(clientId[0], secret[0], baseUrl[0], ttl[0], auditors, kubeLogs, ssh[0]);
   }
 
   private ServerConfig.Store store(String spath) {

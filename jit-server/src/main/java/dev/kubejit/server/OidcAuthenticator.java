@@ -194,13 +194,18 @@ public final class OidcAuthenticator implements Authenticator {
 
   /** Trusts the JDK's default CAs plus those in {@code caFile} (PEM), if given. */
   static SSLSocketFactory sslSocketFactory(Path caFile) {
+    return sslContext(caFile).getSocketFactory();
+  }
+
+  /** A TLS context that trusts the JDK's default CAs plus those in {@code caFile} (PEM), if given. */
+  static SSLContext sslContext(Path caFile) {
     try {
       TrustManagerFactory defaults = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
       defaults.init((KeyStore) null);
       if (caFile == null) {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, defaults.getTrustManagers(), null);
-        return ctx.getSocketFactory();
+        return ctx;
       }
       KeyStore trust = KeyStore.getInstance("PKCS12");
       trust.load(null, null);
@@ -226,7 +231,7 @@ public final class OidcAuthenticator implements Authenticator {
       tmf.init(trust);
       SSLContext ctx = SSLContext.getInstance("TLS");
       ctx.init(null, tmf.getTrustManagers(), null);
-      return ctx.getSocketFactory();
+      return ctx;
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the CA file " + caFile + ": " + e.getClass().getSimpleName(), e);
     } catch (GeneralSecurityException e) {

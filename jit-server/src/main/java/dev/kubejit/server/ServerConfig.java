@@ -51,6 +51,7 @@ public final class ServerConfig {
   private final Path tlsCertificateFile;
   private final Path tlsKeyFile;
   private final Authentication authentication;
+  private final Console console;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -67,6 +68,7 @@ public final class ServerConfig {
     this.tlsCertificateFile = p.tlsCertificateFile;
     this.tlsKeyFile = p.tlsKeyFile;
     this.authentication = p.authentication;
+    this.console = p.console;
   }
 
   /**
@@ -177,6 +179,11 @@ public final class ServerConfig {
     return authentication;
   }
 
+  /** The web console ({@code console}; see docs/console.md), if configured. */
+  public Optional<Console> console() {
+    return Optional.ofNullable(console);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -218,6 +225,9 @@ public final class ServerConfig {
         .append(", listen=").append(listenHost.contains(":") ? "[" + listenHost + "]" : listenHost).append(':').append(listenPort)
         .append(tlsCertificateFile == null ? " (plain HTTP, loopback)" : " tls " + tlsCertificateFile + " key " + tlsKeyFile)
         .append(", authentication=").append(authentication);
+    if (console != null) {
+      sb.append(", console=").append(console);
+    }
     return sb.append('}').toString();
   }
 
@@ -470,6 +480,76 @@ public final class ServerConfig {
         default:
           return "dev-header " + header + " (development only, loopback)";
       }
+    }
+  }
+
+  /**
+   * The web console's section: its OIDC client at the authentication issuer, where it is reached,
+   * how long a session lasts, who may query the audit logs, and which API-server audit logs it
+   * joins with the grants. The client secret is never in the file: {@code clientSecretFile} names
+   * the file that holds it (a public client, PKCE only, has none).
+   */
+  public static final class Console {
+    private final String clientId;
+    private final Path clientSecretFile;
+    private final URI baseUrl;
+    private final Duration sessionTtl;
+    private final java.util.List<String> auditorGroups;
+    private final java.util.List<Path> kubeAuditLogs;
+    private final String sshCommand;
+
+    Console(String clientId, Path clientSecretFile, URI baseUrl, Duration sessionTtl, java.util.List<String> auditorGroups,
+        java.util.List<Path> kubeAuditLogs, String sshCommand) {
+      this.clientId = Objects.requireNonNull(clientId, "clientId");
+      this.clientSecretFile = clientSecretFile;
+      this.baseUrl = baseUrl;
+      this.sessionTtl = Objects.requireNonNull(sessionTtl, "sessionTtl");
+      this.auditorGroups = java.util.List.copyOf(auditorGroups);
+      this.kubeAuditLogs = java.util.List.copyOf(kubeAuditLogs);
+      this.sshCommand = sshCommand;
+    }
+
+    /** The console's OIDC client ID at the issuer ({@code clientId}). */
+    public String clientId() {
+      return clientId;
+    }
+
+    /** The file holding the client secret of a confidential client ({@code clientSecretFile}); empty for a public client. */
+    public Optional<Path> clientSecretFile() {
+      return Optional.ofNullable(clientSecretFile);
+    }
+
+    /** The console's external URL ({@code baseUrl}); empty means the listen address. */
+    public Optional<URI> baseUrl() {
+      return Optional.ofNullable(baseUrl);
+    }
+
+    /** The longest a session lasts ({@code sessionTtl}, default PT15M); the ID token's expiry bounds it too. */
+    public Duration sessionTtl() {
+      return sessionTtl;
+    }
+
+    /** Groups that may query the audit logs besides the admin groups ({@code auditorGroups}). */
+    public java.util.List<String> auditorGroups() {
+      return auditorGroups;
+    }
+
+    /** The API server's audit logs joined with the grants ({@code kubeAuditLogs}). */
+    public java.util.List<Path> kubeAuditLogs() {
+      return kubeAuditLogs;
+    }
+
+    /** The SSH line for the gateway with {@code {grant}} for the grant ID ({@code sshCommand}). */
+    public Optional<String> sshCommand() {
+      return Optional.ofNullable(sshCommand);
+    }
+
+    @Override
+    public String toString() {
+      return "console client " + clientId + (clientSecretFile == null ? " (public)" : " secret file " + clientSecretFile)
+          + (baseUrl == null ? "" : " at " + baseUrl) + " session " + sessionTtl
+          + (auditorGroups.isEmpty() ? "" : " auditors " + auditorGroups)
+          + (kubeAuditLogs.isEmpty() ? "" : " kube audit " + kubeAuditLogs);
     }
   }
 }

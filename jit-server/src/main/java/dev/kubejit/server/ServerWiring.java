@@ -112,6 +112,7 @@ final class ServerWiring {
         api.cluster(c.getKey(), kc.server(), kc.certificateAuthorityData());
       }
       KubeJitServer.Builder server = KubeJitServer.builder(api.build()).listen(config.listenHost(), config.listenPort());
+      config.console().ifPresent(c -> ConsoleWiring.mount(config, broker, policy, server, clock));
       if (config.tlsCertificateFile().isPresent()) {
         server.tls(config.tlsCertificateFile().get(), config.tlsKeyFile().orElseThrow());
       }

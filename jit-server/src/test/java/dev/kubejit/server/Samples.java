@@ -10,7 +10,8 @@ import java.util.List;
 /** The sample configurations under src/test/resources/configs and the invalid edits the tests share. */
 final class Samples {
   static final Path BASE = Path.of("/etc/kubejit");
-  static final List<String> VALID = List.of("full-oidc.yaml", "mtls-kubernetes.yaml", "dev-minimal.yaml", "env-password.yaml");
+  static final List<String> VALID = List.of("full-oidc.yaml", "mtls-kubernetes.yaml", "dev-minimal.yaml", "env-password.yaml",
+      "console-oidc.yaml");
 
   /**
    * Invalid documents derived from a valid sample: {sample, from, to, expected message fragment,
@@ -75,7 +76,21 @@ final class Samples {
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, groupsClaim: \"\"}", "non-empty", "12", "schema"},
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, usernameClaim: \"e mail\"}", "a claim name", "12", "schema"},
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, caFile: idp-ca.crt}", "it needs jwksUrl", "12", "schema"},
-      new String[] {"full-oidc.yaml", "    usernameClaim: preferred_username", "    usernameClaim: [sub]", "expected a string, found a list", "34", "schema"});
+      new String[] {"full-oidc.yaml", "    usernameClaim: preferred_username", "    usernameClaim: [sub]", "expected a string, found a list", "34", "schema"},
+      // The console (docs/console.md).
+      new String[] {"console-oidc.yaml", "  clientSecretFile: /run/secrets/kubejit-console-client-secret",
+          "  clientSecret: s3cr3t", "secrets are never written into kubejit.yaml", "24", "schema"},
+      new String[] {"console-oidc.yaml", "  clientId: kubejit-console\n", "", "missing required key \"clientId\"", "22", "schema"},
+      new String[] {"console-oidc.yaml", "  baseUrl: https://kubejit.example.com", "  baseUrl: http://kubejit.example.com",
+          "expected https://host[:port]", "25", "schema"},
+      new String[] {"console-oidc.yaml", "  baseUrl: https://kubejit.example.com", "  baseUrl: https://kubejit.example.com/console",
+          "no path", "25", "schema"},
+      new String[] {"console-oidc.yaml", "  sessionTtl: PT15M", "  sessionTtl: PT13H", "between PT1M and PT12H", "26", ""},
+      new String[] {"console-oidc.yaml", "  sessionTtl: PT15M", "  sessionTTL: PT15M", "unknown key \"sessionTTL\"", "26", "schema"},
+      new String[] {"console-oidc.yaml", "  auditorGroups: [security]", "  auditorGroups: [security, security]", "listed twice", "27",
+          "schema"},
+      new String[] {"dev-minimal.yaml", "  devHeader: {}", "  devHeader: {}\nconsole: {clientId: kubejit-console}",
+          "it needs authentication.oidc", "14", ""});
 
   private Samples() {}
 

@@ -113,7 +113,7 @@ final class TestBroker implements AutoCloseable {
     return KubeJitServer.start(ServerConfig.load(config));
   }
 
-  private static void prepare(Path dir) throws Exception {
+  static void prepare(Path dir) throws Exception {
     Clock clock = Clock.systemUTC();
     try (InputStream in = TestBroker.class.getResourceAsStream("/test-policy.json")) {
       Files.write(dir.resolve("policy.json"), in.readAllBytes());

@@ -101,6 +101,8 @@ public final class Keycloak {
   private final HttpClient http;
   private final Map<String, String> passwords;
   private final Path log;
+  /** The bootstrap admin's password, kept in memory only, for clients registered by tests. */
+  private String adminPassword;
 
   private Keycloak(URI base, X509Certificate ca, Path caFile, SSLContext sslContext, Map<String, String> passwords,
       Path log) {
@@ -220,6 +222,18 @@ public final class Keycloak {
     }
     return tokens(form("grant_type", "password", "client_id", clientId, "username", user, "password", password,
         "scope", "openid"), "password grant for " + user);
+  }
+
+  /**
+   * The password of a test user, for tests that sign in on Keycloak's own login page in a real
+   * browser. It is random per JVM; keep it out of logs and messages.
+   */
+  public char[] password(String user) {
+    String password = passwords.get(requireNonNull(user, "user"));
+    if (password == null) {
+      throw new IllegalArgumentException("no test user " + user);
+    }
+    return password.toCharArray();
   }
 
   /** Fresh tokens from a refresh token of public client {@code clientId}. */
@@ -482,6 +496,7 @@ public final class Keycloak {
       Map<String, String> passwords = new LinkedHashMap<>();
       USERS.keySet().forEach(u -> passwords.put(u, randomSecret()));
       Keycloak keycloak = new Keycloak(base, pki.caCertificate(), caFile, ssl, passwords, log);
+      keycloak.adminPassword = adminPassword;
       keycloak.createRealm(adminPassword);
       started = true;
       System.getLogger(Keycloak.class.getName()).log(System.Logger.Level.INFO,
@@ -608,6 +623,44 @@ public final class Keycloak {
         adminPut(admin, realmPath + "/users/" + userId + "/groups/" + groupIds.get(group));
       }
     }
+  }
+
+  /**
+   * Registers a confidential web client in the realm: the authorization-code flow with PKCE (S256)
+   * required, exactly {@code redirectUris} as redirect URIs, no consent screen, and the group names
+   * in claim {@value #GROUPS_CLAIM}. Tests call it with the redirect URI of a server they started on
+   * a free port.
+   *
+   * @return the client's secret (random, made here); the caller keeps it out of logs
+   * @throws IllegalStateException if Keycloak refuses (for example, the client ID exists already)
+   */
+  public synchronized char[] registerWebClient(String clientId, List<String> redirectUris) {
+    requireNonNull(clientId, "clientId");
+    if (redirectUris.isEmpty()) {
+      throw new IllegalArgumentException("a web client needs at least one redirect URI");
+    }
+    HttpResponse<String> tokenResponse = send(HttpRequest.newBuilder(
+            base.resolve("/realms/master/protocol/openid-connect/token"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .POST(HttpRequest.BodyPublishers.ofString(form("grant_type", "password", "client_id", "admin-cli",
+            "username", "admin", "password", adminPassword)))
+        .build());
+    if (tokenResponse.statusCode() != 200) {
+      throw new IllegalStateException("Keycloak refused the bootstrap admin: HTTP " + tokenResponse.statusCode());
+    }
+    String admin = text(parse(tokenResponse.body()), "access_token");
+    String secret = randomSecret();
+    ObjectNode c = client(clientId, false);
+    c.put("publicClient", false);
+    c.put("clientAuthenticatorType", "client-secret");
+    c.put("secret", secret);
+    c.put("standardFlowEnabled", true);
+    c.put("directAccessGrantsEnabled", false);
+    ArrayNode uris = c.putArray("redirectUris");
+    redirectUris.forEach(uris::add);
+    ((ObjectNode) c.get("attributes")).put("pkce.code.challenge.method", "S256");
+    adminPost(admin, "/admin/realms/" + REALM + "/clients", c);
+    return secret.toCharArray();
   }
 
   /** A public client with direct access grants; the CLI's also has the device authorization grant. */
