@@ -265,6 +265,12 @@ public final class SlackNotifier implements Notifier {
       return this;
     }
 
+    /** The channels of roles, by role. */
+    public Builder channels(Map<String, String> byRole) {
+      requireNonNull(byRole, "byRole").forEach(this::channel);
+      return this;
+    }
+
     /** The base URL of the request pages ({@code BASE/requests/ID}); without it, messages show the bare id. */
     public Builder requestLinkBase(URI base) {
       String s = requireNonNull(base, "base").toString();

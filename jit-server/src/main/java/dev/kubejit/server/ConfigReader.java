@@ -50,6 +50,7 @@ final class ConfigReader {
     Path tlsCertificateFile;
     Path tlsKeyFile;
     ServerConfig.Authentication authentication;
+    ChatOpsConfig chatOps;
   }
 
   private final StrictReader<ConfigException> r;
@@ -77,7 +78,7 @@ final class ConfigReader {
   }
 
   /** Refuses a key that names a secret, without reading its value. */
-  private void refuseSecret(String name, String path, String fileKey, String envKey) {
+  void refuseSecret(String name, String path, String fileKey, String envKey) {
     if (SECRET_KEYS.contains(name.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""))) {
       r.skip();
       String instead = fileKey == null
@@ -88,7 +89,7 @@ final class ConfigReader {
     }
   }
 
-  private Path path(String path) {
+  Path path(String path) {
     String s = r.string(path);
     if (s.startsWith("~")) {
       throw r.error(path, "~ is not expanded; write an absolute path or one relative to the configuration file");
@@ -103,7 +104,7 @@ final class ConfigReader {
     }
   }
 
-  private String matching(String path, Pattern p, String what) {
+  String matching(String path, Pattern p, String what) {
     String s = r.string(path);
     if (!p.matcher(s).matches()) {
       throw r.error(path, "expected " + what + ", found " + SafeText.quote(s));
@@ -119,6 +120,7 @@ final class ConfigReader {
     boolean[] seen = new boolean[2];
     String[] listenPath = new String[1];
     String[] authPath = new String[1];
+    String[] chatopsPath = new String[1];
     r.root((name, path) -> {
       refuseSecret(name, path, null, null);
       switch (name) {
@@ -173,9 +175,14 @@ final class ConfigReader {
           authPath[0] = path;
           parts.authentication = authentication(path);
           break;
+        case "chatops":
+          chatopsPath[0] = path;
+          parts.chatOps = ChatOpsConfigReader.read(r, this, path);
+          break;
         default:
           throw r.unknown(path, name,
-              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication");
+              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication,"
+                  + " chatops");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -201,6 +208,19 @@ final class ConfigReader {
     }
     if (mode == ServerConfig.Authentication.Mode.MTLS && parts.tlsCertificateFile == null) {
       throw r.errorAt(authPath[0], "mtls authentication needs listen.tls (certFile and keyFile)");
+    }
+    if (parts.chatOps != null && parts.chatOps.slack().isPresent()) {
+      java.util.Optional<String> cluster = parts.chatOps.slack().get().cluster();
+      if (cluster.isEmpty() && parts.clusters.size() > 1) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster is required when more than one cluster is configured");
+      }
+      if (cluster.isPresent() && !parts.clusters.isEmpty() && !parts.clusters.containsKey(cluster.get())) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster " + SafeText.quote(cluster.get())
+            + " is not one of the configured clusters " + parts.clusters.keySet());
+      }
+      if (cluster.isEmpty() && parts.clusters.isEmpty()) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster is required when no clusters are configured");
+      }
     }
   }
 

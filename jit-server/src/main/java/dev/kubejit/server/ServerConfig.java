@@ -51,6 +51,7 @@ public final class ServerConfig {
   private final Path tlsCertificateFile;
   private final Path tlsKeyFile;
   private final Authentication authentication;
+  private final ChatOpsConfig chatOps;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -67,6 +68,7 @@ public final class ServerConfig {
     this.tlsCertificateFile = p.tlsCertificateFile;
     this.tlsKeyFile = p.tlsKeyFile;
     this.authentication = p.authentication;
+    this.chatOps = p.chatOps;
   }
 
   /**
@@ -177,6 +179,11 @@ public final class ServerConfig {
     return authentication;
   }
 
+  /** ChatOps: Slack and signed webhooks ({@code chatops}; see {@code docs/chatops.md}), if configured. */
+  public Optional<ChatOpsConfig> chatOps() {
+    return Optional.ofNullable(chatOps);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -218,6 +225,9 @@ public final class ServerConfig {
         .append(", listen=").append(listenHost.contains(":") ? "[" + listenHost + "]" : listenHost).append(':').append(listenPort)
         .append(tlsCertificateFile == null ? " (plain HTTP, loopback)" : " tls " + tlsCertificateFile + " key " + tlsKeyFile)
         .append(", authentication=").append(authentication);
+    if (chatOps != null) {
+      sb.append(", ").append(chatOps);
+    }
     return sb.append('}').toString();
   }
 
