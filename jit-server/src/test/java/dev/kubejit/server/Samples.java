@@ -10,7 +10,8 @@ import java.util.List;
 /** The sample configurations under src/test/resources/configs and the invalid edits the tests share. */
 final class Samples {
   static final Path BASE = Path.of("/etc/kubejit");
-  static final List<String> VALID = List.of("full-oidc.yaml", "mtls-kubernetes.yaml", "dev-minimal.yaml", "env-password.yaml");
+  static final List<String> VALID = List.of("full-oidc.yaml", "mtls-kubernetes.yaml", "dev-minimal.yaml", "env-password.yaml",
+      "chatops.yaml");
 
   /**
    * Invalid documents derived from a valid sample: {sample, from, to, expected message fragment,
@@ -75,7 +76,26 @@ final class Samples {
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, groupsClaim: \"\"}", "non-empty", "12", "schema"},
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, usernameClaim: \"e mail\"}", "a claim name", "12", "schema"},
       new String[] {"env-password.yaml", "jwksFile: jwks.json}", "jwksFile: jwks.json, caFile: idp-ca.crt}", "it needs jwksUrl", "12", "schema"},
-      new String[] {"full-oidc.yaml", "    usernameClaim: preferred_username", "    usernameClaim: [sub]", "expected a string, found a list", "34", "schema"});
+      new String[] {"full-oidc.yaml", "    usernameClaim: preferred_username", "    usernameClaim: [sub]", "expected a string, found a list", "34", "schema"},
+      new String[] {"chatops.yaml", "    signingSecretFile: /run/secrets/slack-signing-secret\n", "    signingSecret: hunter2\n",
+          "use signingSecretFile", "16", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN", "    botTokenEnv: xoxb-hunter2", "not its value", "17", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN\n", "", "missing botTokenFile", "15", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN\n", "    botTokenEnv: SLACK_BOT_TOKEN\n    botTokenFile: t\n", "not both", "15",
+          "schema"},
+      new String[] {"chatops.yaml", "    directoryFile: slack-directory.yaml\n", "", "missing required key \"directoryFile\"", "15", "schema"},
+      new String[] {"chatops.yaml", "      default: C0DEFAULT1", "      default: general", "Slack channel id", "21", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: Prod", "cluster name", "19", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod\n", "", "chatops.slack.cluster is required", "14", ""},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    apiBaseUrl: http://slack.example.com/api/", "https://",
+          "20", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    responseUrlPrefix: https://hooks.slack.com", "ends with /",
+          "20", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    teams: [T1]", "unknown key \"teams\"", "20", "schema"},
+      new String[] {"chatops.yaml", "      secretEnv: KUBEJIT_WEBHOOK_SECRET", "      secret: hunter2", "secrets are never written", "27",
+          "schema"},
+      new String[] {"chatops.yaml", "    - url: https://hooks.example.com/kubejit", "    - url: https://u:hunter2@hooks.example.com/kubejit",
+          "expected an https:// URL", "26", "schema"});
 
   private Samples() {}
 
