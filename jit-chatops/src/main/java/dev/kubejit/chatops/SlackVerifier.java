@@ -47,6 +47,7 @@ final class SlackVerifier {
   private final Clock clock;
   private final Map<String, Long> signatures = new ConcurrentHashMap<>();
   private final Map<String, Long> bodies = new ConcurrentHashMap<>();
+  private volatile long lastEviction = Long.MIN_VALUE;
 
   SlackVerifier(byte[] secret, Clock clock) {
     if (secret.length == 0) {
@@ -82,7 +83,13 @@ final class SlackVerifier {
     return retry ? Verdict.ALREADY_HANDLED : Verdict.STALE;
   }
 
+  /** Drops entries outside the window; at most once every 10 seconds of the clock, or when a cache is full. */
   private void evict(long nowSeconds) {
+    boolean full = signatures.size() >= MAX_REMEMBERED || bodies.size() >= MAX_REMEMBERED;
+    if (!full && nowSeconds - lastEviction < 10) {
+      return;
+    }
+    lastEviction = nowSeconds;
     long oldest = nowSeconds - WINDOW.toSeconds();
     for (Map<String, Long> m : java.util.List.of(signatures, bodies)) {
       for (Iterator<Long> it = m.values().iterator(); it.hasNext(); ) {

@@ -38,9 +38,13 @@ final class ChatOpsWiring {
   private ChatOpsWiring(ServerConfig config, Clock clock) {
     this.config = config;
     this.clock = clock;
-    String host = config.listenHost().contains(":") ? "[" + config.listenHost() + "]" : config.listenHost();
-    this.linkBase = URI.create((config.tlsCertificateFile().isPresent() ? "https" : "http") + "://" + host + ":"
-        + config.listenPort() + "/");
+    // Request pages live at /requests/{id} on this server. A wildcard listen address names no host
+    // a reader could open, so messages then show the bare id. (console.baseUrl, once configured, is the better base.)
+    String h = config.listenHost();
+    boolean wildcard = h.equals("0.0.0.0") || h.equals("::") || h.equals("0:0:0:0:0:0:0:0");
+    String host = h.contains(":") ? "[" + h + "]" : h;
+    this.linkBase = wildcard ? null : URI.create((config.tlsCertificateFile().isPresent() ? "https" : "http") + "://" + host
+        + ":" + config.listenPort() + "/");
   }
 
   /** Reads the secrets and builds the notifiers; what it opens is pushed on {@code opened}. */
@@ -50,10 +54,13 @@ final class ChatOpsWiring {
       c.slack().ifPresent(s -> {
         DeliveryQueue posts = DeliveryQueue.builder("slack").clock(clock).build();
         opened.push(posts);
-        w.notifiers.add(SlackNotifier.builder().apiBaseUrl(s.apiBaseUrl())
+        SlackNotifier.Builder slackNotifier = SlackNotifier.builder().apiBaseUrl(s.apiBaseUrl())
             .botToken(new String(secret(s.botToken(), "chatops.slack.botToken"), StandardCharsets.UTF_8))
-            .defaultChannel(s.defaultChannel()).requestLinkBase(w.linkBase).delivery(posts)
-            .channels(s.roleChannels()).build());
+            .defaultChannel(s.defaultChannel()).delivery(posts).channels(s.roleChannels());
+        if (w.linkBase != null) {
+          slackNotifier.requestLinkBase(w.linkBase);
+        }
+        w.notifiers.add(slackNotifier.build());
         w.slackResponses = DeliveryQueue.builder("slack-responses").clock(clock).build();
         opened.push(w.slackResponses);
       });
@@ -93,10 +100,14 @@ final class ChatOpsWiring {
       return;
     }
     String cluster = s.cluster().orElseGet(() -> config.clusters().keySet().iterator().next());
-    SlackChatOps chatops = SlackChatOps.builder().broker(broker)
+    SlackChatOps.Builder b = SlackChatOps.builder().broker(broker)
         .signingSecret(secret(s.signingSecret(), "chatops.slack.signingSecret"))
         .directory(SlackDirectory.fromFile(s.directoryFile())).cluster(cluster).clock(clock)
-        .requestLinkBase(linkBase).responseUrlPrefix(s.responseUrlPrefix()).responses(slackResponses).build();
+        .responseUrlPrefix(s.responseUrlPrefix()).responses(slackResponses);
+    if (linkBase != null) {
+      b.requestLinkBase(linkBase);
+    }
+    SlackChatOps chatops = b.build();
     opened.push(chatops);
     server.mount(SlackChatOps.PATH_PREFIX, call -> {
       ChatReply r = chatops.handle(call.method(), call.path(), call.presented()::header, call.body());
@@ -105,9 +116,22 @@ final class ChatOpsWiring {
     log.info("chatops: Slack commands and buttons under {}, requests for cluster {}", SlackChatOps.PATH_PREFIX, cluster);
   }
 
+  private static void warnIfOthersCanRead(java.nio.file.Path file, String what) {
+    try {
+      java.util.Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(file);
+      if (p.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+          || p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+        log.warn("{}File {} is readable by its group or others; make it 0600", what, file);
+      }
+    } catch (UnsupportedOperationException | IOException e) {
+      // not a POSIX file system, or unreadable: reading it reports the error
+    }
+  }
+
   private static byte[] secret(ChatOpsConfig.SecretRef ref, String what) {
     byte[] value;
     if (ref.file().isPresent()) {
+      warnIfOthersCanRead(ref.file().get(), what);
       try {
         value = Files.readAllBytes(ref.file().get());
       } catch (IOException e) {
