@@ -151,7 +151,8 @@ public final class SlackNotifier implements Notifier {
       @Override
       public void delivered(HttpResponse<String> response) {
         JsonNode r = okOrLog(response, describe());
-        if (r != null && remember && threadOf == null && r.path("ts").isTextual()) {
+        // a top-level message starts the request's thread; putIfAbsent keeps the first one
+        if (r != null && remember && r.path("ts").isTextual()) {
           synchronized (threads) {
             threads.putIfAbsent(id, new Posted(r.path("channel").asText(channel), r.path("ts").asText()));
           }

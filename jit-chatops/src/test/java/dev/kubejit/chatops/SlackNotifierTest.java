@@ -128,6 +128,19 @@ class SlackNotifierTest {
   }
 
   @Test
+  void withoutAnApprovalMessageTheFirstFollowUpStartsTheThread() throws Exception {
+    RequestRecord r = submit("oncall-debug", "why");
+    await(1);
+    SlackNotifier fresh = SlackNotifier.builder().apiBaseUrl(slack.base.resolve("api")).botToken("xoxb-1")
+        .defaultChannel("CDEFAULT").delivery(queue).build();
+    fresh.notify(Notification.of(NotificationType.EXPIRING, r, clock.instant(), "s"));
+    fresh.notify(Notification.of(NotificationType.REVOKED, r, clock.instant(), "s"));
+    List<Receiver.Got> all = await(3);
+    assertFalse(json(all.get(1)).has("thread_ts"), all.get(1).body);
+    assertEquals("1700000000.000002", json(all.get(2)).path("thread_ts").asText(), all.get(2).body);
+  }
+
+  @Test
   void blockKitLimitsHoldAndTextIsEscaped() throws Exception {
     submit("oncall-debug", "<".repeat(2048));
     JsonNode m = json(await(1).get(0));
