@@ -5,7 +5,7 @@ def budgets = new Properties()
 new File(basedir, 'budget.properties').withInputStream { budgets.load(it) }
 def rows = []
 def failures = []
-['api', 'credentials', 'credentials-ssh', 'credentials-jwt', 'credentials-kubernetes', 'rbac', 'policy', 'audit', 'store-jdbc', 'store-kubernetes', 'server', 'admission', 'all'].each { name ->
+['api', 'credentials', 'credentials-ssh', 'credentials-jwt', 'credentials-kubernetes', 'rbac', 'policy', 'audit', 'store-jdbc', 'store-kubernetes', 'server', 'admission', 'chatops', 'all'].each { name ->
   def cpFile = new File(basedir, "${name}/target/classpath.txt")
   assert cpFile.isFile() : "no classpath was written for ${name}"
   def entries = cpFile.text.trim().split(File.pathSeparator).findAll { it }

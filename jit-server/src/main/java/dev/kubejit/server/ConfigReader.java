@@ -51,6 +51,7 @@ final class ConfigReader {
     Path tlsKeyFile;
     ServerConfig.Authentication authentication;
     ServerConfig.Console console;
+    ChatOpsConfig chatOps;
   }
 
   private final StrictReader<ConfigException> r;
@@ -78,7 +79,7 @@ final class ConfigReader {
   }
 
   /** Refuses a key that names a secret, without reading its value. */
-  private void refuseSecret(String name, String path, String fileKey, String envKey) {
+  void refuseSecret(String name, String path, String fileKey, String envKey) {
     if (SECRET_KEYS.contains(name.toLowerCase(Locale.ROOT).replace("_", "").replace("-", ""))) {
       r.skip();
       String instead = fileKey == null
@@ -89,7 +90,7 @@ final class ConfigReader {
     }
   }
 
-  private Path path(String path) {
+  Path path(String path) {
     String s = r.string(path);
     if (s.startsWith("~")) {
       throw r.error(path, "~ is not expanded; write an absolute path or one relative to the configuration file");
@@ -104,7 +105,7 @@ final class ConfigReader {
     }
   }
 
-  private String matching(String path, Pattern p, String what) {
+  String matching(String path, Pattern p, String what) {
     String s = r.string(path);
     if (!p.matcher(s).matches()) {
       throw r.error(path, "expected " + what + ", found " + SafeText.quote(s));
@@ -121,6 +122,7 @@ final class ConfigReader {
     String[] listenPath = new String[1];
     String[] authPath = new String[1];
     String[] consolePath = new String[1];
+    String[] chatopsPath = new String[1];
     r.root((name, path) -> {
       refuseSecret(name, path, null, null);
       switch (name) {
@@ -179,9 +181,14 @@ final class ConfigReader {
           consolePath[0] = path;
           parts.console = console(path);
           break;
+        case "chatops":
+          chatopsPath[0] = path;
+          parts.chatOps = ChatOpsConfigReader.read(r, this, path);
+          break;
         default:
-          throw r.unknown(path, name, "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, "
-              + "adminGroups, listen, authentication, console");
+          throw r.unknown(path, name,
+              "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication,"
+                  + " console, chatops");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -207,6 +214,19 @@ final class ConfigReader {
     }
     if (mode == ServerConfig.Authentication.Mode.MTLS && parts.tlsCertificateFile == null) {
       throw r.errorAt(authPath[0], "mtls authentication needs listen.tls (certFile and keyFile)");
+    }
+    if (parts.chatOps != null && parts.chatOps.slack().isPresent()) {
+      java.util.Optional<String> cluster = parts.chatOps.slack().get().cluster();
+      if (cluster.isEmpty() && parts.clusters.size() > 1) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster is required when more than one cluster is configured");
+      }
+      if (cluster.isPresent() && !parts.clusters.isEmpty() && !parts.clusters.containsKey(cluster.get())) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster " + SafeText.quote(cluster.get())
+            + " is not one of the configured clusters " + parts.clusters.keySet());
+      }
+      if (cluster.isEmpty() && parts.clusters.isEmpty()) {
+        throw r.errorAt(chatopsPath[0], "chatops.slack.cluster is required when no clusters are configured");
+      }
     }
     if (parts.console != null && mode != ServerConfig.Authentication.Mode.OIDC) {
       throw r.errorAt(consolePath[0], "the console signs people in at the OIDC issuer of authentication.oidc; "

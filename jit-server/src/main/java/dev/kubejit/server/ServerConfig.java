@@ -52,6 +52,7 @@ public final class ServerConfig {
   private final Path tlsKeyFile;
   private final Authentication authentication;
   private final Console console;
+  private final ChatOpsConfig chatOps;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -69,6 +70,7 @@ public final class ServerConfig {
     this.tlsKeyFile = p.tlsKeyFile;
     this.authentication = p.authentication;
     this.console = p.console;
+    this.chatOps = p.chatOps;
   }
 
   /**
@@ -184,6 +186,11 @@ public final class ServerConfig {
     return Optional.ofNullable(console);
   }
 
+  /** ChatOps: Slack and signed webhooks ({@code chatops}; see {@code docs/chatops.md}), if configured. */
+  public Optional<ChatOpsConfig> chatOps() {
+    return Optional.ofNullable(chatOps);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -227,6 +234,9 @@ public final class ServerConfig {
         .append(", authentication=").append(authentication);
     if (console != null) {
       sb.append(", console=").append(console);
+    }
+    if (chatOps != null) {
+      sb.append(", ").append(chatOps);
     }
     return sb.append('}').toString();
   }

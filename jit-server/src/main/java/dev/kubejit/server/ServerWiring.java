@@ -74,8 +74,9 @@ final class ServerWiring {
       Map<String, ApiClient> clusterClients = new LinkedHashMap<>();
       config.clusters().forEach((name, c) -> clusterClients.put(name, KubeClients.fromKubeconfig(c.kubeconfig(), c.context())));
       RbacProvisioner rbac = rbac(clusterClients, clock);
+      ChatOpsWiring chatops = ChatOpsWiring.prepare(config, clock, opened);
       JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
-          .rbacProvisioner(rbac).credentialIssuer(issuer)
+          .rbacProvisioner(rbac).credentialIssuer(issuer).notifier(chatops.notifier())
           .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 
@@ -119,6 +120,7 @@ final class ServerWiring {
       if (auth.mode() == ServerConfig.Authentication.Mode.MTLS) {
         server.clientCertificateAuthority(auth.clientCaFile().orElseThrow());
       }
+      chatops.mount(server, broker, opened);
       for (java.util.Iterator<AutoCloseable> it = opened.descendingIterator(); it.hasNext(); ) {
         server.closeOnStop(it.next());
       }

@@ -11,7 +11,7 @@ import java.util.List;
 final class Samples {
   static final Path BASE = Path.of("/etc/kubejit");
   static final List<String> VALID = List.of("full-oidc.yaml", "mtls-kubernetes.yaml", "dev-minimal.yaml", "env-password.yaml",
-      "console-oidc.yaml");
+      "console-oidc.yaml", "chatops.yaml");
 
   /**
    * Invalid documents derived from a valid sample: {sample, from, to, expected message fragment,
@@ -90,7 +90,26 @@ final class Samples {
       new String[] {"console-oidc.yaml", "  auditorGroups: [security]", "  auditorGroups: [security, security]", "listed twice", "27",
           "schema"},
       new String[] {"dev-minimal.yaml", "  devHeader: {}", "  devHeader: {}\nconsole: {clientId: kubejit-console}",
-          "it needs authentication.oidc", "14", ""});
+          "it needs authentication.oidc", "14", ""},
+      new String[] {"chatops.yaml", "    signingSecretFile: /run/secrets/slack-signing-secret\n", "    signingSecret: hunter2\n",
+          "use signingSecretFile", "16", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN", "    botTokenEnv: xoxb-hunter2", "not its value", "17", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN\n", "", "missing botTokenFile", "15", "schema"},
+      new String[] {"chatops.yaml", "    botTokenEnv: SLACK_BOT_TOKEN\n", "    botTokenEnv: SLACK_BOT_TOKEN\n    botTokenFile: t\n", "not both", "15",
+          "schema"},
+      new String[] {"chatops.yaml", "    directoryFile: slack-directory.yaml\n", "", "missing required key \"directoryFile\"", "15", "schema"},
+      new String[] {"chatops.yaml", "      default: C0DEFAULT1", "      default: general", "Slack channel id", "21", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: Prod", "cluster name", "19", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod\n", "", "chatops.slack.cluster is required", "14", ""},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    apiBaseUrl: http://slack.example.com/api/", "https://",
+          "20", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    responseUrlPrefix: https://hooks.slack.com", "ends with /",
+          "20", "schema"},
+      new String[] {"chatops.yaml", "    cluster: prod", "    cluster: prod\n    teams: [T1]", "unknown key \"teams\"", "20", "schema"},
+      new String[] {"chatops.yaml", "      secretEnv: KUBEJIT_WEBHOOK_SECRET", "      secret: hunter2", "secrets are never written", "27",
+          "schema"},
+      new String[] {"chatops.yaml", "    - url: https://hooks.example.com/kubejit", "    - url: https://u:hunter2@hooks.example.com/kubejit",
+          "expected an https:// URL", "26", "schema"});
 
   private Samples() {}
 

@@ -85,6 +85,25 @@ final class TestBroker implements AutoCloseable {
     return new TestBroker(dir, s, client(dir, null));
   }
 
+  /**
+   * Starts a broker with dev-header authentication and {@code extraYaml} (top-level sections such as
+   * {@code chatops:}) appended to its kubejit.yaml; {@code setup} runs after the directory is
+   * prepared and before the server starts.
+   */
+  static TestBroker withExtra(Path dir, String extraYaml, ThrowingConsumer<Path> setup) throws Exception {
+    prepare(dir);
+    setup.accept(dir);
+    String auth = "authentication:\n  devHeader:\n    header: X-KubeJIT-User\n";
+    KubeJitServer s = start(dir, auth + extraYaml, "");
+    return new TestBroker(dir, s, client(dir, null));
+  }
+
+  /** A consumer that may throw. */
+  @FunctionalInterface
+  interface ThrowingConsumer<T> {
+    void accept(T t) throws Exception;
+  }
+
   static void newCa(Path dir, String prefix, String subject) throws Exception {
     openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
         "-keyout", prefix + ".key", "-out", prefix + ".crt", "-subj", subject, "-days", "2",
