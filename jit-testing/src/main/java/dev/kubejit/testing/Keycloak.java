@@ -230,6 +230,12 @@ public final class Keycloak {
         requireNonNull(tokens, "tokens").refreshToken(), "scope", "openid"), "refresh");
   }
 
+  /** Fresh tokens from a refresh token (as a client stored it) of public client {@code clientId}. */
+  public Tokens refresh(String refreshToken, String clientId) {
+    return tokens(form("grant_type", "refresh_token", "client_id", clientId, "refresh_token",
+        requireNonNull(refreshToken, "refreshToken"), "scope", "openid"), "refresh");
+  }
+
   private Tokens tokens(String form, String what) {
     HttpResponse<String> r = send(HttpRequest.newBuilder(tokenEndpoint())
         .header("Content-Type", "application/x-www-form-urlencoded")
