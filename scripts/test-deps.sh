@@ -31,3 +31,5 @@ need iproute2                   command -v ip
 need util-linux                 command -v unshare
 # jit-testing's PostgresServer (@PostgresTest): initdb and pg_ctl run as the postgres user through runuser.
 need postgresql                  test -x /usr/lib/postgresql/15/bin/initdb
+# PKCS#11 tests: SoftHSM2 is the hardware token (its module and softhsm2-util to create a token).
+need softhsm2                    test -f /usr/lib/softhsm/libsofthsm2.so
