@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * uses the CLI.
  */
 class ArchitectureTest {
-  private static final String[] ADAPTERS = {"credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission"};
+  private static final String[] ADAPTERS = {"credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission",
+      "membership.keycloak"};
   private static JavaClasses classes;
 
   @BeforeAll
@@ -76,7 +77,8 @@ class ArchitectureTest {
   @Test
   void librariesDoNotDependOnCliOrTestFixtures() {
     noClasses().that().resideInAnyPackage("dev.kubejit.api..", "dev.kubejit.credentials..",
-            "dev.kubejit.rbac..", "dev.kubejit.policy..", "dev.kubejit.audit..", "dev.kubejit.store..", "dev.kubejit.admission..")
+            "dev.kubejit.rbac..", "dev.kubejit.policy..", "dev.kubejit.audit..", "dev.kubejit.store..", "dev.kubejit.admission..",
+            "dev.kubejit.membership..")
         .should().dependOnClassesThat().resideInAnyPackage("dev.kubejit.cli..", "dev.kubejit.testing..")
         .check(classes);
   }
@@ -84,7 +86,8 @@ class ArchitectureTest {
   @Test
   void adaptersActuallyContainClasses() {
     // Guards against the rules above passing vacuously because nothing was imported.
-    for (String pkg : new String[] {"api", "credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission"}) {
+    for (String pkg : new String[] {"api", "credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission",
+        "membership.keycloak"}) {
       classes().that().resideInAPackage("dev.kubejit." + pkg + "..").should().bePublic().orShould().notBePublic()
           .allowEmptyShould(false).check(classes);
     }
