@@ -173,7 +173,8 @@ class OidcMembershipKubeTest {
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (true) {
       Kubectl.Result r = Kubectl.run(kubeconfig, null, "get", "pods");
-      if (!r.err().contains("Unauthorized") || System.nanoTime() > deadline) {
+      boolean unauthenticated = r.err().contains("Unauthorized") || r.err().contains("provide credentials");
+      if (!unauthenticated || System.nanoTime() > deadline) {
         return r;
       }
       Thread.sleep(1000);

@@ -66,7 +66,7 @@ class Pkcs11ProxyKubeTest {
     String uri = "pkcs11:object=alice-key;token=kubejit-test;type=private?module-path=" + MODULE
         + "&pin-source=file:" + pinFile;
 
-    String ns = "hsm-" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
+    String ns = "payments-hsm-" + UUID.randomUUID().toString().substring(0, 8).toLowerCase(Locale.ROOT);
     new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(ns))).execute();
     Path setup = dir.resolve("broker");
     Path alice = dir.resolve("alice");
