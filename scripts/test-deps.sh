@@ -35,3 +35,5 @@ need postgresql                  test -x /usr/lib/postgresql/15/bin/initdb
 # (/usr/bin/chromedriver), so Selenium never downloads a driver.
 need chromium                    command -v chromium
 need chromium-driver             test -x /usr/bin/chromedriver
+# PKCS#11 tests: SoftHSM2 is the hardware token (its module and softhsm2-util to create a token).
+need softhsm2                    test -f /usr/lib/softhsm/libsofthsm2.so

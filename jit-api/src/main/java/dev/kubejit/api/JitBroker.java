@@ -8,6 +8,7 @@ import com.google.common.util.concurrent.Striped;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.CredentialIssuer;
+import dev.kubejit.api.spi.MembershipProvisioner;
 import dev.kubejit.api.spi.Notifier;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
@@ -48,7 +49,11 @@ import org.slf4j.LoggerFactory;
  * credentials <em>before</em> writing the audit record, but hands nothing to the caller until the
  * record is durable; on any later failure it removes what it provisioned. Ending a grant removes
  * RBAC <em>first</em>, then records it, so a failure can only leave access removed-but-unrecorded
- * (safe; retried), never recorded-but-present.
+ * (safe; retried), never recorded-but-present. An optional {@link MembershipProvisioner} (the
+ * identity provider's group membership) follows exactly the same rules, after RBAC when a grant
+ * starts and after RBAC when it ends; the sweeps also remove managed memberships whose expiry has
+ * passed or whose grant has ended, so a crash between provisioning and recording cannot leave one
+ * behind for longer than the grant's window plus one sweep.
  */
 public final class JitBroker {
   private static final Logger log = LoggerFactory.getLogger(JitBroker.class);
@@ -59,6 +64,7 @@ public final class JitBroker {
   private final AuditSink audit;
   private final Notifier notifier;
   private final RbacProvisioner rbac;
+  private final MembershipProvisioner membership;
   private final CredentialIssuer issuer;
   private final Duration requestTimeout;
   private final Duration expiryWarning;
@@ -73,6 +79,7 @@ public final class JitBroker {
     this.audit = b.audit;
     this.notifier = b.notifier;
     this.rbac = b.rbac;
+    this.membership = b.membership;
     this.issuer = b.issuer;
     this.requestTimeout = b.requestTimeout;
     this.expiryWarning = b.expiryWarning;
@@ -325,6 +332,9 @@ public final class JitBroker {
       List<IssuedCredential> issued = new ArrayList<>();
       List<AuditEvent> events = new ArrayList<>();
       try {
+        if (membership != null) {
+          membership.add(GroupMembership.of(grant));
+        }
         for (CredentialSpec spec : specList) {
           IssuedCredential c = issuer.issue(grant, spec);
           if (c.ref().notAfter().isAfter(grant.expiresAt())) {
@@ -365,6 +375,15 @@ public final class JitBroker {
         }
         return new Activation(updated, issued);
       } catch (RuntimeException e) {
+        if (membership != null) {
+          try {
+            membership.remove(GroupMembership.of(grant), EndCause.REVOKED);
+          } catch (RuntimeException cleanup) {
+            e.addSuppressed(cleanup);
+            log.error("could not remove the group membership of failed activation {}; the sweep will remove it at {}",
+                grant.id(), grant.expiresAt());
+          }
+        }
         try {
           rbac.deprovision(grant, EndCause.REVOKED);
         } catch (RuntimeException cleanup) {
@@ -528,7 +547,62 @@ public final class JitBroker {
         }
       }
     }
+    if (membership != null) {
+      reapMemberships(now, cause);
+    }
     return expired;
+  }
+
+  /**
+   * Removes managed memberships that outlived their grant: past their own expiry, or belonging to a
+   * grant the store holds as ended. A membership whose grant the store does not know is left alone
+   * until its expiry (its activation may still be running on another replica). Failures are logged
+   * and retried on the next sweep.
+   */
+  private void reapMemberships(Instant now, EndCause cause) {
+    List<GroupMembership> managed;
+    try {
+      managed = membership.listManaged();
+    } catch (RuntimeException e) {
+      log.warn("could not list managed group memberships; will retry: {}", e.toString());
+      return;
+    }
+    for (GroupMembership m : managed) {
+      Optional<RequestRecord> rec;
+      try {
+        rec = store.findByGrant(m.grantId());
+      } catch (RuntimeException e) {
+        log.warn("could not look up grant {} of {}; will retry: {}", m.grantId(), m, e.toString());
+        continue;
+      }
+      boolean ended = rec.map(r -> r.state().isTerminal()).orElse(false);
+      if (m.isActiveAt(now) && !ended) {
+        continue;
+      }
+      // An active grant whose membership expired is ended by expire() above, which removes it.
+      if (rec.isPresent() && rec.get().state() == RequestState.ACTIVE) {
+        continue;
+      }
+      EndCause why = ended ? rec.get().endCause().orElse(cause) : cause;
+      AuditEvent.Builder ev = AuditEvent.builder(AuditEventType.GRANT_RECONCILED, now).grantId(m.grantId())
+          .reason("identity-provider group membership removed by the broker's sweep")
+          .attribute("cause", why.name())
+          .attribute("membership", m.group())
+          .attribute("member", m.user())
+          .attribute("expiresAt", m.expiresAt().toString());
+      rec.ifPresent(r -> ev.requestId(r.id()));
+      try {
+        membership.remove(m, why);
+      } catch (RuntimeException e) {
+        log.warn("could not remove {}; will retry: {}", m, e.toString());
+        continue;
+      }
+      try {
+        audit.write(List.of(ev.build()));
+      } catch (RuntimeException e) {
+        log.error("removed {} but could not record it: {}", m, e.toString());
+      }
+    }
   }
 
   /**
@@ -653,6 +727,9 @@ public final class JitBroker {
     RequestState target = cause == EndCause.REVOKED ? RequestState.REVOKED : RequestState.EXPIRED;
     if (wasActive) {
       rbac.deprovision(rec.grant().orElseThrow(), cause);
+      if (membership != null) {
+        membership.remove(GroupMembership.of(rec.grant().orElseThrow()), cause);
+      }
     }
     AuditEventType type;
     if (wasActive) {
@@ -786,6 +863,7 @@ public final class JitBroker {
     private AuditSink audit;
     private Notifier notifier;
     private RbacProvisioner rbac;
+    private MembershipProvisioner membership;
     private CredentialIssuer issuer;
     private Duration requestTimeout;
     private Duration expiryWarning;
@@ -841,6 +919,17 @@ public final class JitBroker {
     }
 
     /**
+     * Sets the identity provider's group-membership provisioner (optional): with one, activation
+     * also adds the holder to the grant's group there, and ending the grant removes them, in the
+     * same order as RBAC (see the class notes).
+     */
+    public Builder membershipProvisioner(MembershipProvisioner membership) {
+      requireState(this.membership == null, "membership provisioner was already set to %s", this.membership);
+      this.membership = requireNonNull(membership, "membership");
+      return this;
+    }
+
+    /**
      * Sets the credential issuer (optional). With an issuer, {@link JitBroker#activate} must be
      * given at least one {@link CredentialSpec}; without one, activation issues no credential and
      * refuses specs.
@@ -888,6 +977,7 @@ public final class JitBroker {
       copy.policy = policy;
       copy.audit = audit;
       copy.rbac = rbac;
+      copy.membership = membership;
       copy.issuer = issuer;
       copy.store = store;
       copy.notifier = notifier == null ? Notifier.none() : notifier;

@@ -401,13 +401,23 @@ final class ClientCommands {
     @Parameters(paramLabel = "REQUEST", description = "The request id.")
     String id;
 
+    @Option(names = "--key", paramLabel = "pkcs11:URI",
+        description = "Sign the CSR with this key in a PKCS#11 token (RFC 7512 URI, e.g. pkcs11:object=alice;token=laptop"
+            + "?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/home/alice/.pin); the key never leaves the token."
+            + " Use the certificate with: kubejit proxy --grant ID --key URI")
+    String key;
+
     @Override
     public Integer call() {
       String path = "/api/v1/requests/" + requestId(id) + "/activate";
       ClientHome h = home.resolve();
       BrokerClient broker = BrokerClient.open(h);
       GrantCredentials creds = new GrantCredentials(h, Clock.systemUTC());
-      JsonNode a = broker.post(path, BrokerClient.object("csr", creds.csr()));
+      if (key != null && !Pkcs11Key.isUri(key)) {
+        throw new CliException("--key takes a PKCS#11 URI (pkcs11:...), not " + CredentialCommand.oneLine(key), 64);
+      }
+      String csr = key == null ? creds.csr() : Pkcs11Key.open(key).csrPem();
+      JsonNode a = broker.post(path, BrokerClient.object("csr", csr));
       JsonNode grant = a.path("grant");
       creds.store(grant, a.path("credentials"));
       PrintWriter out = spec.commandLine().getOut();
@@ -419,8 +429,14 @@ final class ClientCommands {
       out.println("grant " + g + " active until " + Output.safe(grant, "expiresAt") + ": " + Output.safe(grant, "role") + " "
           + Output.safe(grant, "action") + " in " + Output.safe(grant, "cluster") + "/" + Output.safe(grant, "namespace")
           + (Output.text(grant, "pod").isEmpty() ? "" : " pod " + Output.safe(grant, "pod")));
-      out.println("certificate for your key " + creds.keyFile() + " kept in " + creds.cacheFile(g));
-      out.println("next: kubejit kubeconfig --grant " + g + " --output jit-" + g + ".kubeconfig");
+      if (key != null) {
+        out.println("certificate for the key in your PKCS#11 token kept in " + creds.cacheFile(g));
+        out.println("next: kubejit proxy --grant " + g + " --key '" + CredentialCommand.oneLine(key) + "' --server URL"
+            + " --certificate-authority FILE");
+      } else {
+        out.println("certificate for your key " + creds.keyFile() + " kept in " + creds.cacheFile(g));
+        out.println("next: kubejit kubeconfig --grant " + g + " --output jit-" + g + ".kubeconfig");
+      }
       out.flush();
       return 0;
     }

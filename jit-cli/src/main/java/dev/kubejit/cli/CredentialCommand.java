@@ -32,6 +32,9 @@ import picocli.CommandLine.Spec;
  *       key under {@code ~/.kubejit/keys} (only its CSR is sent), cached until shortly before it
  *       expires ({@link GrantCredentials}); a revoked or expired grant fails with the broker's
  *       message. This is what {@code kubejit kubeconfig --grant} writes into a kubeconfig.
+ *   <li>{@code --grant ID --oidc}: the engineer's own OIDC ID token, refreshed until it carries the
+ *       grant's group ({@link OidcGrantToken}), for API servers that authenticate the identity
+ *       provider's tokens.
  *   <li>{@code --ca DIR --user U --group G --ttl T}: generates a key pair in this process, has the
  *       local CA sign a short-lived certificate for it (no broker; for labs and tests).
  * </ul>
@@ -46,6 +49,9 @@ final class CredentialCommand implements Callable<Integer> {
 
   @Option(names = "--grant", paramLabel = "ID", description = "A grant of the broker you logged in to (kubejit login).")
   String grant;
+
+  @Option(names = "--oidc", description = "With --grant: your identity provider's ID token (refreshed so it carries the grant's group) instead of a certificate; for API servers that authenticate OIDC.")
+  boolean oidc;
 
   @Mixin ClientCommands.HomeOption home;
 
@@ -77,11 +83,15 @@ final class CredentialCommand implements Callable<Integer> {
       String grantId = ClientCommands.grantId(grant);
       String version = ExecCredential.apiVersionFor(System.getenv("KUBERNETES_EXEC_INFO"));
       ClientHome h = home.resolve();
-      String json = new GrantCredentials(h, Clock.systemUTC()).execCredential(BrokerClient.open(h), grantId, version);
+      String json = oidc ? new OidcGrantToken(h, Clock.systemUTC()).execCredential(grantId, version)
+          : new GrantCredentials(h, Clock.systemUTC()).execCredential(BrokerClient.open(h), grantId, version);
       PrintWriter out = spec.commandLine().getOut();
       out.print(json);
       out.flush();
       return 0;
+    }
+    if (oidc) {
+      throw new CommandLine.ParameterException(spec.commandLine(), "--oidc needs --grant ID");
     }
     if (caDir == null || user == null || groups == null || ttl == null) {
       throw new CommandLine.ParameterException(spec.commandLine(),

@@ -74,6 +74,20 @@ final class GrantCredentials {
     return home.cacheDir().resolve(GrantId.parse(grantId).value() + ".json");
   }
 
+  /** The certificate cached for {@code grantId} by {@code kubejit activate}. */
+  X509Certificate cachedCertificate(String grantId) {
+    Path cache = cacheFile(grantId);
+    if (!Files.exists(cache)) {
+      throw new CliException("no certificate for grant " + grantId + " in " + cache + "; run: kubejit activate REQUEST",
+          BrokerClient.EXIT_NOT_FOUND);
+    }
+    try {
+      return certificate(BrokerClient.JSON.readTree(ClientHome.readPrivate(cache)).path("certificate").asText(""));
+    } catch (IOException e) {
+      throw new CliException(cache + " is not a certificate cache entry");
+    }
+  }
+
   /** Caches the x509 certificate of an activation or reissue answer; returns its PEM. */
   String store(JsonNode grant, JsonNode credentials) {
     String pem = null;

@@ -7,7 +7,7 @@ final class Subcommands {
     RbacCommand.class, PolicyCommand.class, AuditCommand.class, InitCommand.class, ServeCommand.class, AdmissionCommand.class,
     // the broker's client (ClientCommands): login, request, approve, deny, get, activate, revoke, kubeconfig
     ClientCommands.Login.class, ClientCommands.Request.class, ClientCommands.Approve.class, ClientCommands.Deny.class,
-    ClientCommands.Get.class, ClientCommands.Activate.class, ClientCommands.Revoke.class, ClientCommands.KubeconfigCmd.class
+    ClientCommands.Get.class, ClientCommands.Activate.class, ClientCommands.Revoke.class, ClientCommands.KubeconfigCmd.class, ProxyCommand.class
   };
 
   private Subcommands() {}

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * uses the CLI.
  */
 class ArchitectureTest {
-  private static final String[] ADAPTERS = {"credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission", "chatops"};
+  private static final String[] ADAPTERS = {"credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission",
+      "chatops", "membership.keycloak"};
   private static JavaClasses classes;
 
   @BeforeAll
@@ -77,7 +78,7 @@ class ArchitectureTest {
   void librariesDoNotDependOnCliOrTestFixtures() {
     noClasses().that().resideInAnyPackage("dev.kubejit.api..", "dev.kubejit.credentials..",
             "dev.kubejit.rbac..", "dev.kubejit.policy..", "dev.kubejit.audit..", "dev.kubejit.store..", "dev.kubejit.admission..",
-            "dev.kubejit.chatops..")
+            "dev.kubejit.chatops..", "dev.kubejit.membership..")
         .should().dependOnClassesThat().resideInAnyPackage("dev.kubejit.cli..", "dev.kubejit.testing..")
         .check(classes);
   }
@@ -85,7 +86,8 @@ class ArchitectureTest {
   @Test
   void adaptersActuallyContainClasses() {
     // Guards against the rules above passing vacuously because nothing was imported.
-    for (String pkg : new String[] {"api", "credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission", "chatops"}) {
+    for (String pkg : new String[] {"api", "credentials", "rbac", "policy", "audit", "store.jdbc", "store.kubernetes", "admission",
+        "chatops", "membership.keycloak", "console"}) {
       classes().that().resideInAPackage("dev.kubejit." + pkg + "..").should().bePublic().orShould().notBePublic()
           .allowEmptyShould(false).check(classes);
     }

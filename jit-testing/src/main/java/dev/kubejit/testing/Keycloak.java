@@ -101,11 +101,11 @@ public final class Keycloak {
   private final HttpClient http;
   private final Map<String, String> passwords;
   private final Path log;
-  /** The bootstrap admin's password, kept in memory only, for clients registered by tests. */
-  private String adminPassword;
+  private final String adminPassword;
 
   private Keycloak(URI base, X509Certificate ca, Path caFile, SSLContext sslContext, Map<String, String> passwords,
-      Path log) {
+      Path log, String adminPassword) {
+    this.adminPassword = adminPassword;
     this.base = base;
     this.ca = ca;
     this.caFile = caFile;
@@ -240,6 +240,12 @@ public final class Keycloak {
   public Tokens refresh(Tokens tokens, String clientId) {
     return tokens(form("grant_type", "refresh_token", "client_id", clientId, "refresh_token",
         requireNonNull(tokens, "tokens").refreshToken(), "scope", "openid"), "refresh");
+  }
+
+  /** Fresh tokens from a refresh token (as a client stored it) of public client {@code clientId}. */
+  public Tokens refresh(String refreshToken, String clientId) {
+    return tokens(form("grant_type", "refresh_token", "client_id", clientId, "refresh_token",
+        requireNonNull(refreshToken, "refreshToken"), "scope", "openid"), "refresh");
   }
 
   private Tokens tokens(String form, String what) {
@@ -495,9 +501,8 @@ public final class Keycloak {
       awaitReady(kc, http, URI.create("https://" + LOOPBACK + ":" + management + "/health/ready"));
       Map<String, String> passwords = new LinkedHashMap<>();
       USERS.keySet().forEach(u -> passwords.put(u, randomSecret()));
-      Keycloak keycloak = new Keycloak(base, pki.caCertificate(), caFile, ssl, passwords, log);
-      keycloak.adminPassword = adminPassword;
-      keycloak.createRealm(adminPassword);
+      Keycloak keycloak = new Keycloak(base, pki.caCertificate(), caFile, ssl, passwords, log, adminPassword);
+      keycloak.createRealm();
       started = true;
       System.getLogger(Keycloak.class.getName()).log(System.Logger.Level.INFO,
           "KubeJIT test Keycloak at {0} ready in {1} ms (work dir {2})", base,
@@ -574,7 +579,8 @@ public final class Keycloak {
 
   // -------------------------------------------------------------------------------- admin API
 
-  private void createRealm(String adminPassword) {
+  /** A bootstrap-admin access token of the master realm (never logged). */
+  private String adminToken() {
     HttpResponse<String> tokenResponse = send(HttpRequest.newBuilder(
             base.resolve("/realms/master/protocol/openid-connect/token"))
         .header("Content-Type", "application/x-www-form-urlencoded")
@@ -585,8 +591,11 @@ public final class Keycloak {
       throw new IllegalStateException("Keycloak refused the bootstrap admin: HTTP " + tokenResponse.statusCode() + " "
           + oauthError(tokenResponse));
     }
-    String admin = text(parse(tokenResponse.body()), "access_token");
+    return text(parse(tokenResponse.body()), "access_token");
+  }
 
+  private void createRealm() {
+    String admin = adminToken();
     ObjectNode realm = JSON.createObjectNode();
     realm.put("realm", REALM);
     realm.put("enabled", true);
@@ -639,16 +648,7 @@ public final class Keycloak {
     if (redirectUris.isEmpty()) {
       throw new IllegalArgumentException("a web client needs at least one redirect URI");
     }
-    HttpResponse<String> tokenResponse = send(HttpRequest.newBuilder(
-            base.resolve("/realms/master/protocol/openid-connect/token"))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .POST(HttpRequest.BodyPublishers.ofString(form("grant_type", "password", "client_id", "admin-cli",
-            "username", "admin", "password", adminPassword)))
-        .build());
-    if (tokenResponse.statusCode() != 200) {
-      throw new IllegalStateException("Keycloak refused the bootstrap admin: HTTP " + tokenResponse.statusCode());
-    }
-    String admin = text(parse(tokenResponse.body()), "access_token");
+    String admin = adminToken();
     String secret = randomSecret();
     ObjectNode c = client(clientId, false);
     c.put("publicClient", false);
@@ -661,6 +661,79 @@ public final class Keycloak {
     ((ObjectNode) c.get("attributes")).put("pkce.code.challenge.method", "S256");
     adminPost(admin, "/admin/realms/" + REALM + "/clients", c);
     return secret.toCharArray();
+  }
+
+  /** Keycloak's base URL ({@code https://127.0.0.1:<port>}). */
+  public URI baseUrl() {
+    return base;
+  }
+
+  /**
+   * Creates, in realm {@value #REALM}, a confidential client whose only use is its service account
+   * (client credentials grant), and gives that service account exactly the listed client roles of
+   * {@code realm-management} (for example {@code manage-users}) and nothing else; returns its secret.
+   */
+  public char[] createServiceAccountClient(String clientId, String... realmManagementRoles) {
+    String admin = adminToken();
+    String realmPath = "/admin/realms/" + REALM;
+    String secret = randomSecret();
+    ObjectNode c = JSON.createObjectNode();
+    c.put("clientId", requireNonNull(clientId, "clientId"));
+    c.put("protocol", "openid-connect");
+    c.put("enabled", true);
+    c.put("publicClient", false);
+    c.put("secret", secret);
+    c.put("serviceAccountsEnabled", true);
+    c.put("standardFlowEnabled", false);
+    c.put("directAccessGrantsEnabled", false);
+    String location = adminPost(admin, realmPath + "/clients", c);
+    String id = location.substring(location.lastIndexOf('/') + 1);
+    String saUser = adminGet(admin, realmPath + "/clients/" + id + "/service-account-user").path("id").asText();
+    String rm = adminGet(admin, realmPath + "/clients?clientId=realm-management").get(0).path("id").asText();
+    ArrayNode roles = JSON.createArrayNode();
+    for (String role : realmManagementRoles) {
+      roles.add(adminGet(admin, realmPath + "/clients/" + rm + "/roles/" + role));
+    }
+    if (!roles.isEmpty()) {
+      adminPost(admin, realmPath + "/users/" + saUser + "/role-mappings/clients/" + rm, roles, 204);
+    }
+    return secret.toCharArray();
+  }
+
+  /**
+   * Creates, in realm {@value #REALM}, a public client like {@value #CLI_CLIENT} (direct access and
+   * device grants, group names in claim {@value #GROUPS_CLAIM}) whose access and ID tokens live
+   * {@code tokenLifespan}.
+   */
+  public void createPublicClient(String clientId, Duration tokenLifespan) {
+    ObjectNode c = client(requireNonNull(clientId, "clientId"), true);
+    ((ObjectNode) c.get("attributes")).put("access.token.lifespan", Long.toString(tokenLifespan.toSeconds()));
+    adminPost(adminToken(), "/admin/realms/" + REALM + "/clients", c);
+  }
+
+  /**
+   * One call to Keycloak's admin REST API as the bootstrap admin, for tests that set up or inspect
+   * what an adapter must (not) touch: {@code path} starts with {@code /admin/realms/}; returns the
+   * body, or the {@code Location} header of a 201.
+   *
+   * @throws IllegalStateException on any status other than 200, 201 or 204
+   */
+  public String adminCall(String method, String path, String jsonBody) {
+    if (!path.startsWith("/admin/realms/")) {
+      throw new IllegalArgumentException("not an admin API path: " + path);
+    }
+    HttpRequest.Builder rb = HttpRequest.newBuilder(base.resolve(path)).header("Authorization", "Bearer " + adminToken());
+    if (jsonBody != null) {
+      rb.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(jsonBody));
+    } else {
+      rb.method(method, HttpRequest.BodyPublishers.noBody());
+    }
+    HttpResponse<String> r = send(rb.build());
+    if (r.statusCode() != 200 && r.statusCode() != 201 && r.statusCode() != 204) {
+      throw new IllegalStateException("Keycloak admin API: " + method + " " + path + " answered HTTP " + r.statusCode()
+          + " " + abbreviate(r.body()));
+    }
+    return r.statusCode() == 201 ? r.headers().firstValue("Location").orElse("") : r.body();
   }
 
   /** A public client with direct access grants; the CLI's also has the device authorization grant. */
@@ -688,11 +761,15 @@ public final class Keycloak {
   }
 
   private String adminPost(String token, String path, JsonNode body) {
+    return adminPost(token, path, body, 201);
+  }
+
+  private String adminPost(String token, String path, JsonNode body, int expected) {
     HttpResponse<String> r = send(HttpRequest.newBuilder(base.resolve(path))
         .header("Authorization", "Bearer " + token)
         .header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build());
-    if (r.statusCode() != 201) {
+    if (r.statusCode() != expected) {
       throw new IllegalStateException("Keycloak admin API: POST " + path + " answered HTTP " + r.statusCode() + " "
           + abbreviate(r.body()));
     }

@@ -131,7 +131,7 @@ public final class KubeControlPlane implements AutoCloseable {
     if (clusterSigningDuration.isNegative() || clusterSigningDuration.isZero()) {
       throw new IllegalArgumentException("clusterSigningDuration must be positive");
     }
-    return start(clusterSigningDuration, null, null);
+    return start(clusterSigningDuration, null, null, List.of());
   }
 
   /**
@@ -147,14 +147,99 @@ public final class KubeControlPlane implements AutoCloseable {
     if (cacheTtl.isNegative() || cacheTtl.isZero()) {
       throw new IllegalArgumentException("cacheTtl must be positive");
     }
-    return start(DEFAULT_SIGNING_DURATION, webhookKubeconfig, cacheTtl);
+    return start(DEFAULT_SIGNING_DURATION, webhookKubeconfig, cacheTtl, List.of());
   }
 
-  private static KubeControlPlane start(Duration clusterSigningDuration, Path authzKubeconfig, Duration authzTtl) {
+  /**
+   * Starts a control plane (separate from the shared one; close it yourself) whose API server also
+   * authenticates OpenID Connect ID tokens: {@code --oidc-issuer-url}, {@code --oidc-client-id},
+   * {@code --oidc-ca-file}, {@code --oidc-username-claim}, {@code --oidc-username-prefix} and
+   * {@code --oidc-groups-claim} from {@code oidc}. Groups get no prefix, so a token's group
+   * {@code jit:grant:<id>} matches the RoleBinding KubeJIT made for that grant; users get the
+   * prefix, so an OIDC user never collides with a certificate user of the same name.
+   */
+  public static KubeControlPlane startWithOidc(Oidc oidc) {
+    requireNonNull(oidc, "oidc");
+    return start(DEFAULT_SIGNING_DURATION, null, null, oidc.flags());
+  }
+
+  /** The OpenID Connect settings of {@link #startWithOidc}; every one is required. */
+  public static final class Oidc {
+    private String issuerUrl;
+    private String clientId;
+    private Path caFile;
+    private String usernameClaim;
+    private String usernamePrefix;
+    private String groupsClaim;
+
+    private Oidc() {}
+
+    /** Starts the settings with the issuer URL (HTTPS, exactly the tokens' {@code iss}). */
+    public static Oidc issuer(String issuerUrl) {
+      if (!requireNonNull(issuerUrl, "issuerUrl").startsWith("https://")) {
+        throw new IllegalArgumentException("the OIDC issuer must be an https URL: " + issuerUrl);
+      }
+      Oidc o = new Oidc();
+      o.issuerUrl = issuerUrl;
+      return o;
+    }
+
+    /** The client ID that every accepted ID token's {@code aud} must contain. */
+    public Oidc clientId(String clientId) {
+      this.clientId = requireNonNull(clientId, "clientId");
+      return this;
+    }
+
+    /** The PEM file of the CA that issued the issuer's serving certificate. */
+    public Oidc caFile(Path caFile) {
+      this.caFile = requireNonNull(caFile, "caFile");
+      return this;
+    }
+
+    /** The claim that names the user (e.g. {@code preferred_username}). */
+    public Oidc usernameClaim(String claim) {
+      this.usernameClaim = requireNonNull(claim, "claim");
+      return this;
+    }
+
+    /** The prefix put before every OIDC user name (e.g. {@code oidc:}); must not be empty. */
+    public Oidc usernamePrefix(String prefix) {
+      if (requireNonNull(prefix, "prefix").isEmpty() || "-".equals(prefix)) {
+        throw new IllegalArgumentException("a username prefix is required so OIDC users never collide with "
+            + "certificate users");
+      }
+      this.usernamePrefix = prefix;
+      return this;
+    }
+
+    /** The claim that lists the user's groups (e.g. {@code groups}). */
+    public Oidc groupsClaim(String claim) {
+      this.groupsClaim = requireNonNull(claim, "claim");
+      return this;
+    }
+
+    List<String> flags() {
+      if (clientId == null || caFile == null || usernameClaim == null || usernamePrefix == null || groupsClaim == null) {
+        throw new IllegalStateException("OIDC settings need clientId, caFile, usernameClaim, usernamePrefix and "
+            + "groupsClaim");
+      }
+      return List.of("--oidc-issuer-url=" + issuerUrl, "--oidc-client-id=" + clientId,
+          "--oidc-ca-file=" + caFile.toAbsolutePath(), "--oidc-username-claim=" + usernameClaim,
+          "--oidc-username-prefix=" + usernamePrefix, "--oidc-groups-claim=" + groupsClaim);
+    }
+
+    @Override
+    public String toString() {
+      return "Oidc[" + issuerUrl + ", client " + clientId + "]";
+    }
+  }
+
+  private static KubeControlPlane start(Duration clusterSigningDuration, Path authzKubeconfig, Duration authzTtl,
+      List<String> extraApiArgs) {
     TestEnvBinaries binaries = TestEnvBinaries.locate();
     for (int attempt = 1; ; attempt++) {
       try {
-        return startOnce(binaries, clusterSigningDuration, authzKubeconfig, authzTtl);
+        return startOnce(binaries, clusterSigningDuration, authzKubeconfig, authzTtl, extraApiArgs);
       } catch (PortClashException e) {
         if (attempt >= START_ATTEMPTS) {
           throw new IllegalStateException(e.getMessage(), e);
@@ -164,7 +249,7 @@ public final class KubeControlPlane implements AutoCloseable {
   }
 
   private static KubeControlPlane startOnce(TestEnvBinaries binaries, Duration signingDuration,
-      Path authzKubeconfig, Duration authzTtl) {
+      Path authzKubeconfig, Duration authzTtl, List<String> extraApiArgs) {
     long t0 = System.nanoTime();
     Path dir = SecureFiles.createTempDir("kubejit-controlplane-");
     List<ManagedProcess> processes = new CopyOnWriteArrayList<>();
@@ -305,6 +390,7 @@ public final class KubeControlPlane implements AutoCloseable {
         apiArgs.add("--authorization-webhook-cache-authorized-ttl=" + goDuration(authzTtl));
         apiArgs.add("--authorization-webhook-cache-unauthorized-ttl=" + goDuration(authzTtl));
       }
+      apiArgs.addAll(extraApiArgs);
       ManagedProcess apiServer =
           ManagedProcess.start(
               "kube-apiserver", apiArgs, dir, logs.resolve("kube-apiserver.log"), childEnv());
