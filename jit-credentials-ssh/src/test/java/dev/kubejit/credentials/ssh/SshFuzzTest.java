@@ -22,7 +22,7 @@ import java.util.stream.Stream;
  * Hostile OpenSSH input. The seeds were made by the real {@code ssh-keygen}: a test CA (only its
  * public key, {@code fuzz-ca.pub}, is kept; the private key was deleted after signing), user keys of
  * every accepted and some refused types, and certificates for alice, bob, expired, without
- * principals, from another CA, a host certificate and one with an unknown critical option.
+ * principals, from another CA, a host certificate and one with the verify-required critical option.
  *
  * <p>Properties: only {@link CredentialException} escapes; a certificate verifies only if its blob
  * is one the CA actually signed for alice (no mutation of a signed certificate verifies), and a
@@ -37,7 +37,7 @@ class SshFuzzTest {
       .trustedCa(resource("fuzz-ca.pub")).clock(CLOCK).build();
   /** The blobs ssh-keygen signed with fuzz-ca for alice, valid in 2026. */
   private static final Set<String> SIGNED_FOR_ALICE = Stream.of("ed25519-alice", "p256-alice-source-address",
-      "rsa-alice-force-command").map(f -> blob(resource(INPUTS + f))).collect(Collectors.toSet());
+      "rsa-alice-force-command", "ed25519-verify-required").map(f -> blob(resource(INPUTS + f))).collect(Collectors.toSet());
   private static final SshCertificateAuthority CA = SshCertificateAuthority.generate(KeyType.ED25519, CLOCK);
   private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 
