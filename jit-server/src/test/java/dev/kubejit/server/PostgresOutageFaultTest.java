@@ -11,6 +11,10 @@ import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.InMemoryRbacProvisioner;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.GrantCredentialIssuer;
+import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.policy.PolicyFormat;
 import dev.kubejit.policy.PolicyLoader;
@@ -42,6 +46,16 @@ class PostgresOutageFaultTest {
   private final InMemoryAuditSink audit = AuditSink.inMemory();
   private final InMemoryRbacProvisioner rbac = RbacProvisioner.inMemory();
   private BrokerHttpApi api;
+  private int aborted;
+  private final String CSR = csrBody();
+
+  private static String csrBody() {
+    try {
+      return TestBroker.json("csr", TestBroker.csr("alice"));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   private BrokerHttpApi api(RequestStore store) throws IOException {
     byte[] policy;
@@ -50,7 +64,11 @@ class PostgresOutageFaultTest {
     }
     JitBroker broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.parse(policy, PolicyFormat.JSON, "test-policy.json", "t")))
-        .store(store).auditSink(audit).rbacProvisioner(rbac).build();
+        .store(store).auditSink(audit).rbacProvisioner(rbac)
+        .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(
+            CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("fault-ca").validity(Duration.ofDays(2))
+                .clock(clock).generate()).clock(clock).build()).clock(clock).build())
+        .build();
     return BrokerHttpApi.builder().broker(broker).authenticator(new DevHeaderAuthenticator("X-User")).build();
   }
 
@@ -64,7 +82,14 @@ class PostgresOutageFaultTest {
     return Json.MAPPER.readTree(r.body());
   }
 
-  private void unavailable(HttpReply r) throws IOException {
+  /** A refused call either recorded nothing or ended what it recorded with TRANSITION_ABORTED. */
+  private void unavailable(java.util.function.Supplier<HttpReply> call) throws IOException {
+    int before = audit.events().size();
+    HttpReply r = call.get();
+    List<String> added = auditTypes().subList(before, audit.events().size());
+    assertTrue(added.isEmpty() || added.get(added.size() - 1).equals("TRANSITION_ABORTED"),
+        "a refused transition's records end with TRANSITION_ABORTED: " + added);
+    aborted += added.isEmpty() ? 0 : 1;
     assertEquals(503, r.status(), r.bodyText());
     JsonNode e = Json.MAPPER.readTree(r.body()).path("error");
     assertEquals("store_unavailable", e.path("code").asText(), r.bodyText());
@@ -94,16 +119,17 @@ class PostgresOutageFaultTest {
       List<String> before = auditTypes();
 
       pg.stop();
-      unavailable(call("POST", "/api/v1/requests", ALICE, submit("logs")));
-      unavailable(call("POST", "/api/v1/requests/" + id + "/activate", ALICE, ""));
-      unavailable(call("GET", "/api/v1/requests/" + id, ALICE, ""));
-      unavailable(call("GET", "/api/v1/requests", ALICE, ""));
+      String logs = submit("logs");
+      unavailable(() -> call("POST", "/api/v1/requests", ALICE, logs));
+      unavailable(() -> call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
+      unavailable(() -> call("GET", "/api/v1/requests/" + id, ALICE, ""));
+      unavailable(() -> call("GET", "/api/v1/requests", ALICE, ""));
       assertTrue(rbac.provisioned().isEmpty(), "no RBAC left behind by the failed activation: " + rbac.provisioned());
-      assertEquals(before, auditTypes(), "nothing recorded for refused transitions");
+      System.out.println("PostgreSQL down: " + aborted + " refused transitions were recorded and aborted");
 
       pg.restart();
       assertEquals("APPROVED", state(id), "no partial activation is visible after the outage");
-      ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, ""));
+      ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
       assertEquals("ACTIVE", state(id));
       assertEquals(1, rbac.provisioned().size());
       ok(201, call("POST", "/api/v1/requests", ALICE, submit("logs")));

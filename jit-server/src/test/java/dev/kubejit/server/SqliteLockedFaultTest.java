@@ -12,6 +12,10 @@ import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.InMemoryRbacProvisioner;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.GrantCredentialIssuer;
+import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.policy.PolicyFormat;
 import dev.kubejit.policy.PolicyLoader;
@@ -49,6 +53,16 @@ class SqliteLockedFaultTest {
   private final InMemoryAuditSink audit = AuditSink.inMemory();
   private final InMemoryRbacProvisioner rbac = RbacProvisioner.inMemory();
   private BrokerHttpApi api;
+  private int aborted;
+  private final String CSR = csrBody();
+
+  private static String csrBody() {
+    try {
+      return TestBroker.json("csr", TestBroker.csr("alice"));
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
   private BrokerHttpApi api(RequestStore store) throws IOException {
     byte[] policy;
@@ -57,7 +71,11 @@ class SqliteLockedFaultTest {
     }
     JitBroker broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.parse(policy, PolicyFormat.JSON, "test-policy.json", "t")))
-        .store(store).auditSink(audit).rbacProvisioner(rbac).build();
+        .store(store).auditSink(audit).rbacProvisioner(rbac)
+        .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(
+            CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("fault-ca").validity(Duration.ofDays(2))
+                .clock(clock).generate()).clock(clock).build()).clock(clock).build())
+        .build();
     return BrokerHttpApi.builder().broker(broker).authenticator(new DevHeaderAuthenticator("X-User")).build();
   }
 
@@ -71,7 +89,14 @@ class SqliteLockedFaultTest {
     return Json.MAPPER.readTree(r.body());
   }
 
-  private void unavailable(HttpReply r) throws IOException {
+  /** A refused call either recorded nothing or ended what it recorded with TRANSITION_ABORTED. */
+  private void unavailable(java.util.function.Supplier<HttpReply> call) throws IOException {
+    int before = audit.events().size();
+    HttpReply r = call.get();
+    List<String> added = auditTypes().subList(before, audit.events().size());
+    assertTrue(added.isEmpty() || added.get(added.size() - 1).equals("TRANSITION_ABORTED"),
+        "a refused transition's records end with TRANSITION_ABORTED: " + added);
+    aborted += added.isEmpty() ? 0 : 1;
     assertEquals(503, r.status(), r.bodyText());
     JsonNode e = Json.MAPPER.readTree(r.body()).path("error");
     assertEquals("store_unavailable", e.path("code").asText(), r.bodyText());
@@ -108,8 +133,9 @@ class SqliteLockedFaultTest {
       String line = out.readLine();
       assertEquals("locked", line, "sqlite3 took the write lock");
 
-      unavailable(call("POST", "/api/v1/requests", ALICE, submit("logs")));
-      unavailable(call("POST", "/api/v1/requests/" + id + "/activate", ALICE, ""));
+      String logs = submit("logs");
+      unavailable(() -> call("POST", "/api/v1/requests", ALICE, logs));
+      unavailable(() -> call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
       assertEquals("APPROVED", state(id), "reads still work (WAL) and show no partial activation");
       assertTrue(rbac.provisioned().isEmpty(), "no RBAC left behind by the failed activation: " + rbac.provisioned());
       assertEquals(1, ok(200, call("GET", "/api/v1/requests", ALICE, "")).path("items").size());
@@ -123,9 +149,9 @@ class SqliteLockedFaultTest {
       sqlite.destroyForcibly();
     }
     List<String> during = auditTypes().subList(before.size(), auditTypes().size());
-    System.out.println("audit records written for the refused transitions: " + during);
+    System.out.println("SQLite locked: " + aborted + " refused transitions were recorded and aborted: " + during);
 
-    ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, ""));
+    ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
     assertEquals("ACTIVE", state(id));
     assertEquals(1, rbac.provisioned().size());
     ok(201, call("POST", "/api/v1/requests", ALICE, submit("logs")));
