@@ -45,7 +45,9 @@ import org.junit.jupiter.api.io.TempDir;
  * here; the suite runs as root), the broker is served through {@link BrokerHttpApi} with a real
  * {@link FileAuditSink}, and a filler file takes the remaining space. Every transition is then
  * refused with 503 {@code audit_unavailable} and changes nothing; the sink stays failed even when
- * space returns (fail closed); a broker restarted on the same store and log continues it, and the
+ * space returns (fail closed); the write that hit the full disk leaves a torn last line, so a broker
+ * opened as ServerWiring opens it refuses to start until the operator's step (verify: TORN_TAIL;
+ * reopen with truncateTornTail); then the broker on the same store and log continues it, and the
  * whole log verifies with the public key and records each creation, activation and denial that was
  * answered 2xx, and nothing that was refused.
  */
@@ -200,8 +202,16 @@ class AuditDiskFullFaultTest {
     } catch (AuditException sealFailed) {
       // the seal of a failed sink may not be writable; the log stays unsealed, which the reopen recovers
     }
-    // ... and a restarted broker (same store, same log) continues the log.
-    FileAuditSink reopened = openSink();
+    // ... and the write that hit the full disk left a torn line, so a broker restarted as ServerWiring
+    // opens the sink refuses to start until an operator verifies the log and truncates the torn tail.
+    AuditException torn = org.junit.jupiter.api.Assertions.assertThrows(AuditException.class, this::openSink);
+    assertTrue(torn.getMessage().contains("torn") && torn.getMessage().contains("truncateTornTail"), torn.getMessage());
+    VerificationResult before = AuditVerifier.withPublicKey(key.getPublic())
+        .verify(FileAuditSink.files(List.of(mount.resolve("audit.jsonl"))));
+    assertEquals(VerificationResult.Status.TORN_TAIL, before.status(), before.toString());
+    FileAuditSink reopened = FileAuditSink.builder(mount.resolve("audit.jsonl")).signingKey(key).clock(clock)
+        .truncateTornTail().open();
+    sinks.add(reopened);
     api = api(reopened);
     ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
     ok(200, call("POST", "/api/v1/requests/" + other + "/deny", CAROL, TestBroker.json("comment", "no")));
