@@ -20,6 +20,7 @@ import dev.kubejit.api.Identity;
 import dev.kubejit.api.InvalidTransitionException;
 import dev.kubejit.api.IssuedCredential;
 import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.KubeJitException;
 import dev.kubejit.api.NotFoundException;
 import dev.kubejit.api.ProvisioningException;
 import dev.kubejit.api.RequestId;
@@ -195,6 +196,14 @@ public final class BrokerHttpApi {
     }
     if (e instanceof IllegalArgumentException) {
       return error(400, "invalid_request", e.getMessage());
+    }
+    if (e instanceof KubeJitException) {
+      // What is left of the domain exceptions: the request store failed (down, locked, unreadable).
+      // The detail (paths, SQL state) goes to the log, not to the caller.
+      String errorId = UUID.randomUUID().toString();
+      log.error("request store failed {}: {}", errorId, e.toString());
+      return error(503, "store_unavailable", "the request store is unavailable, so nothing was done; try again later"
+          + " (error " + errorId + ")");
     }
     String errorId = UUID.randomUUID().toString();
     log.error("internal error {}", errorId, e);

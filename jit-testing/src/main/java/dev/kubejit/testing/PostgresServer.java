@@ -51,6 +51,7 @@ public final class PostgresServer implements AutoCloseable {
   private final char[] password;
   private final boolean asPostgres;
   private boolean closed;
+  private boolean stopped;
 
   private PostgresServer(Path dir, Path bin, int port, char[] password, boolean asPostgres) {
     this.dir = dir;
@@ -107,10 +108,7 @@ public final class PostgresServer implements AutoCloseable {
       for (int attempt = 0; attempt < 3; attempt++) {
         int port = freePort();
         try {
-          run(root, dir, List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
-              dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
-              "-c listen_addresses=127.0.0.1 -c port=" + port + " -c unix_socket_directories=" + dir
-                  + " -c max_connections=200 -c synchronous_commit=off", "start"), dir.resolve("pg_ctl.log"));
+          run(root, dir, startCommand(bin, dir, port), dir.resolve("pg_ctl.log"));
           return new PostgresServer(dir, bin, port, password, root);
         } catch (IllegalStateException e) {
           last = e;
@@ -126,6 +124,46 @@ public final class PostgresServer implements AutoCloseable {
     String log = read(dir.resolve("server.log"));
     deleteTree(dir);
     throw new IllegalStateException(last.getMessage() + "\nserver log:\n" + log, last);
+  }
+
+  private static List<String> startCommand(Path bin, Path dir, int port) {
+    return List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-l",
+        dir.resolve("server.log").toString(), "-w", "-t", "60", "-o",
+        "-c listen_addresses=127.0.0.1 -c port=" + port + " -c unix_socket_directories=" + dir
+            + " -c max_connections=200 -c synchronous_commit=off", "start");
+  }
+
+  /**
+   * Stops the server (fast shutdown: open sessions are cut) and keeps its data, for outage tests;
+   * {@link #restart()} starts it again on the same port. Use a server of your own ({@link
+   * #start()}), never the one {@code @PostgresTest} shares.
+   *
+   * @throws IllegalStateException if {@code pg_ctl stop} fails
+   */
+  public synchronized void stop() {
+    if (closed) {
+      throw new IllegalStateException("the server was closed");
+    }
+    run(asPostgres, dir, List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m",
+        "fast", "-w", "-t", "60", "stop"), dir.resolve("pg_ctl-stop.log"));
+    stopped = true;
+  }
+
+  /**
+   * Starts a server stopped by {@link #stop()} again, on the same port, with the same data.
+   *
+   * @throws IllegalStateException with the server log if it does not start
+   */
+  public synchronized void restart() {
+    if (closed) {
+      throw new IllegalStateException("the server was closed");
+    }
+    try {
+      run(asPostgres, dir, startCommand(bin, dir, port), dir.resolve("pg_ctl.log"));
+      stopped = false;
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(e.getMessage() + "\nserver log:\n" + read(dir.resolve("server.log")), e);
+    }
   }
 
   /** The loopback port it listens on. */
@@ -191,6 +229,10 @@ public final class PostgresServer implements AutoCloseable {
       return;
     }
     closed = true;
+    if (stopped) {
+      deleteTree(dir);
+      return;
+    }
     try {
       run(asPostgres, dir, List.of(bin.resolve("pg_ctl").toString(), "-D", dir.resolve("data").toString(), "-m",
           "fast", "-w", "-t", "60", "stop"), dir.resolve("pg_ctl-stop.log"));

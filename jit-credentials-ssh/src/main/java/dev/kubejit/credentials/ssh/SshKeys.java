@@ -53,6 +53,13 @@ final class SshKeys {
     if (key == null) {
       throw new CredentialException("SSH public key of type " + Crypto.quote(type) + " is unsupported");
     }
+    // The parser reads the fields it needs and ignores what follows; a blob that does not encode back
+    // to itself (trailing or non-canonical data, found by fuzzing) is refused, so that the key that
+    // is certified is exactly the key that was sent.
+    if (!java.util.Arrays.asList(trimmed.split("\\s+")).contains(line(key).split(" ")[1])) {
+      throw new CredentialException("SSH public key of type " + Crypto.quote(type)
+          + " is not canonically encoded (its blob has trailing or malformed data)");
+    }
     checkUserKey(key, "SSH public key");
     return key;
   }
