@@ -131,4 +131,26 @@ class ExecOptionsTest {
             + "<longRunning>gateway-only</longRunning></exec><commands>"), PolicyFormat.XML);
     assertEquals(j.digest(), x.digest());
   }
+
+  @Test
+  void theSchemaAgreesWithTheLoader() throws Exception {
+    com.networknt.schema.JsonSchema schema;
+    try (java.io.InputStream in = PolicyLoader.class.getResourceAsStream("policy.schema.json")) {
+      schema = com.networknt.schema.JsonSchemaFactory.getInstance(com.networknt.schema.SpecVersion.VersionFlag.V202012)
+          .getSchema(in);
+    }
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    String text = Fixtures.text("policies/payments-oncall.json");
+    String good = text.replaceFirst("\"commands\"",
+        "\"exec\": {\"containers\": [\"app\"], \"longRunning\": \"gateway-only\"}, \"commands\"");
+    assertTrue(schema.validate(json.readTree(good)).isEmpty(), schema.validate(json.readTree(good)).toString());
+    Fixtures.parse(good, PolicyFormat.JSON);
+    for (String bad : List.of("{\"longRunning\": \"never\"}", "{\"containers\": []}", "{\"containers\": [\"A\"]}",
+        "{\"timeout\": 5}", "{\"containers\": \"app\"}")) {
+      String edited = text.replaceFirst("\"commands\"", "\"exec\": " + java.util.regex.Matcher.quoteReplacement(bad)
+          + ", \"commands\"");
+      assertTrue(!schema.validate(json.readTree(edited)).isEmpty(), "schema should refuse " + bad);
+      assertThrows(PolicyException.class, () -> Fixtures.parse(edited, PolicyFormat.JSON), "loader should refuse " + bad);
+    }
+  }
 }
