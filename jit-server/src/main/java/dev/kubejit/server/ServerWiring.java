@@ -74,8 +74,10 @@ final class ServerWiring {
       Map<String, ApiClient> clusterClients = new LinkedHashMap<>();
       config.clusters().forEach((name, c) -> clusterClients.put(name, KubeClients.fromKubeconfig(c.kubeconfig(), c.context())));
       RbacProvisioner rbac = rbac(clusterClients, clock);
-      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
-          .rbacProvisioner(rbac).credentialIssuer(issuer)
+      PolicyEngine engine = PolicyEngine.of(policy);
+      AdmissionWiring admission = AdmissionWiring.start(config, store, clock, opened);
+      JitBroker broker = JitBroker.builder().clock(clock).policy(engine).store(store).auditSink(audit)
+          .rbacProvisioner(rbac).credentialIssuer(issuer).notifier(admission.notifier())
           .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 
@@ -112,6 +114,7 @@ final class ServerWiring {
         api.cluster(c.getKey(), kc.server(), kc.certificateAuthorityData());
       }
       KubeJitServer.Builder server = KubeJitServer.builder(api.build()).listen(config.listenHost(), config.listenPort());
+      admission.mount(server, engine, audit, clusterClients, clock);
       if (config.tlsCertificateFile().isPresent()) {
         server.tls(config.tlsCertificateFile().get(), config.tlsKeyFile().orElseThrow());
       }
