@@ -78,7 +78,7 @@ public final class BenchMain {
     if (log.getParent() != null) {
       Files.createDirectories(log.getParent());
     }
-    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench"};
+    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench", "AdmissionBench"};
     for (String c : classes) {
       String include = "dev\\.kubejit\\.bench\\." + c + "\\..*";
       if (only != null && !c.matches(only)) {
@@ -196,6 +196,7 @@ public final class BenchMain {
     section(this::policy);
     section(this::rbac);
     section(this::audit);
+    section(this::admission);
     row("7 stores (CAS transitions)", "not measured yet", "", Double.NaN, "", null);
     row("8 lifecycle against the control plane", "not measured yet", "", Double.NaN, "", null);
     StringBuilder b = new StringBuilder();
@@ -284,6 +285,15 @@ public final class BenchMain {
             "cost at 100 bindings (" + x + "× fewer)", growth, "sub-linear: ≤ √" + x + " = " + fmtRatio(Math.sqrt(x)),
             growth <= Math.sqrt(x));
       }
+    }
+  }
+
+  private void admission() {
+    Stat none = s("AdmissionBench.userWithoutGrant");
+    for (String c : List.of("allowedCommand", "refusedCommand", "refusedLongRunning")) {
+      Stat a = s("AdmissionBench." + c);
+      row("9 exec admission decision, " + c + ", 1,000 grants", "p50 " + ns(a.p50()) + ", p99 " + ns(a.p99()),
+          "no-grant path p50 " + ns(none.p50()), a.p50() / none.p50(), "p99 < 1 ms", a.p99() < 1_000_000);
     }
   }
 
