@@ -212,9 +212,14 @@ final class ConfigReader {
       if (parts.tlsCertificateFile == null) {
         throw r.errorAt(admissionPath[0], "the API server calls webhooks only over HTTPS: admission needs listen.tls");
       }
-      if (!parts.clusters.containsKey(parts.admission.cluster())) {
+      boolean known = parts.clusters.containsKey(parts.admission.cluster());
+      if (!known && !parts.clusters.isEmpty()) {
         throw r.errorAt(admissionPath[0], "admission.cluster " + SafeText.quote(parts.admission.cluster())
             + " is not one of clusters " + parts.clusters.keySet());
+      }
+      if (!known && parts.admission.rbac().isPresent()) {
+        throw r.errorAt(admissionPath[0], "admission.rbac reads the roles bindings refer to from the guarded cluster: "
+            + "admission.cluster must be one of clusters, and there are none");
       }
     }
   }

@@ -39,6 +39,12 @@ class AdmissionConfigTest {
     assertEquals(List.of("system:serviceaccount:kubejit:broker"), r.allowUsers());
     assertEquals(List.of("gitops-controllers"), r.allowGroups());
     assertTrue(Samples.parse(Samples.text("mtls-kubernetes.yaml")).admission().isEmpty());
+    // without clusters to provision into, grants may name any cluster; the RBAC guardrails need one to read roles
+    String noClusters = text.replace("clusters:\n  prod:\n    kubeconfig: prod.kubeconfig\n", "");
+    ConfigException needsCluster = assertThrows(ConfigException.class, () -> Samples.parse(noClusters));
+    assertTrue(needsCluster.getMessage().contains("admission.rbac reads the roles"), needsCluster.getMessage());
+    String execOnly = noClusters.substring(0, noClusters.indexOf("  rbac:"));
+    assertEquals("prod", Samples.parse(execOnly).admission().orElseThrow().cluster());
   }
 
   @Test
