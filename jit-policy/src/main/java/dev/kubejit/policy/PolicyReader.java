@@ -232,9 +232,8 @@ final class PolicyReader {
   }
 
   private Model.ExecOptions execOptions(String path) {
-    List<String> containers = null;
-    Model.LongRunning longRunning = Model.LongRunning.ALLOW;
-    Object[] seen = new Object[2];
+    List<List<String>> containers = new ArrayList<>(1);
+    List<Model.LongRunning> longRunning = new ArrayList<>(1);
     r.object(path, (n, p) -> {
       switch (n) {
         case "containers":
@@ -248,7 +247,7 @@ final class PolicyReader {
           if (list.isEmpty()) {
             throw r.errorAt(p, "an empty containers list allows no exec; omit it to allow any container");
           }
-          seen[0] = list;
+          containers.add(list);
           break;
         case "longRunning":
           String s = r.string(p);
@@ -256,19 +255,14 @@ final class PolicyReader {
           if (lr == null) {
             throw r.error(p, "longRunning must be allow or gateway-only: " + Text.quote(s));
           }
-          seen[1] = lr;
+          longRunning.add(lr);
           break;
         default:
           throw r.unknown(p, n, "containers, longRunning");
       }
     });
-    @SuppressWarnings("unchecked")
-    List<String> c = (List<String>) seen[0];
-    containers = c;
-    if (seen[1] != null) {
-      longRunning = (Model.LongRunning) seen[1];
-    }
-    return new Model.ExecOptions(containers, longRunning);
+    return new Model.ExecOptions(containers.isEmpty() ? null : containers.get(0),
+        longRunning.isEmpty() ? Model.LongRunning.ALLOW : longRunning.get(0));
   }
 
   private Justification justification(String path) {
