@@ -7,7 +7,9 @@ import dev.kubejit.api.AuditException;
 import dev.kubejit.api.spi.AuditSink;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -37,7 +39,10 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * An {@link AuditSink} that appends hash-chained JSON lines to a file with group commit: a write
  * returns only after its records are on disk ({@code fsync}), and concurrent writers share one
- * {@code fsync}.
+ * {@code fsync}. A synchronous writer that finds no commit running writes and syncs the queued
+ * records itself (it leads the group; writers arriving meanwhile wait and the next of them leads
+ * the next group), so a lone writer pays no hand-off to another thread; the sink's writer thread
+ * commits only what {@link #appendAsync} queued while no one else was committing.
  *
  * <p>Files are created with mode 0600 and rolled by size ({@code audit.jsonl}, {@code
  * audit.jsonl.2}, ...); the chain and sequence numbers continue across files and across restarts.
@@ -70,18 +75,27 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private final Clock clock;
 
   private final ReentrantLock lock = new ReentrantLock();
+  /** Signalled for the writer thread: asynchronous work queued with no commit running, or closing. */
   private final Condition hasWork = lock.newCondition();
+  /** Signalled when a group commit ends: its writers are done, and a waiting writer may lead the next. */
   private final Condition committed = lock.newCondition();
   private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+  /** True while one thread (a synchronous writer or the writer thread) commits a group; guarded by lock. */
+  private boolean committing;
   private boolean closed;
   private volatile AuditException failure;
   private volatile long lastSeq;
   private Thread writer;
 
-  // Owned by the writer thread (and by open/close, which run before it starts and after it ends).
+  // Owned by the thread that holds the commit (committing, handed over under lock), and by
+  // open/close, which run before any commit and after the last.
   private final FileChannel lockChannel;
   private FileLock fileLock;
   private FileChannel channel;
+  /** The current segment as a RandomAccessFile (channel is its channel): appends and syncs go
+   * through it, because its write and sync are not interruptible. A FileChannel closes itself when
+   * the calling thread is interrupted, and commits run on callers' threads (the group's leader). */
+  private RandomAccessFile segmentFile;
   private int segment;
   private long segmentSize;
   private long nextSeq;
@@ -201,8 +215,18 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         return lastSeq;
       }
       queue.add(p);
-      hasWork.signal();
       while (!p.done) {
+        if (!committing) {
+          // No group is being committed, so p is still queued: lead a group that includes it.
+          List<Pending> batch = takeQueue();
+          lock.unlock();
+          try {
+            commitGroup(batch);
+          } finally {
+            lock.lock();
+          }
+          continue; // p is done now (it was in the group)
+        }
         try {
           committed.await();
         } catch (InterruptedException e) {
@@ -229,9 +253,10 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
    * are written in the order of the calls, and one writer with many records in flight shares each
    * {@code fsync} among them as concurrent writers do.
    *
-   * <p>The future is completed on the sink's writer thread: stages that call {@link #append} or
-   * block on this sink must be asynchronous ({@code thenApplyAsync}...), or {@link #append} throws
-   * {@link IllegalStateException} rather than wait for itself.
+   * <p>The future is completed on the thread that committed it: the sink's writer thread, or a
+   * thread whose synchronous {@link #append} led that group commit. Stages that call {@link
+   * #append} or block on this sink must be asynchronous ({@code thenApplyAsync}...): on the writer
+   * thread {@link #append} throws {@link IllegalStateException} rather than wait for itself.
    *
    * @throws NullPointerException if {@code events} or one of them is null
    */
@@ -247,7 +272,9 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         return f;
       }
       queue.add(new Pending(copy, f));
-      hasWork.signal();
+      if (!committing) {
+        hasWork.signal(); // otherwise the running commit's end hands the queue on
+      }
     } catch (AuditException e) {
       f.completeExceptionally(e);
     } finally {
@@ -285,6 +312,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     } finally {
       lock.unlock();
     }
+    // The writer thread ends once the queue is empty and no group is being committed: writers
+    // queued before closing are committed first, and nobody can queue after it.
     boolean interrupted = false;
     while (writer.isAlive()) {
       try {
@@ -334,54 +363,75 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
 
   // ---------------------------------------------------------------- writer thread
 
+  /** The writer thread: commits what {@link #appendAsync} queued while no commit was running. */
   private void writerLoop() {
-    List<Pending> batch = new ArrayList<>();
     while (true) {
+      List<Pending> batch;
       lock.lock();
       try {
-        while (queue.isEmpty() && !closed) {
+        while (queue.isEmpty() || committing) {
+          if (closed && queue.isEmpty() && !committing) {
+            return;
+          }
           hasWork.awaitUninterruptibly();
         }
-        if (queue.isEmpty()) {
-          return;
-        }
-        batch.addAll(queue);
+        batch = takeQueue();
+      } finally {
+        lock.unlock();
+      }
+      commitGroup(batch);
+    }
+  }
+
+  /** Takes every queued batch as one group and claims the commit; call holding the lock with no commit running. */
+  private List<Pending> takeQueue() {
+    committing = true;
+    List<Pending> batch = new ArrayList<>(queue);
+    queue.clear();
+    return batch;
+  }
+
+  /**
+   * Commits a group taken by {@link #takeQueue} (call without the lock), then releases the commit
+   * and reports the outcome to its writers. Never leaves a writer waiting: on an Error, fails
+   * closed, fails everything queued, releases the commit and rethrows.
+   */
+  private void commitGroup(List<Pending> batch) {
+    try {
+      commit(batch);
+    } catch (Throwable t) {
+      failure = new AuditException("audit writer for " + base + " failed: " + t, t);
+      lock.lock();
+      try {
+        batch.addAll(queue); // writers that queued before seeing the failure
         queue.clear();
       } finally {
         lock.unlock();
       }
-      try {
-        commit(batch);
-      } catch (Throwable t) { // never leave writers waiting: fail closed, then let an Error propagate
-        failure = new AuditException("audit writer for " + base + " failed: " + t, t);
-        lock.lock();
-        try {
-          batch.addAll(queue); // writers that queued before seeing the failure
-          queue.clear();
-        } finally {
-          lock.unlock();
+      for (Pending p : batch) {
+        if (p.error == null) {
+          p.error = failure.getMessage();
+          p.cause = t;
         }
-        for (Pending p : batch) {
-          if (p.error == null) {
-            p.error = failure.getMessage();
-            p.cause = t;
-          }
-        }
-        finish(batch);
-        throw t;
       }
       finish(batch);
-      batch.clear();
+      throw t;
     }
+    finish(batch);
   }
 
+  /** Marks the group done and releases the commit, then completes its futures outside the lock. */
   private void finish(List<Pending> batch) {
     lock.lock();
     try {
       for (Pending p : batch) {
         p.done = true;
       }
-      committed.signalAll();
+      committing = false;
+      committed.signalAll(); // the group's writers return; a queued synchronous writer leads next
+      if (!queue.isEmpty() || closed) {
+        hasWork.signal(); // asynchronous work queued meanwhile, or close() waiting for the writer thread
+      }
     } finally {
       lock.unlock();
     }
@@ -484,7 +534,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (pendingAnchor != null) {
       Anchor.Body a = pendingAnchor;
       pendingAnchor = null;
-      Anchor.sign(a, signingKey).writeAtomically(anchorFile);
+      Anchor signed = Anchor.sign(a, signingKey);
+      uninterruptibly(() -> signed.writeAtomically(anchorFile)); // rewrites a temporary file: repeatable
     }
   }
 
@@ -508,13 +559,11 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (buf.size() == 0) {
       return;
     }
-    ByteBuffer bb = ByteBuffer.wrap(buf.toByteArray());
+    byte[] bytes = buf.toByteArray();
     buf.reset();
-    while (bb.hasRemaining()) {
-      channel.write(bb);
-    }
-    channel.force(false);
-    segmentSize += bb.limit();
+    segmentFile.write(bytes); // at the file position, which channel.position(...) set: one descriptor
+    segmentFile.getFD().sync();
+    segmentSize += bytes.length;
   }
 
   private Path segmentPath() {
@@ -524,16 +573,53 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   // ---------------------------------------------------------------- opening and resuming
 
   private FileChannel createSegment(Path file) throws IOException {
-    FileChannel c = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE), OWNER_RW_ATTR);
+    Files.createFile(file, OWNER_RW_ATTR); // fails if it exists
     Files.setPosixFilePermissions(file, OWNER_RW);
+    FileChannel c = openSegment(file);
     syncDirectory(file);
     return c;
   }
 
-  static void syncDirectory(Path file) throws IOException {
-    try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
-      d.force(true);
+  /** Opens a segment for reading and appending; sets {@link #segmentFile} and returns its channel. */
+  private FileChannel openSegment(Path file) throws IOException {
+    segmentFile = new RandomAccessFile(file.toFile(), "rw");
+    return segmentFile.getChannel();
+  }
+
+  interface IoAction {
+    void run() throws IOException;
+  }
+
+  /**
+   * Runs a repeatable I/O action on channels of its own, repeating it if the calling thread's
+   * interrupt closed its channel; the interrupt status is restored afterwards. Commits run on
+   * callers' threads, and an interrupted caller must not fail the sink for everyone.
+   */
+  static void uninterruptibly(IoAction action) throws IOException {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          action.run();
+          return;
+        } catch (ClosedByInterruptException e) {
+          interrupted = true;
+          Thread.interrupted(); // clear, repeat, restore below
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
+  }
+
+  static void syncDirectory(Path file) throws IOException {
+    uninterruptibly(() -> {
+      try (FileChannel d = FileChannel.open(file.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+        d.force(true);
+      }
+    });
   }
 
   /**
@@ -566,7 +652,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     }
     segment = segs.lastKey();
     Path last = segs.lastEntry().getValue();
-    channel = FileChannel.open(last, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    channel = openSegment(last);
     Tail tail = readTail(channel, last);
     Tail head = tail;
     if (tail.line == null && segment > 1) {

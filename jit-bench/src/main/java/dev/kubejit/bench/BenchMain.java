@@ -23,16 +23,20 @@ import org.openjdk.jmh.util.Statistics;
 
 /**
  * Runs every benchmark of this module and the command-line tools it is compared with, in one run,
- * and prints one table: figure, reference, ratio, target, met. {@code --quick} runs one fork with
- * short iterations (under 3 minutes); the default runs two forks with more iterations. The JMH log
- * goes to {@code --log FILE} (default {@code target/jmh.log}); the table also to {@code --out
- * FILE} (default {@code target/bench-table.md}).
+ * and prints one table: figure, reference, ratio, target, met. {@code --quick} runs the JMH
+ * benchmarks only, one fork with short iterations (under 3 minutes); the default runs two forks
+ * with more iterations and then the benchmarks against real peers ({@link StoreBench}, {@link
+ * LifecycleBench}); {@code --stores} and {@code --lifecycle} run only those. The JMH log goes to
+ * {@code --log FILE} (default {@code target/jmh.log}); the table also to {@code --out FILE}
+ * (default {@code target/bench-table.md}).
  */
 public final class BenchMain {
   private final boolean quick;
   private final Path log;
   private final String dataDir;
   private final Map<String, Stat> stats = new LinkedHashMap<>();
+  /** Quick runs: fewer warm-up calls of each credential operation than Warm's default of 5,000. */
+  static final int QUICK_WARM_CALLS = 1_000;
 
   /** A figure: the median over all measurement iterations of all forks, with the spread. */
   record Stat(double median, double min, double max, double p50, double p99, String unit) {}
@@ -48,23 +52,52 @@ public final class BenchMain {
     Path log = Path.of("target/jmh.log");
     Path out = Path.of("target/bench-table.md");
     String only = null;
+    boolean stores = false;
+    boolean lifecycle = false;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--quick" -> quick = true;
         case "--log" -> log = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
         case "--only" -> only = args[++i];
-        default -> throw new IllegalArgumentException("unknown argument " + args[i] + "; known: --quick, --log FILE, --out FILE, --only REGEX");
+        case "--stores" -> stores = true;
+        case "--lifecycle" -> lifecycle = true;
+        default -> throw new IllegalArgumentException("unknown argument " + args[i]
+            + "; known: --quick, --log FILE, --out FILE, --only REGEX, --stores, --lifecycle");
       }
+    }
+    boolean jmh = !stores && !lifecycle;
+    if (jmh && !quick && only == null) {
+      stores = true;
+      lifecycle = true;
     }
     String dataDir = Path.of(System.getProperty("kubejit.bench.dir", "target/bench-data")).toAbsolutePath().toString();
     BenchMain m = new BenchMain(quick, log, dataDir);
     long t0 = System.nanoTime();
-    m.runAll(only);
-    Tools tools = Tools.measure(quick ? 10 : 30);
-    String table = m.table(tools);
+    Tools tools = null;
+    if (jmh) {
+      m.runAll(only);
+      tools = Tools.measure(quick ? 5 : 30);
+    }
+    Path data = Path.of(dataDir);
+    Files.createDirectories(data);
+    Rows peers = Rows.create();
+    if (stores) {
+      System.err.println("running StoreBench (SQLite, PostgreSQL, Kubernetes store) ...");
+      peers.rows().addAll(StoreBench.run(false, data).rows());
+    } else {
+      peers.notRun("7 stores (CAS transitions)", "not in this run; scripts/bench.sh --stores or the full run");
+    }
+    if (lifecycle) {
+      System.err.println("running LifecycleBench (broker against kube-apiserver) ...");
+      peers.rows().addAll(LifecycleBench.run(List.of(10, 100, 1000), 10_000, data).rows());
+    } else {
+      peers.notRun("8 lifecycle against the control plane", "not in this run; scripts/bench.sh --lifecycle or the full run");
+    }
+    String table = m.table(tools, peers);
     long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
-    String text = table + "\n(" + (quick ? "--quick: 1 fork, 3 x 0.6 s measured after 2 x 1 s warm-up"
+    String text = table + "\n(" + (!jmh ? "peers only" : quick
+        ? "--quick: 1 fork, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS + " warm-up calls"
         : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
         + "ran " + secs + " s)\n";
     System.out.print(text);
@@ -85,12 +118,18 @@ public final class BenchMain {
         continue;
       }
       ChainedOptionsBuilder o = new OptionsBuilder().include(include)
-          .jvmArgsAppend("-Dkubejit.bench.dir=" + dataDir, "-Xmx1g")
+          .jvmArgsAppend(quick ? new String[] {"-Dkubejit.bench.dir=" + dataDir, "-Xmx1g",
+              "-Dkubejit.bench.warmCalls=" + QUICK_WARM_CALLS} : new String[] {"-Dkubejit.bench.dir=" + dataDir, "-Xmx1g"})
           .shouldFailOnError(true)
           .output(log.resolveSibling(log.getFileName() + "." + c).toString());
       if (quick) {
-        o.forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(1))
-            .measurementIterations(3).measurementTime(TimeValue.milliseconds(600));
+        // One fork (a clean JVM per benchmark; running them all in this JVM saves the JVM
+        // start-ups but lets their JIT profiles mix, see docs/benchmarks.md), one 0.5 s warm-up
+        // iteration after the credential benchmarks' warm-up by count (1,000 calls instead of
+        // 5,000), three 0.5 s measured iterations: enough for a median and a spread, not for
+        // fork-to-fork variation.
+        o.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
+            .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
       } else {
         o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
             .measurementIterations(5).measurementTime(TimeValue.seconds(1));
@@ -189,16 +228,19 @@ public final class BenchMain {
     }
   }
 
-  private String table(Tools tools) {
-    section(() -> x509(tools));
-    section(() -> ssh(tools));
-    section(this::jwt);
-    section(this::policy);
-    section(this::rbac);
-    section(this::audit);
-    section(this::admission);
-    row("7 stores (CAS transitions)", "not measured yet", "", Double.NaN, "", null);
-    row("8 lifecycle against the control plane", "not measured yet", "", Double.NaN, "", null);
+  private String table(Tools tools, Rows peers) {
+    if (tools != null) {
+      section(() -> x509(tools));
+      section(() -> ssh(tools));
+      section(this::jwt);
+      section(this::policy);
+      section(this::rbac);
+      section(this::audit);
+      section(this::admission);
+    }
+    for (Rows.Row r : peers.rows()) {
+      row(r.what(), r.figure(), r.reference(), r.ratio(), r.target(), r.met());
+    }
     StringBuilder b = new StringBuilder();
     b.append("| # / what | figure: median (min..max) | reference | ratio | target | met? |\n");
     b.append("|---|---|---|---|---|---|\n");
