@@ -185,4 +185,9 @@ final class AdmissionReview {
     }
   }
 
+
+  /** {@code s} as a JSON string literal. */
+  static String jsonString(String s) {
+    return JSON.getNodeFactory().textNode(s).toString();
+  }
 }

@@ -38,7 +38,11 @@ import org.slf4j.LoggerFactory;
  * grant) pod are inside its scope, and the access policy allows the use: for exec, the {@code
  * command} array of the {@code PodExecOptions}, decided by {@link AccessPolicy#authorize} (the same
  * engine as {@code kubejit policy check}); with {@code stdin} or {@code tty}, also an interactive
- * session ({@link Use#action} exec without a command), which command-filtered roles refuse.
+ * session ({@link Use#action} exec without a command), which command-filtered roles refuse. Every
+ * exec and attach use is marked {@link Use.Stream#DIRECT} (or {@code DIRECT_INTERACTIVE} with stdin
+ * or tty), because the API server checks it only when the stream opens; a policy can refuse such
+ * streams when they may run long (jit-policy's {@code exec.longRunning: gateway-only}) and restrict
+ * the container ({@code exec.containers}).
  * Attach is an interactive session on the container's main process and is decided as one;
  * port-forward is a {@link Action#PORT_FORWARD} use. A refusal's {@code status.message} names the
  * rule and the reason.
@@ -187,12 +191,15 @@ public final class ExecAdmission {
           return record(r, now, caller, id, rec, null,
               Verdict.deny(id, "admission:exec-command", "exec without a command"));
         }
-        use = Use.command(argv).in(r.name, container);
-        if (r.flag("stdin") || r.flag("tty")) {
-          interactive = Use.action(Action.EXEC).in(r.name, container);
+        boolean attached = r.flag("stdin") || r.flag("tty");
+        use = Use.command(argv).in(r.name, container)
+            .over(attached ? Use.Stream.DIRECT_INTERACTIVE : Use.Stream.DIRECT);
+        if (attached) {
+          interactive = Use.action(Action.EXEC).in(r.name, container).over(Use.Stream.DIRECT_INTERACTIVE);
         }
       } else if ("attach".equals(r.subResource)) {
-        use = Use.action(Action.EXEC).in(r.name, container);
+        use = Use.action(Action.EXEC).in(r.name, container)
+            .over(r.flag("stdin") || r.flag("tty") ? Use.Stream.DIRECT_INTERACTIVE : Use.Stream.DIRECT);
       } else if ("portforward".equals(r.subResource)) {
         use = Use.action(Action.PORT_FORWARD).in(r.name, null);
       } else {

@@ -37,9 +37,13 @@ import org.slf4j.LoggerFactory;
  *       listed group (the broker's service account, the GitOps controller).
  * </ul>
  *
- * <p>{@code unknown-roleref} is ignored: the webhook sees one object, so a binding's role is not
- * in view. A binding to a custom role is therefore judged by that role's own admission (roles are
- * linted when written), not by what the two reach together; see {@code docs/admission.md}.
+ * <p>With a {@link RoleLookup}, a binding is linted together with the role it refers to, read
+ * from the API server, so that a ClusterRoleBinding to a custom ClusterRole with {@code pods/exec}
+ * is judged by what the two reach together ({@code exec-crb}, ...); a KubeJIT-labelled binding
+ * whose role does not exist is refused ({@code unknown-roleref}: the broker creates the role
+ * first), and one created already expired is refused ({@code jit-expired}). Without a lookup,
+ * {@code unknown-roleref} is ignored and a binding to a custom role is judged by that role's own
+ * admission; see {@code docs/admission.md}.
  * Refusals name every error finding and are written to the audit sink; allowed writes are not
  * (the API server's audit log records them). Thread-safe.
  */
@@ -58,8 +62,10 @@ public final class RbacWriteAdmission {
   private final Set<String> allowedGroups;
   private final AuditSink audit;
   private final Clock clock;
+  private final RoleLookup roles;
 
   private RbacWriteAdmission(Builder b) {
+    this.roles = b.roles;
     this.lint = b.lint;
     this.escalationChecks = b.escalationChecks;
     this.allowedUsers = Set.copyOf(b.allowedUsers);
@@ -91,7 +97,31 @@ public final class RbacWriteAdmission {
     boolean trusted = allowedUsers.contains(r.user) || r.groups.stream().anyMatch(allowedGroups::contains);
     List<RbacLint.Finding> refusing = new ArrayList<>();
     try {
-      for (RbacLint.Finding f : lint.lint(essentials(r.object))) {
+      String objects = essentials(r.object);
+      if (r.resource.endsWith("bindings")) {
+        boolean jit = isKubeJit(r.object);
+        if (jit && "CREATE".equals(r.operation)) {
+          expired(r.object).ifPresent(refusing::add);
+        }
+        if (roles != null) {
+          RbacLint.Finding missing = null;
+          JsonNode ref = r.object.path("roleRef");
+          String kind = ref.path("kind").asText();
+          String roleName = ref.path("name").asText();
+          String ns = "Role".equals(kind) ? r.namespace : null;
+          java.util.Optional<String> role = ("Role".equals(kind) || "ClusterRole".equals(kind)) && !roleName.isEmpty()
+              ? roles.find(kind, ns, roleName) : java.util.Optional.empty();
+          if (role.isPresent()) {
+            objects = objects + "\n---\n" + essentials(parse(role.get()));
+          } else if (jit) {
+            missing = RbacLint.Finding.of("unknown-roleref", true, "the " + SafeText.quote(kind) + " "
+                + SafeText.quote(roleName) + " this KubeJIT binding refers to does not exist; the broker creates"
+                + " the role before its binding");
+            refusing.add(missing);
+          }
+        }
+      }
+      for (RbacLint.Finding f : lint.lint(objects)) {
         if (!f.isError() || IGNORED.contains(f.id())) {
           continue;
         }
@@ -99,9 +129,11 @@ public final class RbacWriteAdmission {
           refusing.add(f);
         }
       }
+    } catch (MalformedAdmissionReviewException e) {
+      throw e;
     } catch (RuntimeException e) {
       log.warn("RBAC lint failed on {} {}; refusing: {}", r.resource, r.name, e.toString());
-      refusing.add(RbacLint.Finding.of("lint-error", true, "the linter failed (" + e.getClass().getSimpleName()
+      refusing.add(RbacLint.Finding.of("lint-error", true, "the linter or the role lookup failed (" + e.getClass().getSimpleName()
           + "); refused"));
     }
     if (refusing.isEmpty()) {
@@ -126,6 +158,36 @@ public final class RbacWriteAdmission {
       return r.respond(false, "kubejit: the refusal could not be written to the audit log; refused", annotations);
     }
     return r.respond(false, message, annotations);
+  }
+
+  private static boolean isKubeJit(JsonNode object) {
+    return "kubejit".equals(object.path("metadata").path("labels").path("app.kubernetes.io/managed-by").asText(null));
+  }
+
+  /** A KubeJIT binding created with an expiry that has already passed. */
+  private java.util.Optional<RbacLint.Finding> expired(JsonNode object) {
+    String at = object.path("metadata").path("annotations").path("kubejit.dev/expires-at").asText(null);
+    if (at == null) {
+      return java.util.Optional.empty(); // jit-no-expiry, from the linter
+    }
+    try {
+      java.time.Instant expiry = java.time.Instant.parse(at);
+      if (!expiry.isAfter(clock.instant())) {
+        return java.util.Optional.of(RbacLint.Finding.of("jit-expired", true, "kubejit.dev/expires-at " + at
+            + " has already passed; the broker never creates an expired binding"));
+      }
+    } catch (java.time.format.DateTimeParseException e) {
+      // the linter reports a malformed expiry
+    }
+    return java.util.Optional.empty();
+  }
+
+  private static JsonNode parse(String json) {
+    try {
+      return JSON.readTree(json);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("the role lookup returned no JSON document");
+    }
   }
 
   /** The fields the linter reads; server-populated metadata (managedFields, uid, ...) is dropped. */
@@ -192,8 +254,18 @@ public final class RbacWriteAdmission {
     private final List<String> allowedGroups = new ArrayList<>();
     private AuditSink audit;
     private Clock clock = Clock.systemUTC();
+    private RoleLookup roles;
 
     private Builder() {}
+
+    /**
+     * Reads the role a binding refers to, so that both are linted together (default: none; the
+     * binding is judged alone and {@code unknown-roleref} is ignored).
+     */
+    public Builder roleLookup(RoleLookup roles) {
+      this.roles = requireNonNull(roles, "roles");
+      return this;
+    }
 
     /** The linter port (required). */
     public Builder lint(RbacLint lint) {
@@ -229,7 +301,7 @@ public final class RbacWriteAdmission {
       return this;
     }
 
-    /** The clock for audit records (default: system UTC). */
+    /** The clock for audit records and the {@code jit-expired} check (default: system UTC). */
     public Builder clock(Clock clock) {
       this.clock = requireNonNull(clock, "clock");
       return this;

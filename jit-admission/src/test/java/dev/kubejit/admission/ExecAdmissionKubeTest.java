@@ -46,6 +46,8 @@ class ExecAdmissionKubeTest {
   private static final String SELECTOR_KEY = "kubejit.dev/exec-admission";
 
   private static Lab lab;
+  /** The lab whose webhook answers: {@link #lab}, or one whose policy sets {@code exec} options. */
+  private static volatile Lab answering;
   private static WebhookServer server;
   private static Path dir;
   private static KubeControlPlane cp;
@@ -58,7 +60,8 @@ class ExecAdmissionKubeTest {
     node.runPod(NS, "web-2", Map.of("/var/log/app.log", LOG_LINE + "\n"));
     admin("label", "namespace", NS, SELECTOR_KEY + "=enforced", "--overwrite");
     lab = new Lab();
-    server = WebhookServer.start(dir, 0, WebhookManifest.DEFAULT_PATH, lab.webhook::handle);
+    answering = lab;
+    server = WebhookServer.start(dir, 0, WebhookManifest.DEFAULT_PATH, body -> answering.webhook.handle(body));
     String manifest = WebhookManifest.builder()
         .url(URI.create("https://127.0.0.1:" + server.port() + WebhookManifest.DEFAULT_PATH))
         .caBundlePem(server.caPem).timeoutSeconds(5).namespaceSelector(SELECTOR_KEY, "enforced").build().yaml();
@@ -94,7 +97,11 @@ class ExecAdmissionKubeTest {
 
   /** An exec grant for alice, with RBAC for its group in {@value #NS} (as the provisioner would). */
   private static Grant execGrant(Scope scope) throws IOException, InterruptedException {
-    Grant g = lab.grant("oncall-debug", Action.EXEC, scope);
+    return execGrant(lab, scope);
+  }
+
+  private static Grant execGrant(Lab from, Scope scope) throws IOException, InterruptedException {
+    Grant g = from.grant("oncall-debug", Action.EXEC, scope);
     String name = "grant-" + g.id().value();
     String rbac = String.join("\n",
         "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
@@ -264,8 +271,39 @@ class ExecAdmissionKubeTest {
     }
   }
 
+  /**
+   * The same {@code tail -f} under a role with {@code exec.longRunning: gateway-only} is refused at
+   * admission, so no stream can outlive the grant; a bounded {@code tail} still runs, and the
+   * container allow-list ({@code exec.containers: [app]}) refuses another container by name.
+   */
   @Test
   @Order(6)
+  void aGatewayOnlyRoleRefusesTheFollowingStreamAtAdmission() throws Exception {
+    Lab gatewayOnly = new Lab("    exec:\n      containers: [app]\n      longRunning: gateway-only\n");
+    answering = gatewayOnly;
+    try {
+      Grant g = execGrant(gatewayOnly, Scope.namespace("prod", NS));
+      Path kc = cp.kubeconfigFor("alice", g.subjectGroup());
+      Kubectl.Result follow = exec(kc, "web", "tail", "-n", "1", "-f", "/var/log/app.log");
+      assertRefused(follow, "oncall-debug/longRunning");
+      assertTrue(follow.err().contains("[long-running] tail -f follows its input"), follow::toString);
+      Kubectl.Result bounded = exec(kc, "web", "tail", "-n", "1", "/var/log/app.log");
+      assertEquals(0, bounded.exit(), bounded::toString);
+      assertTrue(bounded.out().contains("kubejit-admission-marker") || bounded.out().contains("after-revoke"),
+          bounded::toString);
+      Kubectl.Result other = Kubectl.run(kc, null, "-n", NS, "exec", "web", "-c", "db", "--", "cat",
+          "/var/log/app.log");
+      assertRefused(other, "oncall-debug/containers");
+      Kubectl.Result tty = Kubectl.run(kc, "", "-n", NS, "exec", "-i", "web", "--", "tail", "-n", "1",
+          "/var/log/app.log");
+      assertRefused(tty, "oncall-debug/longRunning");
+    } finally {
+      answering = lab;
+    }
+  }
+
+  @Test
+  @Order(7)
   void aUserWithoutAGrantIsUntouched() throws Exception {
     admin("-n", NS, "create", "role", "bob-exec", "--verb=get,create", "--resource=pods,pods/exec");
     admin("-n", NS, "create", "rolebinding", "bob-exec", "--role=bob-exec", "--user=bob");
@@ -276,7 +314,7 @@ class ExecAdmissionKubeTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void withTheWebhookDownExecFailsClosedButOtherRequestsWork() throws Exception {
     Grant g = execGrant(Scope.namespace("prod", NS));
     Path alice = cp.kubeconfigFor("alice", g.subjectGroup());

@@ -121,6 +121,48 @@ class ExecAdmissionTest {
     assertEquals("break-glass/commands", answer.get("response").get("auditAnnotations").get("rule").asText());
   }
 
+  private static final String GATEWAY_ONLY = "    exec:\n      containers: [app]\n      longRunning: gateway-only\n";
+
+  @Test
+  void aGatewayOnlyRoleRefusesFollowStyleAndInteractiveExecWithTheRule() {
+    Lab lab = new Lab(GATEWAY_ONLY);
+    Grant g = lab.execGrant();
+    // tail -f is allowed by the command rule tail-logs, but the stream would outlive the grant
+    assertDenied(lab.call(Lab.execReview(g, "web-1", List.of("tail", "-f", "/var/log/app.log"))),
+        "oncall-debug/longRunning", "[long-running] tail -f follows its input");
+    JsonNode bounded = lab.call(Lab.execReview(g, "web-1", List.of("tail", "-n", "5", "/var/log/app.log")));
+    assertTrue(bounded.get("response").get("allowed").asBoolean(), bounded::toString);
+    assertEquals(1, lab.audit.events(AuditEventType.COMMAND_DENIED).size());
+    assertEquals("tail -f /var/log/app.log",
+        lab.audit.events(AuditEventType.COMMAND_DENIED).get(0).attributes().get("command"));
+
+    Lab glass = new Lab(GATEWAY_ONLY);
+    Grant bg = glass.grant(Lab.CAROL, "break-glass", Action.EXEC, Scope.namespace("prod", "payments"));
+    assertDenied(glass.call(Lab.review("admission.k8s.io/v1", "exec", "payments", "web-1", "carol",
+        List.of(bg.subjectGroup()), Lab.exec(List.of("sh"), true, true))), "break-glass/longRunning", "stdin or a tty");
+    assertDenied(glass.call(Lab.review("admission.k8s.io/v1", "exec", "payments", "web-1", "carol",
+        List.of(bg.subjectGroup()), Lab.exec(List.of("sleep", "600"), false, false))), "break-glass/longRunning",
+        "sleep runs until it is stopped");
+    ObjectNode attach = Lab.JSON.createObjectNode().put("kind", "PodAttachOptions").put("stdout", true)
+        .put("container", "app");
+    assertDenied(glass.call(Lab.review("admission.k8s.io/v1", "attach", "payments", "web-1", "carol",
+        List.of(bg.subjectGroup()), attach)), "break-glass/longRunning", "attached stream");
+  }
+
+  @Test
+  void aContainerOutsideTheRolesAllowListIsRefusedWithTheRule() {
+    Lab lab = new Lab(GATEWAY_ONLY);
+    Grant g = lab.execGrant();
+    ObjectNode options = Lab.exec(CAT, false, false).put("container", "db");
+    assertDenied(lab.call(Lab.review("admission.k8s.io/v1", "exec", "payments", "web-1", "alice",
+        List.of(g.subjectGroup()), options)), "oncall-debug/containers", "container \"db\" is not one role");
+    ObjectNode none = Lab.exec(CAT, false, false);
+    none.remove("container");
+    assertDenied(lab.call(Lab.review("admission.k8s.io/v1", "exec", "payments", "web-1", "alice",
+        List.of(g.subjectGroup()), none)), "oncall-debug/containers", "names no container");
+    assertTrue(lab.call(Lab.execReview(g, "web-1", CAT)).get("response").get("allowed").asBoolean());
+  }
+
   @Test
   void attachIsAnInteractiveSessionAndPortForwardFollowsTheGrantsAction() {
     Lab lab = new Lab();

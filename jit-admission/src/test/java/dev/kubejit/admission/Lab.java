@@ -37,20 +37,42 @@ final class Lab {
   final FakeClock clock = new FakeClock();
   final RequestStore store = RequestStore.inMemory();
   final InMemoryAuditSink audit = AuditSink.inMemory();
-  final PolicyEngine policy = PolicyEngine.of(PolicyLoader.load(projectFile(
-      "jit-policy/src/test/resources/policies/payments-oncall.yaml")));
+  final PolicyEngine policy;
   final GrantCache cache = GrantCache.manual(store, clock);
-  final JitBroker broker = JitBroker.builder().clock(clock).policy(policy).store(store).auditSink(audit)
-      .rbacProvisioner(RbacProvisioner.inMemory()).notifier(cache).build();
+  final JitBroker broker;
   final ExecAdmission webhook;
 
   Lab() {
-    this(null);
+    this((AuditSink) null);
   }
 
   Lab(AuditSink webhookAudit) {
+    this(examplePolicy(""), webhookAudit);
+  }
+
+  /** A lab whose policy is the example with {@code execOptions} (YAML lines of an {@code exec:} block) in both roles. */
+  Lab(String execOptions) {
+    this(examplePolicy(execOptions), null);
+  }
+
+  private Lab(PolicyEngine policy, AuditSink webhookAudit) {
+    this.policy = policy;
+    broker = JitBroker.builder().clock(clock).policy(policy).store(store).auditSink(audit)
+        .rbacProvisioner(RbacProvisioner.inMemory()).notifier(cache).build();
     webhook = ExecAdmission.builder().cluster("prod").grants(cache).policy(policy)
         .auditSink(webhookAudit == null ? audit : webhookAudit).clock(clock).build();
+  }
+
+  /** The example policy, with {@code execOptions} inserted before each role's actions. */
+  static PolicyEngine examplePolicy(String execOptions) {
+    try {
+      String text = java.nio.file.Files.readString(projectFile("jit-policy/src/test/resources/policies/payments-oncall.yaml"));
+      text = text.replace("    actions:\n", execOptions + "    actions:\n");
+      return PolicyEngine.of(PolicyLoader.parse(text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+          dev.kubejit.policy.PolicyFormat.YAML, "payments-oncall.yaml", null));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static Path projectFile(String relative) {

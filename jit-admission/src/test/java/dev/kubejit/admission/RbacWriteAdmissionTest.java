@@ -154,4 +154,64 @@ class RbacWriteAdmissionTest {
     }).auditSink(audit).build();
     assertRefused(call(w, review("CREATE", SECRETS_ROLE, "mallory")), "lint-error");
   }
+
+  static final String EXEC_CLUSTER_ROLE = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: pod-exec}",
+      "rules: [{apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}]");
+  static final String EXEC_CRB = String.join("\n",
+      "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRoleBinding", "metadata: {name: devs-exec}",
+      "subjects: [{kind: Group, name: devs, apiGroup: rbac.authorization.k8s.io}]",
+      "roleRef: {kind: ClusterRole, name: pod-exec, apiGroup: rbac.authorization.k8s.io}");
+
+  RbacWriteAdmission withLookup(java.util.Map<String, String> roles) {
+    return RbacWriteAdmission.builder().lint(linter(clock)).escalationChecks(true)
+        .allowGroups("gitops-controllers").auditSink(audit).clock(clock)
+        .roleLookup((kind, ns, name) -> {
+          String yaml = roles.get(kind + "/" + (ns == null ? "" : ns + "/") + name);
+          try {
+            return yaml == null ? java.util.Optional.empty()
+                : java.util.Optional.of(Lab.JSON.writeValueAsString(YAML.readTree(yaml)));
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }).build();
+  }
+
+  @Test
+  void aBindingIsLintedTogetherWithTheRoleItRefersTo() throws Exception {
+    // alone, the ClusterRoleBinding names a custom role the webhook cannot judge: it passes
+    assertAllowed(call(webhook(true), review("CREATE", EXEC_CRB, "mallory")));
+    RbacWriteAdmission w = withLookup(java.util.Map.of("ClusterRole/pod-exec", EXEC_CLUSTER_ROLE));
+    JsonNode refused = call(w, review("CREATE", EXEC_CRB, "mallory", "system:masters"));
+    assertRefused(refused, "pod-exec");
+    assertAllowed(call(w, review("CREATE", EXEC_CRB, "argocd", "gitops-controllers")));
+    // a binding to a role that does not exist is left to RBAC, unless it claims to be KubeJIT's
+    assertAllowed(call(withLookup(java.util.Map.of()), review("CREATE", EXEC_CRB, "mallory")));
+    assertRefused(call(withLookup(java.util.Map.of()), review("CREATE",
+        jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc"), "argocd", "gitops-controllers")),
+        "unknown-roleref");
+    String ownRole = String.join("\n", "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
+        "metadata: {name: kubejit-abc, namespace: payments, labels: {app.kubernetes.io/managed-by: kubejit}}",
+        "rules: [{apiGroups: [\"\"], resources: [pods, pods/log], verbs: [get, list]}]");
+    assertAllowed(call(withLookup(java.util.Map.of("Role/payments/kubejit-abc", ownRole)), review("CREATE",
+        jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc"), "mallory")));
+  }
+
+  @Test
+  void aKubejitBindingCreatedAlreadyExpiredIsRefused() throws Exception {
+    assertRefused(call(webhook(false), review("CREATE", jitBinding("2026-12-02T03:59:59Z", "Group", "jit:grant:abc"),
+        "broker")), "jit-expired");
+    // an update of a binding that has since expired (the reaper removes it) is not refused for that
+    assertAllowed(call(webhook(false), review("UPDATE", jitBinding("2026-12-02T03:59:59Z", "Group", "jit:grant:abc"),
+        "broker")));
+  }
+
+  @Test
+  void aFailingLookupRefuses() throws Exception {
+    RbacWriteAdmission w = RbacWriteAdmission.builder().lint(linter(clock)).auditSink(audit).clock(clock)
+        .roleLookup((k, n, name) -> {
+          throw new IllegalStateException("api server down");
+        }).build();
+    assertRefused(call(w, review("CREATE", EXEC_CRB, "mallory")), "lint-error");
+  }
 }

@@ -76,4 +76,16 @@ class RevocationAuthorizerTest {
         () -> RevocationAuthorizer.apiServerKubeconfig(java.net.URI.create("http://x/authorize"), ca));
     assertEquals(-1, kc.indexOf("PRIVATE"));
   }
+
+  @Test
+  void theProvisionersOwnVerificationGetsNoOpinionButNoOtherGroup() throws Exception {
+    Lab lab = new Lab();
+    RevocationAuthorizer a = RevocationAuthorizer.of(lab.cache, lab.audit, lab.clock);
+    String id = dev.kubejit.api.GrantId.random().value();
+    JsonNode check = status(a, sar("authorization.k8s.io/v1", "kubejit:verify:" + id, List.of("jit:grant:" + id)));
+    assertFalse(check.has("denied"), check::toString);
+    String other = dev.kubejit.api.GrantId.random().value();
+    JsonNode forged = status(a, sar("authorization.k8s.io/v1", "kubejit:verify:" + id, List.of("jit:grant:" + other)));
+    assertTrue(forged.get("denied").asBoolean(), forged::toString);
+  }
 }

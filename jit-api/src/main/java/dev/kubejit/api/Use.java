@@ -17,8 +17,33 @@ public final class Use {
   private final String commandLine;
   private final String pod;
   private final String container;
+  private final Stream stream;
+
+  /**
+   * How the stream of an exec or attach reaches the pod: mediated by a gateway that can cut it
+   * (the default), or opened by the API server itself for a plain {@code kubectl exec} and decided
+   * only once, at admission, so that it outlives the grant.
+   */
+  public enum Stream {
+    /** A gateway mediates the session and ends it when the grant ends (also: no stream at all). */
+    MEDIATED,
+    /** Opened by the API server, without stdin or tty; checked only when it opens. */
+    DIRECT,
+    /** Opened by the API server with stdin or a tty attached; checked only when it opens. */
+    DIRECT_INTERACTIVE;
+
+    /** Whether the API server opens this stream itself, so that revocation does not end it. */
+    public boolean isDirect() {
+      return this != MEDIATED;
+    }
+  }
 
   private Use(Action action, List<String> argv, String commandLine, String pod, String container) {
+    this(action, argv, commandLine, pod, container, Stream.MEDIATED);
+  }
+
+  private Use(Action action, List<String> argv, String commandLine, String pod, String container, Stream stream) {
+    this.stream = requireNonNull(stream, "stream");
     this.action = requireNonNull(action, "action");
     this.argv = argv == null ? null : ImmutableList.copyOf(argv);
     this.commandLine = commandLine;
@@ -53,7 +78,21 @@ public final class Use {
   /** This use, targeting a pod (and optionally a container). */
   public Use in(String pod, String container) {
     return new Use(action, argv, commandLine, Validation.requireDnsSubdomain(pod, "pod"),
-        container == null ? null : Validation.requireDnsLabel(container, "container"));
+        container == null ? null : Validation.requireDnsLabel(container, "container"), stream);
+  }
+
+  /**
+   * This use, arriving as {@code stream}; an admission webhook marks the execs it decides {@link
+   * Stream#DIRECT} or {@link Stream#DIRECT_INTERACTIVE}, so that a policy can refuse long-running
+   * ones.
+   */
+  public Use over(Stream stream) {
+    return new Use(action, argv, commandLine, pod, container, requireNonNull(stream, "stream"));
+  }
+
+  /** How this use's stream reaches the pod ({@link Stream#MEDIATED} unless {@link #over} said otherwise). */
+  public Stream stream() {
+    return stream;
   }
 
   /** The action. */
@@ -111,16 +150,17 @@ public final class Use {
     }
     Use u = (Use) o;
     return action.equals(u.action) && Objects.equals(argv, u.argv) && Objects.equals(commandLine, u.commandLine)
-        && Objects.equals(pod, u.pod) && Objects.equals(container, u.container);
+        && Objects.equals(pod, u.pod) && Objects.equals(container, u.container) && stream == u.stream;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(action, argv, commandLine, pod, container);
+    return Objects.hash(action, argv, commandLine, pod, container, stream);
   }
 
   @Override
   public String toString() {
-    return "Use{" + action + (isCommand() ? " " + describe() : "") + (pod == null ? "" : " pod=" + pod) + "}";
+    return "Use{" + action + (isCommand() ? " " + describe() : "") + (pod == null ? "" : " pod=" + pod)
+        + (container == null ? "" : " container=" + container) + (stream.isDirect() ? " " + stream : "") + "}";
   }
 }

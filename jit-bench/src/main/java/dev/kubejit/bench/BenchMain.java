@@ -111,7 +111,7 @@ public final class BenchMain {
     if (log.getParent() != null) {
       Files.createDirectories(log.getParent());
     }
-    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench"};
+    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench", "AdmissionBench"};
     for (String c : classes) {
       String include = "dev\\.kubejit\\.bench\\." + c + "\\..*";
       if (only != null && !c.matches(only)) {
@@ -236,6 +236,7 @@ public final class BenchMain {
       section(this::policy);
       section(this::rbac);
       section(this::audit);
+      section(this::admission);
     }
     for (Rows.Row r : peers.rows()) {
       row(r.what(), r.figure(), r.reference(), r.ratio(), r.target(), r.met());
@@ -326,6 +327,15 @@ public final class BenchMain {
             "cost at 100 bindings (" + x + "× fewer)", growth, "sub-linear: ≤ √" + x + " = " + fmtRatio(Math.sqrt(x)),
             growth <= Math.sqrt(x));
       }
+    }
+  }
+
+  private void admission() {
+    Stat none = s("AdmissionBench.userWithoutGrant");
+    for (String c : List.of("allowedCommand", "refusedCommand", "refusedLongRunning")) {
+      Stat a = s("AdmissionBench." + c);
+      row("9 exec admission decision, " + c + ", 1,000 grants", "p50 " + ns(a.p50()) + ", p99 " + ns(a.p99()),
+          "no-grant path p50 " + ns(none.p50()), a.p50() / none.p50(), "p99 < 1 ms", a.p99() < 1_000_000);
     }
   }
 

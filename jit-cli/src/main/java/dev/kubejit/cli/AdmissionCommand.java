@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code kubejit admission}: the API server webhooks (docs/admission.md). */
 @Command(name = "admission", mixinStandardHelpOptions = true,
-    description = "Enforcement inside the API server: the exec admission webhook.",
-    subcommands = AdmissionCommand.Manifest.class)
+    description = "Enforcement inside the API server: the exec admission webhook, the RBAC write guardrails and"
+        + " the authorization webhook.",
+    subcommands = {AdmissionCommand.Manifest.class, AdmissionCommand.AuthzKubeconfig.class})
 final class AdmissionCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -104,6 +105,45 @@ final class AdmissionCommand implements Runnable {
           b.namespaceSelector(selector.substring(0, eq), selector.substring(eq + 1));
         }
         spec.commandLine().getOut().print(b.build().yaml());
+        spec.commandLine().getOut().flush();
+        return 0;
+      });
+    }
+  }
+
+  /** {@code kubejit admission authz-kubeconfig}: the API server's kubeconfig for the authorization webhook. */
+  @Command(name = "authz-kubeconfig", mixinStandardHelpOptions = true,
+      description = {"Print the kubeconfig the API server reads with --authorization-webhook-config-file to call"
+          + " the authorization webhook (POST /authorize), which denies every request of a grant identity whose"
+          + " grant is revoked, expired or unknown.",
+          "Start kube-apiserver with --authorization-mode=Node,Webhook,RBAC --authorization-webhook-version=v1"
+              + " --authorization-webhook-cache-authorized-ttl=1s --authorization-webhook-cache-unauthorized-ttl=1s"
+              + " (the defaults, 5m and 30s, delay a revocation by as much); see docs/admission.md."})
+  static final class AuthzKubeconfig implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--ca-file", required = true,
+        description = "PEM file of the CA that signed the webhook's serving certificate.")
+    Path caFile;
+
+    @Option(names = "--url", required = true,
+        description = "https URL of the webhook as the API server reaches it, e.g. https://kubejit.kubejit.svc:8443/authorize.")
+    String url;
+
+    @Override
+    public Integer call() {
+      return CredentialCommand.guarded(spec, () -> {
+        if (Files.size(caFile) > 1024 * 1024) {
+          throw new IllegalArgumentException("--ca-file " + caFile + " is larger than 1 MiB");
+        }
+        URI u;
+        try {
+          u = new URI(url);
+        } catch (java.net.URISyntaxException e) {
+          throw new IllegalArgumentException("--url is not a URL: " + url);
+        }
+        spec.commandLine().getOut().print(dev.kubejit.admission.RevocationAuthorizer.apiServerKubeconfig(u,
+            Files.readString(caFile, StandardCharsets.US_ASCII)));
         spec.commandLine().getOut().flush();
         return 0;
       });

@@ -109,4 +109,22 @@ class AdmissionCommandTest {
       }
     }
   }
+
+  @Test
+  void rendersTheAuthorizationWebhookKubeconfig() throws Exception {
+    Path ca = caFile();
+    RbacCommandTest.Run r = RbacCommandTest.run("admission", "authz-kubeconfig", "--ca-file", ca.toString(),
+        "--url", "https://kubejit.kubejit.svc:8443/authorize");
+    assertEquals(0, r.exit, r.err);
+    JsonNode y = new ObjectMapper(new YAMLFactory()).readTree(r.out);
+    assertEquals("Config", y.get("kind").asText());
+    JsonNode cluster = y.get("clusters").get(0).get("cluster");
+    assertEquals("https://kubejit.kubejit.svc:8443/authorize", cluster.get("server").asText());
+    assertEquals(Files.readString(ca, StandardCharsets.US_ASCII).strip(), new String(Base64.getDecoder().decode(
+        cluster.get("certificate-authority-data").asText()), StandardCharsets.US_ASCII).strip());
+    RbacCommandTest.Run http = RbacCommandTest.run("admission", "authz-kubeconfig", "--ca-file", ca.toString(),
+        "--url", "http://kubejit:8080/authorize");
+    assertTrue(http.exit != 0, http.out);
+    assertTrue(http.err.contains("https"), http.err);
+  }
 }

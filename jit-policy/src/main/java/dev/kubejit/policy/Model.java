@@ -36,7 +36,8 @@ final class Model {
       Justification justification,
       String rbacTemplate,
       Map<String, ActionRule> actions,
-      List<CommandRule> commands) {
+      List<CommandRule> commands,
+      ExecOptions exec) {
     Role {
       requesters = List.copyOf(requesters);
       namespaces = List.copyOf(namespaces);
@@ -47,6 +48,41 @@ final class Model {
   }
 
   record Justification(boolean required, String ticketPattern) {}
+
+  /** What a {@code long-running} setting allows for streams the API server opens itself. */
+  enum LongRunning {
+    /** Any exec the command rules allow, however it arrives. */
+    ALLOW,
+    /** Interactive or long-running exec only through a gateway that ends sessions at expiry. */
+    GATEWAY_ONLY;
+
+    String wireName() {
+      return this == ALLOW ? "allow" : "gateway-only";
+    }
+
+    static LongRunning parse(String s) {
+      switch (s) {
+        case "allow":
+          return ALLOW;
+        case "gateway-only":
+          return GATEWAY_ONLY;
+        default:
+          return null;
+      }
+    }
+  }
+
+  /**
+   * Per-role exec options: the containers exec and attach may target (null: any) and what a
+   * stream opened by the API server itself may be.
+   */
+  record ExecOptions(List<String> containers, LongRunning longRunning) {
+    static final ExecOptions DEFAULT = new ExecOptions(null, LongRunning.ALLOW);
+
+    ExecOptions {
+      containers = containers == null ? null : List.copyOf(containers);
+    }
+  }
 
   enum Approval {
     AUTO,
@@ -261,6 +297,15 @@ final class Model {
         allow.add(cm);
       }
       m.put("commands", new TreeMap<>(Map.of("allow", allow)));
+      if (!r.exec().equals(ExecOptions.DEFAULT)) {
+        // only when set, so that the digest of a policy without exec options is unchanged
+        Map<String, Object> exec = new TreeMap<>();
+        if (r.exec().containers() != null) {
+          exec.put("containers", r.exec().containers());
+        }
+        exec.put("longRunning", r.exec().longRunning().wireName());
+        m.put("exec", exec);
+      }
       roles.add(m);
     }
     root.put("roles", roles);

@@ -187,6 +187,12 @@ public final class PolicyEngine implements AccessPolicy {
         return deny(ReasonCode.ACTION_NOT_ALLOWED, "action " + use.action() + " is no longer allowed for role "
             + role.name(), role.name() + "/actions");
       }
+      if (use.action().equals(Action.EXEC)) {
+        Decision refused = execOptions(role, use);
+        if (refused != null) {
+          return refused;
+        }
+      }
       if (!use.isCommand()) {
         if (use.action().equals(Action.EXEC) && !role.commandsUnrestricted()) {
           return deny(ReasonCode.INTERACTIVE_EXEC, "an interactive exec session is not allowed: role " + role.name()
@@ -237,11 +243,59 @@ public final class PolicyEngine implements AccessPolicy {
       if (!r.actions.containsKey(Action.EXEC)) {
         return deny(ReasonCode.ACTION_NOT_ALLOWED, "role " + role + " does not allow exec", role + "/actions");
       }
-      return command(r, use);
+      Decision refused = execOptions(r, use);
+      return refused != null ? refused : command(r, use);
     } catch (RuntimeException e) {
       return deny(ReasonCode.POLICY_ERROR, "policy evaluation failed (" + e.getClass().getSimpleName()
           + "); denied", "policy-error");
     }
+  }
+
+  /**
+   * The role's exec options: the container allow-list (a direct stream without a container is
+   * refused, since the API server would pick one; a mediated use that names none is decided on its
+   * command) and, for {@code longRunning: gateway-only}, no interactive, attached or long-running
+   * stream opened by the API server. Null when they allow the use.
+   */
+  private Decision execOptions(CompiledRole role, Use use) {
+    Model.ExecOptions exec = role.spec().exec();
+    String r = role.name();
+    if (exec.containers() != null) {
+      if (use.container().isPresent() && !exec.containers().contains(use.container().get())) {
+        return deny(ReasonCode.CONTAINER_NOT_ALLOWED, "container " + Text.quote(use.container().get())
+            + " is not one role " + r + " allows exec into (" + String.join(", ", exec.containers()) + ")",
+            r + "/containers");
+      }
+      if (use.container().isEmpty() && use.stream().isDirect()) {
+        return deny(ReasonCode.CONTAINER_NOT_ALLOWED, "role " + r + " allows exec only into "
+            + String.join(", ", exec.containers()) + "; the request names no container", r + "/containers");
+      }
+    }
+    if (exec.longRunning() == Model.LongRunning.GATEWAY_ONLY && use.stream().isDirect()) {
+      String rule = r + "/longRunning";
+      if (use.stream() == Use.Stream.DIRECT_INTERACTIVE) {
+        return deny(ReasonCode.LONG_RUNNING, "stdin or a tty keeps the stream open, and role " + r
+            + " allows that only through the gateway, which ends sessions at expiry", rule);
+      }
+      if (!use.isCommand()) {
+        return deny(ReasonCode.LONG_RUNNING, "an attached stream runs as long as the container, and role " + r
+            + " allows that only through the gateway, which ends sessions at expiry", rule);
+      }
+      List<String> argv;
+      String name;
+      try {
+        argv = use.argv().isPresent() ? use.argv().get() : CommandSyntax.tokenize(use.commandLine().orElseThrow());
+        name = CommandSyntax.check(argv);
+      } catch (Refusal e) {
+        return null; // the command check refuses it with the syntax rule
+      }
+      String why = LongRunning.why(name, argv);
+      if (why != null) {
+        return deny(ReasonCode.LONG_RUNNING, why + ", and role " + r + " allows long-running exec only through"
+            + " the gateway, which ends sessions at expiry", rule);
+      }
+    }
+    return null;
   }
 
   private Decision command(CompiledRole role, Use use) {

@@ -137,6 +137,7 @@ final class PolicyReader {
     String rbacTemplate;
     Map<String, ActionRule> actions;
     List<CommandRule> commands;
+    Model.ExecOptions exec;
   }
 
   private Role role(String path) {
@@ -189,9 +190,12 @@ final class PolicyReader {
         case "commands":
           h.commands = commands(p);
           break;
+        case "exec":
+          h.exec = execOptions(p);
+          break;
         default:
           throw r.unknown(p, n, "name, requesters, namespaces, clusters, clusterScope, defaultDuration, "
-              + "maxDuration, breakGlass, justification, rbac, actions, commands");
+              + "maxDuration, breakGlass, justification, rbac, actions, commands, exec");
       }
     });
     require(h.name, path, "name");
@@ -224,7 +228,41 @@ final class PolicyReader {
     }
     return new Role(h.name, h.requesters, h.namespaces, h.clusters, clusterScope, h.defaultDuration,
         h.maxDuration, h.breakGlass != null && h.breakGlass, h.justification, h.rbacTemplate, h.actions,
-        h.commands == null ? List.of() : h.commands);
+        h.commands == null ? List.of() : h.commands, h.exec == null ? Model.ExecOptions.DEFAULT : h.exec);
+  }
+
+  private Model.ExecOptions execOptions(String path) {
+    List<List<String>> containers = new ArrayList<>(1);
+    List<Model.LongRunning> longRunning = new ArrayList<>(1);
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "containers":
+          List<String> list = uniqueList(p, "container", q -> {
+            String c = r.string(q);
+            if (!dev.kubejit.api.KubeNames.isDnsLabel(c)) {
+              throw r.error(q, "container name " + dev.kubejit.api.KubeNames.labelRule() + ": " + Text.quote(c));
+            }
+            return c;
+          });
+          if (list.isEmpty()) {
+            throw r.errorAt(p, "an empty containers list allows no exec; omit it to allow any container");
+          }
+          containers.add(list);
+          break;
+        case "longRunning":
+          String s = r.string(p);
+          Model.LongRunning lr = Model.LongRunning.parse(s);
+          if (lr == null) {
+            throw r.error(p, "longRunning must be allow or gateway-only: " + Text.quote(s));
+          }
+          longRunning.add(lr);
+          break;
+        default:
+          throw r.unknown(p, n, "containers, longRunning");
+      }
+    });
+    return new Model.ExecOptions(containers.isEmpty() ? null : containers.get(0),
+        longRunning.isEmpty() ? Model.LongRunning.ALLOW : longRunning.get(0));
   }
 
   private Justification justification(String path) {

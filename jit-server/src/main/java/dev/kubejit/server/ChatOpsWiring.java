@@ -88,20 +88,9 @@ final class ChatOpsWiring {
 
   /** The broker's notifier: every configured one, each isolated from the others' failures. */
   Notifier notifier() {
-    if (notifiers.isEmpty()) {
-      return Notifier.none();
-    }
-    List<Notifier> all = List.copyOf(notifiers);
-    return (Notification n) -> {
-      for (Notifier x : all) {
-        try {
-          x.notify(n);
-        } catch (RuntimeException e) {
-          log.warn("notifier {} failed for {} of request {}: {}", x, n.type(), n.record().id(), e.getClass().getSimpleName());
-        }
-      }
-    };
+    return notifiers.isEmpty() ? Notifier.none() : dev.kubejit.api.spi.Notifiers.fanOut(notifiers.toArray(new Notifier[0]));
   }
+
 
   /** Mounts {@code /slack} when Slack is configured. */
   void mount(KubeJitServer.Builder server, JitBroker broker, Deque<AutoCloseable> opened) {

@@ -52,6 +52,7 @@ final class ConfigReader {
     ServerConfig.Authentication authentication;
     ServerConfig.Console console;
     ChatOpsConfig chatOps;
+    ServerConfig.Admission admission;
   }
 
   private final StrictReader<ConfigException> r;
@@ -123,6 +124,7 @@ final class ConfigReader {
     String[] authPath = new String[1];
     String[] consolePath = new String[1];
     String[] chatopsPath = new String[1];
+    String[] admissionPath = new String[1];
     r.root((name, path) -> {
       refuseSecret(name, path, null, null);
       switch (name) {
@@ -185,10 +187,14 @@ final class ConfigReader {
           chatopsPath[0] = path;
           parts.chatOps = ChatOpsConfigReader.read(r, this, path);
           break;
+        case "admission":
+          admissionPath[0] = path;
+          parts.admission = admission(path);
+          break;
         default:
           throw r.unknown(path, name,
               "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication,"
-                  + " console, chatops");
+                  + " console, chatops, admission");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -236,6 +242,20 @@ final class ConfigReader {
         && !parts.listenHost.equals("127.0.0.1") && !parts.listenHost.equals("localhost")) {
       throw r.errorAt(consolePath[0], "console.baseUrl is required when listen.address is neither TLS nor "
           + "127.0.0.1/localhost (the console's cookies are Secure)");
+    }
+    if (parts.admission != null) {
+      if (parts.tlsCertificateFile == null) {
+        throw r.errorAt(admissionPath[0], "the API server calls webhooks only over HTTPS: admission needs listen.tls");
+      }
+      boolean known = parts.clusters.containsKey(parts.admission.cluster());
+      if (!known && !parts.clusters.isEmpty()) {
+        throw r.errorAt(admissionPath[0], "admission.cluster " + SafeText.quote(parts.admission.cluster())
+            + " is not one of clusters " + parts.clusters.keySet());
+      }
+      if (!known && parts.admission.rbac().isPresent()) {
+        throw r.errorAt(admissionPath[0], "admission.rbac reads the roles bindings refer to from the guarded cluster: "
+            + "admission.cluster must be one of clusters, and there are none");
+      }
     }
   }
 
@@ -312,6 +332,87 @@ final class ConfigReader {
       throw missing(cpath, "clientId");
     }
     return new ServerConfig.Console(clientId[0], secret[0], baseUrl[0], ttl[0], auditors, kubeLogs, ssh[0]);
+  }
+
+  private ServerConfig.Admission admission(String apath) {
+    String[] cluster = new String[1];
+    Duration[] refresh = {Duration.ofSeconds(2)};
+    boolean[] on = {true, true};
+    ServerConfig.Admission.Rbac[] rbac = new ServerConfig.Admission.Rbac[1];
+    r.object(apath, (n, p) -> {
+      refuseSecret(n, p, null, null);
+      switch (n) {
+        case "cluster":
+          cluster[0] = matching(p, CLUSTER_NAME, "a cluster name (DNS label)");
+          break;
+        case "grantRefresh":
+          refresh[0] = duration(p);
+          if (refresh[0].compareTo(Duration.ofSeconds(1)) < 0 || refresh[0].compareTo(Duration.ofMinutes(5)) > 0) {
+            throw r.error(p, "grantRefresh must be between PT1S and PT5M, found " + refresh[0]);
+          }
+          break;
+        case "exec":
+          on[0] = r.bool(p);
+          break;
+        case "authorize":
+          on[1] = r.bool(p);
+          break;
+        case "rbac":
+          rbac[0] = admissionRbac(p);
+          break;
+        default:
+          throw r.unknown(p, n, "cluster, grantRefresh, exec, authorize, rbac");
+      }
+    });
+    if (cluster[0] == null) {
+      throw missing(apath, "cluster");
+    }
+    if (!on[0] && !on[1] && rbac[0] == null) {
+      throw r.errorAt(apath, "admission serves nothing: exec and authorize are false and there is no rbac section");
+    }
+    return new ServerConfig.Admission(cluster[0], refresh[0], on[0], on[1], rbac[0]);
+  }
+
+  private ServerConfig.Admission.Rbac admissionRbac(String rpath) {
+    boolean[] escalation = {true};
+    Duration[] max = new Duration[1];
+    java.util.List<String> users = new java.util.ArrayList<>();
+    java.util.List<String> groups = new java.util.ArrayList<>();
+    r.object(rpath, (n, p) -> {
+      switch (n) {
+        case "escalationChecks":
+          escalation[0] = r.bool(p);
+          break;
+        case "maxBindingDuration":
+          max[0] = duration(p);
+          if (max[0].isZero() || max[0].compareTo(dev.kubejit.api.Lifetimes.ABSOLUTE_MAX) > 0) {
+            throw r.error(p, "maxBindingDuration must be positive and at most " + dev.kubejit.api.Lifetimes.ABSOLUTE_MAX
+                + ", found " + max[0]);
+          }
+          break;
+        case "allowUsers":
+        case "allowGroups":
+          java.util.Set<String> seen = new java.util.HashSet<>();
+          (n.equals("allowUsers") ? users : groups).addAll(r.list(p, n.equals("allowUsers") ? "user" : "group", q -> {
+            String v = r.string(q);
+            if (!GROUP.matcher(v).matches()) {
+              throw r.error(q, "expected a Kubernetes user or group name (printable, no spaces or commas, at most 256 "
+                  + "characters), found " + SafeText.quote(v));
+            }
+            if (!seen.add(v)) {
+              throw r.error(q, SafeText.quote(v) + " is listed twice");
+            }
+            return v;
+          }));
+          break;
+        default:
+          throw r.unknown(p, n, "escalationChecks, maxBindingDuration, allowUsers, allowGroups");
+      }
+    });
+    if (max[0] == null) {
+      throw missing(rpath, "maxBindingDuration");
+    }
+    return new ServerConfig.Admission.Rbac(escalation[0], max[0], users, groups);
   }
 
   private ServerConfig.Store store(String spath) {

@@ -53,6 +53,7 @@ public final class ServerConfig {
   private final Authentication authentication;
   private final Console console;
   private final ChatOpsConfig chatOps;
+  private final Admission admission;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -71,6 +72,7 @@ public final class ServerConfig {
     this.authentication = p.authentication;
     this.console = p.console;
     this.chatOps = p.chatOps;
+    this.admission = p.admission;
   }
 
   /**
@@ -191,6 +193,11 @@ public final class ServerConfig {
     return Optional.ofNullable(chatOps);
   }
 
+  /** The API-server webhooks ({@code admission}; see docs/admission.md), if configured. */
+  public Optional<Admission> admission() {
+    return Optional.ofNullable(admission);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -237,6 +244,9 @@ public final class ServerConfig {
     }
     if (chatOps != null) {
       sb.append(", ").append(chatOps);
+    }
+    if (admission != null) {
+      sb.append(", admission=").append(admission);
     }
     return sb.append('}').toString();
   }
@@ -560,6 +570,101 @@ public final class ServerConfig {
           + (baseUrl == null ? "" : " at " + baseUrl) + " session " + sessionTtl
           + (auditorGroups.isEmpty() ? "" : " auditors " + auditorGroups)
           + (kubeAuditLogs.isEmpty() ? "" : " kube audit " + kubeAuditLogs);
+    }
+  }
+
+  /**
+   * The {@code admission} section: which cluster the webhooks guard (a key of {@code clusters}),
+   * how often the grant cache rereads the store, and which webhooks {@code kubejit serve} mounts
+   * ({@code /admission/exec}, {@code /authorize}, and {@code /admission/rbac} when {@code rbac} is
+   * given).
+   */
+  public static final class Admission {
+    private final String cluster;
+    private final Duration grantRefresh;
+    private final boolean exec;
+    private final boolean authorize;
+    private final Rbac rbac;
+
+    Admission(String cluster, Duration grantRefresh, boolean exec, boolean authorize, Rbac rbac) {
+      this.cluster = Objects.requireNonNull(cluster, "cluster");
+      this.grantRefresh = Objects.requireNonNull(grantRefresh, "grantRefresh");
+      this.exec = exec;
+      this.authorize = authorize;
+      this.rbac = rbac;
+    }
+
+    /** The cluster the webhooks guard, as grants name it ({@code cluster}). */
+    public String cluster() {
+      return cluster;
+    }
+
+    /** How often the grant cache rereads the store ({@code grantRefresh}, default PT2S). */
+    public Duration grantRefresh() {
+      return grantRefresh;
+    }
+
+    /** Whether {@code /admission/exec} is served ({@code exec}, default true). */
+    public boolean exec() {
+      return exec;
+    }
+
+    /** Whether {@code /authorize} is served ({@code authorize}, default true). */
+    public boolean authorize() {
+      return authorize;
+    }
+
+    /** The RBAC write guardrails ({@code rbac}); served at {@code /admission/rbac} when present. */
+    public Optional<Rbac> rbac() {
+      return Optional.ofNullable(rbac);
+    }
+
+    @Override
+    public String toString() {
+      return "cluster " + cluster + " refresh " + grantRefresh + (exec ? " exec" : "") + (authorize ? " authorize" : "")
+          + (rbac == null ? "" : " " + rbac);
+    }
+
+    /** The {@code admission.rbac} section. */
+    public static final class Rbac {
+      private final boolean escalationChecks;
+      private final Duration maxBindingDuration;
+      private final java.util.List<String> allowUsers;
+      private final java.util.List<String> allowGroups;
+
+      Rbac(boolean escalationChecks, Duration maxBindingDuration, java.util.List<String> allowUsers,
+          java.util.List<String> allowGroups) {
+        this.escalationChecks = escalationChecks;
+        this.maxBindingDuration = Objects.requireNonNull(maxBindingDuration, "maxBindingDuration");
+        this.allowUsers = java.util.List.copyOf(allowUsers);
+        this.allowGroups = java.util.List.copyOf(allowGroups);
+      }
+
+      /** Whether escalations by authors off the allow-list are refused ({@code escalationChecks}, default true). */
+      public boolean escalationChecks() {
+        return escalationChecks;
+      }
+
+      /** The longest lifetime a KubeJIT binding may have ({@code maxBindingDuration}, required). */
+      public Duration maxBindingDuration() {
+        return maxBindingDuration;
+      }
+
+      /** Users exempt from the escalation checks ({@code allowUsers}). */
+      public java.util.List<String> allowUsers() {
+        return allowUsers;
+      }
+
+      /** Groups whose members are exempt from the escalation checks ({@code allowGroups}). */
+      public java.util.List<String> allowGroups() {
+        return allowGroups;
+      }
+
+      @Override
+      public String toString() {
+        return "rbac max " + maxBindingDuration + (escalationChecks ? " escalation checks" : "")
+            + (allowUsers.isEmpty() ? "" : " users " + allowUsers) + (allowGroups.isEmpty() ? "" : " groups " + allowGroups);
+      }
     }
   }
 }

@@ -75,8 +75,12 @@ final class ServerWiring {
       config.clusters().forEach((name, c) -> clusterClients.put(name, KubeClients.fromKubeconfig(c.kubeconfig(), c.context())));
       RbacProvisioner rbac = rbac(clusterClients, clock);
       ChatOpsWiring chatops = ChatOpsWiring.prepare(config, clock, opened);
-      JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
-          .rbacProvisioner(rbac).credentialIssuer(issuer).notifier(chatops.notifier())
+      PolicyEngine engine = PolicyEngine.of(policy);
+      AdmissionWiring admission = AdmissionWiring.start(config, store, clock, opened);
+      // The admission grant cache hears of revocations at once; chat hears of everything. One failing does not silence the other.
+      JitBroker broker = JitBroker.builder().clock(clock).policy(engine).store(store).auditSink(audit)
+          .rbacProvisioner(rbac).credentialIssuer(issuer)
+          .notifier(dev.kubejit.api.spi.Notifiers.fanOut(admission.notifier(), chatops.notifier()))
           .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 
@@ -114,6 +118,7 @@ final class ServerWiring {
       }
       KubeJitServer.Builder server = KubeJitServer.builder(api.build()).listen(config.listenHost(), config.listenPort());
       config.console().ifPresent(c -> ConsoleWiring.mount(config, broker, policy, server, clock));
+      admission.mount(server, engine, audit, clusterClients, clock);
       if (config.tlsCertificateFile().isPresent()) {
         server.tls(config.tlsCertificateFile().get(), config.tlsKeyFile().orElseThrow());
       }

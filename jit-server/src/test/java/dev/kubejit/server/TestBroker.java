@@ -104,6 +104,15 @@ final class TestBroker implements AutoCloseable {
     void accept(T t) throws Exception;
   }
 
+   * Starts a broker with dev-header authentication on {@code port}, on files made earlier by
+   * {@link #prepare}, with the given clusters section and further top-level sections.
+   */
+  static TestBroker prepared(Path dir, int port, String clustersYaml, String extraYaml) throws Exception {
+    String auth = "authentication:\n  devHeader:\n    header: X-KubeJIT-User\n";
+    KubeJitServer s = start(dir, auth, clustersYaml + extraYaml, "store:\n  sqlite:\n    file: kubejit.db\n", port);
+    return new TestBroker(dir, s, client(dir, null));
+  }
+
   static void newCa(Path dir, String prefix, String subject) throws Exception {
     openssl(dir, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
         "-keyout", prefix + ".key", "-out", prefix + ".crt", "-subj", subject, "-days", "2",
@@ -115,10 +124,16 @@ final class TestBroker implements AutoCloseable {
   }
 
   private static KubeJitServer start(Path dir, String auth, String clusters, String store) throws IOException {
-    int port;
+    return start(dir, auth, clusters, store, freePort());
+  }
+
+  static int freePort() throws IOException {
     try (ServerSocket probe = new ServerSocket(0)) {
-      port = probe.getLocalPort();
+      return probe.getLocalPort();
     }
+  }
+
+  private static KubeJitServer start(Path dir, String auth, String clusters, String store, int port) throws IOException {
     String yaml = "apiVersion: kubejit.dev/v1\nkind: ServerConfig\npolicy: policy.json\n"
         + store
         + "audit:\n  directory: audit\n  signingKeyFile: keys/audit-signing.key\n"
