@@ -53,8 +53,8 @@ class CommandLineTest {
 
   @Test
   void grantKeyIdIsReadAsJitCredentialsSshWritesIt() {
-    String r = "a".repeat(26);
-    String g = "b".repeat(26);
+    String r = dev.kubejit.api.RequestId.random().value();
+    String g = dev.kubejit.api.GrantId.random().value();
     GrantKeyId id = GrantKeyId.parse("kubejit:request=" + r + ":grant=" + g + ":user=alice");
     assertEquals("alice", id.user);
     assertEquals(g, id.grant.value());
