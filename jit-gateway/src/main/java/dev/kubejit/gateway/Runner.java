@@ -231,7 +231,14 @@ final class Runner {
     } else {
       p.getOutputStream().close();
     }
-    int code = p.waitFor();
+    // Bounded waits, so a cut never depends on the websocket noticing the close.
+    while (!p.waitFor(200, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      if (running.wasCut()) {
+        p.destroy();
+        return EXIT_REFUSED;
+      }
+    }
+    int code = p.exitValue();
     o.join(5000);
     e.join(5000);
     if (i != null) {
