@@ -22,6 +22,9 @@ import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.audit.AuditCorrelator;
+import dev.kubejit.audit.CompositeAuditSink;
+import dev.kubejit.audit.FileAuditSink;
 import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.GrantCredentialIssuer;
 import dev.kubejit.credentials.KeyType;
@@ -77,6 +80,7 @@ class GatewayKubeTest {
   static Path dir;
   static FakeClock clock;
   static InMemoryAuditSink audit;
+  static Path auditFile;
   static JitBroker broker;
   static SshCertificateAuthority sshCa;
   static SshGateway gateway;
@@ -91,11 +95,15 @@ class GatewayKubeTest {
     node.runPod(NS, "web-2", Map.of("/var/log/app.log", LOG_LINE + "\n"));
     clock = new FakeClock(Instant.now());
     audit = AuditSink.inMemory();
+    auditFile = dir.resolve("audit/audit.jsonl");
+    Files.createDirectories(auditFile.getParent());
+    AuditSink both = CompositeAuditSink.builder().required(audit)
+        .required(FileAuditSink.builder(auditFile).withoutSignatures().clock(clock).open()).build();
     sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
     CertificateAuthority clusterCa = CertificateAuthority.fromPem(cp.caCertificatePem(), cp.caPrivateKeyPem());
     broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.load(projectFile("jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
-        .store(RequestStore.inMemory()).auditSink(audit).rbacProvisioner(RbacProvisioner.inMemory())
+        .store(RequestStore.inMemory()).auditSink(both).rbacProvisioner(RbacProvisioner.inMemory())
         .credentialIssuer(GrantCredentialIssuer.builder().clock(clock)
             .x509(X509Issuer.builder().authority(clusterCa).clock(clock).build())
             .issuer(sshCa.forGrants()).build())
@@ -103,7 +111,7 @@ class GatewayKubeTest {
     Path hostKey = keygen("host");
     String hostCert = sshCa.signHostCertificate(Files.readString(dir.resolve("host.pub")).strip(),
         List.of(Ssh.HOST_ALIAS), Duration.ofDays(1));
-    gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(audit)
+    gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(both)
         .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(hostKey).hostCertificate(hostCert)
         .kubernetes(cp.serverUrl(), cp.apiServerCaBundlePem()).recordings(dir.resolve("recordings"))
         .listen("127.0.0.1", 0).clock(clock).checkInterval(Duration.ofMillis(250)).start();
@@ -255,6 +263,12 @@ class GatewayKubeTest {
     assertEquals(LOG_LINE + "\n", replay.toString());
     assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
         && "cat /etc/shadow".equals(e.attributes().get("command")) && "read-logs".equals(e.ruleId().orElse(null))));
+    // kubejit audit correlate's engine lists the gateway's exec under the grant, as alice.
+    AuditCorrelator.Result correlated = AuditCorrelator.correlate(List.of(auditFile), List.of(cp.auditLogPath()));
+    AuditCorrelator.GrantUsage usage = correlated.grant(g.id().value()).orElseThrow();
+    assertTrue(usage.calls().stream().anyMatch(c -> "exec".equals(c.subresource()) && "web".equals(c.name())
+        && "alice".equals(c.user())), usage::toString);
+    assertTrue(usage.calls().stream().noneMatch(c -> c.requestUri().contains("shadow")), usage::toString);
     AuditEvent connect = audit.events().stream()
         .filter(e -> g.id().equals(e.grantId().orElse(null)) && "connect".equals(e.attributes().get("gatewayEvent"))
             && e.outcome().map(o -> o.name().equals("ALLOW")).orElse(false))
