@@ -29,6 +29,7 @@ final class GatewayChannel implements Command {
   private OutputStream out;
   private OutputStream err;
   private ExitCallback exit;
+  private final java.util.concurrent.atomic.AtomicBoolean exited = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** {@code commandText} null means line mode. */
   GatewayChannel(Runner runner, LiveSessions live, ExecutorService executor, String commandText) {
@@ -77,8 +78,14 @@ final class GatewayChannel implements Command {
         Runner.writeQuietly(err, "kubejit: internal error (" + e.getClass().getSimpleName() + ")\n");
         code = Runner.EXIT_UNAVAILABLE;
       }
-      exit.onExit(code);
+      finish(code);
     });
+  }
+
+  private void finish(int code) {
+    if (exited.compareAndSet(false, true)) {
+      exit.onExit(code);
+    }
   }
 
   private int one(ServerSession session, Login login, String sid, String text, boolean withStdin) {
@@ -115,6 +122,27 @@ final class GatewayChannel implements Command {
   }
 
   private int lineMode(ServerSession session, Login login, String sid) {
+    // Registered for the whole session: a grant that ends while the prompt waits ends the channel too.
+    Runner.Running idle = new Runner.Running();
+    idle.onCut(message -> {
+      boolean busy;
+      synchronized (current) {
+        busy = current[0] != null;
+      }
+      if (!busy) {
+        Runner.writeQuietly(err, "\nkubejit: " + message + "\n");
+      }
+      finish(Runner.EXIT_REFUSED);
+    });
+    live.register(session, idle);
+    try {
+      return lineLoop(session, login, sid);
+    } finally {
+      live.unregister(session, idle);
+    }
+  }
+
+  private int lineLoop(ServerSession session, Login login, String sid) {
     BufferedReader r = new BufferedReader(new InputStreamReader(in, UTF_8));
     Runner.writeQuietly(out, "KubeJIT gateway: grant " + login.grant + " for " + login.principal
         + ". Type help for the commands; there is no shell.\n");

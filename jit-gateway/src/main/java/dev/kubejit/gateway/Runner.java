@@ -69,11 +69,21 @@ final class Runner {
     private volatile Process process;
     private volatile InputStream stream;
     private volatile OutputStream err;
+    private volatile java.util.function.Consumer<String> onCut;
+
+    /** Something to run with the message when this is cut (line mode ends its channel). */
+    void onCut(java.util.function.Consumer<String> action) {
+      this.onCut = action;
+    }
 
     /** Ends the command with {@code message} on stderr; idempotent. */
     void cut(String message) {
       if (!cut.compareAndSet(null, message)) {
         return;
+      }
+      java.util.function.Consumer<String> action = onCut;
+      if (action != null) {
+        action.accept(message);
       }
       OutputStream e = err;
       if (e != null) {

@@ -232,4 +232,30 @@ class GatewayLoginTest {
     Ssh.Result ok = ssh.run(ssh.base("alice", aliceKey, certFile(g)), null, "help");
     assertEquals(0, ok.exit, ok::toString);
   }
+
+  @Test
+  void anIdleLineModeSessionIsClosedWithAMessageWhenTheGrantIsRevoked() throws Exception {
+    Grant g = grant();
+    List<String> opts = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g)));
+    opts.addAll(List.of("-T", "127.0.0.1"));
+    Process p = new ProcessBuilder(opts).start();
+    Ssh.Drain out = new Ssh.Drain(p.getInputStream());
+    Ssh.Drain err = new Ssh.Drain(p.getErrorStream());
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!out.text().contains("kubejit> ")) {
+      assertTrue(System.nanoTime() < deadline && p.isAlive(), () -> "no prompt: " + out.text() + err.text());
+      Thread.sleep(20);
+    }
+    long t0 = System.nanoTime();
+    broker.revoke(g.requestId(), CAROL, "incident over");
+    assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the session stayed open after the revocation");
+    long ms = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+    err.finish();
+    assertEquals(Runner.EXIT_REFUSED, p.exitValue(), () -> out.text() + err.text());
+    assertTrue(err.text().contains("session closed") && err.text().contains("broker:grant-state"), err::text);
+    System.out.println("MEASURED revoke -> idle line-mode ssh exit: " + ms + " ms (check interval 1 s)");
+    assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
+        && "session-cut".equals(e.attributes().get("gatewayEvent"))));
+    p.getOutputStream().close();
+  }
 }
