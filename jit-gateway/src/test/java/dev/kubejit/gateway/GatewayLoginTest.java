@@ -258,4 +258,53 @@ class GatewayLoginTest {
         && "session-cut".equals(e.attributes().get("gatewayEvent"))));
     p.getOutputStream().close();
   }
+
+  /**
+   * Decisions come before Kubernetes: this gateway's API server does not exist, so a command that
+   * is allowed fails with 69 (unavailable), while every command of the bypass corpus is refused
+   * with its rule and 77 without any attempt to reach Kubernetes (no execution record).
+   */
+  @Test
+  void theBypassCorpusIsRefusedWithItsRuleBeforeKubernetesIsContacted() throws Exception {
+    Grant g = grant();
+    List<String> as = ssh.base("alice", aliceKey, certFile(g));
+    Ssh.Result allowed = ssh.run(as, null, "exec web -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_UNAVAILABLE, allowed.exit, allowed::toString);
+    String[][] corpus = {
+      {"read-logs", "cat", "/etc/shadow"},
+      {"default-deny", "sh", "-c", "id"},
+      {"default-deny", "/bin/sh"},
+      {"command-syntax", "cat", "/var/log/app.log; id"},
+      {"command-syntax", "cat", "$(id)"},
+      {"read-logs", "cat", "/var/log/app.log", "/etc/shadow"},
+      {"default-deny", "env", "X=1", "cat", "/var/log/app.log"},
+      {"search-logs", "grep", "-e", "root", "/etc/shadow"},
+    };
+    int before = audit.events().size();
+    for (String[] c : corpus) {
+      String[] argv = java.util.Arrays.copyOfRange(c, 1, c.length);
+      Ssh.Result r = ssh.run(as, null, "exec web -- " + Ssh.quote(argv));
+      assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+      assertTrue(r.err.contains("kubejit: refused by rule " + c[0] + ":"), r::toString);
+    }
+    Ssh.Result stdin = ssh.run(as, "x", "exec web -i -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_REFUSED, stdin.exit, stdin::toString);
+    assertTrue(stdin.err.contains("stdin requested"), stdin::toString);
+    List<AuditEvent> after = audit.events().subList(before, audit.events().size());
+    assertTrue(after.stream().noneMatch(e -> "execution".equals(e.attributes().get("gatewayEvent"))), after::toString);
+    assertEquals(corpus.length, after.stream().filter(e -> e.type() == dev.kubejit.api.AuditEventType.COMMAND_DENIED
+        && g.id().equals(e.grantId().orElse(null))).count(), after::toString);
+
+    // A pod-pinned grant refuses other pods.
+    RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(Action.EXEC)
+        .scope(Scope.namespace("prod", NS).withPod("web")).ticket("INC-19").justification("pinned").build());
+    broker.approve(r.id(), CAROL, "ok");
+    var activation = broker.activate(r.id(), ALICE, CredentialSpec.sshUserCertificate(
+        Files.readString(dir.resolve("alice.pub")).strip(), Map.of()));
+    Path pinned = dir.resolve("pinned-cert.pub");
+    Files.writeString(pinned, activation.credentials().get(0).material());
+    Ssh.Result other = ssh.run(ssh.base("alice", aliceKey, pinned), null, "exec web-2 -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_REFUSED, other.exit, other::toString);
+    assertTrue(other.err.contains("refused by rule broker:pod-scope"), other::toString);
+  }
 }
