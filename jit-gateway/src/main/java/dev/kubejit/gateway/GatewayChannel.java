@@ -146,28 +146,27 @@ final class GatewayChannel implements Command {
     BufferedReader r = new BufferedReader(new InputStreamReader(in, UTF_8));
     Runner.writeQuietly(out, "KubeJIT gateway: grant " + login.grant + " for " + login.principal
         + ". Type help for the commands; there is no shell.\n");
-    int last = 0;
     try {
       while (true) {
         Runner.writeQuietly(out, "kubejit> ");
         String line = r.readLine();
         if (line == null) {
-          return last;
+          return 0;
         }
         line = line.strip();
         if (line.isEmpty()) {
           continue;
         }
         if (line.equals("exit") || line.equals("quit")) {
-          return last;
+          return 0;
         }
-        last = one(session, login, sid, line, false);
+        one(session, login, sid, line, false);
         if (live.isCut(session)) {
           return Runner.EXIT_REFUSED;
         }
       }
     } catch (IOException e) {
-      return last;
+      return 0;
     }
   }
 

@@ -259,8 +259,18 @@ final class Runner {
 
   private int logs(ApiClient client, String namespace, CommandLine cmd, OutputStream out, Running running)
       throws Exception {
+    Integer tail = cmd.tail().isPresent() ? cmd.tail().getAsInt() : null;
+    if (!cmd.follow) {
+      // PodLogs always follows; a one-shot read is the plain pods/log GET.
+      String text = new io.kubernetes.client.openapi.apis.CoreV1Api(client).readNamespacedPodLog(cmd.pod, namespace)
+          .container(cmd.container().orElse(null)).tailLines(tail).execute();
+      byte[] bytes = (text == null ? "" : text).getBytes(UTF_8);
+      out.write(bytes, 0, bytes.length);
+      out.flush();
+      return 0;
+    }
     InputStream s = new PodLogs(client).streamNamespacedPodLog(namespace, cmd.pod, cmd.container().orElse(null), null,
-        cmd.tail().isPresent() ? cmd.tail().getAsInt() : null, cmd.follow);
+        tail, false);
     running.stream = s;
     if (running.wasCut()) {
       s.close();
