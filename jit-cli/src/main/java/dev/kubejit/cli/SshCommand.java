@@ -18,8 +18,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code kubejit ssh}: OpenSSH user certificates. */
-@Command(name = "ssh", mixinStandardHelpOptions = true, description = "Sign short-lived OpenSSH user certificates.",
-    subcommands = SshCommand.Sign.class)
+@Command(name = "ssh", mixinStandardHelpOptions = true,
+    description = "Sign short-lived OpenSSH user certificates and gateway host certificates; print the ssh configuration for a grant.",
+    subcommands = {SshCommand.Sign.class, SshCommand.HostCert.class, SshCommand.Config.class})
 final class SshCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -90,6 +91,133 @@ final class SshCommand implements Runnable {
             + " key id " + SafeText.quote(c.keyId()) + " for principals " + CredentialCommand.quoteAll(c.principals())
             + " until " + c.validBefore());
         spec.commandLine().getErr().flush();
+        return 0;
+      });
+    }
+  }
+
+  /** {@code kubejit ssh host-cert}: signs the gateway's host key with the KubeJIT SSH CA. */
+  @Command(name = "host-cert", mixinStandardHelpOptions = true,
+      description = "Sign the gateway's host public key into an OpenSSH host certificate (clients trust it with one @cert-authority line).")
+  static final class HostCert implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--ca", required = true, description = "CA directory (ssh_ca).")
+    Path caDir;
+
+    @Option(names = "--public-key", required = true, description = "The gateway's host public key file (ssh_host_ed25519_key.pub).")
+    Path publicKey;
+
+    @Option(names = "--hostname", required = true, description = "Name clients use for the gateway (their HostKeyAlias); repeat for several.")
+    List<String> hostnames;
+
+    @Option(names = "--ttl", defaultValue = "720h", description = "Validity (default ${DEFAULT-VALUE}; at most 8784h).")
+    String ttl;
+
+    @Option(names = "--out", description = "Write the certificate line here instead of stdout.")
+    Path out;
+
+    @Override
+    public Integer call() {
+      return CredentialCommand.guarded(spec, () -> {
+        String line = SshCertificateAuthority.load(caDir.resolve("ssh_ca"), Clock.systemUTC())
+            .signHostCertificate(Files.readString(publicKey, StandardCharsets.UTF_8).strip(), hostnames,
+                CredentialCommand.parseDuration(ttl));
+        if (out != null) {
+          Files.writeString(out, line + "\n", StandardCharsets.UTF_8);
+        } else {
+          spec.commandLine().getOut().println(line);
+          spec.commandLine().getOut().flush();
+        }
+        return 0;
+      });
+    }
+  }
+
+  /**
+   * {@code kubejit ssh config --grant ID}: the {@code ~/.ssh/config} block and the {@code
+   * known_hosts} line for reaching the gateway with a grant's certificate. Offline: it only writes
+   * text from its options.
+   */
+  @Command(name = "config", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Print the ~/.ssh/config block and the known_hosts line for a grant's SSH certificate.",
+          "Then: ssh kubejit-GRANT -- exec POD -- ARGV..."})
+  static final class Config implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--grant", required = true, description = "The grant id (its certificate's key id names it).")
+    String grant;
+
+    @Option(names = "--gateway", required = true, description = "The gateway as HOST or HOST:PORT (port default 2222).")
+    String gateway;
+
+    @Option(names = "--user", required = true, description = "Your user name (the certificate's principal).")
+    String user;
+
+    @Option(names = "--ca-public-key", required = true, description = "The KubeJIT SSH CA public key file (ssh_ca.pub).")
+    Path caPublicKey;
+
+    @Option(names = "--identity", defaultValue = "~/.ssh/id_ed25519", description = "Your private key (default ${DEFAULT-VALUE}).")
+    String identity;
+
+    @Option(names = "--certificate", description = "The grant's certificate (default ~/.ssh/kubejit-GRANT-cert.pub).")
+    String certificate;
+
+    @Option(names = "--known-hosts", defaultValue = "~/.ssh/known_hosts.kubejit",
+        description = "Where the @cert-authority line goes (default ${DEFAULT-VALUE}).")
+    String knownHosts;
+
+    @Override
+    public Integer call() {
+      return CredentialCommand.guarded(spec, () -> {
+        String g = dev.kubejit.api.GrantId.parse(grant).value();
+        dev.kubejit.api.PrincipalNames.check(user, "user");
+        String host = gateway;
+        int port = 2222;
+        int colon = gateway.lastIndexOf(':');
+        if (colon > 0 && gateway.indexOf(':') == colon) {
+          host = gateway.substring(0, colon);
+          try {
+            port = Integer.parseInt(gateway.substring(colon + 1));
+          } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("gateway port is not a number: " + SafeText.quote(gateway));
+          }
+          if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("gateway port out of range: " + port);
+          }
+        }
+        if (!host.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")) {
+          throw new IllegalArgumentException("gateway host must be a DNS name or IPv4 address: " + SafeText.quote(host));
+        }
+        for (String[] v : new String[][] {{"identity", identity}, {"known-hosts", knownHosts},
+            {"certificate", certificate == null ? "" : certificate}}) {
+          if (v[1].chars().anyMatch(c -> c <= ' ' || c == '"' || c == 0x7f)) {
+            throw new IllegalArgumentException("--" + v[0] + " must be a path without spaces, quotes or control characters");
+          }
+        }
+        String ca = Files.readString(caPublicKey, StandardCharsets.UTF_8).strip();
+        dev.kubejit.credentials.ssh.SshCertificateVerifier.builder().trustedCa(ca).build();
+        String cert = certificate != null ? certificate : "~/.ssh/kubejit-" + g + "-cert.pub";
+        var out = spec.commandLine().getOut();
+        out.println("# ~/.ssh/config: grant " + g + " through the KubeJIT gateway");
+        out.println("Host kubejit-" + g);
+        out.println("  HostName " + host);
+        out.println("  Port " + port);
+        out.println("  User " + user);
+        out.println("  IdentityFile " + identity);
+        out.println("  CertificateFile " + cert);
+        out.println("  IdentitiesOnly yes");
+        out.println("  HostKeyAlias " + host);
+        out.println("  UserKnownHostsFile " + knownHosts);
+        out.println("  StrictHostKeyChecking yes");
+        out.println("  PasswordAuthentication no");
+        out.println("  KbdInteractiveAuthentication no");
+        out.println("  ForwardAgent no");
+        out.println("  ForwardX11 no");
+        out.println();
+        out.println("# " + knownHosts + ": trust hosts certified by the KubeJIT SSH CA for this name");
+        out.println("@cert-authority " + host + " " + ca);
+        out.flush();
         return 0;
       });
     }

@@ -248,6 +248,58 @@ public final class SshCertificateAuthority {
     return result;
   }
 
+  /** The longest validity {@link #signHostCertificate} gives a host certificate. */
+  public static final Duration MAX_HOST_CERTIFICATE_TTL = Duration.ofDays(366);
+
+  /**
+   * Signs a server's host key into an OpenSSH host certificate for {@code hostnames}, so clients
+   * that trust this CA with one {@code @cert-authority} line in {@code known_hosts} accept the host
+   * without trust on first use (OpenSSH {@code PROTOCOL.certkeys}, type 2). Key id {@code
+   * kubejit-host:<first hostname>}, no critical options or extensions, valid from a minute ago
+   * for {@code ttl}.
+   *
+   * @return the {@code *-cert.pub} line
+   * @throws CredentialException if the key is malformed or weak, a hostname is empty or contains
+   *     whitespace or a comma, or {@code ttl} is not positive or exceeds {@link #MAX_HOST_CERTIFICATE_TTL}
+   */
+  public String signHostCertificate(String hostPublicKeyLine, List<String> hostnames, Duration ttl) {
+    requireNonNull(hostnames, "hostnames");
+    requireNonNull(ttl, "ttl");
+    if (hostnames.isEmpty()) {
+      throw new CredentialException("a host certificate needs at least one hostname");
+    }
+    for (String h : hostnames) {
+      if (h == null || h.isEmpty() || !h.equals(h.strip()) || h.chars().anyMatch(c -> c == ',' || c <= ' ' || c == 0x7f)) {
+        throw new CredentialException("hostname " + Crypto.quote(String.valueOf(h)) + " is empty or contains whitespace, a comma or a control character");
+      }
+    }
+    if (ttl.isNegative() || ttl.isZero() || ttl.compareTo(MAX_HOST_CERTIFICATE_TTL) > 0) {
+      throw new CredentialException("host certificate TTL " + ttl + " must be positive and at most " + MAX_HOST_CERTIFICATE_TTL);
+    }
+    PublicKey hostKey = SshKeys.parseUserPublicKey(hostPublicKeyLine);
+    Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+    long serial = random.nextLong() & Long.MAX_VALUE;
+    byte[] nonce = new byte[32];
+    random.nextBytes(nonce);
+    String keyId = "kubejit-host:" + hostnames.get(0);
+    try {
+      OpenSshCertificate cert = OpenSshCertificateBuilder.hostCertificate()
+          .publicKey(hostKey)
+          .serial(serial)
+          .id(keyId)
+          .principals(hostnames)
+          .validAfter(now.minus(Duration.ofMinutes(1)))
+          .validBefore(now.plus(ttl))
+          .nonce(nonce)
+          .sign(keyPair, SshKeys.signatureAlgorithm(keyPair.getPublic()));
+      LOG.info("issued SSH host certificate serial={} keyId={} validBefore={}", Long.toUnsignedString(serial, 16),
+          Crypto.quote(keyId), now.plus(ttl));
+      return PublicKeyEntry.toString(cert) + " " + keyId;
+    } catch (Exception e) {
+      throw new CredentialException("cannot sign host certificate " + Crypto.quote(keyId) + " (" + e.getClass().getSimpleName() + ")", e);
+    }
+  }
+
   /**
    * Returns this CA as the OpenSSH part of a {@link GrantCredentialIssuer} ({@link
    * CredentialKind#SSH_USER_CERTIFICATE}): the principal is the holder's user name unless the spec

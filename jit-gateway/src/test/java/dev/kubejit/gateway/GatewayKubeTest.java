@@ -1,0 +1,365 @@
+package dev.kubejit.gateway;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kubejit.api.AccessRequest;
+import dev.kubejit.api.Action;
+import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.CredentialSpec;
+import dev.kubejit.api.Grant;
+import dev.kubejit.api.Identity;
+import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.RequestRecord;
+import dev.kubejit.api.RequestState;
+import dev.kubejit.api.Scope;
+import dev.kubejit.api.spi.AuditSink;
+import dev.kubejit.api.spi.InMemoryAuditSink;
+import dev.kubejit.api.spi.RbacProvisioner;
+import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.audit.AuditCorrelator;
+import dev.kubejit.audit.CompositeAuditSink;
+import dev.kubejit.audit.FileAuditSink;
+import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.credentials.GrantCredentialIssuer;
+import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
+import dev.kubejit.credentials.ssh.SshCertificateAuthority;
+import dev.kubejit.credentials.ssh.SshCertificateRequest;
+import dev.kubejit.policy.PolicyEngine;
+import dev.kubejit.policy.PolicyLoader;
+import dev.kubejit.testing.FakeClock;
+import dev.kubejit.testing.KubeControlPlane;
+import dev.kubejit.testing.KubeNode;
+import dev.kubejit.testing.KubeTest;
+import dev.kubejit.testing.Kubectl;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The gateway end to end with the real OpenSSH client, the real control plane and pods on the real
+ * node: the broker (jit-policy's example policy, the control plane's CA as the X.509 issuer, an SSH
+ * CA) issues alice's certificate; she runs commands through {@code ssh}; the API server's audit log
+ * shows what reached it.
+ */
+@KubeTest
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class GatewayKubeTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String NS = "payments-gw";
+  static final String LOG_LINE = "2026-12-02T05:00:00Z ERROR kubejit-gateway-marker payment failed";
+  static final String SHADOW = "root:GATEWAY-SHADOW-MARKER:19000:0:99999:7:::";
+  static final Identity ALICE = Identity.of("alice", "oncall-payments");
+  static final Identity CAROL = Identity.of("carol", "sre-leads");
+  static final Identity DAVE = Identity.of("dave", "sre-leads");
+
+  static KubeControlPlane cp;
+  static Path dir;
+  static FakeClock clock;
+  static InMemoryAuditSink audit;
+  static Path auditFile;
+  static JitBroker broker;
+  static SshCertificateAuthority sshCa;
+  static SshGateway gateway;
+  static Ssh ssh;
+  static Path aliceKey;
+
+  @BeforeAll
+  static void start(KubeControlPlane controlPlane, KubeNode node) throws Exception {
+    cp = controlPlane;
+    dir = Files.createTempDirectory("kubejit-gateway-test");
+    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n", "/etc/shadow", SHADOW + "\n"));
+    node.runPod(NS, "web-2", Map.of("/var/log/app.log", LOG_LINE + "\n"));
+    clock = new FakeClock(Instant.now());
+    audit = AuditSink.inMemory();
+    auditFile = dir.resolve("audit/audit.jsonl");
+    Files.createDirectories(auditFile.getParent());
+    AuditSink both = CompositeAuditSink.builder().required(audit)
+        .required(FileAuditSink.builder(auditFile).withoutSignatures().clock(clock).open()).build();
+    sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
+    CertificateAuthority clusterCa = CertificateAuthority.fromPem(cp.caCertificatePem(), cp.caPrivateKeyPem());
+    broker = JitBroker.builder().clock(clock)
+        .policy(PolicyEngine.of(PolicyLoader.load(projectFile("jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
+        .store(RequestStore.inMemory()).auditSink(both).rbacProvisioner(RbacProvisioner.inMemory())
+        .credentialIssuer(GrantCredentialIssuer.builder().clock(clock)
+            .x509(X509Issuer.builder().authority(clusterCa).clock(clock).build())
+            .issuer(sshCa.forGrants()).build())
+        .build();
+    Path hostKey = keygen("host");
+    String hostCert = sshCa.signHostCertificate(Files.readString(dir.resolve("host.pub")).strip(),
+        List.of(Ssh.HOST_ALIAS), Duration.ofDays(1));
+    gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(both)
+        .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(hostKey).hostCertificate(hostCert)
+        .kubernetes(cp.serverUrl(), cp.apiServerCaBundlePem()).recordings(dir.resolve("recordings"))
+        .listen("127.0.0.1", 0).clock(clock).checkInterval(Duration.ofMillis(250)).start();
+    Path knownHosts = dir.resolve("known_hosts");
+    Files.writeString(knownHosts, "@cert-authority " + Ssh.HOST_ALIAS + " " + sshCa.publicKeyLine() + "\n");
+    ssh = new Ssh(gateway.port(), knownHosts);
+    aliceKey = keygen("alice");
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+  }
+
+  static Path projectFile(String relative) {
+    String root = System.getProperty("kubejit.projectRoot");
+    return (root == null ? Path.of("..") : Path.of(root)).resolve(relative);
+  }
+
+  static Path keygen(String name) throws IOException, InterruptedException {
+    Path key = dir.resolve(name);
+    Ssh.Result r = Ssh.exec(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key.toString()),
+        null, 30);
+    assertEquals(0, r.exit, r::toString);
+    return key;
+  }
+
+  /** A grant of {@code action} for alice in {@value #NS}, with RBAC for its group as the provisioner would make. */
+  static Grant grant(Action action, Scope scope) throws Exception {
+    RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(action)
+        .scope(scope).ticket("INC-19").justification("issue 19 tests").build());
+    if (r.state() != RequestState.APPROVED) {
+      int needed = r.decision().approval().orElseThrow().minApprovals();
+      broker.approve(r.id(), CAROL, "ok");
+      if (needed > 1) {
+        broker.approve(r.id(), DAVE, "ok");
+      }
+    }
+    String pub = Files.readString(dir.resolve("alice.pub")).strip();
+    var activation = broker.activate(r.id(), ALICE, CredentialSpec.sshUserCertificate(pub, Map.of()));
+    Grant g = activation.grant();
+    Files.writeString(certFile(g), activation.credentials().get(0).material());
+    String name = "grant-" + g.id().value();
+    String rbac = String.join("\n",
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
+        "metadata: {name: " + name + ", namespace: " + NS + "}",
+        "rules:",
+        "- {apiGroups: [\"\"], resources: [pods], verbs: [get, list]}",
+        "- {apiGroups: [\"\"], resources: [pods/log], verbs: [get]}",
+        "- {apiGroups: [\"\"], resources: [pods/exec, pods/portforward], verbs: [get, create]}",
+        "---",
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding",
+        "metadata: {name: " + name + ", namespace: " + NS + "}",
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: " + name + "}",
+        "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: \"" + g.subjectGroup() + "\"}]", "");
+    Kubectl.run(cp.adminKubeconfig(), rbac, "apply", "-f", "-").ok();
+    return g;
+  }
+
+  static Path certFile(Grant g) {
+    return dir.resolve("alice-" + g.id().value() + "-cert.pub");
+  }
+
+  static List<String> as(Grant g) {
+    return ssh.base("alice", aliceKey, certFile(g));
+  }
+
+  /** Refused with exit status 77 and {@code rule} named on stderr (any rule when null). */
+  static void assertRefused(Ssh.Result r, String rule) {
+    assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+    assertTrue(r.err.contains("kubejit: refused by rule " + (rule == null ? "" : rule + ":")), r::toString);
+  }
+
+  static List<JsonNode> apiServerExecs(Grant g) {
+    return cp.auditEvents(GatewayKubeTest::json).stream()
+        .filter(e -> "exec".equals(e.path("objectRef").path("subresource").asText()))
+        .filter(e -> e.path("user").path("groups").toString().contains(g.subjectGroup()))
+        .toList();
+  }
+
+  static JsonNode json(String line) {
+    try {
+      return JSON.readTree(line);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  @Test
+  @Order(1)
+  void anAllowedCommandPrintsTheFileAndTheBypassCorpusIsRefusedWithItsRuleWithoutReachingTheApiServer() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    Ssh.Result ok = ssh.run(as(g), null, "exec web -- cat /var/log/app.log");
+    assertEquals(0, ok.exit, ok::toString);
+    assertEquals(LOG_LINE + "\n", ok.out, ok::toString);
+
+    String[][] corpus = {
+      {"read-logs", "cat", "/etc/shadow"},
+      {"default-deny", "sh", "-c", "id"},
+      {"default-deny", "/bin/sh"},
+      {"command-syntax", "cat", "/var/log/app.log; id"},
+      {"command-syntax", "cat", "$(id)"},
+      {"read-logs", "cat", "/var/log/app.log", "/etc/shadow"},
+      {"default-deny", "env", "X=1", "cat", "/var/log/app.log"},
+      {"search-logs", "grep", "-e", "root", "/etc/shadow"},
+      {null, "cat", "/var/log/../../etc/shadow"},
+    };
+    for (String[] c : corpus) {
+      String[] argv = java.util.Arrays.copyOfRange(c, 1, c.length);
+      Ssh.Result r = ssh.run(as(g), null, "exec web -- " + Ssh.quote(argv));
+      assertRefused(r, c[0]);
+      assertFalse(r.out.contains("GATEWAY-SHADOW-MARKER"), r::toString);
+    }
+    // stdin is an interactive session, which the command-filtered role refuses.
+    assertRefused(ssh.run(as(g), "x", "exec web -i -- cat /var/log/app.log"), "oncall-debug/commands");
+    // Exactly the one allowed exec reached the API server, as the grant's identity (alice, jit:grant:<id>).
+    List<JsonNode> execs = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "exec".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    Thread.sleep(1500); // let the audit backend flush anything a refusal might have caused
+    execs = apiServerExecs(g);
+    assertFalse(execs.isEmpty());
+    for (JsonNode e : execs) {
+      assertEquals("alice", e.path("user").path("username").asText(), e::toString);
+      String uri = e.path("requestURI").asText();
+      assertTrue(uri.contains("command=cat") && uri.contains("app.log"), uri);
+      assertFalse(uri.contains("shadow") || uri.contains("command=sh") || uri.contains("command=env"), uri);
+      assertFalse(e.path("impersonatedUser").isObject(), e::toString);
+    }
+    // The broker recorded each decision; the gateway recorded the execution with its recording's hash.
+    AuditEvent exec = audit.events().stream()
+        .filter(e -> g.id().equals(e.grantId().orElse(null)) && "execution".equals(e.attributes().get("gatewayEvent")))
+        .findFirst().orElseThrow();
+    assertEquals("0", exec.attributes().get("exitStatus"));
+    assertEquals(Integer.toString((LOG_LINE + "\n").length()), exec.attributes().get("bytesOut"));
+    Path cast = Path.of(exec.attributes().get("recording"));
+    assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(cast))),
+        exec.attributes().get("recordingSha256"));
+    List<String> lines = Files.readAllLines(cast, UTF_8);
+    assertEquals(2, JSON.readTree(lines.get(0)).path("version").asInt(), lines.get(0));
+    StringBuilder replay = new StringBuilder();
+    for (String l : lines.subList(1, lines.size())) {
+      JsonNode ev = JSON.readTree(l);
+      assertEquals("o", ev.get(1).asText());
+      replay.append(ev.get(2).asText());
+    }
+    assertEquals(LOG_LINE + "\n", replay.toString());
+    assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
+        && "cat /etc/shadow".equals(e.attributes().get("command")) && "read-logs".equals(e.ruleId().orElse(null))));
+    // kubejit audit correlate's engine lists the gateway's exec under the grant, as alice.
+    AuditCorrelator.Result correlated = AuditCorrelator.correlate(List.of(auditFile), List.of(cp.auditLogPath()));
+    AuditCorrelator.GrantUsage usage = correlated.grant(g.id().value()).orElseThrow();
+    assertTrue(usage.calls().stream().anyMatch(c -> "exec".equals(c.subresource()) && "web".equals(c.name())
+        && "alice".equals(c.user())), usage::toString);
+    assertTrue(usage.calls().stream().noneMatch(c -> c.requestUri().contains("shadow")), usage::toString);
+    AuditEvent connect = audit.events().stream()
+        .filter(e -> g.id().equals(e.grantId().orElse(null)) && "connect".equals(e.attributes().get("gatewayEvent"))
+            && e.outcome().map(o -> o.name().equals("ALLOW")).orElse(false))
+        .findFirst().orElseThrow();
+    assertTrue(connect.attributes().get("certificateKeyId").contains("grant=" + g.id().value()), connect::toString);
+    assertTrue(connect.attributes().get("sourceAddress").startsWith("127.0.0.1:"), connect::toString);
+    assertFalse(connect.attributes().get("sshSessionId").isEmpty());
+  }
+
+  @Test
+  @Order(2)
+  void theExitStatusAndStderrOfTheCommandComeBack() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    Ssh.Result r = ssh.run(as(g), null, "exec web -- cat /var/log/missing.log");
+    assertEquals(1, r.exit, r::toString);
+    assertTrue(r.err.contains("missing.log"), r::toString);
+    Ssh.Result usage = ssh.run(as(g), null, "bash");
+    assertEquals(Runner.EXIT_USAGE, usage.exit, usage::toString);
+    assertTrue(usage.err.contains("there is no shell"), usage::toString);
+  }
+
+  @Test
+  @Order(5)
+  void aPodOutsideAPodPinnedGrantIsRefused() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS).withPod("web"));
+    assertEquals(0, ssh.run(as(g), null, "exec web -- cat /var/log/app.log").exit);
+    assertRefused(ssh.run(as(g), null, "exec web-2 -- cat /var/log/app.log"), "broker:pod-scope");
+  }
+
+  @Test
+  @Order(6)
+  void logsWithTailAndLineMode() throws Exception {
+    Grant logs = grant(Action.LOGS, Scope.namespace("prod", NS));
+    Ssh.Result r = ssh.run(as(logs), null, "logs web --tail 5");
+    assertEquals(0, r.exit, r::toString);
+    // An exec grant's holder asking for exec under a logs grant is refused by the policy.
+    assertNotEquals(0, ssh.run(as(logs), null, "exec web -- cat /var/log/app.log").exit);
+
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    List<String> opts = new ArrayList<>(as(g));
+    opts.add("-T");
+    Ssh.Result line = ssh.run(opts, "exec web -- cat /var/log/app.log\nexec web -- cat /etc/shadow\nsh\nexit\n", null);
+    assertEquals(0, line.exit, line::toString);
+    assertTrue(line.out.contains("kubejit> "), line::toString);
+    assertTrue(line.out.contains(LOG_LINE), line::toString);
+    assertFalse(line.out.contains("GATEWAY-SHADOW-MARKER"), line::toString);
+    assertTrue(line.err.contains("refused by rule read-logs"), line::toString);
+    assertTrue(line.err.contains("there is no shell"), line::toString);
+  }
+
+  @Test
+  @Order(7)
+  void aFollowIsCutWhenTheGrantExpiresAndWhenItIsRevoked() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    Ssh.Started follow = ssh.start(as(g), "exec web -- tail -f /var/log/app.log");
+    awaitOutput(follow, LOG_LINE);
+    long t0 = System.nanoTime();
+    broker.revoke(g.requestId(), CAROL, "incident over");
+    Ssh.Result r = follow.await(30);
+    long revokeMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+    assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+    assertTrue(r.err.contains("session closed") && r.err.contains("broker:grant-state"), r::toString);
+    System.out.println("MEASURED revoke -> ssh exit during tail -f: " + revokeMs + " ms (check interval 250 ms)");
+
+    Grant e = grant(Action.EXEC, Scope.namespace("prod", NS));
+    Ssh.Started follow2 = ssh.start(as(e), "exec web -- tail -f /var/log/app.log");
+    awaitOutput(follow2, LOG_LINE);
+    long t1 = System.nanoTime();
+    clock.set(e.expiresAt());
+    Ssh.Result r2 = follow2.await(30);
+    long expiryMs = Duration.ofNanos(System.nanoTime() - t1).toMillis();
+    clock.set(Instant.now());
+    assertEquals(Runner.EXIT_REFUSED, r2.exit, r2::toString);
+    assertTrue(r2.err.contains("broker:grant-expiry"), r2::toString);
+    System.out.println("MEASURED expiry -> ssh exit during tail -f: " + expiryMs + " ms (check interval 250 ms)");
+    assertTrue(audit.events().stream().anyMatch(ev -> e.id().equals(ev.grantId().orElse(null))
+        && "session-cut".equals(ev.attributes().get("gatewayEvent"))));
+  }
+
+  static void awaitOutput(Ssh.Started s, String needle) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!s.out.text().contains(needle)) {
+      if (System.nanoTime() > deadline || !s.process.isAlive()) {
+        throw new AssertionError("no " + needle + " from ssh; stdout " + s.out.text() + " stderr " + s.err.text());
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  static String unique(String s) {
+    return s + "-" + UUID.randomUUID().toString().substring(0, 8);
+  }
+}

@@ -1,0 +1,163 @@
+package dev.kubejit.gateway;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The real OpenSSH client against the gateway on 127.0.0.1, with a throwaway configuration. */
+final class Ssh {
+  static final String HOST_ALIAS = "kubejit-gateway";
+
+  final int port;
+  final Path knownHosts;
+
+  Ssh(int port, Path knownHosts) {
+    this.port = port;
+    this.knownHosts = knownHosts;
+  }
+
+  /** The common options: strict host checking against the @cert-authority line only, no agent, no config. */
+  List<String> base(String user, Path identity, Path certificate) {
+    List<String> a = new ArrayList<>(List.of("ssh", "-F", "/dev/null", "-p", Integer.toString(port),
+        "-o", "HostKeyAlias=" + HOST_ALIAS, "-o", "UserKnownHostsFile=" + knownHosts,
+        "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+        "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ConnectTimeout=10",
+        "-o", "LogLevel=ERROR", "-l", user));
+    if (identity != null) {
+      a.addAll(List.of("-i", identity.toString()));
+    }
+    if (certificate != null) {
+      a.addAll(List.of("-o", "CertificateFile=" + certificate));
+    }
+    return a;
+  }
+
+  Result run(List<String> options, String stdin, String remoteCommand) throws IOException, InterruptedException {
+    List<String> a = new ArrayList<>(options);
+    a.add("127.0.0.1");
+    if (remoteCommand != null) {
+      a.add(remoteCommand);
+    }
+    return exec(a, stdin, 60);
+  }
+
+  Started start(List<String> options, String remoteCommand) throws IOException {
+    List<String> a = new ArrayList<>(options);
+    a.add("127.0.0.1");
+    a.add(remoteCommand);
+    Process p = new ProcessBuilder(a).start();
+    p.getOutputStream().close();
+    return new Started(p);
+  }
+
+  static Result exec(List<String> argv, String stdin, int timeoutSeconds) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder(argv).start();
+    Drain out = new Drain(p.getInputStream());
+    Drain err = new Drain(p.getErrorStream());
+    if (stdin != null) {
+      p.getOutputStream().write(stdin.getBytes(UTF_8));
+    }
+    p.getOutputStream().close();
+    if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError("timed out after " + timeoutSeconds + " s: " + argv + "\nstdout: " + out.text()
+          + "\nstderr: " + err.text());
+    }
+    out.finish();
+    err.finish();
+    return new Result(p.exitValue(), out.text(), err.text());
+  }
+
+  /** Single-quotes each word for the gateway's command language. */
+  static String quote(String... words) {
+    StringBuilder b = new StringBuilder();
+    for (String w : words) {
+      if (b.length() > 0) {
+        b.append(' ');
+      }
+      b.append('\'').append(w.replace("'", "'\\''")).append('\'');
+    }
+    return b.toString();
+  }
+
+  static final class Started {
+    final Process process;
+    final Drain out;
+    final Drain err;
+
+    Started(Process p) {
+      this.process = p;
+      this.out = new Drain(p.getInputStream());
+      this.err = new Drain(p.getErrorStream());
+    }
+
+    Result await(int seconds) throws InterruptedException {
+      if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new AssertionError("ssh still running after " + seconds + " s; stdout: " + out.text() + " stderr: " + err.text());
+      }
+      out.finish();
+      err.finish();
+      return new Result(process.exitValue(), out.text(), err.text());
+    }
+  }
+
+  static final class Drain extends Thread {
+    private final InputStream in;
+    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
+
+    Drain(InputStream in) {
+      this.in = in;
+      setDaemon(true);
+      start();
+    }
+
+    @Override
+    public void run() {
+      byte[] b = new byte[4096];
+      int r;
+      try {
+        while ((r = in.read(b)) >= 0) {
+          synchronized (buf) {
+            buf.write(b, 0, r);
+          }
+        }
+      } catch (IOException ignored) {
+        // process gone
+      }
+    }
+
+    String text() {
+      synchronized (buf) {
+        return buf.toString(UTF_8);
+      }
+    }
+
+    void finish() throws InterruptedException {
+      join(10_000);
+    }
+  }
+
+  static final class Result {
+    final int exit;
+    final String out;
+    final String err;
+
+    Result(int exit, String out, String err) {
+      this.exit = exit;
+      this.out = out;
+      this.err = err;
+    }
+
+    @Override
+    public String toString() {
+      return "exit " + exit + "\nstdout: " + out + "\nstderr: " + err;
+    }
+  }
+}
