@@ -298,7 +298,7 @@ public final class PolicyDiff {
   public static final class Builder {
     private final Policy oldPolicy;
     private final Policy newPolicy;
-    private final List<String> corpus = new ArrayList<>();
+    private final List<Probe> corpus = new ArrayList<>();
     private List<AuditEvent> events;
 
     private Builder(Policy oldPolicy, Policy newPolicy) {
@@ -312,7 +312,15 @@ public final class PolicyDiff {
      */
     public Builder corpus(Collection<String> commandLines) {
       for (String line : requireNonNull(commandLines, "commandLines")) {
-        corpus.add(requireNonNull(line, "command line"));
+        corpus.add(new Probe(requireNonNull(line, "command line"), Use.commandLine(line)));
+      }
+      return this;
+    }
+
+    /** Adds commands given as argv (no shell involved), probed like {@link #corpus}. */
+    public Builder corpusArgv(Collection<? extends List<String>> argvs) {
+      for (List<String> argv : requireNonNull(argvs, "argvs")) {
+        corpus.add(new Probe(shellQuote(argv), Use.command(argv)));
       }
       return this;
     }
@@ -513,7 +521,7 @@ public final class PolicyDiff {
   private record Probe(String shown, Use use) {}
 
   private static void compareCommands(Role o, Role n, PolicyEngine oldEngine, PolicyEngine newEngine,
-      List<String> corpus, List<Change> out) {
+      List<Probe> corpus, List<Change> out) {
     if (o.commands().equals(n.commands()) && o.breakGlass() == n.breakGlass()
         && o.actions().containsKey("exec") == n.actions().containsKey("exec")) {
       return;
@@ -527,8 +535,8 @@ public final class PolicyDiff {
         }
       }
     }
-    for (String line : corpus) {
-      probes.putIfAbsent(line, new Probe(line, Use.commandLine(line)));
+    for (Probe p : corpus) {
+      probes.putIfAbsent(p.shown(), p);
     }
     // key: direction + allowing rule; value: first example and how many probes flip that way
     Map<String, String[]> found = new LinkedHashMap<>();
