@@ -36,7 +36,8 @@ final class Model {
       Justification justification,
       String rbacTemplate,
       Map<String, ActionRule> actions,
-      List<CommandRule> commands) {
+      List<CommandRule> commands,
+      HookSpec accessHook) {
     Role {
       requesters = List.copyOf(requesters);
       namespaces = List.copyOf(namespaces);
@@ -47,6 +48,13 @@ final class Model {
   }
 
   record Justification(boolean required, String ticketPattern) {}
+
+  /**
+   * An HTTP access hook of a role: its name, the URL it posts to (https, or http to a loopback
+   * address), the file holding the HMAC secret (read by {@link HttpAccessHook}, never by the
+   * loader) and how long to wait for its answer.
+   */
+  record HookSpec(String name, java.net.URI url, String secretFile, Duration timeout) {}
 
   enum Approval {
     AUTO,
@@ -261,6 +269,14 @@ final class Model {
         allow.add(cm);
       }
       m.put("commands", new TreeMap<>(Map.of("allow", allow)));
+      if (r.accessHook() != null) {
+        Map<String, Object> h = new TreeMap<>();
+        h.put("name", r.accessHook().name());
+        h.put("url", r.accessHook().url().toString());
+        h.put("secretFile", r.accessHook().secretFile());
+        h.put("timeout", r.accessHook().timeout().toString());
+        m.put("accessHook", h);
+      }
       roles.add(m);
     }
     root.put("roles", roles);

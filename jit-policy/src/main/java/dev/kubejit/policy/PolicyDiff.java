@@ -121,7 +121,7 @@ public final class PolicyDiff {
     /**
      * What changed: {@code role}, {@code requesters}, {@code namespaces}, {@code clusters}, {@code
      * clusterScope}, {@code actions.<name>}, {@code justification}, {@code maxDuration}, {@code
-     * defaultDuration}, {@code breakGlass}, {@code rbac} or {@code commands}.
+     * defaultDuration}, {@code breakGlass}, {@code accessHook}, {@code rbac} or {@code commands}.
      */
     public String aspect() {
       return aspect;
@@ -418,10 +418,18 @@ public final class PolicyDiff {
           ? "now break-glass" + (n.commands().isEmpty() ? " (commands are not filtered)" : "")
           : "no longer break-glass", null));
     }
+    if (!java.util.Objects.equals(o.accessHook(), n.accessHook())) {
+      Effect e = o.accessHook() == null ? Effect.NARROWS : n.accessHook() == null ? Effect.WIDENS : Effect.CHANGES;
+      out.add(new Change(r, "accessHook", e, "access hook " + hook(o.accessHook()) + " → " + hook(n.accessHook()), null));
+    }
     if (!java.util.Objects.equals(o.rbacTemplate(), n.rbacTemplate())) {
       out.add(new Change(r, "rbac", Effect.CHANGES, "RBAC template " + orNone(o.rbacTemplate()) + " → "
           + orNone(n.rbacTemplate()) + " (compare the templates' rules)", null));
     }
+  }
+
+  private static String hook(Model.HookSpec h) {
+    return h == null ? "(none)" : h.name() + " " + h.url() + " timeout " + h.timeout();
   }
 
   private static String orNone(String s) {

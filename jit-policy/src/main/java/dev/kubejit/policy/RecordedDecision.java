@@ -14,7 +14,7 @@ import java.time.Duration;
  * request as the broker recorded it ({@code REQUEST_CREATED}: requester, role attribute, action,
  * scope, {@code requestedDuration}, {@code strictDuration}, ticket, justification) or the command
  * ({@code COMMAND_ALLOWED}/{@code COMMAND_DENIED}: holder, role, {@code command} attribute).
- * Decisions the broker made itself (rule ids {@code broker:...}) are not the policy's and are
+ * Decisions the broker or an access hook made (rule ids {@code broker:...}, {@code hook:...}) are not the policy's and are
  * skipped.
  */
 final class RecordedDecision {
@@ -47,7 +47,7 @@ final class RecordedDecision {
     }
     String role = e.attributes().get("role");
     if (role == null || e.actor().isEmpty() || e.outcome().isEmpty()
-        || e.ruleId().map(r -> r.startsWith("broker:")).orElse(false)) {
+        || e.ruleId().map(r -> r.startsWith("broker:") || r.startsWith("hook:")).orElse(false)) {
       return SKIP;
     }
     Identity actor = e.actor().get();
