@@ -330,7 +330,7 @@ final class PolicyCommand implements Runnable {
         com.fasterxml.jackson.databind.JsonNode root;
         try {
           root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
-        } catch (java.io.IOException e) {
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
           throw new CliException("corpus " + file + " is not valid JSON: " + e.getOriginalMessage(), ERROR);
         }
         int i = 0;

@@ -13,6 +13,7 @@ import dev.kubejit.rbac.RbacEvaluator;
 import dev.kubejit.rbac.RbacGenerator;
 import dev.kubejit.rbac.RbacLinter;
 import dev.kubejit.rbac.RbacSnapshot;
+import dev.kubejit.rbac.RbacSuggestion;
 import dev.kubejit.rbac.RbacTemplate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.util.Config;
@@ -38,7 +39,7 @@ import picocli.CommandLine.Model.CommandSpec;
     description = "Generate, lint, evaluate and reap group-only RBAC for JIT grants.",
     subcommands = {
       RbacCommand.Render.class, RbacCommand.Lint.class, RbacCommand.CanI.class, RbacCommand.Audit.class,
-      RbacCommand.Reap.class
+      RbacCommand.Reap.class, RbacCommand.Suggest.class
     })
 final class RbacCommand implements Runnable {
   @Spec CommandSpec spec;
@@ -298,4 +299,147 @@ final class RbacCommand implements Runnable {
     }
   }
 
+
+  /** {@code kubejit rbac suggest}: least privilege learned from the API server's audit log. */
+  @Command(name = "suggest", mixinStandardHelpOptions = true,
+      description = {"From the Kubernetes audit log correlated with KubeJIT's, for one grant or every grant of a policy "
+          + "role in a time window: the minimal rules for the calls that were authorised, the template's unused "
+          + "permissions, the calls refused with 401/403, and (with --role-yaml) the narrowed Role."})
+  static final class Suggest implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--k8s", required = true, arity = "1..*", paramLabel = "FILE",
+        description = "The API server's audit log(s) (audit.k8s.io/v1 JSON lines).")
+    List<Path> kube;
+
+    @Option(names = "--jit", required = true, arity = "1..*", paramLabel = "FILE", description = "KubeJIT audit log(s).")
+    List<Path> jit;
+
+    @Option(names = "--grant", paramLabel = "ID", description = "A grant id (repeatable).")
+    List<String> grants = new ArrayList<>();
+
+    @Option(names = "--role", paramLabel = "ROLE", description = "Every grant of this policy role (with --since/--until).")
+    String role;
+
+    @Option(names = "--since", paramLabel = "TIME", description = "Grants activated at or after (RFC 3339).")
+    String since;
+
+    @Option(names = "--until", paramLabel = "TIME", description = "Grants activated before (RFC 3339).")
+    String until;
+
+    @Option(names = "--template", required = true, paramLabel = "NAME",
+        description = "The built-in template the grants used: oncall-debug, jit-debug, jit-cluster-read, logs-reader.")
+    String template;
+
+    @Option(names = "--resource-names", description = "Limit get/update/patch/delete to the object names used.")
+    boolean resourceNames;
+
+    @Option(names = "--role-yaml", paramLabel = "FILE", description = "Write the narrowed Role (YAML) here.")
+    Path roleYaml;
+
+    @Option(names = "--role-name", paramLabel = "NAME", description = "Name of that Role (default: <template>-suggested).")
+    String roleName;
+
+    @Option(names = "--namespace", paramLabel = "NS",
+        description = "Namespace of that Role (default: the one namespace the calls used).")
+    String namespace;
+
+    @Override
+    public Integer call() {
+      if (grants.isEmpty() == (role == null)) {
+        throw new CliException("give either --grant ID... or --role ROLE", 64);
+      }
+      if (role == null && (since != null || until != null)) {
+        throw new CliException("--since/--until select grants of a --role", 64);
+      }
+      java.time.Instant from = since == null ? java.time.Instant.MIN : AuditCommand.time("--since", since);
+      java.time.Instant to = until == null ? java.time.Instant.MAX : AuditCommand.time("--until", until);
+      RbacTemplate t;
+      try {
+        t = RbacTemplate.builtIn(template);
+      } catch (RuntimeException e) {
+        throw new CliException(e.getMessage(), 64);
+      }
+      dev.kubejit.audit.AuditCorrelator.Result correlated;
+      java.util.Map<String, String> roleOfGrant = new java.util.HashMap<>();
+      try {
+        List<Path> jitFiles = new ArrayList<>();
+        AuditCommand.logs(jit).forEach(jitFiles::addAll);
+        List<Path> kubeFiles = kube;
+        correlated = dev.kubejit.audit.AuditCorrelator.correlate(jitFiles, kubeFiles);
+        dev.kubejit.audit.AuditQuery q = dev.kubejit.audit.AuditQuery.builder().type("GRANT_ACTIVATED").build();
+        for (List<Path> log : AuditCommand.logs(jit)) {
+          for (dev.kubejit.audit.AuditRecord r : q.run(log).records()) {
+            r.event().ifPresent(e -> e.grantId().ifPresent(g -> {
+              String rr = e.attributes().get("role");
+              if (rr != null) {
+                roleOfGrant.put(g.toString(), rr);
+              }
+            }));
+          }
+        }
+      } catch (RuntimeException e) {
+        throw new CliException("cannot read the audit logs: " + e.getMessage(), e);
+      }
+      List<dev.kubejit.audit.AuditCorrelator.GrantUsage> chosen = new ArrayList<>();
+      for (dev.kubejit.audit.AuditCorrelator.GrantUsage g : correlated.grants()) {
+        boolean pick = role == null ? grants.contains(g.grantId())
+            : role.equals(roleOfGrant.get(g.grantId())) && !g.from().isBefore(from) && g.from().isBefore(to);
+        if (pick) {
+          chosen.add(g);
+        }
+      }
+      if (chosen.isEmpty()) {
+        throw new CliException("no matching grant in the KubeJIT log" + (role == null ? " for " + grants
+            : " for role " + role), 1);
+      }
+      if (role == null && chosen.size() < new java.util.HashSet<>(grants).size()) {
+        throw new CliException("some grants are not in the KubeJIT log: asked " + grants + ", found "
+            + chosen.stream().map(dev.kubejit.audit.AuditCorrelator.GrantUsage::grantId).toList(), 1);
+      }
+      List<RbacSuggestion.Call> calls = new ArrayList<>();
+      java.util.Set<String> namespaces = new java.util.TreeSet<>();
+      for (dev.kubejit.audit.AuditCorrelator.GrantUsage g : chosen) {
+        for (dev.kubejit.audit.AuditCorrelator.ApiCall c : g.calls()) {
+          calls.add(new RbacSuggestion.Call(apiGroup(c.requestUri()), c.resource(), c.subresource(), c.verb(),
+              c.namespace(), c.name(), c.code()));
+          if (c.namespace() != null && c.resource() != null) {
+            namespaces.add(c.namespace());
+          }
+        }
+      }
+      RbacSuggestion s = RbacSuggestion.suggest(t, calls, resourceNames);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(chosen.size() + " grant(s), " + calls.size() + " API call(s)");
+      out.print(s.toText());
+      if (roleYaml != null) {
+        String ns = namespace;
+        if (ns == null) {
+          if (namespaces.size() != 1) {
+            throw new CliException("the calls used namespaces " + namespaces + "; say which with --namespace", 64);
+          }
+          ns = namespaces.iterator().next();
+        }
+        try {
+          java.nio.file.Files.writeString(roleYaml, s.roleYaml(roleName == null ? template + "-suggested" : roleName, ns));
+        } catch (IllegalStateException e) {
+          throw new CliException(e.getMessage(), 1);
+        } catch (java.io.IOException e) {
+          throw new CliException("cannot write " + roleYaml + ": " + e.getMessage(), e);
+        }
+        out.println("narrowed Role written to " + roleYaml);
+      }
+      out.flush();
+      return 0;
+    }
+
+    /** The API group of a request URI: {@code ""} for {@code /api/...}, else the segment after {@code /apis/}. */
+    static String apiGroup(String requestUri) {
+      if (requestUri != null && requestUri.startsWith("/apis/")) {
+        int end = requestUri.indexOf('/', 6);
+        return end < 0 ? requestUri.substring(6) : requestUri.substring(6, end);
+      }
+      return "";
+    }
+  }
 }

@@ -14,6 +14,7 @@ import dev.kubejit.credentials.GrantCredentialIssuer;
 import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.policy.Policy;
+import dev.kubejit.policy.HttpAccessHook;
 import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.policy.PolicyLoader;
 import dev.kubejit.rbac.ExpiryReaper;
@@ -76,6 +77,7 @@ final class ServerWiring {
       RbacProvisioner rbac = rbac(clusterClients, clock);
       JitBroker broker = JitBroker.builder().clock(clock).policy(PolicyEngine.of(policy)).store(store).auditSink(audit)
           .rbacProvisioner(rbac).credentialIssuer(issuer)
+          .accessHook(HttpAccessHook.forPolicy(policy).clock(clock).build())
           .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 
