@@ -210,27 +210,118 @@ final class RbacCommand implements Runnable {
     }
   }
 
-  /** {@code kubejit rbac audit}. */
+  /**
+   * {@code kubejit rbac audit}: subjects holding cluster-admin or an escalation-capable permission,
+   * in one cluster or ({@code --all-clusters}) in every cluster of {@code kubejit.yaml}, marking
+   * the KubeJIT grants among them (bindings labelled {@code app.kubernetes.io/managed-by=kubejit})
+   * with their grant id and expiry.
+   */
   @Command(name = "audit", mixinStandardHelpOptions = true,
-      description = "List every subject holding cluster-admin or an escalation-capable permission.")
+      description = "List subjects holding cluster-admin or escalation-capable permissions; with --all-clusters, in "
+          + "every cluster of the configuration, marking KubeJIT grants and when they expire.")
   static final class Audit implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--kubeconfig")
+    @Option(names = "--kubeconfig", description = "One cluster (default: the current kubeconfig).")
     Path kubeconfig;
+
+    @Option(names = "--all-clusters", description = "Every cluster named in the configuration (--config).")
+    boolean allClusters;
+
+    @Option(names = "--config", paramLabel = "FILE", defaultValue = "kubejit.yaml",
+        description = "The broker configuration whose clusters --all-clusters audits (default: ${DEFAULT-VALUE}).")
+    Path config;
 
     @Override
     public Integer call() {
-      List<PrivilegedSubject> subjects = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).build()
-          .auditCluster(client(kubeconfig));
       PrintWriter out = spec.commandLine().getOut();
-      for (PrivilegedSubject s : subjects) {
-        out.println(s);
+      RbacLinter linter = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).build();
+      if (!allClusters) {
+        List<PrivilegedSubject> subjects = linter.auditCluster(client(kubeconfig));
+        for (PrivilegedSubject s : subjects) {
+          out.println(s);
+        }
+        out.println(subjects.size() + " privileged subject bindings");
+        out.flush();
+        return 0;
       }
-      out.println(subjects.size() + " privileged subject bindings");
+      if (kubeconfig != null) {
+        throw new CliException("--kubeconfig and --all-clusters exclude each other", 64);
+      }
+      dev.kubejit.server.ServerConfig c;
+      try {
+        c = dev.kubejit.server.ServerConfig.load(config);
+      } catch (RuntimeException e) {
+        throw new CliException(e.getMessage(), 1);
+      }
+      if (c.clusters().isEmpty()) {
+        throw new CliException(config + " names no clusters", 1);
+      }
+      int total = 0;
+      int grants = 0;
+      for (java.util.Map.Entry<String, dev.kubejit.server.ServerConfig.Cluster> e : c.clusters().entrySet()) {
+        ApiClient api = clusterClient(e.getKey(), e.getValue());
+        List<PrivilegedSubject> subjects;
+        try {
+          subjects = linter.auditCluster(api);
+        } catch (RuntimeException ex) {
+          throw new CliException("cluster " + e.getKey() + ": " + ex.getMessage(), ex);
+        }
+        out.println("cluster " + e.getKey() + ": " + subjects.size() + " privileged subject binding(s)");
+        for (PrivilegedSubject s : subjects) {
+          String jit = kubeJitGrant(api, s);
+          if (jit != null) {
+            grants++;
+          }
+          out.println("  " + s + (jit == null ? "" : " " + jit));
+        }
+        total += subjects.size();
+      }
+      out.println(total + " privileged subject bindings in " + c.clusters().size() + " clusters, " + grants
+          + " of them KubeJIT grants");
       out.flush();
       return 0;
     }
+
+    private static ApiClient clusterClient(String name, dev.kubejit.server.ServerConfig.Cluster c) {
+      try (java.io.Reader r = java.nio.file.Files.newBufferedReader(c.kubeconfig())) {
+        io.kubernetes.client.util.KubeConfig kc = io.kubernetes.client.util.KubeConfig.loadKubeConfig(r);
+        kc.setFile(c.kubeconfig().toFile());
+        if (c.context().isPresent() && !kc.setContext(c.context().get())) {
+          throw new CliException("cluster " + name + ": no context " + c.context().get() + " in " + c.kubeconfig());
+        }
+        return io.kubernetes.client.util.ClientBuilder.kubeconfig(kc).build();
+      } catch (IOException | RuntimeException e) {
+        if (e instanceof CliException ce) {
+          throw ce;
+        }
+        throw new CliException("cluster " + name + ": cannot load kubeconfig " + c.kubeconfig() + ": " + e.getMessage(), e);
+      }
+    }
+
+    /** {@code [KubeJIT grant ID, expires T]} for a binding KubeJIT manages, else null. */
+    private static String kubeJitGrant(ApiClient api, PrivilegedSubject s) {
+      io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api rbac =
+          new io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api(api);
+      io.kubernetes.client.openapi.models.V1ObjectMeta m;
+      try {
+        m = "ClusterRoleBinding".equals(s.bindingKind())
+            ? rbac.readClusterRoleBinding(s.bindingName()).execute().getMetadata()
+            : rbac.readNamespacedRoleBinding(s.bindingName(), s.bindingNamespace().orElseThrow()).execute().getMetadata();
+      } catch (io.kubernetes.client.openapi.ApiException e) {
+        return e.getCode() == 404 ? null : "[binding unreadable: HTTP " + e.getCode() + "]";
+      }
+      java.util.Map<String, String> labels = m.getLabels() == null ? java.util.Map.of() : m.getLabels();
+      java.util.Map<String, String> notes = m.getAnnotations() == null ? java.util.Map.of() : m.getAnnotations();
+      if (!"kubejit".equals(labels.get("app.kubernetes.io/managed-by"))) {
+        return null;
+      }
+      String grant = labels.getOrDefault("kubejit.dev/grant-id", notes.getOrDefault("kubejit.dev/grant-id", "?"));
+      String expires = notes.getOrDefault("kubejit.dev/expires-at", labels.getOrDefault("kubejit.dev/expires-at", "?"));
+      return "[KubeJIT grant " + dev.kubejit.api.SafeText.quote(grant) + ", expires " + dev.kubejit.api.SafeText.quote(expires)
+          + "]";
+    }
+  }
   }
 
   /**

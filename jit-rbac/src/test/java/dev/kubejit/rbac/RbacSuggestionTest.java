@@ -57,7 +57,7 @@ class RbacSuggestionTest {
   void resourceNamesLimitOnlyVerbsThatNameAnObject() {
     RbacSuggestion s = RbacSuggestion.suggest(ONCALL, CALLS, true);
     String text = s.toText();
-    assertTrue(text.contains("resources: [pods], verbs: [list]\n"), text);
+    assertTrue(text.contains("resources: [events, pods], verbs: [list]\n"), text);
     assertTrue(text.contains("resources: [pods], verbs: [get], resourceNames: [web-1, web-2]"), text);
     assertTrue(text.contains("resources: [pods/log], verbs: [get], resourceNames: [web-1]"), text);
   }
