@@ -322,7 +322,6 @@ final class RbacCommand implements Runnable {
           + "]";
     }
   }
-  }
 
   /**
    * One line per deletion: {@code GRANT_EXPIRED RoleBinding/ns/name cause=EXPIRED expiresAt=...
