@@ -37,5 +37,7 @@ public enum AuditEventType {
   /** A policy was loaded. */
   POLICY_LOADED,
   /** A transition whose events were written could not be completed and did not happen. */
-  TRANSITION_ABORTED
+  TRANSITION_ABORTED,
+  /** An access hook refused an activation; nothing else changed. */
+  ACCESS_HOOK_REFUSED
 }

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSet;
 import com.google.common.util.concurrent.Striped;
+import dev.kubejit.api.spi.AccessHook;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.CredentialIssuer;
@@ -66,6 +67,7 @@ public final class JitBroker {
   private final RbacProvisioner rbac;
   private final MembershipProvisioner membership;
   private final CredentialIssuer issuer;
+  private final AccessHook hook;
   private final Duration requestTimeout;
   private final Duration expiryWarning;
   private final ImmutableSet<String> adminGroups;
@@ -81,6 +83,7 @@ public final class JitBroker {
     this.rbac = b.rbac;
     this.membership = b.membership;
     this.issuer = b.issuer;
+    this.hook = b.hook;
     this.requestTimeout = b.requestTimeout;
     this.expiryWarning = b.expiryWarning;
     this.adminGroups = b.adminGroups;
@@ -106,7 +109,15 @@ public final class JitBroker {
   public RequestRecord submit(AccessRequest request) {
     requireNonNull(request, "request");
     Instant now = clock.instant();
+    RequestId id = RequestId.random();
     Decision decision = decide(request);
+    HookAnswer hookAnswer = null;
+    if (decision.outcome() != Decision.Outcome.DENY) {
+      hookAnswer = consult(AccessHook.Stage.REQUEST, id, request);
+      if (hookAnswer != null) {
+        decision = withHook(decision, hookAnswer);
+      }
+    }
     RequestState state;
     switch (decision.outcome()) {
       case ALLOW:
@@ -119,7 +130,7 @@ public final class JitBroker {
         state = RequestState.DENIED;
     }
     RequestRecord.Builder rb = RequestRecord.builder()
-        .id(RequestId.random())
+        .id(id)
         .request(request)
         .decision(decision)
         .state(state)
@@ -135,6 +146,10 @@ public final class JitBroker {
     AuditEvent.Builder created = event(AuditEventType.REQUEST_CREATED, now, record, request.requester())
         .decision(decision);
     request.duration().ifPresent(d -> created.attribute("requestedDuration", d.toString()));
+    if (request.strictDuration()) {
+      created.attribute("strictDuration", "true");
+    }
+    hookAttributes(created, hookAnswer);
     decision.grantedDuration().ifPresent(d -> created.attribute("grantedDuration", d.toString()));
     if (decision.durationClamped()) {
       created.attribute("durationClamped", "true");
@@ -314,6 +329,14 @@ public final class JitBroker {
         throw new AccessDeniedException(caller.user() + " may not activate " + req.requester().user()
             + "'s request " + id);
       }
+      HookAnswer hookAnswer = consult(AccessHook.Stage.ACTIVATION, id, req);
+      if (hookAnswer != null && !hookAnswer.allowed()) {
+        AuditEvent.Builder refused = event(AuditEventType.ACCESS_HOOK_REFUSED, now, rec, caller)
+            .outcome(Decision.Outcome.DENY).reason(hookAnswer.toString()).attribute("stage", "ACTIVATION");
+        hookAttributes(refused, hookAnswer);
+        writeAudit(List.of(refused.build()), "refusal of activation of " + id);
+        throw new AccessDeniedException("activation of request " + id + " refused: " + hookAnswer);
+      }
       Decision decision = rec.decision();
       Grant grant = Grant.builder()
           .id(GrantId.random())
@@ -347,12 +370,13 @@ public final class JitBroker {
             .collect(ImmutableList.toImmutableList())).build();
         RequestRecord updated = rec.toBuilder().state(RequestState.ACTIVE).grant(grant)
             .version(rec.version() + 1).build();
-        events.add(event(AuditEventType.GRANT_ACTIVATED, now, updated, caller)
+        AuditEvent.Builder activated = event(AuditEventType.GRANT_ACTIVATED, now, updated, caller)
             .decision(decision)
             .attribute("grantedAt", grant.grantedAt().toString())
             .attribute("expiresAt", grant.expiresAt().toString())
-            .attribute("subjectGroup", grant.subjectGroup())
-            .build());
+            .attribute("subjectGroup", grant.subjectGroup());
+        hookAttributes(activated, hookAnswer);
+        events.add(activated.build());
         for (IssuedCredential c : issued) {
           events.add(event(AuditEventType.CREDENTIAL_ISSUED, now, updated, caller)
               .attribute("credentialKind", c.ref().kind().name())
@@ -782,6 +806,45 @@ public final class JitBroker {
     return d;
   }
 
+  /** The hook's answer, null if none applies; a failing hook refuses (fail closed). */
+  private HookAnswer consult(AccessHook.Stage stage, RequestId id, AccessRequest request) {
+    Optional<HookAnswer> answer;
+    try {
+      answer = hook.check(stage, id, request);
+    } catch (RuntimeException e) {
+      log.warn("access hook failed at {} of request {}; refusing: {}", stage, id, e.toString());
+      return HookAnswer.refuse("access-hook", "the access hook failed (" + e.getClass().getSimpleName() + "); refused");
+    }
+    if (answer == null) {
+      return HookAnswer.refuse("access-hook", "the access hook returned no answer; refused");
+    }
+    return answer.orElse(null);
+  }
+
+  /** The policy's decision with the hook's answer: a refusal denies, an approval is appended to the reason. */
+  private static Decision withHook(Decision d, HookAnswer answer) {
+    if (!answer.allowed()) {
+      return Decision.builder(Decision.Outcome.DENY, answer.toString()).ruleId("hook:" + answer.hook())
+          .policy(d.policyDigest().orElse(null), d.policyRevision().orElse(null)).build();
+    }
+    Decision.Builder b = Decision.builder(d.outcome(), d.reason() + "; " + answer)
+        .ruleId(d.ruleId().orElse(null))
+        .policy(d.policyDigest().orElse(null), d.policyRevision().orElse(null))
+        .breakGlass(d.breakGlass())
+        .rbacTemplate(d.rbacTemplate().orElse(null));
+    d.grantedDuration().ifPresent(g -> b.grantedDuration(g, d.durationClamped()));
+    d.approval().ifPresent(b::approval);
+    return b.build();
+  }
+
+  private static void hookAttributes(AuditEvent.Builder ev, HookAnswer answer) {
+    if (answer != null) {
+      ev.attribute("accessHook", answer.hook());
+      ev.attribute("accessHookAllowed", Boolean.toString(answer.allowed()));
+      ev.attribute("accessHookReason", answer.reason());
+    }
+  }
+
   private Decision authorizeByPolicy(Grant grant, Use use) {
     try {
       return requireNonNull(policy.authorize(grant, use), "policy returned null");
@@ -865,6 +928,7 @@ public final class JitBroker {
     private RbacProvisioner rbac;
     private MembershipProvisioner membership;
     private CredentialIssuer issuer;
+    private AccessHook hook;
     private Duration requestTimeout;
     private Duration expiryWarning;
     private ImmutableSet<String> adminGroups;
@@ -940,6 +1004,16 @@ public final class JitBroker {
       return this;
     }
 
+    /**
+     * Sets the access hook (optional), consulted when a request is submitted and again before
+     * activation; see {@link AccessHook}.
+     */
+    public Builder accessHook(AccessHook hook) {
+      requireState(this.hook == null, "access hook was already set to %s", this.hook);
+      this.hook = requireNonNull(hook, "hook");
+      return this;
+    }
+
     /** How long a request may wait for approval and activation (default 1 hour). */
     public Builder requestTimeout(Duration timeout) {
       requireState(this.requestTimeout == null, "request timeout was already set to %s", this.requestTimeout);
@@ -979,6 +1053,7 @@ public final class JitBroker {
       copy.rbac = rbac;
       copy.membership = membership;
       copy.issuer = issuer;
+      copy.hook = hook == null ? AccessHook.none() : hook;
       copy.store = store;
       copy.notifier = notifier == null ? Notifier.none() : notifier;
       copy.requestTimeout = requestTimeout == null ? Duration.ofHours(1) : requestTimeout;

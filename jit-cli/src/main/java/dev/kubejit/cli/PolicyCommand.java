@@ -33,11 +33,14 @@ import picocli.CommandLine.Spec;
  * test} return 0 on success and 1 on lint errors, warnings (with {@code --fail-on-warning}) or
  * failed cases; an unreadable or invalid file is 1 and a usage error 64. {@code check --command}
  * decides for the requester given by {@code --user}/{@code --group}: one who is in none of the
- * role's requester groups is denied, as they could never hold the role.
+ * role's requester groups is denied, as they could never hold the role. {@code diff} returns 0
+ * when the new policy only narrows access (or changes nothing), 1 when it widens anything, 2 on an
+ * unreadable or invalid policy, corpus or audit log.
  */
 @Command(name = "policy", mixinStandardHelpOptions = true,
-    description = "Lint, check and test access policies (JSON, XML or YAML).",
-    subcommands = {PolicyCommand.Lint.class, PolicyCommand.Check.class, PolicyCommand.Test.class})
+    description = "Lint, check, test and diff access policies (JSON, XML or YAML).",
+    subcommands = {PolicyCommand.Lint.class, PolicyCommand.Check.class, PolicyCommand.Test.class,
+        PolicyCommand.Diff.class})
 final class PolicyCommand implements Runnable {
   static final int ALLOW = 0;
   static final int NEEDS_APPROVAL = 2;
@@ -233,6 +236,147 @@ final class PolicyCommand implements Runnable {
       out.println(report.passed() + " passed, " + report.failed() + " failed");
       out.flush();
       return report.allPassed() ? 0 : 1;
+    }
+  }
+
+  /** {@code kubejit policy diff OLD NEW [--against LOG...] [--corpus FILE...] [--format F]}. */
+  @Command(name = "diff", mixinStandardHelpOptions = true,
+      description = {"What a policy change does to access: roles, requesters, approvals, justification, TTLs, "
+          + "break-glass and command rules (each with an argv whose outcome flips); with --against, the recorded "
+          + "decisions that would change.",
+          "Exit 0 if NEW only narrows access, 1 if it widens anything, 2 on errors."})
+  static final class Diff implements Callable<Integer> {
+    static final int NARROWS_ONLY = 0;
+    static final int WIDENS = 1;
+    static final int ERROR = 2;
+
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "OLD", description = "The policy before the change.")
+    Path oldFile;
+
+    @Parameters(index = "1", paramLabel = "NEW", description = "The policy after the change.")
+    Path newFile;
+
+    @Option(names = "--against", arity = "1..*", paramLabel = "LOG",
+        description = "KubeJIT audit log(s) whose request and command decisions are replayed under NEW.")
+    List<Path> against = new ArrayList<>();
+
+    @Option(names = "--corpus", paramLabel = "FILE",
+        description = "Command lines to probe besides those generated from the rules: a JSON array of strings or of "
+            + "objects with a \"line\" (the allow/deny corpora), or a text file with one line per command (repeatable).")
+    List<Path> corpus = new ArrayList<>();
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "text",
+        description = "text, json or markdown (default: ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--old-revision", paramLabel = "REV", description = "Source revision of OLD, shown in the output.")
+    String oldRevision;
+
+    @Option(names = "--new-revision", paramLabel = "REV", description = "Source revision of NEW, shown in the output.")
+    String newRevision;
+
+    @Override
+    public Integer call() {
+      if (!List.of("text", "json", "markdown").contains(format)) {
+        throw new CliException("--format must be text, json or markdown: " + format, 64);
+      }
+      Policy before = loadOrError(oldFile, oldRevision);
+      Policy after = loadOrError(newFile, newRevision);
+      dev.kubejit.policy.PolicyDiff.Builder b = dev.kubejit.policy.PolicyDiff.between(before, after);
+      for (Path c : corpus) {
+        List<List<String>> argvs = new ArrayList<>();
+        b.corpus(readCorpus(c, argvs));
+        b.corpusArgv(argvs);
+      }
+      if (!against.isEmpty()) {
+        b.against(readEvents(against));
+      }
+      dev.kubejit.policy.PolicyDiff diff = b.compute();
+      PrintWriter out = spec.commandLine().getOut();
+      switch (format) {
+        case "json":
+          out.print(diff.toJson());
+          break;
+        case "markdown":
+          out.print(diff.toMarkdown());
+          break;
+        default:
+          out.print(diff.toText());
+      }
+      out.flush();
+      return diff.widens() ? WIDENS : NARROWS_ONLY;
+    }
+
+    private static Policy loadOrError(Path file, String revision) {
+      try {
+        return PolicyLoader.load(file, revision);
+      } catch (PolicyException | IllegalArgumentException e) {
+        throw new CliException(e.getMessage(), ERROR);
+      }
+    }
+
+    /** Reads command lines (returned) and argv entries (added to {@code argvs}). */
+    static List<String> readCorpus(Path file, List<List<String>> argvs) {
+      String text;
+      try {
+        text = java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.UTF_8);
+      } catch (java.io.IOException | RuntimeException e) {
+        throw new CliException("cannot read corpus " + file + ": " + e.getMessage(), ERROR);
+      }
+      List<String> lines = new ArrayList<>();
+      if (text.stripLeading().startsWith("[")) {
+        com.fasterxml.jackson.databind.JsonNode root;
+        try {
+          root = new com.fasterxml.jackson.databind.ObjectMapper().readTree(text);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+          throw new CliException("corpus " + file + " is not valid JSON: " + e.getOriginalMessage(), ERROR);
+        }
+        int i = 0;
+        for (com.fasterxml.jackson.databind.JsonNode n : root) {
+          if (n.isTextual()) {
+            lines.add(n.asText());
+          } else if (n.isObject() && n.path("line").isTextual()) {
+            lines.add(n.get("line").asText());
+          } else if (n.isObject() && n.path("argv").isArray() && n.get("argv").size() > 0) {
+            List<String> argv = new ArrayList<>();
+            for (com.fasterxml.jackson.databind.JsonNode w : n.get("argv")) {
+              if (!w.isTextual()) {
+                throw new CliException("corpus " + file + ": entry " + i + " has a non-string argv word", ERROR);
+              }
+              argv.add(w.asText());
+            }
+            argvs.add(argv);
+          } else {
+            throw new CliException("corpus " + file + ": entry " + i + " is neither a string nor an object with a "
+                + "\"line\" or \"argv\"", ERROR);
+          }
+          i++;
+        }
+      } else {
+        for (String l : text.split("\n")) {
+          if (!l.isBlank() && !l.startsWith("#")) {
+            lines.add(l);
+          }
+        }
+      }
+      return lines;
+    }
+
+    static List<dev.kubejit.api.AuditEvent> readEvents(List<Path> files) {
+      List<dev.kubejit.api.AuditEvent> events = new ArrayList<>();
+      try {
+        dev.kubejit.audit.AuditQuery q = dev.kubejit.audit.AuditQuery.builder().build();
+        for (List<Path> log : AuditCommand.logs(files)) {
+          for (dev.kubejit.audit.AuditRecord r : q.run(log).records()) {
+            r.event().ifPresent(events::add);
+          }
+        }
+      } catch (RuntimeException e) {
+        throw new CliException("cannot read audit log " + files + ": " + e.getMessage(), ERROR);
+      }
+      return events;
     }
   }
 }

@@ -13,6 +13,7 @@ import dev.kubejit.rbac.RbacEvaluator;
 import dev.kubejit.rbac.RbacGenerator;
 import dev.kubejit.rbac.RbacLinter;
 import dev.kubejit.rbac.RbacSnapshot;
+import dev.kubejit.rbac.RbacSuggestion;
 import dev.kubejit.rbac.RbacTemplate;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.util.Config;
@@ -38,7 +39,7 @@ import picocli.CommandLine.Model.CommandSpec;
     description = "Generate, lint, evaluate and reap group-only RBAC for JIT grants.",
     subcommands = {
       RbacCommand.Render.class, RbacCommand.Lint.class, RbacCommand.CanI.class, RbacCommand.Audit.class,
-      RbacCommand.Reap.class
+      RbacCommand.Reap.class, RbacCommand.Suggest.class
     })
 final class RbacCommand implements Runnable {
   @Spec CommandSpec spec;
@@ -209,26 +210,116 @@ final class RbacCommand implements Runnable {
     }
   }
 
-  /** {@code kubejit rbac audit}. */
+  /**
+   * {@code kubejit rbac audit}: subjects holding cluster-admin or an escalation-capable permission,
+   * in one cluster or ({@code --all-clusters}) in every cluster of {@code kubejit.yaml}, marking
+   * the KubeJIT grants among them (bindings labelled {@code app.kubernetes.io/managed-by=kubejit})
+   * with their grant id and expiry.
+   */
   @Command(name = "audit", mixinStandardHelpOptions = true,
-      description = "List every subject holding cluster-admin or an escalation-capable permission.")
+      description = "List subjects holding cluster-admin or escalation-capable permissions; with --all-clusters, in "
+          + "every cluster of the configuration, marking KubeJIT grants and when they expire.")
   static final class Audit implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--kubeconfig")
+    @Option(names = "--kubeconfig", description = "One cluster (default: the current kubeconfig).")
     Path kubeconfig;
+
+    @Option(names = "--all-clusters", description = "Every cluster named in the configuration (--config).")
+    boolean allClusters;
+
+    @Option(names = "--config", paramLabel = "FILE", defaultValue = "kubejit.yaml",
+        description = "The broker configuration whose clusters --all-clusters audits (default: ${DEFAULT-VALUE}).")
+    Path config;
 
     @Override
     public Integer call() {
-      List<PrivilegedSubject> subjects = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).build()
-          .auditCluster(client(kubeconfig));
       PrintWriter out = spec.commandLine().getOut();
-      for (PrivilegedSubject s : subjects) {
-        out.println(s);
+      RbacLinter linter = RbacLinter.builder().maxJitDuration(Duration.ofHours(8)).build();
+      if (!allClusters) {
+        List<PrivilegedSubject> subjects = linter.auditCluster(client(kubeconfig));
+        for (PrivilegedSubject s : subjects) {
+          out.println(s);
+        }
+        out.println(subjects.size() + " privileged subject bindings");
+        out.flush();
+        return 0;
       }
-      out.println(subjects.size() + " privileged subject bindings");
+      if (kubeconfig != null) {
+        throw new CliException("--kubeconfig and --all-clusters exclude each other", 64);
+      }
+      dev.kubejit.server.ServerConfig c;
+      try {
+        c = dev.kubejit.server.ServerConfig.load(config);
+      } catch (RuntimeException e) {
+        throw new CliException(e.getMessage(), 1);
+      }
+      if (c.clusters().isEmpty()) {
+        throw new CliException(config + " names no clusters", 1);
+      }
+      int total = 0;
+      int grants = 0;
+      for (java.util.Map.Entry<String, dev.kubejit.server.ServerConfig.Cluster> e : c.clusters().entrySet()) {
+        ApiClient api = clusterClient(e.getKey(), e.getValue());
+        List<PrivilegedSubject> subjects;
+        try {
+          subjects = linter.auditCluster(api);
+        } catch (RuntimeException ex) {
+          throw new CliException("cluster " + e.getKey() + ": " + ex.getMessage(), ex);
+        }
+        out.println("cluster " + e.getKey() + ": " + subjects.size() + " privileged subject binding(s)");
+        for (PrivilegedSubject s : subjects) {
+          String jit = kubeJitGrant(api, s);
+          if (jit != null) {
+            grants++;
+          }
+          out.println("  " + s + (jit == null ? "" : " " + jit));
+        }
+        total += subjects.size();
+      }
+      out.println(total + " privileged subject bindings in " + c.clusters().size() + " clusters, " + grants
+          + " of them KubeJIT grants");
       out.flush();
       return 0;
+    }
+
+    private static ApiClient clusterClient(String name, dev.kubejit.server.ServerConfig.Cluster c) {
+      try (java.io.Reader r = java.nio.file.Files.newBufferedReader(c.kubeconfig())) {
+        io.kubernetes.client.util.KubeConfig kc = io.kubernetes.client.util.KubeConfig.loadKubeConfig(r);
+        kc.setFile(c.kubeconfig().toFile());
+        if (c.context().isPresent() && !kc.setContext(c.context().get())) {
+          throw new CliException("cluster " + name + ": no context " + c.context().get() + " in " + c.kubeconfig());
+        }
+        return io.kubernetes.client.util.ClientBuilder.kubeconfig(kc).build();
+      } catch (IOException | RuntimeException e) {
+        if (e instanceof CliException ce) {
+          throw ce;
+        }
+        throw new CliException("cluster " + name + ": cannot load kubeconfig " + c.kubeconfig() + ": " + e.getMessage(), e);
+      }
+    }
+
+    /** {@code [KubeJIT grant ID, expires T]} for a binding KubeJIT manages, else null. */
+    private static String kubeJitGrant(ApiClient api, PrivilegedSubject s) {
+      io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api rbac =
+          new io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api(api);
+      io.kubernetes.client.openapi.models.V1ObjectMeta m;
+      try {
+        m = "ClusterRoleBinding".equals(s.bindingKind())
+            ? rbac.readClusterRoleBinding(s.bindingName()).execute().getMetadata()
+            : rbac.readNamespacedRoleBinding(s.bindingName(), s.bindingNamespace().orElseThrow()).execute().getMetadata();
+      } catch (io.kubernetes.client.openapi.ApiException e) {
+        return e.getCode() == 404 ? null : "[binding unreadable: HTTP " + e.getCode() + "]";
+      }
+      java.util.Map<String, String> labels = m.getLabels() == null ? java.util.Map.of() : m.getLabels();
+      java.util.Map<String, String> notes = m.getAnnotations() == null ? java.util.Map.of() : m.getAnnotations();
+      if (!"kubejit".equals(labels.get("app.kubernetes.io/managed-by"))) {
+        return null;
+      }
+      String grant = labels.getOrDefault("kubejit.dev/grant-id", notes.getOrDefault("kubejit.dev/grant-id", "?"));
+      String expires = notes.getOrDefault("kubejit.dev/expires-at", labels.getOrDefault("kubejit.dev/expires-at", "?"));
+      return "[KubeJIT grant " + dev.kubejit.api.SafeText.quote(grant) + ", expires " + dev.kubejit.api.SafeText.quote(expires)
+          + "]";
     }
   }
 
@@ -298,4 +389,147 @@ final class RbacCommand implements Runnable {
     }
   }
 
+
+  /** {@code kubejit rbac suggest}: least privilege learned from the API server's audit log. */
+  @Command(name = "suggest", mixinStandardHelpOptions = true,
+      description = {"From the Kubernetes audit log correlated with KubeJIT's, for one grant or every grant of a policy "
+          + "role in a time window: the minimal rules for the calls that were authorised, the template's unused "
+          + "permissions, the calls refused with 401/403, and (with --role-yaml) the narrowed Role."})
+  static final class Suggest implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--k8s", required = true, arity = "1..*", paramLabel = "FILE",
+        description = "The API server's audit log(s) (audit.k8s.io/v1 JSON lines).")
+    List<Path> kube;
+
+    @Option(names = "--jit", required = true, arity = "1..*", paramLabel = "FILE", description = "KubeJIT audit log(s).")
+    List<Path> jit;
+
+    @Option(names = "--grant", paramLabel = "ID", description = "A grant id (repeatable).")
+    List<String> grants = new ArrayList<>();
+
+    @Option(names = "--role", paramLabel = "ROLE", description = "Every grant of this policy role (with --since/--until).")
+    String role;
+
+    @Option(names = "--since", paramLabel = "TIME", description = "Grants activated at or after (RFC 3339).")
+    String since;
+
+    @Option(names = "--until", paramLabel = "TIME", description = "Grants activated before (RFC 3339).")
+    String until;
+
+    @Option(names = "--template", required = true, paramLabel = "NAME",
+        description = "The built-in template the grants used: oncall-debug, jit-debug, jit-cluster-read, logs-reader.")
+    String template;
+
+    @Option(names = "--resource-names", description = "Limit get/update/patch/delete to the object names used.")
+    boolean resourceNames;
+
+    @Option(names = "--role-yaml", paramLabel = "FILE", description = "Write the narrowed Role (YAML) here.")
+    Path roleYaml;
+
+    @Option(names = "--role-name", paramLabel = "NAME", description = "Name of that Role (default: <template>-suggested).")
+    String roleName;
+
+    @Option(names = "--namespace", paramLabel = "NS",
+        description = "Namespace of that Role (default: the one namespace the calls used).")
+    String namespace;
+
+    @Override
+    public Integer call() {
+      if (grants.isEmpty() == (role == null)) {
+        throw new CliException("give either --grant ID... or --role ROLE", 64);
+      }
+      if (role == null && (since != null || until != null)) {
+        throw new CliException("--since/--until select grants of a --role", 64);
+      }
+      java.time.Instant from = since == null ? java.time.Instant.MIN : AuditCommand.time("--since", since);
+      java.time.Instant to = until == null ? java.time.Instant.MAX : AuditCommand.time("--until", until);
+      RbacTemplate t;
+      try {
+        t = RbacTemplate.builtIn(template);
+      } catch (RuntimeException e) {
+        throw new CliException(e.getMessage(), 64);
+      }
+      dev.kubejit.audit.AuditCorrelator.Result correlated;
+      java.util.Map<String, String> roleOfGrant = new java.util.HashMap<>();
+      try {
+        List<Path> jitFiles = new ArrayList<>();
+        AuditCommand.logs(jit).forEach(jitFiles::addAll);
+        List<Path> kubeFiles = kube;
+        correlated = dev.kubejit.audit.AuditCorrelator.correlate(jitFiles, kubeFiles);
+        dev.kubejit.audit.AuditQuery q = dev.kubejit.audit.AuditQuery.builder().type("GRANT_ACTIVATED").build();
+        for (List<Path> log : AuditCommand.logs(jit)) {
+          for (dev.kubejit.audit.AuditRecord r : q.run(log).records()) {
+            r.event().ifPresent(e -> e.grantId().ifPresent(g -> {
+              String rr = e.attributes().get("role");
+              if (rr != null) {
+                roleOfGrant.put(g.toString(), rr);
+              }
+            }));
+          }
+        }
+      } catch (RuntimeException e) {
+        throw new CliException("cannot read the audit logs: " + e.getMessage(), e);
+      }
+      List<dev.kubejit.audit.AuditCorrelator.GrantUsage> chosen = new ArrayList<>();
+      for (dev.kubejit.audit.AuditCorrelator.GrantUsage g : correlated.grants()) {
+        boolean pick = role == null ? grants.contains(g.grantId())
+            : role.equals(roleOfGrant.get(g.grantId())) && !g.from().isBefore(from) && g.from().isBefore(to);
+        if (pick) {
+          chosen.add(g);
+        }
+      }
+      if (chosen.isEmpty()) {
+        throw new CliException("no matching grant in the KubeJIT log" + (role == null ? " for " + grants
+            : " for role " + role), 1);
+      }
+      if (role == null && chosen.size() < new java.util.HashSet<>(grants).size()) {
+        throw new CliException("some grants are not in the KubeJIT log: asked " + grants + ", found "
+            + chosen.stream().map(dev.kubejit.audit.AuditCorrelator.GrantUsage::grantId).toList(), 1);
+      }
+      List<RbacSuggestion.Call> calls = new ArrayList<>();
+      java.util.Set<String> namespaces = new java.util.TreeSet<>();
+      for (dev.kubejit.audit.AuditCorrelator.GrantUsage g : chosen) {
+        for (dev.kubejit.audit.AuditCorrelator.ApiCall c : g.calls()) {
+          calls.add(new RbacSuggestion.Call(apiGroup(c.requestUri()), c.resource(), c.subresource(), c.verb(),
+              c.namespace(), c.name(), c.code()));
+          if (c.namespace() != null && c.resource() != null) {
+            namespaces.add(c.namespace());
+          }
+        }
+      }
+      RbacSuggestion s = RbacSuggestion.suggest(t, calls, resourceNames);
+      PrintWriter out = spec.commandLine().getOut();
+      out.println(chosen.size() + " grant(s), " + calls.size() + " API call(s)");
+      out.print(s.toText());
+      if (roleYaml != null) {
+        String ns = namespace;
+        if (ns == null) {
+          if (namespaces.size() != 1) {
+            throw new CliException("the calls used namespaces " + namespaces + "; say which with --namespace", 64);
+          }
+          ns = namespaces.iterator().next();
+        }
+        try {
+          java.nio.file.Files.writeString(roleYaml, s.roleYaml(roleName == null ? template + "-suggested" : roleName, ns));
+        } catch (IllegalStateException e) {
+          throw new CliException(e.getMessage(), 1);
+        } catch (java.io.IOException e) {
+          throw new CliException("cannot write " + roleYaml + ": " + e.getMessage(), e);
+        }
+        out.println("narrowed Role written to " + roleYaml);
+      }
+      out.flush();
+      return 0;
+    }
+
+    /** The API group of a request URI: {@code ""} for {@code /api/...}, else the segment after {@code /apis/}. */
+    static String apiGroup(String requestUri) {
+      if (requestUri != null && requestUri.startsWith("/apis/")) {
+        int end = requestUri.indexOf('/', 6);
+        return end < 0 ? requestUri.substring(6) : requestUri.substring(6, end);
+      }
+      return "";
+    }
+  }
 }

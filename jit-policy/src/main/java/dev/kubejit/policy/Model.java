@@ -37,7 +37,8 @@ final class Model {
       String rbacTemplate,
       Map<String, ActionRule> actions,
       List<CommandRule> commands,
-      ExecOptions exec) {
+      ExecOptions exec,
+      HookSpec accessHook) {
     Role {
       requesters = List.copyOf(requesters);
       namespaces = List.copyOf(namespaces);
@@ -83,6 +84,13 @@ final class Model {
       containers = containers == null ? null : List.copyOf(containers);
     }
   }
+
+  /**
+   * An HTTP access hook of a role: its name, the URL it posts to (https, or http to a loopback
+   * address), the file holding the HMAC secret (read by {@link HttpAccessHook}, never by the
+   * loader) and how long to wait for its answer.
+   */
+  record HookSpec(String name, java.net.URI url, String secretFile, Duration timeout) {}
 
   enum Approval {
     AUTO,
@@ -305,6 +313,14 @@ final class Model {
         }
         exec.put("longRunning", r.exec().longRunning().wireName());
         m.put("exec", exec);
+      }
+      if (r.accessHook() != null) {
+        Map<String, Object> h = new TreeMap<>();
+        h.put("name", r.accessHook().name());
+        h.put("url", r.accessHook().url().toString());
+        h.put("secretFile", r.accessHook().secretFile());
+        h.put("timeout", r.accessHook().timeout().toString());
+        m.put("accessHook", h);
       }
       roles.add(m);
     }

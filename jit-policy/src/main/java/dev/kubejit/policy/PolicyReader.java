@@ -138,6 +138,7 @@ final class PolicyReader {
     Map<String, ActionRule> actions;
     List<CommandRule> commands;
     Model.ExecOptions exec;
+    Model.HookSpec accessHook;
   }
 
   private Role role(String path) {
@@ -193,9 +194,12 @@ final class PolicyReader {
         case "exec":
           h.exec = execOptions(p);
           break;
+        case "accessHook":
+          h.accessHook = accessHook(p);
+          break;
         default:
           throw r.unknown(p, n, "name, requesters, namespaces, clusters, clusterScope, defaultDuration, "
-              + "maxDuration, breakGlass, justification, rbac, actions, commands, exec");
+              + "maxDuration, breakGlass, justification, rbac, actions, commands, exec, accessHook");
       }
     });
     require(h.name, path, "name");
@@ -228,7 +232,8 @@ final class PolicyReader {
     }
     return new Role(h.name, h.requesters, h.namespaces, h.clusters, clusterScope, h.defaultDuration,
         h.maxDuration, h.breakGlass != null && h.breakGlass, h.justification, h.rbacTemplate, h.actions,
-        h.commands == null ? List.of() : h.commands, h.exec == null ? Model.ExecOptions.DEFAULT : h.exec);
+        h.commands == null ? List.of() : h.commands, h.exec == null ? Model.ExecOptions.DEFAULT : h.exec,
+        h.accessHook);
   }
 
   private Model.ExecOptions execOptions(String path) {
@@ -263,6 +268,63 @@ final class PolicyReader {
     });
     return new Model.ExecOptions(containers.isEmpty() ? null : containers.get(0),
         longRunning.isEmpty() ? Model.LongRunning.ALLOW : longRunning.get(0));
+  }
+
+  private static final Duration MAX_HOOK_TIMEOUT = Duration.ofSeconds(30);
+
+  private Model.HookSpec accessHook(String path) {
+    String[] name = new String[1];
+    java.net.URI[] url = new java.net.URI[1];
+    String[] secretFile = new String[1];
+    Duration[] timeout = new Duration[1];
+    r.object(path, (n, p) -> {
+      switch (n) {
+        case "name":
+          name[0] = name(p, NAME, "hook name");
+          break;
+        case "url":
+          url[0] = hookUrl(p);
+          break;
+        case "secretFile":
+          secretFile[0] = text(p, "secretFile", 4096);
+          if (!secretFile[0].startsWith("/")) {
+            throw r.error(p, "secretFile must be an absolute path: " + Text.quote(secretFile[0]));
+          }
+          break;
+        case "timeout":
+          timeout[0] = duration(p);
+          if (timeout[0].compareTo(MAX_HOOK_TIMEOUT) > 0) {
+            throw r.error(p, "a hook timeout must not exceed " + MAX_HOOK_TIMEOUT + ": " + timeout[0]);
+          }
+          break;
+        default:
+          throw r.unknown(p, n, "name, url, secretFile, timeout");
+      }
+    });
+    require(name[0], path, "name");
+    require(url[0], path, "url");
+    require(secretFile[0], path, "secretFile");
+    return new Model.HookSpec(name[0], url[0], secretFile[0], timeout[0] == null ? Duration.ofSeconds(5) : timeout[0]);
+  }
+
+  private java.net.URI hookUrl(String p) {
+    String s = text(p, "url", 2048);
+    java.net.URI u;
+    try {
+      u = new java.net.URI(s);
+    } catch (java.net.URISyntaxException e) {
+      throw r.error(p, "url is not a valid URI: " + Text.quote(s));
+    }
+    String host = u.getHost();
+    if (host == null || u.getUserInfo() != null || u.getFragment() != null) {
+      throw r.error(p, "url must be an absolute http(s) URL with a host and without user info or fragment: "
+          + Text.quote(s));
+    }
+    boolean loopback = host.equals("127.0.0.1") || host.equals("[::1]") || host.equals("localhost");
+    if (!"https".equals(u.getScheme()) && !("http".equals(u.getScheme()) && loopback)) {
+      throw r.error(p, "url must use https (plain http only to a loopback address): " + Text.quote(s));
+    }
+    return u;
   }
 
   private Justification justification(String path) {

@@ -14,6 +14,7 @@ import dev.kubejit.credentials.GrantCredentialIssuer;
 import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.policy.Policy;
+import dev.kubejit.policy.HttpAccessHook;
 import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.policy.PolicyLoader;
 import dev.kubejit.rbac.ExpiryReaper;
@@ -81,6 +82,7 @@ final class ServerWiring {
       JitBroker broker = JitBroker.builder().clock(clock).policy(engine).store(store).auditSink(audit)
           .rbacProvisioner(rbac).credentialIssuer(issuer)
           .notifier(dev.kubejit.api.spi.Notifiers.fanOut(admission.notifier(), chatops.notifier()))
+          .accessHook(HttpAccessHook.forPolicy(policy).clock(clock).build())
           .adminGroups(config.adminGroups().toArray(new String[0])).build();
       metrics.bindActiveGrants(broker);
 

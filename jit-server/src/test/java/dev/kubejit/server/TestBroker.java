@@ -104,6 +104,7 @@ final class TestBroker implements AutoCloseable {
     void accept(T t) throws Exception;
   }
 
+  /**
    * Starts a broker with dev-header authentication on {@code port}, on files made earlier by
    * {@link #prepare}, with the given clusters section and further top-level sections.
    */
