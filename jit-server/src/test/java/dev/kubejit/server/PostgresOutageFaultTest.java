@@ -1,34 +1,20 @@
 package dev.kubejit.server;
 
+import static dev.kubejit.server.FaultRig.ALICE;
+import static dev.kubejit.server.FaultRig.CAROL;
+import static dev.kubejit.server.FaultRig.assertUnavailable;
+import static dev.kubejit.server.FaultRig.ok;
+import static dev.kubejit.server.FaultRig.submit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.kubejit.api.AuditEvent;
-import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.InMemoryAuditSink;
-import dev.kubejit.api.spi.InMemoryRbacProvisioner;
-import dev.kubejit.api.spi.RbacProvisioner;
-import dev.kubejit.api.spi.RequestStore;
-import dev.kubejit.credentials.CertificateAuthority;
-import dev.kubejit.credentials.GrantCredentialIssuer;
-import dev.kubejit.credentials.KeyType;
-import dev.kubejit.credentials.X509Issuer;
-import dev.kubejit.policy.PolicyEngine;
-import dev.kubejit.policy.PolicyFormat;
-import dev.kubejit.policy.PolicyLoader;
 import dev.kubejit.store.jdbc.JdbcRequestStore;
-import dev.kubejit.testing.FakeClock;
 import dev.kubejit.testing.PostgresServer;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -40,47 +26,9 @@ import org.junit.jupiter.api.Test;
  * the refused transitions succeed.
  */
 class PostgresOutageFaultTest {
-  private static final String ALICE = "alice;oncall-payments";
-  private static final String CAROL = "carol;sre-leads";
-  private final FakeClock clock = new FakeClock(Instant.now().truncatedTo(ChronoUnit.SECONDS));
+  private final FaultRig rig = new FaultRig();
   private final InMemoryAuditSink audit = AuditSink.inMemory();
-  private final InMemoryRbacProvisioner rbac = RbacProvisioner.inMemory();
-  private BrokerHttpApi api;
   private int aborted;
-  private final String CSR = csrBody();
-
-  private static String csrBody() {
-    try {
-      return TestBroker.json("csr", TestBroker.csr("alice"));
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private BrokerHttpApi api(RequestStore store) throws IOException {
-    byte[] policy;
-    try (InputStream in = PostgresOutageFaultTest.class.getResourceAsStream("/test-policy.json")) {
-      policy = in.readAllBytes();
-    }
-    JitBroker broker = JitBroker.builder().clock(clock)
-        .policy(PolicyEngine.of(PolicyLoader.parse(policy, PolicyFormat.JSON, "test-policy.json", "t")))
-        .store(store).auditSink(audit).rbacProvisioner(rbac)
-        .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(
-            CertificateAuthority.builder().keyType(KeyType.ED25519).commonName("fault-ca").validity(Duration.ofDays(2))
-                .clock(clock).generate()).clock(clock).build()).clock(clock).build())
-        .build();
-    return BrokerHttpApi.builder().broker(broker).authenticator(new DevHeaderAuthenticator("X-User")).build();
-  }
-
-  private HttpReply call(String method, String path, String user, String body) {
-    return api.handle(HttpCall.of(method, path, null, body.getBytes(StandardCharsets.UTF_8),
-        Presented.of(Map.of("X-User", user, "Content-Type", "application/json"), List.of(), "127.0.0.1")));
-  }
-
-  private JsonNode ok(int status, HttpReply r) throws IOException {
-    assertEquals(status, r.status(), r.bodyText());
-    return Json.MAPPER.readTree(r.body());
-  }
 
   /** A refused call either recorded nothing or ended what it recorded with TRANSITION_ABORTED. */
   private void unavailable(java.util.function.Supplier<HttpReply> call) throws IOException {
@@ -90,19 +38,7 @@ class PostgresOutageFaultTest {
     assertTrue(added.isEmpty() || added.get(added.size() - 1).equals("TRANSITION_ABORTED"),
         "a refused transition's records end with TRANSITION_ABORTED: " + added);
     aborted += added.isEmpty() ? 0 : 1;
-    assertEquals(503, r.status(), r.bodyText());
-    JsonNode e = Json.MAPPER.readTree(r.body()).path("error");
-    assertEquals("store_unavailable", e.path("code").asText(), r.bodyText());
-    assertTrue(e.path("message").asText().contains("nothing was done"), r.bodyText());
-  }
-
-  private static String submit(String action) throws Exception {
-    return TestBroker.json("role", "oncall-debug", "action", action, "cluster", "prod", "namespace", "payments",
-        "duration", "PT20M", "ticket", "INC-1", "reason", "lock test");
-  }
-
-  private String state(String id) throws IOException {
-    return ok(200, call("GET", "/api/v1/requests/" + id, ALICE, "")).path("state").asText();
+    assertUnavailable(r, "store_unavailable", "nothing was done");
   }
 
   private List<String> auditTypes() {
@@ -113,27 +49,27 @@ class PostgresOutageFaultTest {
   void requestsFailCleanlyWhilePostgresIsDownAndWorkAfterItIsBack() throws Exception {
     try (PostgresServer pg = PostgresServer.start()) {
       String db = pg.createDatabase();
-      api = api(JdbcRequestStore.builder().url(pg.jdbcUrl(db)).credentials(pg.superuser(), pg.password()).build());
-      String id = ok(201, call("POST", "/api/v1/requests", ALICE, submit("exec"))).path("id").asText();
-      ok(200, call("POST", "/api/v1/requests/" + id + "/approve", CAROL, ""));
+      rig.start(JdbcRequestStore.builder().url(pg.jdbcUrl(db)).credentials(pg.superuser(), pg.password()).build(), audit);
+      String id = ok(201, rig.call("POST", "/api/v1/requests", ALICE, submit("exec", "lock test"))).path("id").asText();
+      ok(200, rig.call("POST", "/api/v1/requests/" + id + "/approve", CAROL, ""));
       List<String> before = auditTypes();
 
       pg.stop();
-      String logs = submit("logs");
-      unavailable(() -> call("POST", "/api/v1/requests", ALICE, logs));
-      unavailable(() -> call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
-      unavailable(() -> call("GET", "/api/v1/requests/" + id, ALICE, ""));
-      unavailable(() -> call("GET", "/api/v1/requests", ALICE, ""));
-      assertTrue(rbac.provisioned().isEmpty(), "no RBAC left behind by the failed activation: " + rbac.provisioned());
+      String logs = submit("logs", "lock test");
+      unavailable(() -> rig.call("POST", "/api/v1/requests", ALICE, logs));
+      unavailable(() -> rig.call("POST", "/api/v1/requests/" + id + "/activate", ALICE, rig.csr));
+      unavailable(() -> rig.call("GET", "/api/v1/requests/" + id, ALICE, ""));
+      unavailable(() -> rig.call("GET", "/api/v1/requests", ALICE, ""));
+      assertTrue(rig.rbac.provisioned().isEmpty(), "no RBAC left behind by the failed activation: " + rig.rbac.provisioned());
       System.out.println("PostgreSQL down: " + aborted + " refused transitions were recorded and aborted");
 
       pg.restart();
-      assertEquals("APPROVED", state(id), "no partial activation is visible after the outage");
-      ok(200, call("POST", "/api/v1/requests/" + id + "/activate", ALICE, CSR));
-      assertEquals("ACTIVE", state(id));
-      assertEquals(1, rbac.provisioned().size());
-      ok(201, call("POST", "/api/v1/requests", ALICE, submit("logs")));
-      assertEquals(2, ok(200, call("GET", "/api/v1/requests", ALICE, "")).path("items").size());
+      assertEquals("APPROVED", rig.state(id), "no partial activation is visible after the outage");
+      ok(200, rig.call("POST", "/api/v1/requests/" + id + "/activate", ALICE, rig.csr));
+      assertEquals("ACTIVE", rig.state(id));
+      assertEquals(1, rig.rbac.provisioned().size());
+      ok(201, rig.call("POST", "/api/v1/requests", ALICE, submit("logs", "lock test")));
+      assertEquals(2, ok(200, rig.call("GET", "/api/v1/requests", ALICE, "")).path("items").size());
     }
   }
 }
