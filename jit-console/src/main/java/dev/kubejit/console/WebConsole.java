@@ -66,6 +66,7 @@ public final class WebConsole {
       + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
   private static final Logger log = LoggerFactory.getLogger(WebConsole.class);
   private static final Pattern REQUEST_PAGE = Pattern.compile("/requests/([a-z0-9]{1,64})");
+  private static final Pattern RECORDING = Pattern.compile("/requests/([a-z0-9]{1,64})/recordings/([A-Za-z0-9_-]{1,80}\\.cast)");
   private static final Pattern REQUEST_ACTION = Pattern.compile("/requests/([a-z0-9]{1,64})/(approve|deny|revoke)");
   private static final int MAX_COMMENT = 2048;
 
@@ -79,6 +80,7 @@ public final class WebConsole {
   private final Function<String, List<String>> commandsForRole;
   private final String sshCommand;
   private final Set<String> auditorGroups;
+  private final Path gatewayRecordings;
   private final Map<String, byte[]> assets = new LinkedHashMap<>();
 
   private WebConsole(Builder b) {
@@ -92,6 +94,7 @@ public final class WebConsole {
     this.commandsForRole = b.commandsForRole;
     this.sshCommand = b.sshCommand;
     this.auditorGroups = Set.copyOf(b.auditorGroups);
+    this.gatewayRecordings = b.gatewayRecordings;
     for (String name : List.of("console.css", "console.js")) {
       try (InputStream in = WebConsole.class.getResourceAsStream("static/" + name)) {
         assets.put("/static/" + name, requireNonNull(in, name).readAllBytes());
@@ -182,6 +185,10 @@ public final class WebConsole {
         Matcher r = REQUEST_PAGE.matcher(path);
         if (r.matches()) {
           return request(s, r.group(1), q.get("done"));
+        }
+        Matcher rec = RECORDING.matcher(path);
+        if (rec.matches()) {
+          return recording(s, rec.group(1), rec.group(2));
         }
         return page(404, "Not found", s, "<p>No such page.</p>");
     }
@@ -337,8 +344,76 @@ public final class WebConsole {
     }
     b.append(revokeForm(s, r));
     r.grant().ifPresent(g -> b.append("<h2>Grant ").append(g.id().value()).append(": audit timeline</h2>")
-        .append(audit.timeline(r, g)));
+        .append(audit.timeline(r, g)).append(recordings(r, g)));
     return page(200, "Request " + r.id().value(), s, b.toString());
+  }
+
+  /** The grant's gateway session recordings (asciicast v2, one file per command), if a directory is configured. */
+  private String recordings(RequestRecord r, Grant g) {
+    if (gatewayRecordings == null) {
+      return "";
+    }
+    List<Path> files = recordingFiles(g);
+    StringBuilder b = new StringBuilder("<h2>Gateway session recordings</h2>");
+    if (files.isEmpty()) {
+      return b.append("<p>No gateway session was recorded under this grant.</p>").toString();
+    }
+    b.append("<table><thead><tr><th scope=\"col\">Recording</th><th scope=\"col\">Bytes</th>")
+        .append("<th scope=\"col\">SHA-256 (compare with the execution's audit record)</th></tr></thead><tbody>");
+    for (Path f : files) {
+      String name = f.getFileName().toString();
+      String size;
+      String sha;
+      try {
+        byte[] data = java.nio.file.Files.readAllBytes(f);
+        size = Integer.toString(data.length);
+        sha = com.google.common.hash.Hashing.sha256().hashBytes(data).toString();
+      } catch (IOException e) {
+        size = "?";
+        sha = "unreadable";
+      }
+      b.append("<tr><td><a href=\"/requests/").append(r.id().value()).append("/recordings/").append(esc(name))
+          .append("\">").append(esc(name)).append("</a></td><td>").append(size).append("</td><td><code>").append(sha)
+          .append("</code></td></tr>");
+    }
+    return b.append("</tbody></table><p>Play one with <code>asciinema play FILE</code>.</p>").toString();
+  }
+
+  private List<Path> recordingFiles(Grant g) {
+    Path dir = gatewayRecordings.resolve(g.id().value());
+    List<Path> files = new ArrayList<>();
+    if (!java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return files;
+    }
+    try (java.util.stream.Stream<Path> list = java.nio.file.Files.list(dir)) {
+      list.filter(f -> java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+          .filter(f -> RECORDING_NAME.matcher(f.getFileName().toString()).matches())
+          .sorted().forEach(files::add);
+    } catch (IOException e) {
+      log.warn("cannot list the gateway recordings of grant {}: {}", g.id().value(), e.getClass().getSimpleName());
+    }
+    return files;
+  }
+
+  private static final Pattern RECORDING_NAME = Pattern.compile("[A-Za-z0-9_-]{1,80}\\.cast");
+
+  /** One recording as a download, for whoever may see the request; only files the listing would show. */
+  private ConsoleReply recording(Sessions.Session s, String rawId, String name) {
+    RequestRecord r = visible(s, rawId);
+    Optional<Path> file = r.grant().filter(g -> gatewayRecordings != null)
+        .flatMap(g -> recordingFiles(g).stream().filter(f -> f.getFileName().toString().equals(name)).findFirst());
+    if (file.isEmpty()) {
+      return page(404, "Not found", s, "<p>No such recording.</p>");
+    }
+    byte[] data;
+    try {
+      data = java.nio.file.Files.readAllBytes(file.get());
+    } catch (IOException e) {
+      return page(404, "Not found", s, "<p>The recording cannot be read.</p>");
+    }
+    Map<String, String> h = securityHeaders("text/plain; charset=utf-8");
+    h.put("Content-Disposition", "attachment; filename=\"" + name + "\"");
+    return new ConsoleReply(200, h, null, data);
   }
 
   private ConsoleReply who(Sessions.Session s, Form q) {
@@ -653,6 +728,7 @@ public final class WebConsole {
     private Function<String, List<String>> commandsForRole;
     private String sshCommand;
     private Set<String> auditorGroups = Set.of();
+    private Path gatewayRecordings;
 
     private Builder() {}
 
@@ -738,6 +814,15 @@ public final class WebConsole {
     /** Groups whose members may query the audit logs ("who used either path"), besides the broker's admin groups. */
     public Builder auditorGroups(Set<String> groups) {
       this.auditorGroups = Set.copyOf(groups);
+      return this;
+    }
+
+    /**
+     * The gateway's recordings directory ({@code <dir>/<grant id>/*.cast}): grant pages list a
+     * grant's recordings with their SHA-256 and offer them as downloads to whoever may see the request.
+     */
+    public Builder gatewayRecordings(Path directory) {
+      this.gatewayRecordings = requireNonNull(directory, "directory");
       return this;
     }
 

@@ -271,6 +271,45 @@ class WebConsoleTest {
     assertEquals(URI.create("https://console.example.test/requests/" + id.value()), console.requestPage(id));
   }
 
+  @Test
+  void grantPagesListTheGatewayRecordingsAndServeThemToWhoMaySeeTheRequest() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("kubejit-recordings");
+    RequestId id = submit("records");
+    broker.approve(id, Identity.of("dave", "leads"), "ok");
+    String grant = broker.activate(id, Identity.of("alice", "sre")).record().grant().orElseThrow().id().value();
+    java.nio.file.Path grantDir = java.nio.file.Files.createDirectories(dir.resolve(grant));
+    String cast = "{\"version\": 2, \"width\": 80, \"height\": 24}\n[0.1, \"o\", \"<script>x</script>\"]\n";
+    java.nio.file.Files.writeString(grantDir.resolve("abc123-1.cast"), cast);
+    java.nio.file.Files.writeString(grantDir.resolve("notes.txt"), "not a recording");
+    java.nio.file.Files.writeString(dir.resolve("secret.cast"), "outside the grant");
+    console = WebConsole.builder().broker(broker).clock(clock)
+        .oidc(issuerUrl, "kubejit-console", HttpClient.newHttpClient(), token -> {
+          String[] p = token.split("\\|");
+          return VerifiedIdToken.of(Identity.of(p[0], p[0].equals("alice") ? "sre" : p[0].equals("eve") ? "other" : "leads"),
+              Instant.ofEpochSecond(Long.parseLong(p[2])), p[1].isEmpty() ? null : p[1]);
+        })
+        .clientSecret(() -> "s3cr3t".toCharArray()).baseUrl(URI.create("https://console.example.test"))
+        .gatewayRecordings(dir).build();
+    String alice = signIn("alice");
+    ConsoleReply page = get("/requests/" + id.value(), "", session(alice));
+    assertEquals(200, page.status());
+    String sha = com.google.common.hash.Hashing.sha256().hashString(cast, StandardCharsets.UTF_8).toString();
+    assertTrue(page.bodyText().contains("/requests/" + id.value() + "/recordings/abc123-1.cast"), page.bodyText());
+    assertTrue(page.bodyText().contains(sha), "the listing shows the recording's SHA-256");
+    assertFalse(page.bodyText().contains("notes.txt"), "only asciicast files are listed");
+    ConsoleReply file = get("/requests/" + id.value() + "/recordings/abc123-1.cast", "", session(alice));
+    assertEquals(200, file.status());
+    assertEquals(cast, file.bodyText());
+    assertTrue(file.headers().get("Content-Type").startsWith("text/plain"), "served as text, never as HTML");
+    assertTrue(file.headers().get("Content-Disposition").startsWith("attachment"));
+    assertEquals(404, get("/requests/" + id.value() + "/recordings/missing-1.cast", "", session(alice)).status());
+    assertEquals(404, get("/requests/" + id.value() + "/recordings/..%2Fsecret.cast", "", session(alice)).status());
+    assertEquals(404, get("/requests/" + id.value() + "/recordings/../secret.cast", "", session(alice)).status());
+    String eve = signIn("eve");
+    assertEquals(404, get("/requests/" + id.value() + "/recordings/abc123-1.cast", "", session(eve)).status(),
+        "someone who may not see the request does not get its recordings");
+  }
+
   // ------------------------------------------------------------------------------- helpers
 
   RequestId submit(String justification) {

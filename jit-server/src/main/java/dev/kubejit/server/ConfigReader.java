@@ -267,6 +267,7 @@ final class ConfigReader {
     java.util.List<String> auditors = new java.util.ArrayList<>();
     java.util.List<Path> kubeLogs = new java.util.ArrayList<>();
     String[] ssh = new String[1];
+    Path[] recordings = new Path[1];
     r.object(cpath, (n, p) -> {
       refuseSecret(n, p, "clientSecretFile", "clientSecretFile");
       switch (n) {
@@ -317,6 +318,9 @@ final class ConfigReader {
         case "kubeAuditLogs":
           kubeLogs.addAll(r.list(p, "file", this::path));
           break;
+        case "gatewayRecordings":
+          recordings[0] = path(p);
+          break;
         case "sshCommand":
           String c = r.string(p);
           if (c.length() > 512 || c.chars().anyMatch(ch -> ch < 0x20)) {
@@ -325,13 +329,14 @@ final class ConfigReader {
           ssh[0] = c;
           break;
         default:
-          throw r.unknown(p, n, "clientId, clientSecretFile, baseUrl, sessionTtl, auditorGroups, kubeAuditLogs, sshCommand");
+          throw r.unknown(p, n, "clientId, clientSecretFile, baseUrl, sessionTtl, auditorGroups, kubeAuditLogs, sshCommand, "
+              + "gatewayRecordings");
       }
     });
     if (clientId[0] == null) {
       throw missing(cpath, "clientId");
     }
-    return new ServerConfig.Console(clientId[0], secret[0], baseUrl[0], ttl[0], auditors, kubeLogs, ssh[0]);
+    return new ServerConfig.Console(clientId[0], secret[0], baseUrl[0], ttl[0], auditors, kubeLogs, ssh[0], recordings[0]);
   }
 
   private ServerConfig.Admission admission(String apath) {

@@ -60,6 +60,7 @@ final class ConsoleWiring {
         .auditorGroups(new HashSet<>(c.auditorGroups()))
         .commandsForRole(commands(policy));
     c.sshCommand().ifPresent(b::sshCommand);
+    c.gatewayRecordings().ifPresent(b::gatewayRecordings);
     if (c.clientSecretFile().isPresent()) {
       Path file = c.clientSecretFile().get();
       readSecret(file); // fail at start, not at the first sign-in

@@ -517,9 +517,11 @@ public final class ServerConfig {
     private final java.util.List<String> auditorGroups;
     private final java.util.List<Path> kubeAuditLogs;
     private final String sshCommand;
+    private final Path gatewayRecordings;
 
     Console(String clientId, Path clientSecretFile, URI baseUrl, Duration sessionTtl, java.util.List<String> auditorGroups,
-        java.util.List<Path> kubeAuditLogs, String sshCommand) {
+        java.util.List<Path> kubeAuditLogs, String sshCommand, Path gatewayRecordings) {
+      this.gatewayRecordings = gatewayRecordings;
       this.clientId = Objects.requireNonNull(clientId, "clientId");
       this.clientSecretFile = clientSecretFile;
       this.baseUrl = baseUrl;
@@ -564,12 +566,18 @@ public final class ServerConfig {
       return Optional.ofNullable(sshCommand);
     }
 
+    /** The SSH gateway's recordings directory, listed on grant pages ({@code gatewayRecordings}). */
+    public Optional<Path> gatewayRecordings() {
+      return Optional.ofNullable(gatewayRecordings);
+    }
+
     @Override
     public String toString() {
       return "console client " + clientId + (clientSecretFile == null ? " (public)" : " secret file " + clientSecretFile)
           + (baseUrl == null ? "" : " at " + baseUrl) + " session " + sessionTtl
           + (auditorGroups.isEmpty() ? "" : " auditors " + auditorGroups)
-          + (kubeAuditLogs.isEmpty() ? "" : " kube audit " + kubeAuditLogs);
+          + (kubeAuditLogs.isEmpty() ? "" : " kube audit " + kubeAuditLogs)
+          + (gatewayRecordings == null ? "" : " recordings " + gatewayRecordings);
     }
   }
 
