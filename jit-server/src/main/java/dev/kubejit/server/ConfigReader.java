@@ -53,6 +53,7 @@ final class ConfigReader {
     ServerConfig.Console console;
     ChatOpsConfig chatOps;
     ServerConfig.Admission admission;
+    ServerConfig.Gateway gateway;
   }
 
   private final StrictReader<ConfigException> r;
@@ -125,6 +126,7 @@ final class ConfigReader {
     String[] consolePath = new String[1];
     String[] chatopsPath = new String[1];
     String[] admissionPath = new String[1];
+    String[] gatewayPath = new String[1];
     r.root((name, path) -> {
       refuseSecret(name, path, null, null);
       switch (name) {
@@ -191,10 +193,14 @@ final class ConfigReader {
           admissionPath[0] = path;
           parts.admission = admission(path);
           break;
+        case "gateway":
+          gatewayPath[0] = path;
+          parts.gateway = gateway(path);
+          break;
         default:
           throw r.unknown(path, name,
               "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication,"
-                  + " console, chatops, admission");
+                  + " console, chatops, admission, gateway");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -256,6 +262,10 @@ final class ConfigReader {
         throw r.errorAt(admissionPath[0], "admission.rbac reads the roles bindings refer to from the guarded cluster: "
             + "admission.cluster must be one of clusters, and there are none");
       }
+    }
+    if (parts.gateway != null && !parts.clusters.containsKey(parts.gateway.cluster())) {
+      throw r.errorAt(gatewayPath[0], "gateway.cluster " + SafeText.quote(parts.gateway.cluster())
+          + " must be one of clusters " + parts.clusters.keySet() + ": the gateway runs commands in that cluster's pods");
     }
   }
 
@@ -418,6 +428,55 @@ final class ConfigReader {
       throw missing(rpath, "maxBindingDuration");
     }
     return new ServerConfig.Admission.Rbac(escalation[0], max[0], users, groups);
+  }
+
+  private ServerConfig.Gateway gateway(String gpath) {
+    Object[][] listen = new Object[1][];
+    String[] cluster = new String[1];
+    Path[] files = new Path[3];
+    Duration[] interval = {Duration.ofSeconds(1)};
+    r.object(gpath, (n, p) -> {
+      refuseSecret(n, p, "hostKeyFile", "hostKeyFile");
+      switch (n) {
+        case "address":
+          listen[0] = hostPort(p);
+          break;
+        case "cluster":
+          cluster[0] = matching(p, CLUSTER_NAME, "a cluster name (DNS label)");
+          break;
+        case "hostKeyFile":
+          files[0] = path(p);
+          break;
+        case "hostCertificateFile":
+          files[1] = path(p);
+          break;
+        case "recordings":
+          files[2] = path(p);
+          break;
+        case "checkInterval":
+          interval[0] = duration(p);
+          if (interval[0].compareTo(Duration.ofMillis(100)) < 0 || interval[0].compareTo(Duration.ofMinutes(1)) > 0) {
+            throw r.error(p, "checkInterval must be between PT0.1S and PT1M, found " + interval[0]);
+          }
+          break;
+        default:
+          throw r.unknown(p, n, "address, cluster, hostKeyFile, hostCertificateFile, recordings, checkInterval");
+      }
+    });
+    String[] names = {"hostKeyFile", "hostCertificateFile", "recordings"};
+    if (listen[0] == null) {
+      throw missing(gpath, "address");
+    }
+    if (cluster[0] == null) {
+      throw missing(gpath, "cluster");
+    }
+    for (int i = 0; i < names.length; i++) {
+      if (files[i] == null) {
+        throw missing(gpath, names[i]);
+      }
+    }
+    return new ServerConfig.Gateway((String) listen[0][0], (Integer) listen[0][1], cluster[0], files[0], files[1], files[2],
+        interval[0]);
   }
 
   private ServerConfig.Store store(String spath) {
@@ -640,6 +699,13 @@ final class ConfigReader {
   }
 
   private void address(String path) {
+    Object[] hp = hostPort(path);
+    parts.listenHost = (String) hp[0];
+    parts.listenPort = (Integer) hp[1];
+  }
+
+  /** A {@code host:port} (IPv6 as {@code [::1]:port}) as {host, port}. */
+  private Object[] hostPort(String path) {
     String a = r.string(path);
     String host;
     String port;
@@ -667,8 +733,7 @@ final class ConfigReader {
     if (!port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
       throw r.error(path, "expected a port from 1 to 65535, found " + SafeText.quote(port));
     }
-    parts.listenHost = host;
-    parts.listenPort = Integer.parseInt(port);
+    return new Object[] {host, Integer.parseInt(port)};
   }
 
   private ServerConfig.Authentication authentication(String apath) {

@@ -54,6 +54,7 @@ public final class ServerConfig {
   private final Console console;
   private final ChatOpsConfig chatOps;
   private final Admission admission;
+  private final Gateway gateway;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -73,6 +74,7 @@ public final class ServerConfig {
     this.console = p.console;
     this.chatOps = p.chatOps;
     this.admission = p.admission;
+    this.gateway = p.gateway;
   }
 
   /**
@@ -198,6 +200,11 @@ public final class ServerConfig {
     return Optional.ofNullable(admission);
   }
 
+  /** The SSH gateway ({@code gateway}; see docs/gateway.md), if configured. */
+  public Optional<Gateway> gateway() {
+    return Optional.ofNullable(gateway);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -247,6 +254,9 @@ public final class ServerConfig {
     }
     if (admission != null) {
       sb.append(", admission=").append(admission);
+    }
+    if (gateway != null) {
+      sb.append(", gateway=").append(gateway);
     }
     return sb.append('}').toString();
   }
@@ -673,6 +683,74 @@ public final class ServerConfig {
         return "rbac max " + maxBindingDuration + (escalationChecks ? " escalation checks" : "")
             + (allowUsers.isEmpty() ? "" : " users " + allowUsers) + (allowGroups.isEmpty() ? "" : " groups " + allowGroups);
       }
+    }
+  }
+
+  /**
+   * The {@code gateway} section: where the SSH gateway listens, the cluster whose pods it runs
+   * commands in (a key of {@code clusters}), its host key and the host certificate the KubeJIT SSH
+   * CA signed for it, where session recordings go, and how often live sessions' grants are checked.
+   * It trusts user certificates of {@code certificateAuthorities.ssh} only.
+   */
+  public static final class Gateway {
+    private final String host;
+    private final int port;
+    private final String cluster;
+    private final Path hostKeyFile;
+    private final Path hostCertificateFile;
+    private final Path recordings;
+    private final Duration checkInterval;
+
+    Gateway(String host, int port, String cluster, Path hostKeyFile, Path hostCertificateFile, Path recordings,
+        Duration checkInterval) {
+      this.host = Objects.requireNonNull(host, "host");
+      this.port = port;
+      this.cluster = Objects.requireNonNull(cluster, "cluster");
+      this.hostKeyFile = Objects.requireNonNull(hostKeyFile, "hostKeyFile");
+      this.hostCertificateFile = Objects.requireNonNull(hostCertificateFile, "hostCertificateFile");
+      this.recordings = Objects.requireNonNull(recordings, "recordings");
+      this.checkInterval = Objects.requireNonNull(checkInterval, "checkInterval");
+    }
+
+    /** The address to listen on ({@code address}, host part). */
+    public String host() {
+      return host;
+    }
+
+    /** The port to listen on ({@code address}, port part). */
+    public int port() {
+      return port;
+    }
+
+    /** The cluster whose pods the gateway runs commands in ({@code cluster}). */
+    public String cluster() {
+      return cluster;
+    }
+
+    /** The gateway's OpenSSH host private key ({@code hostKeyFile}, never logged). */
+    public Path hostKeyFile() {
+      return hostKeyFile;
+    }
+
+    /** The host certificate the KubeJIT SSH CA signed for the host key ({@code hostCertificateFile}). */
+    public Path hostCertificateFile() {
+      return hostCertificateFile;
+    }
+
+    /** Where session recordings are written ({@code recordings}). */
+    public Path recordings() {
+      return recordings;
+    }
+
+    /** How often live sessions' grants are checked ({@code checkInterval}, default PT1S). */
+    public Duration checkInterval() {
+      return checkInterval;
+    }
+
+    @Override
+    public String toString() {
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + " cluster " + cluster + " host key "
+          + hostKeyFile + " recordings " + recordings + " check " + checkInterval;
     }
   }
 }

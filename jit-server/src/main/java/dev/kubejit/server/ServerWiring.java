@@ -104,6 +104,8 @@ final class ServerWiring {
         reaper.start();
       }
 
+      GatewayWiring.start(config, broker, audit, sshCa, clock, opened);
+
       ServerConfig.Authentication auth = config.authentication();
       Authenticator authenticator = authenticator(auth, clock);
       BrokerHttpApi.Builder api = BrokerHttpApi.builder().broker(broker).authenticator(authenticator)
