@@ -54,6 +54,7 @@ final class ConfigReader {
     ChatOpsConfig chatOps;
     ServerConfig.Admission admission;
     ServerConfig.Gateway gateway;
+    ServerConfig.Membership membership;
   }
 
   private final StrictReader<ConfigException> r;
@@ -197,10 +198,13 @@ final class ConfigReader {
           gatewayPath[0] = path;
           parts.gateway = gateway(path);
           break;
+        case "membership":
+          parts.membership = membership(path);
+          break;
         default:
           throw r.unknown(path, name,
               "apiVersion, kind, policy, store, audit, certificateAuthorities, clusters, adminGroups, listen, authentication,"
-                  + " console, chatops, admission, gateway");
+                  + " console, chatops, admission, gateway, membership");
       }
     });
     String[] required = {"apiVersion", "kind", "policy", "audit", "certificateAuthorities", "listen", "authentication"};
@@ -477,6 +481,65 @@ final class ConfigReader {
     }
     return new ServerConfig.Gateway((String) listen[0][0], (Integer) listen[0][1], cluster[0], files[0], files[1], files[2],
         interval[0]);
+  }
+
+  private ServerConfig.Membership membership(String mpath) {
+    ServerConfig.Membership[] out = new ServerConfig.Membership[1];
+    r.object(mpath, (name, kpath) -> {
+      if (!name.equals("keycloak")) {
+        throw r.unknown(kpath, name, "keycloak");
+      }
+      java.net.URI[] url = new java.net.URI[1];
+      String[] realm = new String[1];
+      String[] clientId = new String[1];
+      Path[] files = new Path[2];
+      r.object(kpath, (n, p) -> {
+        refuseSecret(n, p, "clientSecretFile", "clientSecretFile");
+        switch (n) {
+          case "url":
+            String u = r.string(p);
+            java.net.URI uri;
+            try {
+              uri = new java.net.URI(u);
+            } catch (java.net.URISyntaxException e) {
+              throw r.error(p, "not a valid URL: " + SafeText.quote(u));
+            }
+            if (!"https".equals(uri.getScheme()) || uri.getHost() == null || uri.getRawUserInfo() != null
+                || uri.getRawQuery() != null || uri.getRawFragment() != null
+                || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
+              throw r.error(p, "expected Keycloak's https://host[:port] without path, found " + SafeText.quote(u));
+            }
+            url[0] = uri;
+            break;
+          case "realm":
+            realm[0] = matching(p, CLAIM, "a realm name");
+            break;
+          case "clientId":
+            clientId[0] = matching(p, CLAIM, "an OIDC client ID");
+            break;
+          case "clientSecretFile":
+            files[0] = path(p);
+            break;
+          case "caFile":
+            files[1] = path(p);
+            break;
+          default:
+            throw r.unknown(p, n, "url, realm, clientId, clientSecretFile, caFile");
+        }
+      });
+      String[] required = {"url", "realm", "clientId", "clientSecretFile"};
+      Object[] values = {url[0], realm[0], clientId[0], files[0]};
+      for (int i = 0; i < required.length; i++) {
+        if (values[i] == null) {
+          throw missing(kpath, required[i]);
+        }
+      }
+      out[0] = new ServerConfig.Membership(url[0], realm[0], clientId[0], files[0], files[1]);
+    });
+    if (out[0] == null) {
+      throw missing(mpath, "keycloak");
+    }
+    return out[0];
   }
 
   private ServerConfig.Store store(String spath) {

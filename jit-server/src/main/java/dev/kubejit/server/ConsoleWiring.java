@@ -99,15 +99,20 @@ final class ConsoleWiring {
   }
 
   private static char[] readSecret(Path file) {
+    return readSecret(file, "console.clientSecretFile");
+  }
+
+  /** A secret from a file (one trailing newline dropped), for the config key {@code key}; never in a message. */
+  static char[] readSecret(Path file, String key) {
     try {
       String s = Files.readString(file, StandardCharsets.UTF_8);
       s = s.endsWith("\n") ? s.substring(0, s.length() - 1) : s;
       if (s.isEmpty()) {
-        throw new IllegalStateException("console.clientSecretFile " + file + " is empty");
+        throw new IllegalStateException(key + " " + file + " is empty");
       }
       return s.toCharArray();
     } catch (IOException e) {
-      throw new IllegalStateException("cannot read console.clientSecretFile " + file + ": " + e.getClass().getSimpleName());
+      throw new IllegalStateException("cannot read " + key + " " + file + ": " + e.getClass().getSimpleName());
     }
   }
 

@@ -55,6 +55,7 @@ public final class ServerConfig {
   private final ChatOpsConfig chatOps;
   private final Admission admission;
   private final Gateway gateway;
+  private final Membership membership;
 
   ServerConfig(ConfigReader.Parts p) {
     this.source = p.source;
@@ -75,6 +76,7 @@ public final class ServerConfig {
     this.chatOps = p.chatOps;
     this.admission = p.admission;
     this.gateway = p.gateway;
+    this.membership = p.membership;
   }
 
   /**
@@ -205,6 +207,11 @@ public final class ServerConfig {
     return Optional.ofNullable(gateway);
   }
 
+  /** Grant groups kept in the identity provider ({@code membership}; see docs/identity-provider.md), if configured. */
+  public Optional<Membership> membership() {
+    return Optional.ofNullable(membership);
+  }
+
   /** Whether {@code host} is a loopback name or address (never resolved through DNS). */
   static boolean isLoopback(String host) {
     String h = host.toLowerCase(Locale.ROOT);
@@ -257,6 +264,9 @@ public final class ServerConfig {
     }
     if (gateway != null) {
       sb.append(", gateway=").append(gateway);
+    }
+    if (membership != null) {
+      sb.append(", membership=").append(membership);
     }
     return sb.append('}').toString();
   }
@@ -751,6 +761,59 @@ public final class ServerConfig {
     public String toString() {
       return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + " cluster " + cluster + " host key "
           + hostKeyFile + " recordings " + recordings + " check " + checkInterval;
+    }
+  }
+
+  /**
+   * The {@code membership.keycloak} section: the Keycloak realm in which the broker adds a grant's
+   * holder to the grant's group for the grant's life, acting as a service-account client that holds
+   * {@code manage-users} only. The client secret is never in the file: {@code clientSecretFile}
+   * names the file that holds it.
+   */
+  public static final class Membership {
+    private final URI url;
+    private final String realm;
+    private final String clientId;
+    private final Path clientSecretFile;
+    private final Path caFile;
+
+    Membership(URI url, String realm, String clientId, Path clientSecretFile, Path caFile) {
+      this.url = Objects.requireNonNull(url, "url");
+      this.realm = Objects.requireNonNull(realm, "realm");
+      this.clientId = Objects.requireNonNull(clientId, "clientId");
+      this.clientSecretFile = Objects.requireNonNull(clientSecretFile, "clientSecretFile");
+      this.caFile = caFile;
+    }
+
+    /** Keycloak's base URL ({@code url}). */
+    public URI url() {
+      return url;
+    }
+
+    /** The realm whose groups hold grant holders ({@code realm}). */
+    public String realm() {
+      return realm;
+    }
+
+    /** The service-account client ({@code clientId}). */
+    public String clientId() {
+      return clientId;
+    }
+
+    /** The file holding the client's secret ({@code clientSecretFile}). */
+    public Path clientSecretFile() {
+      return clientSecretFile;
+    }
+
+    /** A PEM file of CAs to trust for Keycloak besides the JDK's ({@code caFile}). */
+    public Optional<Path> caFile() {
+      return Optional.ofNullable(caFile);
+    }
+
+    @Override
+    public String toString() {
+      return "keycloak " + url + " realm " + realm + " client " + clientId + " secret file " + clientSecretFile
+          + (caFile == null ? "" : " ca " + caFile);
     }
   }
 }

@@ -79,11 +79,13 @@ final class ServerWiring {
       PolicyEngine engine = PolicyEngine.of(policy);
       AdmissionWiring admission = AdmissionWiring.start(config, store, clock, opened);
       // The admission grant cache hears of revocations at once; chat hears of everything. One failing does not silence the other.
-      JitBroker broker = JitBroker.builder().clock(clock).policy(engine).store(store).auditSink(audit)
+      JitBroker.Builder brokerBuilder = JitBroker.builder().clock(clock).policy(engine).store(store).auditSink(audit)
           .rbacProvisioner(rbac).credentialIssuer(issuer)
           .notifier(dev.kubejit.api.spi.Notifiers.fanOut(admission.notifier(), chatops.notifier()))
           .accessHook(HttpAccessHook.forPolicy(policy).clock(clock).build())
-          .adminGroups(config.adminGroups().toArray(new String[0])).build();
+          .adminGroups(config.adminGroups().toArray(new String[0]));
+      config.membership().ifPresent(m -> brokerBuilder.membershipProvisioner(membership(m, clock)));
+      JitBroker broker = brokerBuilder.build();
       metrics.bindActiveGrants(broker);
 
       String replica = "kubejit-" + hostName() + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -185,6 +187,18 @@ final class ServerWiring {
         log.warn("expiry sweep failed; retrying in {}: {}", EXPIRY_TICK, e.toString());
       }
     }, EXPIRY_TICK.toMillis(), EXPIRY_TICK.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The identity provider's grant groups ({@code membership.keycloak}); the secret is read once and cleared. */
+  private static dev.kubejit.api.spi.MembershipProvisioner membership(ServerConfig.Membership m, Clock clock) {
+    char[] secret = ConsoleWiring.readSecret(m.clientSecretFile(), "membership.keycloak.clientSecretFile");
+    try {
+      return dev.kubejit.membership.keycloak.KeycloakMembershipProvisioner.builder().server(m.url()).realm(m.realm())
+          .clientCredentials(m.clientId(), secret).sslContext(OidcAuthenticator.sslContext(m.caFile().orElse(null)))
+          .clock(clock).build();
+    } finally {
+      java.util.Arrays.fill(secret, '\0');
+    }
   }
 
   private static String hostName() {
