@@ -292,22 +292,7 @@ final class ConfigReader {
           secret[0] = path(p);
           break;
         case "baseUrl":
-          String u = r.string(p);
-          java.net.URI uri;
-          try {
-            uri = new java.net.URI(u);
-          } catch (java.net.URISyntaxException e) {
-            throw r.error(p, "not a valid URL: " + SafeText.quote(u));
-          }
-          boolean loopbackHttp = "http".equals(uri.getScheme())
-              && ("127.0.0.1".equals(uri.getHost()) || "localhost".equals(uri.getHost()));
-          if ((!"https".equals(uri.getScheme()) && !loopbackHttp) || uri.getHost() == null || uri.getRawUserInfo() != null
-              || uri.getRawQuery() != null || uri.getRawFragment() != null
-              || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
-            throw r.error(p, "expected https://host[:port] (http only on 127.0.0.1 or localhost), no path, found "
-                + SafeText.quote(u));
-          }
-          baseUrl[0] = uri;
+          baseUrl[0] = baseUrl(p, true, "https://host[:port] (http only on 127.0.0.1 or localhost), no path");
           break;
         case "sessionTtl":
           ttl[0] = duration(p);
@@ -497,19 +482,7 @@ final class ConfigReader {
         refuseSecret(n, p, "clientSecretFile", "clientSecretFile");
         switch (n) {
           case "url":
-            String u = r.string(p);
-            java.net.URI uri;
-            try {
-              uri = new java.net.URI(u);
-            } catch (java.net.URISyntaxException e) {
-              throw r.error(p, "not a valid URL: " + SafeText.quote(u));
-            }
-            if (!"https".equals(uri.getScheme()) || uri.getHost() == null || uri.getRawUserInfo() != null
-                || uri.getRawQuery() != null || uri.getRawFragment() != null
-                || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
-              throw r.error(p, "expected Keycloak's https://host[:port] without path, found " + SafeText.quote(u));
-            }
-            url[0] = uri;
+            url[0] = baseUrl(p, false, "Keycloak's https://host[:port] without path");
             break;
           case "realm":
             realm[0] = matching(p, CLAIM, "a realm name");
@@ -540,6 +513,28 @@ final class ConfigReader {
       throw missing(mpath, "keycloak");
     }
     return out[0];
+  }
+
+  /**
+   * A server's base URL: https (plain http on 127.0.0.1 or localhost only if {@code loopbackHttp}),
+   * a host, no user info, path, query or fragment; {@code expected} describes it in the error.
+   */
+  private java.net.URI baseUrl(String p, boolean loopbackHttp, String expected) {
+    String u = r.string(p);
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(u);
+    } catch (java.net.URISyntaxException e) {
+      throw r.error(p, "not a valid URL: " + SafeText.quote(u));
+    }
+    boolean httpAllowed = loopbackHttp && "http".equals(uri.getScheme())
+        && ("127.0.0.1".equals(uri.getHost()) || "localhost".equals(uri.getHost()));
+    if ((!"https".equals(uri.getScheme()) && !httpAllowed) || uri.getHost() == null || uri.getRawUserInfo() != null
+        || uri.getRawQuery() != null || uri.getRawFragment() != null
+        || !(uri.getRawPath() == null || uri.getRawPath().isEmpty() || uri.getRawPath().equals("/"))) {
+      throw r.error(p, "expected " + expected + ", found " + SafeText.quote(u));
+    }
+    return uri;
   }
 
   private ServerConfig.Store store(String spath) {
