@@ -42,37 +42,43 @@ class RbacFleetAuditKubeTest {
     bindClusterAdmin(prod, "kubejit-breakglass-" + suffix, "Group", "jit:grant:" + grantId, new V1ObjectMeta()
         .putLabelsItem("app.kubernetes.io/managed-by", "kubejit").putLabelsItem("kubejit.dev/grant-id", grantId)
         .putAnnotationsItem("kubejit.dev/expires-at", "2026-12-02T10:00:00Z"));
-    try (KubeControlPlane staging = KubeControlPlane.start()) {
-      bindClusterAdmin(staging, "legacy-admin-" + suffix, "User", "bob", new V1ObjectMeta());
-      StringWriter out = new StringWriter();
-      StringWriter err = new StringWriter();
-      assertEquals(0, Main.run(new String[] {"init", dir.resolve("setup").toString()}, new PrintWriter(out, true),
-          new PrintWriter(err, true)), err.toString());
-      Path config = dir.resolve("setup/kubejit.yaml");
-      String yaml = Files.readString(config);
-      assertTrue(yaml.contains("clusters: {}"), yaml);
-      Files.writeString(config, yaml.replace("clusters: {}", "clusters:\n  prod:\n    kubeconfig: " + prod.adminKubeconfig()
-          + "\n  staging:\n    kubeconfig: " + staging.adminKubeconfig() + "\n"));
+    try {
+      try (KubeControlPlane staging = KubeControlPlane.start()) {
+        bindClusterAdmin(staging, "legacy-admin-" + suffix, "User", "bob", new V1ObjectMeta());
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        assertEquals(0, Main.run(new String[] {"init", dir.resolve("setup").toString()}, new PrintWriter(out, true),
+            new PrintWriter(err, true)), err.toString());
+        Path config = dir.resolve("setup/kubejit.yaml");
+        String yaml = Files.readString(config);
+        assertTrue(yaml.contains("clusters: {}"), yaml);
+        Files.writeString(config, yaml.replace("clusters: {}", "clusters:\n  prod:\n    kubeconfig: " + prod.adminKubeconfig()
+            + "\n  staging:\n    kubeconfig: " + staging.adminKubeconfig() + "\n"));
 
-      out.getBuffer().setLength(0);
-      int exit = Main.run(new String[] {"rbac", "audit", "--all-clusters", "--config", config.toString()},
-          new PrintWriter(out, true), new PrintWriter(err, true));
-      String report = out.toString();
-      assertEquals(0, exit, err + report);
-      int prodAt = report.indexOf("cluster prod:");
-      int stagingAt = report.indexOf("cluster staging:");
-      assertTrue(prodAt >= 0 && stagingAt > prodAt, report);
-      String prodPart = report.substring(prodAt, stagingAt);
-      String stagingPart = report.substring(stagingAt);
-      assertTrue(prodPart.matches("(?s).*\n  Group jit:grant:" + grantId + " via ClusterRoleBinding/kubejit-breakglass-"
-          + suffix + " -> ClusterRole/cluster-admin \\[cluster-admin, [^\n]*\\] \\[KubeJIT grant \"" + grantId
-          + "\", expires \"2026-12-02T10:00:00Z\"\\]\n.*"), prodPart);
-      assertTrue(stagingPart.matches("(?s).*\n  User bob via ClusterRoleBinding/legacy-admin-" + suffix
-          + " -> ClusterRole/cluster-admin \\[cluster-admin[^\n\\]]*\\]\n.*"), "not marked as a grant: " + stagingPart);
-      assertTrue(!stagingPart.contains("jit:grant:" + grantId), "each cluster lists its own subjects");
-      assertTrue(prodPart.contains("Group system:masters via ClusterRoleBinding/cluster-admin")
-          && stagingPart.contains("Group system:masters via ClusterRoleBinding/cluster-admin"), report);
-      assertTrue(report.matches("(?s).*in 2 clusters, [1-9][0-9]* of them KubeJIT grants\n"), report);
+        out.getBuffer().setLength(0);
+        int exit = Main.run(new String[] {"rbac", "audit", "--all-clusters", "--config", config.toString()},
+            new PrintWriter(out, true), new PrintWriter(err, true));
+        String report = out.toString();
+        assertEquals(0, exit, err + report);
+        int prodAt = report.indexOf("cluster prod:");
+        int stagingAt = report.indexOf("cluster staging:");
+        assertTrue(prodAt >= 0 && stagingAt > prodAt, report);
+        String prodPart = report.substring(prodAt, stagingAt);
+        String stagingPart = report.substring(stagingAt);
+        assertTrue(prodPart.matches("(?s).*\n  Group jit:grant:" + grantId + " via ClusterRoleBinding/kubejit-breakglass-"
+            + suffix + " -> ClusterRole/cluster-admin \\[cluster-admin, [^\n]*\\] \\[KubeJIT grant \"" + grantId
+            + "\", expires \"2026-12-02T10:00:00Z\"\\]\n.*"), prodPart);
+        assertTrue(stagingPart.matches("(?s).*\n  User bob via ClusterRoleBinding/legacy-admin-" + suffix
+            + " -> ClusterRole/cluster-admin \\[cluster-admin[^\n\\]]*\\]\n.*"), "not marked as a grant: " + stagingPart);
+        assertTrue(!stagingPart.contains("jit:grant:" + grantId), "each cluster lists its own subjects");
+        assertTrue(prodPart.contains("Group system:masters via ClusterRoleBinding/cluster-admin")
+            && stagingPart.contains("Group system:masters via ClusterRoleBinding/cluster-admin"), report);
+        assertTrue(report.matches("(?s).*in 2 clusters, [1-9][0-9]* of them KubeJIT grants\n"), report);
+      }
+
+    } finally {
+      // The control plane is shared with other tests in this JVM, which expect no KubeJIT bindings left behind.
+      new RbacAuthorizationV1Api(prod.adminClient()).deleteClusterRoleBinding("kubejit-breakglass-" + suffix).execute();
     }
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.AuditEvent;
 import dev.kubejit.api.AuditEventType;
+import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.Identity;
@@ -85,59 +86,67 @@ class RbacSuggestKubeTest {
         .holder(Identity.of("alice", "oncall-payments")).role("oncall-debug").action(Action.EXEC)
         .scope(Scope.namespace("prod", NS)).window(now.minusSeconds(60), now.plus(Duration.ofHours(1)))
         .rbacTemplate(RbacTemplate.ONCALL_DEBUG).build();
-    KubernetesRbacProvisioner.builder(admin).maxGrantDuration(Duration.ofHours(8)).build().provision(grant);
-    String roleName = RbacGenerator.builder(RbacTemplate.builtIn(RbacTemplate.ONCALL_DEBUG)).grant(grant).generate().name();
-    Path jit = dir.resolve("jit/audit.jsonl");
-    try (FileAuditSink s = FileAuditSink.builder(jit).withoutSignatures().open()) {
-      s.write(List.of(AuditEvent.builder(AuditEventType.GRANT_ACTIVATED, grant.grantedAt()).grantId(grant.id())
-          .actor(grant.holder()).attribute("role", "oncall-debug").attribute("requester", "alice")
-          .attribute("subjectGroup", grant.subjectGroup()).attribute("grantedAt", grant.grantedAt().toString())
-          .attribute("expiresAt", grant.expiresAt().toString()).build()));
+    KubernetesRbacProvisioner provisioner = KubernetesRbacProvisioner.builder(admin).maxGrantDuration(Duration.ofHours(8))
+        .build();
+    provisioner.provision(grant);
+    try {
+      String roleName = RbacGenerator.builder(RbacTemplate.builtIn(RbacTemplate.ONCALL_DEBUG)).grant(grant).generate().name();
+      Path jit = dir.resolve("jit/audit.jsonl");
+      try (FileAuditSink s = FileAuditSink.builder(jit).withoutSignatures().open()) {
+        s.write(List.of(AuditEvent.builder(AuditEventType.GRANT_ACTIVATED, grant.grantedAt()).grantId(grant.id())
+            .actor(grant.holder()).attribute("role", "oncall-debug").attribute("requester", "alice")
+            .attribute("subjectGroup", grant.subjectGroup()).attribute("grantedAt", grant.grantedAt().toString())
+            .attribute("expiresAt", grant.expiresAt().toString()).build()));
+      }
+      Path alice = cp.kubeconfigFor("alice", grant.subjectGroup());
+
+      List<Integer> before = runSession(alice);
+      assertEquals(List.of(0, 0, 0), before.subList(0, 3), "the broad template authorises the reads");
+      assertNotEquals(0, before.get(3), "secrets are not in the template");
+      assertNotEquals(0, before.get(4), "deleting pods is not in the template");
+      cp.awaitAuditEvents(KubeAuditEvent::parse, e -> "delete".equals(e.verb()) && e.groups().contains(grant.subjectGroup())
+          && "ResponseComplete".equals(e.stage()), Duration.ofSeconds(30));
+
+      Path roleYaml = dir.resolve("role.yaml");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int exit = Main.run(new String[] {"rbac", "suggest", "--k8s", cp.auditLogPath().toString(), "--jit", jit.toString(),
+          "--grant", grant.id().toString(), "--template", "oncall-debug", "--role-yaml", roleYaml.toString(),
+          "--role-name", roleName}, new PrintWriter(out, true), new PrintWriter(err, true));
+      String report = out.toString();
+      assertEquals(0, exit, err + report);
+      assertTrue(report.contains("- apiGroups: [\"\"], resources: [events], verbs: [list]"), report);
+      assertTrue(report.contains("- apiGroups: [\"\"], resources: [pods], verbs: [get, list]"), report);
+      for (String unused : List.of("pods watch", "pods/log get", "pods/exec create", "pods/portforward create",
+          "apps/deployments get", "apps/replicasets list", "events get")) {
+        assertTrue(report.contains("\n  " + unused + "\n"), unused + " not reported unused in\n" + report);
+      }
+      assertTrue(report.contains("secrets list " + NS + "/* → 403"), report);
+      assertTrue(report.contains("pods delete " + NS + "/web-1 → 403"), report);
+
+      Kubectl.run(cp.adminKubeconfig(), null, "apply", "-f", roleYaml.toString()).ok();
+
+      List<Integer> after = runSession(alice);
+      assertEquals(List.of(0, 0, 0), after.subList(0, 3), "every authorised call is authorised again");
+      assertNotEquals(0, after.get(3));
+      assertNotEquals(0, after.get(4));
+      AuthorizationV1Api authz = new AuthorizationV1Api(admin);
+      assertTrue(sar(authz, grant.subjectGroup(), "", "pods", null, "list"));
+      assertTrue(sar(authz, grant.subjectGroup(), "", "pods", null, "get"));
+      assertTrue(sar(authz, grant.subjectGroup(), "", "events", null, "list"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", null, "watch"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "log", "get"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "exec", "create"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "portforward", "create"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "apps", "deployments", null, "get"));
+      assertEquals(false, sar(authz, grant.subjectGroup(), "", "events", null, "get"));
+      assertNotEquals(0, Kubectl.run(alice, null, "get", "deployments", "-n", NS).exit(),
+          "a permission the session never used is gone");
+
+    } finally {
+      // Other tests in this JVM share the control plane and expect no KubeJIT bindings left behind.
+      provisioner.deprovision(grant, EndCause.REVOKED);
     }
-    Path alice = cp.kubeconfigFor("alice", grant.subjectGroup());
-
-    List<Integer> before = runSession(alice);
-    assertEquals(List.of(0, 0, 0), before.subList(0, 3), "the broad template authorises the reads");
-    assertNotEquals(0, before.get(3), "secrets are not in the template");
-    assertNotEquals(0, before.get(4), "deleting pods is not in the template");
-    cp.awaitAuditEvents(KubeAuditEvent::parse, e -> "delete".equals(e.verb()) && e.groups().contains(grant.subjectGroup())
-        && "ResponseComplete".equals(e.stage()), Duration.ofSeconds(30));
-
-    Path roleYaml = dir.resolve("role.yaml");
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = Main.run(new String[] {"rbac", "suggest", "--k8s", cp.auditLogPath().toString(), "--jit", jit.toString(),
-        "--grant", grant.id().toString(), "--template", "oncall-debug", "--role-yaml", roleYaml.toString(),
-        "--role-name", roleName}, new PrintWriter(out, true), new PrintWriter(err, true));
-    String report = out.toString();
-    assertEquals(0, exit, err + report);
-    assertTrue(report.contains("- apiGroups: [\"\"], resources: [events], verbs: [list]"), report);
-    assertTrue(report.contains("- apiGroups: [\"\"], resources: [pods], verbs: [get, list]"), report);
-    for (String unused : List.of("pods watch", "pods/log get", "pods/exec create", "pods/portforward create",
-        "apps/deployments get", "apps/replicasets list", "events get")) {
-      assertTrue(report.contains("\n  " + unused + "\n"), unused + " not reported unused in\n" + report);
-    }
-    assertTrue(report.contains("secrets list " + NS + "/* → 403"), report);
-    assertTrue(report.contains("pods delete " + NS + "/web-1 → 403"), report);
-
-    Kubectl.run(cp.adminKubeconfig(), null, "apply", "-f", roleYaml.toString()).ok();
-
-    List<Integer> after = runSession(alice);
-    assertEquals(List.of(0, 0, 0), after.subList(0, 3), "every authorised call is authorised again");
-    assertNotEquals(0, after.get(3));
-    assertNotEquals(0, after.get(4));
-    AuthorizationV1Api authz = new AuthorizationV1Api(admin);
-    assertTrue(sar(authz, grant.subjectGroup(), "", "pods", null, "list"));
-    assertTrue(sar(authz, grant.subjectGroup(), "", "pods", null, "get"));
-    assertTrue(sar(authz, grant.subjectGroup(), "", "events", null, "list"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", null, "watch"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "log", "get"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "exec", "create"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "", "pods", "portforward", "create"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "apps", "deployments", null, "get"));
-    assertEquals(false, sar(authz, grant.subjectGroup(), "", "events", null, "get"));
-    assertNotEquals(0, Kubectl.run(alice, null, "get", "deployments", "-n", NS).exit(),
-        "a permission the session never used is gone");
   }
 
   private static boolean sar(AuthorizationV1Api authz, String group, String apiGroup, String resource, String sub,
