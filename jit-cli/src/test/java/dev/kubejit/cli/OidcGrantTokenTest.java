@@ -64,7 +64,8 @@ class OidcGrantTokenTest {
 
   record Run(int exit, String out, String err) {}
 
-  private static Run plugin(ClientHome home, String grantId) {
+  /** Runs {@code kubejit credential --grant ID --oidc} as kubectl would, against {@code home}. */
+  static Run plugin(ClientHome home, String grantId) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     CommandLine cl = new CommandLine(new CredentialCommand());

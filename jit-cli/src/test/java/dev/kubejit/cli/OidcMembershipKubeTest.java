@@ -153,10 +153,10 @@ class OidcMembershipKubeTest {
     // and the plugin stops handing out a token with it at the latest when the cached one expires
     long lag;
     while (true) {
-      Run r = plugin(home, grant.id().value());
-      if (r.exit != 0) {
+      OidcGrantTokenTest.Run r = OidcGrantTokenTest.plugin(home, grant.id().value());
+      if (r.exit() != 0) {
         lag = System.nanoTime() - revokedAt;
-        assertTrue(r.err.contains("does not put you in group"), r.err);
+        assertTrue(r.err().contains("does not put you in group"), r.err());
         break;
       }
       assertTrue(System.nanoTime() - revokedAt < TOKEN_LIFETIME.plusSeconds(15).toNanos(),
@@ -198,23 +198,6 @@ class OidcMembershipKubeTest {
         + "contexts:\n- name: jit\n  context: {cluster: oidc, user: alice, namespace: " + NS + "}\n"
         + "current-context: jit\n");
     return file;
-  }
-
-  record Run(int exit, String out, String err) {}
-
-  private static Run plugin(ClientHome home, String grantId) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new CredentialCommand());
-    cl.setOut(new PrintWriter(out));
-    cl.setErr(new PrintWriter(err));
-    cl.setExecutionExceptionHandler((ex, c, p) -> {
-      c.getErr().println("kubejit: " + ex.getMessage());
-      c.getErr().flush();
-      return ex instanceof CliException ce ? ce.exitCode() : 1;
-    });
-    int exit = cl.execute("--grant", grantId, "--oidc", "--home", home.dir().toString());
-    return new Run(exit, out.toString(), err.toString());
   }
 
   private static List<String> groups(String idToken) throws Exception {
