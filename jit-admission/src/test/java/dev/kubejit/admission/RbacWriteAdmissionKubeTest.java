@@ -44,6 +44,31 @@ class RbacWriteAdmissionKubeTest {
   private static final String CORPUS_NS = "kj-corpus";
   private static final String SECRETS_ROLE = RbacWriteAdmissionTest.SECRETS_ROLE;
 
+  /** The corpus's clock: its timestamps are written for 2024-01-01T00:00:00Z. */
+  private static final Instant CORPUS_NOW = Instant.parse("2024-01-01T00:00:00Z");
+  private static final java.util.regex.Pattern TIMESTAMP =
+      java.util.regex.Pattern.compile("\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z");
+
+  /** The webhook's clock: the system's, moved ahead by {@link #ahead} when a test needs time to pass. */
+  private static final java.util.concurrent.atomic.AtomicReference<Duration> ahead =
+      new java.util.concurrent.atomic.AtomicReference<>(Duration.ZERO);
+  private static final Clock CLOCK = new Clock() {
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.now().plus(ahead.get());
+    }
+  };
+
   private static WebhookServer server;
   private static KubeControlPlane cp;
   private static Path mallory;
@@ -56,9 +81,9 @@ class RbacWriteAdmissionKubeTest {
     for (String ns : List.of(NS, CORPUS_NS)) {
       Kubectl.run(cp.adminKubeconfig(), null, "create", "namespace", ns);
     }
-    RbacWriteAdmission webhook = RbacWriteAdmission.builder().lint(RbacWriteAdmissionTest.linter(Clock.systemUTC()))
+    RbacWriteAdmission webhook = RbacWriteAdmission.builder().lint(RbacWriteAdmissionTest.linter(CLOCK))
         .escalationChecks(true).allowGroups("gitops-controllers").roleLookup(lookup(cp))
-        .auditSink(AuditSink.inMemory()).build();
+        .auditSink(AuditSink.inMemory()).clock(CLOCK).build();
     server = WebhookServer.start(dir, 0, "/admission/rbac", webhook::handle);
     String manifest = WebhookManifest.builder().webhook(WebhookManifest.Webhook.RBAC_WRITES)
         .url(URI.create("https://127.0.0.1:" + server.port() + "/admission/rbac"))
@@ -135,35 +160,86 @@ class RbacWriteAdmissionKubeTest {
    * Every applicable entry of jit-rbac's escalation corpus, applied with kubectl by a user off the
    * allow-list: kubectl writes the entry's objects in order, so a binding reaches the webhook after
    * its role exists, and the webhook lints the two together (the role read back through {@link
-   * RoleLookup}). Entries that still pass are listed.
+   * RoleLookup}). The corpus's timestamps are moved from its clock (2024-01-01) to now, keeping
+   * their distance from it, so that an entry is judged as the corpus means it and not as expired.
+   * Each entry must be refused by one of the errors the corpus names for it, except where the API
+   * server itself makes the entry impossible: it sets {@code creationTimestamp} on create, so an
+   * entry whose finding rests on a forged old creation time becomes an ordinary binding (that case
+   * is {@link #extendingAnOldKubeJitBindingBeyondTheCeilingIsRefused}).
    */
   @Test
-  void theLintersEscalationCorpusAppliedByANonAllowListedUserIsRefused() throws Exception {
+  void theLintersEscalationCorpusAppliedByANonAllowListedUserIsRefusedWithItsFinding() throws Exception {
     JsonNode corpus = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(Lab.projectFile(
         "jit-rbac/src/test/resources/dev/kubejit/rbac/corpus/escalation-corpus.yaml")));
+    Duration shift = Duration.between(CORPUS_NOW, Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    List<String> serverSetsCreation = List.of("jit-old-creation-long-life");
     int applicable = 0;
     List<String> refusedBy = new ArrayList<>();
-    List<String> passed = new ArrayList<>();
+    List<String> wrong = new ArrayList<>();
     for (JsonNode entry : corpus) {
       if (entry.has("apply") && !entry.get("apply").asBoolean()) {
         continue;
       }
       applicable++;
-      String objects = entry.get("objects").asText();
+      String id = entry.get("id").asText();
+      java.util.regex.Matcher ts = TIMESTAMP.matcher(entry.get("objects").asText());
+      String objects = ts.replaceAll(m -> Instant.parse(m.group()).plus(shift).toString());
       Kubectl.Result r = Kubectl.run(mallory, objects, "apply", "-f", "-");
       Kubectl.run(cp.adminKubeconfig(), objects, "delete", "--ignore-not-found", "-f", "-");
+      java.util.Set<String> expected = new java.util.TreeSet<>();
+      entry.get("errors").forEach(e -> expected.add(e.asText()));
       if (r.exit() != 0) {
         assertTrue(r.err().contains("admission webhook \"rbac.kubejit.dev\" denied the request"), r::toString);
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("refused by rule ([a-z0-9,-]+)").matcher(r.err());
         assertTrue(m.find(), r::toString);
-        refusedBy.add(entry.get("id").asText() + "=" + m.group(1));
-      } else {
-        passed.add(entry.get("id").asText());
+        List<String> rules = List.of(m.group(1).split(","));
+        refusedBy.add(id + "=" + m.group(1));
+        if (rules.stream().noneMatch(expected::contains)) {
+          wrong.add(id + " refused by " + rules + ", not by any of " + expected);
+        }
+      } else if (!serverSetsCreation.contains(id)) {
+        wrong.add(id + " passed; expected " + expected);
       }
     }
     System.out.println("escalation corpus: " + refusedBy.size() + " of " + applicable + " entries refused at"
-        + " admission " + refusedBy + "; passed: " + passed);
-    assertTrue(refusedBy.size() >= 35, "fewer corpus entries refused than without the role lookup: " + refusedBy);
+        + " admission " + refusedBy);
+    assertEquals(List.of(), wrong);
+    assertEquals(applicable - serverSetsCreation.size(), refusedBy.size());
+  }
+
+  /**
+   * The real form of the corpus's {@code jit-old-creation-long-life}: a KubeJIT binding created
+   * legitimately, then, hours later, updated to expire two hours from then. Its lifetime, measured
+   * from the creation time the API server set, passes the 8-hour ceiling, so the update is refused.
+   */
+  @Test
+  void extendingAnOldKubeJitBindingBeyondTheCeilingIsRefused() throws Exception {
+    String name = "jit-extended";
+    String labels = "{app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: g-extended}";
+    String objects = String.join("\n", "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
+        "metadata: {name: " + name + ", namespace: " + NS + ", labels: " + labels + "}",
+        "rules: [{apiGroups: [\"\"], resources: [pods/log], verbs: [get]}]", "---",
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding",
+        "metadata: {name: " + name + ", namespace: " + NS + ", labels: " + labels + ",",
+        "  annotations: {kubejit.dev/expires-at: \"" + Instant.now().plus(Duration.ofHours(1))
+            .truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "\"}}",
+        "subjects: [{kind: Group, name: \"jit:grant:g-extended\", apiGroup: rbac.authorization.k8s.io}]",
+        "roleRef: {kind: Role, name: " + name + ", apiGroup: rbac.authorization.k8s.io}");
+    try {
+      Kubectl.run(mallory, objects, "apply", "-f", "-").ok();
+      ahead.set(Duration.ofHours(7));
+      String later = Instant.now().plus(Duration.ofHours(9)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+      assertRefused(Kubectl.run(mallory, null, "-n", NS, "annotate", "--overwrite", "rolebinding", name,
+          "kubejit.dev/expires-at=" + later), "jit-expiry-too-long");
+      // Two hours from the (moved) now but within 8 h of creation is still fine.
+      String fine = Instant.now().plus(Duration.ofHours(7).plusMinutes(30))
+          .truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+      Kubectl.run(mallory, null, "-n", NS, "annotate", "--overwrite", "rolebinding", name,
+          "kubejit.dev/expires-at=" + fine).ok();
+    } finally {
+      ahead.set(Duration.ZERO);
+      Kubectl.run(cp.adminKubeconfig(), objects, "delete", "--ignore-not-found", "-f", "-");
+    }
   }
 
   @Test

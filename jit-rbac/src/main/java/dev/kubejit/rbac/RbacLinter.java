@@ -39,7 +39,8 @@ import java.util.Set;
  * privileged rules), {@code exec-get-only} (warning). Binding checks: {@code user-subject}, {@code
  * broad-subject} (system:authenticated and other population groups), {@code jit-subject}
  * (anything but a non-system Group in a KubeJIT binding), {@code privileged-roleref}, {@code
- * unknown-roleref} (a KubeJIT binding to a role not in the snapshot), {@code pod-exec} (through a
+ * unknown-roleref} (a KubeJIT binding to a role not in the snapshot, not KubeJIT's, or of another
+ * grant), {@code pod-exec} (through a
  * ClusterRoleBinding), {@code jit-no-expiry}, {@code jit-expiry-too-long} (measured from the
  * injected clock's now, and from the creation time when one is given, never trusting it to
  * shorten the bound), {@code jit-created-in-future}, {@code malformed}; warning {@code
@@ -248,6 +249,16 @@ public final class RbacLinter {
       out.add(f("unknown-roleref", Severity.ERROR, b, "JIT binding refers to " + Names.safe(b.roleKind) + " "
           + Names.safe(b.roleName) + ", which is not among the objects checked; a JIT binding must refer to its"
           + " own, checked role"));
+    } else if (roleKindOk && !Names.MANAGED_BY_VALUE.equals(role.labels.get(Names.MANAGED_BY))) {
+      out.add(f("unknown-roleref", Severity.ERROR, b, "JIT binding refers to " + Names.safe(b.roleKind) + " "
+          + Names.safe(b.roleName) + ", which is not KubeJIT's (no " + Names.MANAGED_BY + "=" + Names.MANAGED_BY_VALUE
+          + " label); KubeJIT binds only the role it creates for the grant"));
+    } else if (roleKindOk && b.labels.containsKey(Names.GRANT_ID)
+        && !b.labels.get(Names.GRANT_ID).equals(role.labels.get(Names.GRANT_ID))) {
+      out.add(f("unknown-roleref", Severity.ERROR, b, "JIT binding of grant " + Names.quote(b.labels.get(Names.GRANT_ID))
+          + " refers to " + Names.safe(b.roleKind) + " " + Names.safe(b.roleName) + ", which belongs to "
+          + (role.labels.containsKey(Names.GRANT_ID) ? "grant " + Names.quote(role.labels.get(Names.GRANT_ID)) : "no grant")
+          + "; KubeJIT binds only the role it creates for the same grant"));
     }
     if (b.namespace == null) {
       out.add(f("cluster-scoped-jit", Severity.WARNING, b, "JIT binding is cluster-wide; prefer a RoleBinding"));

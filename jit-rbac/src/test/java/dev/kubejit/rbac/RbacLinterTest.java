@@ -117,7 +117,8 @@ String groups, String resources, String verbs) {
         + "subjects: " + subjects + "\nroleRef: " + roleRef + "\n";
   }
 
-  private static final String POD_READER = "kind: Role\nmetadata: {name: r, namespace: ns}\n"
+  /** A Role as the broker makes it: labelled as KubeJIT's, so a KubeJIT binding may refer to it. */
+  private static final String POD_READER = "kind: Role\nmetadata: {name: r, namespace: ns, labels: {app.kubernetes.io/managed-by: kubejit}}\n"
       + "rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n---\n";
 
   @Test
@@ -143,7 +144,8 @@ String groups, String resources, String verbs) {
     assertEquals(Set.of("jit-no-expiry"), ids(LINTER.lintYaml(POD_READER + binding("RoleBinding",
         "[{kind: Group, name: g}]", role, managed + "  annotations: {kubejit.dev/expires-at: tomorrow}\n"))));
     assertEquals(Set.of("cluster-scoped-jit"), ids(LINTER.lintYaml(
-        "kind: ClusterRole\nmetadata: {name: x}\nrules: [{apiGroups: [''], resources: [nodes], verbs: [get]}]\n---\n"
+        "kind: ClusterRole\nmetadata: {name: x, labels: {app.kubernetes.io/managed-by: kubejit}}\n"
+            + "rules: [{apiGroups: [''], resources: [nodes], verbs: [get]}]\n---\n"
             + binding("ClusterRoleBinding", "[{kind: Group, name: g}]", "{kind: ClusterRole, name: x}",
             managed + "  annotations: {kubejit.dev/expires-at: '2024-01-01T01:00:00Z'}\n"))));
     assertEquals(Set.of("malformed"), ids(LINTER.lintYaml("kind: RoleBinding\nmetadata: {name: x}\n")));
@@ -218,6 +220,30 @@ String groups, String resources, String verbs) {
     // The same binding without the KubeJIT label is someone else's: nothing to say without its role.
     assertEquals(Set.of(), ids(LINTER.lintYaml(binding("ClusterRoleBinding", "[{kind: Group, name: g}]",
         "{kind: ClusterRole, name: my-role}", ""))));
+  }
+
+  @Test
+  void jitBindingMayReferOnlyToKubeJitsRoleOfTheSameGrant() {
+    String binding = binding("RoleBinding", "[{kind: Group, name: g}]", "{kind: Role, name: r}",
+        "  labels: {app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: g1}\n"
+            + "  annotations: {kubejit.dev/expires-at: '2024-01-01T01:00:00Z'}\n");
+    String rule = "rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]\n---\n";
+    // The broker's pair: both labelled, the same grant.
+    assertEquals(Set.of(), ids(LINTER.lintYaml("kind: Role\nmetadata: {name: r, namespace: ns, labels: "
+        + "{app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: g1}}\n" + rule + binding)));
+    // A role present in the snapshot but not KubeJIT's (someone's, or a built-in one).
+    List<Finding> foreign = LINTER.lintYaml("kind: Role\nmetadata: {name: r, namespace: ns}\n" + rule + binding);
+    assertEquals(Set.of("unknown-roleref"), ids(foreign));
+    assertTrue(foreign.get(0).message().contains("not KubeJIT's"), foreign.toString());
+    // KubeJIT's role, but another grant's: a binding must not borrow it.
+    List<Finding> borrowed = LINTER.lintYaml("kind: Role\nmetadata: {name: r, namespace: ns, labels: "
+        + "{app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: g2}}\n" + rule + binding);
+    assertEquals(Set.of("unknown-roleref"), ids(borrowed));
+    assertTrue(borrowed.get(0).message().contains("grant 'g2'") || borrowed.get(0).message().contains("grant \"g2\""),
+        borrowed.toString());
+    // ... or a KubeJIT role that belongs to no grant.
+    assertEquals(Set.of("unknown-roleref"), ids(LINTER.lintYaml("kind: Role\nmetadata: {name: r, namespace: ns, "
+        + "labels: {app.kubernetes.io/managed-by: kubejit}}\n" + rule + binding)));
   }
 
   @ParameterizedTest
