@@ -106,7 +106,8 @@ final class ServerWiring {
         reaper.start();
       }
 
-      GatewayWiring.start(config, broker, audit, sshCa, clock, opened);
+      GatewayWiring.start(config, broker, audit, sshCa.publicKeyLine(), sshCa.fingerprint(), clock, opened)
+          .ifPresent(metrics::bindGateway);
 
       ServerConfig.Authentication auth = config.authentication();
       Authenticator authenticator = authenticator(auth, clock);
@@ -238,7 +239,7 @@ final class ServerWiring {
     return m;
   }
 
-  private static RequestStore store(ServerConfig config, Deque<AutoCloseable> opened) {
+  static RequestStore store(ServerConfig config, Deque<AutoCloseable> opened) {
     ServerConfig.Store s = config.store();
     switch (s.kind()) {
       case SQLITE: {

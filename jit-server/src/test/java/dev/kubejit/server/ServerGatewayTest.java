@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code kubejit serve} starts the SSH gateway of its {@code gateway:} section beside the API: the
  * real OpenSSH client sees the host certificate signed by the server's SSH CA (accepted through one
- * {@code @cert-authority} line, refused under another CA) and is refused with a plain key. Commands
+ * {@code @cert-authority} line, refused under another CA) and is refused with a plain key, which the
+ * service's {@code /metrics} counts under the gateway's rule. Commands
  * in pods are covered by jit-gateway's kube tests; this is the wiring.
  */
 class ServerGatewayTest {
@@ -62,6 +63,17 @@ class ServerGatewayTest {
       assertEquals("255", spoofCheck[0], spoofCheck[2]);
       assertTrue(spoofCheck[2].contains("Host key verification failed"),
           "under another CA the gateway's host certificate is not trusted: " + spoofCheck[2]);
+
+      // The gateway's counters are on the service's /metrics: the plain key was refused by its rule.
+      java.net.http.HttpResponse<String> metrics = broker.client.send(java.net.http.HttpRequest.newBuilder(
+          broker.base.resolve("/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      String m = metrics.body();
+      assertTrue(m.contains("kubejit_gateway_connections_total{outcome=\"refused\",rule=\"gateway:certificate-required\"} 1"),
+          m);
+      assertTrue(m.contains("kubejit_gateway_connections_total{outcome=\"accepted\",rule=\"none\"} 0"), m);
+      assertTrue(m.contains("kubejit_gateway_sessions_live 0"), m);
+      assertTrue(m.contains("kubejit_requests") || m.contains("kubejit_audit_write_seconds"), "the broker's own metrics too");
     }
   }
 
