@@ -106,8 +106,9 @@ final class ServerWiring {
         reaper.start();
       }
 
-      GatewayWiring.start(config, broker, audit, sshCa.publicKeyLine(), sshCa.fingerprint(), clock, opened)
-          .ifPresent(metrics::bindGateway);
+      Optional<dev.kubejit.gateway.SshGateway> gateway = GatewayWiring.start(config, broker, audit, sshCa.publicKeyLine(),
+          sshCa.fingerprint(), clock, opened);
+      gateway.ifPresent(metrics::bindGateway);
 
       ServerConfig.Authentication auth = config.authentication();
       Authenticator authenticator = authenticator(auth, clock);
@@ -119,6 +120,8 @@ final class ServerWiring {
           })
           .readinessCheck("audit", () -> Files.isWritable(config.auditDirectory())
               ? Optional.empty() : Optional.of("audit directory is not writable"));
+      gateway.ifPresent(g -> api.readinessCheck("gateway", () -> g.isListening()
+          ? Optional.empty() : Optional.of("the SSH gateway's listener is not bound")));
       for (Map.Entry<String, ServerConfig.Cluster> c : config.clusters().entrySet()) {
         ClusterKubeconfig kc = ClusterKubeconfig.read(c.getValue());
         api.cluster(c.getKey(), kc.server(), kc.certificateAuthorityData());

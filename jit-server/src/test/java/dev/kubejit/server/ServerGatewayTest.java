@@ -74,6 +74,10 @@ class ServerGatewayTest {
       assertTrue(m.contains("kubejit_gateway_connections_total{outcome=\"accepted\",rule=\"none\"} 0"), m);
       assertTrue(m.contains("kubejit_gateway_sessions_live 0"), m);
       assertTrue(m.contains("kubejit_requests") || m.contains("kubejit_audit_write_seconds"), "the broker's own metrics too");
+      java.net.http.HttpResponse<String> ready = broker.client.send(java.net.http.HttpRequest.newBuilder(
+          broker.base.resolve("/readyz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, ready.statusCode(), ready.body());
+      assertTrue(ready.body().contains("\"gateway\":\"ok\""), ready.body());
     }
   }
 
