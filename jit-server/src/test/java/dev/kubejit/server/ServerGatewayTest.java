@@ -97,6 +97,24 @@ class ServerGatewayTest {
         yaml.replace("  recordings: r\n", "  recordings: r\n  checkInterval: PT2M\n").getBytes(StandardCharsets.UTF_8),
         "kubejit.yaml", dir));
     assertTrue(interval.getMessage().contains("checkInterval"), interval.getMessage());
+    ConfigException sameAddress = assertThrows(ConfigException.class, () -> ServerConfig.parse(
+        yaml.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 0.0.0.0:2222\n").getBytes(StandardCharsets.UTF_8),
+        "kubejit.yaml", dir));
+    assertTrue(sameAddress.getMessage().contains("healthAddress must differ"), sameAddress.getMessage());
+    ConfigException badHealth = assertThrows(ConfigException.class, () -> ServerConfig.parse(
+        yaml.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 9090\n").getBytes(StandardCharsets.UTF_8),
+        "kubejit.yaml", dir));
+    assertTrue(badHealth.getMessage().contains("healthAddress") || badHealth.getMessage().contains("host:port"),
+        badHealth.getMessage());
+    String ok = yaml.replace("gateway:\n", "clusters:\n  prod:\n    kubeconfig: prod.kubeconfig\ngateway:\n");
+    ServerConfig.Gateway defaults = ServerConfig.parse(ok.getBytes(StandardCharsets.UTF_8), "kubejit.yaml", dir).gateway()
+        .orElseThrow();
+    assertEquals("127.0.0.1", defaults.healthHost(), "health and metrics stay on loopback unless configured");
+    assertEquals(9090, defaults.healthPort());
+    ServerConfig.Gateway set = ServerConfig.parse(ok.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 0.0.0.0:9191\n")
+        .getBytes(StandardCharsets.UTF_8), "kubejit.yaml", dir).gateway().orElseThrow();
+    assertEquals("0.0.0.0", set.healthHost());
+    assertEquals(9191, set.healthPort());
   }
 
   /** Runs {@code help} through the gateway with {@code key} (no certificate); returns exit, stdout, stderr. */
