@@ -3,6 +3,7 @@ package dev.kubejit.cli;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import dev.kubejit.credentials.CertificateAuthority;
+import dev.kubejit.server.KubeJitGateway;
 import dev.kubejit.server.KubeJitServer;
 import dev.kubejit.server.ServerConfig;
 import dev.kubejit.testing.KubeControlPlane;
@@ -70,6 +71,7 @@ final class ClusterDemo {
   private KubeControlPlane controlPlane;
   private KubeNode node;
   private KubeJitServer server;
+  private KubeJitGateway gateway;
   private boolean tornDown;
   /** Set by the shutdown hook (Ctrl-C): the story stops printing and checking; the hook tears down. */
   private volatile boolean stopping;
@@ -121,7 +123,8 @@ final class ClusterDemo {
           // the JVM is shutting down: the hook runs or has run
         }
         out.println();
-        out.println(++steps + ". tear down: kubejit serve, the node, the control plane");
+        out.println(++steps + ". tear down: " + (gateway == null ? "" : "kubejit gateway serve, ")
+            + "kubejit serve, the node, the control plane");
         tearDown();
         out.println("    -> stopped" + (controlPlane == null ? " (nothing was running)" : ""));
       }
@@ -162,8 +165,11 @@ final class ClusterDemo {
   }
 
   private static List<Path> onPath(String tool) {
+    return onPath(tool, System.getenv("PATH"));
+  }
+
+  private static List<Path> onPath(String tool, String path) {
     List<Path> found = new ArrayList<>();
-    String path = System.getenv("PATH");
     if (path != null) {
       for (String d : path.split(File.pathSeparator)) {
         Path p = d.isEmpty() ? null : Path.of(d, tool);
@@ -300,6 +306,8 @@ final class ClusterDemo {
     expect(secrets.exit != 0 && secrets.err.contains("Forbidden") && secrets.err.contains("secrets"),
         "kubectl get secrets is Forbidden");
 
+    List<String> ssh = gatewaySteps(setup, config, grant);
+
     step("bob revokes the grant");
     Run revoked = cli("bob", "revoke", id, "--reason", "incident closed", "--home", bob.toString()).expect(0);
     expect(revoked.out.startsWith("request " + id + " REVOKED"), "the request is REVOKED");
@@ -307,10 +315,15 @@ final class ClusterDemo {
         "kubejit.dev/grant-id=" + grant, "-o", "name");
     expect(gone.exit == 0 && gone.out.isBlank(), "the grant's Role and RoleBinding are gone");
 
-    step("alice tries again with the same kubeconfig");
+    step("alice tries again with the same kubeconfig" + (ssh == null ? "" : " and through the gateway with ssh"));
     Run after = kubectl("alice", kubeconfig, "get", "pods", "-n", NAMESPACE);
     expect(after.exit != 0 && after.err.contains("was revoked by bob"),
         "kubectl fails: the exec plugin says bob revoked the grant");
+    if (ssh != null) {
+      Run sshAfter = command("alice", ssh, "--", "exec", POD, "--", "cat", APP_LOG_PATH);
+      expect(sshAfter.exit == 255 && sshAfter.err.contains("Permission denied"),
+          "the gateway refuses her still-valid SSH certificate: the grant is revoked");
+    }
 
     step("the API server's audit log, correlated with the grant by KubeJIT's audit log");
     Run correlated = cli("the auditor", "audit", "correlate", "--jit", setup.resolve("audit/audit.jsonl").toString(),
@@ -322,6 +335,121 @@ final class ClusterDemo {
         "the audit shows the exec into " + POD + " under the grant");
     expect(underGrant.stream().anyMatch(c -> c.contains(" secrets ") && c.contains(" 403 ")),
         "the audit shows the refused secrets listing under the grant");
+    if (ssh != null) {
+      expect(underGrant.stream().filter(c -> c.contains("pods/exec") && c.contains("/" + POD + " ")).count() >= 2,
+          "the gateway's exec is under the grant too: made as alice in the grant's group, not as the gateway");
+    }
+  }
+
+  /**
+   * The gateway steps: {@code kubejit gateway serve} (in this JVM) beside the broker on the same
+   * store, an SSH certificate for alice's grant from the broker's API, and the real {@code ssh}
+   * running an allowed and a refused command in the pod. Returns alice's ssh command (up to the
+   * host alias), or null when the step was skipped because ssh or ssh-keygen is not on PATH.
+   */
+  private List<String> gatewaySteps(Path setup, Path config, String grant) throws IOException, InterruptedException {
+    step("the SSH gateway: kubejit gateway serve beside the broker, on the same store (docs/gateway.md)");
+    List<String> missing = missingForGateway(System.getenv("PATH"));
+    if (!missing.isEmpty()) {
+      out.println("    -> " + gatewaySkipped(missing));
+      out.flush();
+      return null;
+    }
+    Path gw = Files.createDirectory(dir.resolve("gateway"), PosixFilePermissions.asFileAttribute(InitCommand.DIR_MODE));
+    command("the platform team", List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kubejit-gateway", "-f",
+        gw.resolve("ssh_host_ed25519_key").toString())).expect(0);
+    cli("the platform team", "ssh", "host-cert", "--ca", setup.resolve("ca/ssh").toString(), "--public-key",
+        gw.resolve("ssh_host_ed25519_key.pub").toString(), "--hostname", "127.0.0.1", "--ttl", "24h", "--out",
+        gw.resolve("ssh_host_ed25519_key-cert.pub").toString()).expect(0);
+    int sshPort = freePort();
+    int healthPort = freePort();
+    Path gatewayConfig = setup.resolve("gateway.yaml");
+    String section = "gateway:\n  address: 127.0.0.1:" + sshPort + "\n  healthAddress: 127.0.0.1:" + healthPort
+        + "\n  cluster: " + CLUSTER + "\n  hostKeyFile: " + gw.resolve("ssh_host_ed25519_key")
+        + "\n  hostCertificateFile: " + gw.resolve("ssh_host_ed25519_key-cert.pub")
+        + "\n  recordings: " + gw.resolve("recordings") + "\n  checkInterval: PT0.5S\n";
+    Files.writeString(gatewayConfig, Files.readString(config, UTF_8) + section, UTF_8);
+    out.println("    wrote " + gatewayConfig + ": kubejit.yaml plus");
+    section.lines().forEach(l -> out.println("      " + l));
+    out.println("    the platform team $ kubejit gateway serve --config " + gatewayConfig + "   (in this JVM)");
+    gateway = KubeJitGateway.start(ServerConfig.load(gatewayConfig));
+    out.println("    -> SSH on 127.0.0.1:" + gateway.sshPort() + ", health " + gateway.healthUri());
+    java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+        .connectTimeout(java.time.Duration.ofSeconds(10)).build();
+    java.net.http.HttpResponse<String> ready = http.send(java.net.http.HttpRequest.newBuilder(
+        gateway.healthUri().resolve("/readyz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    out.println("    GET " + gateway.healthUri() + "/readyz -> " + ready.statusCode() + " " + ready.body());
+    expect(ready.statusCode() == 200, "the gateway is ready: SSH listener bound, store answering");
+
+    step("alice gets an SSH certificate for her grant from the broker and runs the command through the gateway with ssh");
+    Path keys = Files.createDirectory(dir.resolve("alice-ssh"), PosixFilePermissions.asFileAttribute(InitCommand.DIR_MODE));
+    Path key = keys.resolve("id_ed25519");
+    command("alice", List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "alice", "-f", key.toString())).expect(0);
+    Path cert = keys.resolve("kubejit-" + grant + "-cert.pub");
+    out.println("    alice $ POST " + server.uri() + "/api/v1/grants/" + grant + "/credentials {\"sshPublicKey\": <"
+        + keys.resolve("id_ed25519.pub").getFileName() + ">}   (with her login in " + dir.resolve("alice") + ")");
+    com.fasterxml.jackson.databind.JsonNode issued = BrokerClient.open(ClientHome.resolve(dir.resolve("alice")))
+        .post("/api/v1/grants/" + grant + "/credentials",
+            Map.of("sshPublicKey", Files.readString(keys.resolve("id_ed25519.pub"), UTF_8).strip()));
+    String certificate = issued.path("credentials").path(0).path("certificate").asText();
+    Files.writeString(cert, certificate + "\n", UTF_8);
+    out.println("      -> certificate written to " + cert + " (key id names the grant)");
+    Run sshConfig = cli("alice", "ssh", "config", "--grant", grant, "--gateway", "127.0.0.1:" + gateway.sshPort(), "--user",
+        "alice", "--ca-public-key", setup.resolve("ca/ssh/ssh_ca.pub").toString(), "--identity", key.toString(),
+        "--certificate", cert.toString(), "--known-hosts", keys.resolve("known_hosts").toString()).expect(0);
+    String[] parts = sshConfig.out.split("\n\n", 2);
+    Files.writeString(keys.resolve("config"), parts[0] + "\n", UTF_8);
+    Files.writeString(keys.resolve("known_hosts"), parts.length > 1 ? parts[1].lines()
+        .filter(l -> l.startsWith("@cert-authority ")).findFirst().orElse("") + "\n" : "", UTF_8);
+    List<String> ssh = List.of("ssh", "-F", keys.resolve("config").toString(), "kubejit-" + grant);
+    Run viaSsh = command("alice", ssh, "--", "exec", POD, "--", "cat", APP_LOG_PATH);
+    expect(viaSsh.exit == 0 && viaSsh.out.equals(APP_LOG),
+        "ssh ... -- exec " + POD + " -- cat " + APP_LOG_PATH + " prints the log, run as the grant's identity");
+    Run refused = command("alice", ssh, "--", "exec", POD, "--", "cat", "/etc/shadow");
+    expect(refused.exit == 77 && refused.err.contains("refused by rule read-logs"),
+        "cat /etc/shadow is refused by the policy's rule (exit 77) and never reaches the API server");
+    return ssh;
+  }
+
+  /** The OpenSSH tools the gateway step needs that are not on {@code path}. */
+  static List<String> missingForGateway(String path) {
+    List<String> missing = new ArrayList<>();
+    for (String tool : List.of("ssh", "ssh-keygen")) {
+      if (onPath(tool, path).isEmpty()) {
+        missing.add(tool);
+      }
+    }
+    return missing;
+  }
+
+  static String gatewaySkipped(List<String> missing) {
+    return "skipped: " + String.join(" and ", missing) + " not on PATH (the gateway step runs the real OpenSSH client);"
+        + " install openssh-client to see it";
+  }
+
+  /** Runs an external command and prints it and its output. */
+  private Run command(String who, List<String> base, String... more) throws IOException, InterruptedException {
+    List<String> cmd = new ArrayList<>(base);
+    cmd.addAll(List.of(more));
+    show(who, cmd.get(0), cmd.subList(1, cmd.size()).toArray(String[]::new));
+    Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+    java.util.concurrent.CompletableFuture<String> stdout = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> readAll(p.getInputStream()));
+    java.util.concurrent.CompletableFuture<String> stderr = java.util.concurrent.CompletableFuture.supplyAsync(
+        () -> readAll(p.getErrorStream()));
+    if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException(cmd.get(0) + " did not finish in 120 s");
+    }
+    return printed(new Run(p.exitValue(), stdout.join(), stderr.join()));
+  }
+
+  private static String readAll(InputStream in) {
+    try {
+      return new String(in.readAllBytes(), UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** The call lines {@code kubejit audit correlate} printed under {@code grant}'s header. */
@@ -388,6 +516,9 @@ final class ClusterDemo {
     }
     tornDown = true;
     List<AutoCloseable> started = new ArrayList<>();
+    if (gateway != null) {
+      started.add(gateway);
+    }
     if (server != null) {
       started.add(server);
     }

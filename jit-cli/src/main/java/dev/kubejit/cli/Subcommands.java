@@ -4,7 +4,7 @@ package dev.kubejit.cli;
 final class Subcommands {
   static final Class<?>[] EXTRA = {
     CaCommand.class, CertCommand.class, SshCommand.class, TokenCommand.class, CredentialCommand.class,
-    RbacCommand.class, PolicyCommand.class, AuditCommand.class, InitCommand.class, ServeCommand.class, AdmissionCommand.class,
+    RbacCommand.class, PolicyCommand.class, AuditCommand.class, InitCommand.class, ServeCommand.class, GatewayCommand.class, AdmissionCommand.class,
     // the broker's client (ClientCommands): login, request, approve, deny, get, activate, revoke, kubeconfig
     ClientCommands.Login.class, ClientCommands.Request.class, ClientCommands.Approve.class, ClientCommands.Deny.class,
     ClientCommands.Get.class, ClientCommands.Activate.class, ClientCommands.Revoke.class, ClientCommands.KubeconfigCmd.class, ProxyCommand.class

@@ -47,14 +47,35 @@ class ClusterDemoTest {
     assertTrue(out.contains("Error from server (Forbidden): secrets is forbidden: User \"alice\" cannot list resource \"secrets\""),
         out);
 
+    // the gateway: kubejit gateway serve, alice's SSH certificate for the grant, the real ssh into the pod
+    assertTrue(out.contains("kubejit gateway serve --config "), out);
+    assertTrue(Pattern.compile("(?m)^    GET http://127\\.0\\.0\\.1:\\d+/readyz -> 200 ").matcher(out).find(), out);
+    String sshLine = "    alice $ ssh -F " + dir.resolve("alice-ssh/config") + " kubejit-" + grant + " -- exec api-0 -- ";
+    int allowed = out.indexOf(sshLine + "cat /var/log/app.log\n");
+    assertTrue(allowed >= 0, out);
+    assertTrue(out.startsWith(sshLine + "cat /var/log/app.log\n      " + ClusterDemo.APP_LOG.lines().findFirst().orElseThrow()
+        + "\n", allowed), "ssh printed the file from the pod:\n" + out.substring(allowed));
+    int refused = out.indexOf(sshLine + "cat /etc/shadow\n");
+    assertTrue(refused > allowed, out);
+    assertTrue(out.startsWith(sshLine + "cat /etc/shadow\n      kubejit: refused by rule read-logs: ", refused),
+        out.substring(refused));
+    try (var casts = Files.walk(dir.resolve("gateway/recordings/" + grant))) {
+      assertTrue(casts.anyMatch(p -> p.toString().endsWith(".cast")), "the session was recorded");
+    }
+    assertTrue(Files.size(dir.resolve("broker/audit/gateway-audit.jsonl")) > 0, "the gateway's audit log");
+
     // after bob's revoke, the exec plugin refuses with his name and kubectl cannot authenticate
     assertTrue(out.contains("kubejit: grant " + grant + " was revoked by bob at "), out);
     assertTrue(out.contains("getting credentials: exec: executable "), out);
+    int after = out.indexOf(sshLine + "cat /var/log/app.log\n", refused);
+    assertTrue(after > refused && out.indexOf("Permission denied", after) > after, "the gateway refuses the revoked grant");
 
     // the API server's audit log, joined with KubeJIT's: the calls alice made under the grant
     List<String> calls = ClusterDemo.callsUnder(out.replace("\n      ", "\n"), grant);
     assertTrue(calls.stream().anyMatch(c -> c.contains(" list pods payments/- 200 ")), calls.toString());
     assertTrue(calls.stream().anyMatch(c -> c.contains(" create pods/exec payments/api-0 101 ")), calls.toString());
+    assertTrue(calls.stream().filter(c -> c.contains(" create pods/exec payments/api-0 101 ")).count() >= 2,
+        "kubectl's exec and the gateway's, both as alice under the grant: " + calls);
     assertTrue(calls.stream().anyMatch(c -> c.contains(" list secrets payments/- 403 ")), calls.toString());
     assertTrue(out.contains("outside any active grant window: 0"), out);
 
@@ -109,6 +130,16 @@ class ClusterDemoTest {
     Files.writeString(earlier.resolve("left-over"), "x");
     ClusterDemo.prepare(earlier);
     assertEquals(List.of(".kubejit-demo-cluster"), Files.list(earlier).map(p -> p.getFileName().toString()).toList());
+  }
+
+  @Test
+  void theGatewayStepSaysItIsSkippedAndWhyWithoutTheOpenSshTools() throws Exception {
+    Path empty = Files.createDirectory(tmp.resolve("no-tools"));
+    List<String> missing = ClusterDemo.missingForGateway(empty.toString());
+    assertEquals(List.of("ssh", "ssh-keygen"), missing);
+    assertEquals("skipped: ssh and ssh-keygen not on PATH (the gateway step runs the real OpenSSH client);"
+        + " install openssh-client to see it", ClusterDemo.gatewaySkipped(missing));
+    assertEquals(List.of(), ClusterDemo.missingForGateway(System.getenv("PATH")), "this machine has both");
   }
 
   private static void restore(String property, String value) {

@@ -42,8 +42,11 @@ final class CertificateLogin implements PublickeyAuthenticator {
   private final GatewayAudit audit;
   private final Clock clock;
   private final String cluster;
+  private final GatewayCounters counters;
 
-  CertificateLogin(SshCertificateVerifier verifier, JitBroker broker, GatewayAudit audit, Clock clock, String cluster) {
+  CertificateLogin(SshCertificateVerifier verifier, JitBroker broker, GatewayAudit audit, Clock clock, String cluster,
+      GatewayCounters counters) {
+    this.counters = counters;
     this.verifier = verifier;
     this.broker = broker;
     this.audit = audit;
@@ -121,6 +124,7 @@ final class CertificateLogin implements PublickeyAuthenticator {
 
   private boolean refuse(Login login, RequestRecord rec, String rule, String reason, Map<String, String> attributes) {
     log.info("SSH login refused by {}: {} {}", rule, reason, attributes);
+    counters.connectionRefused(rule);
     try {
       audit.write(audit.refusal("connect", login, rec, rule, reason), attributes);
     } catch (RuntimeException e) {

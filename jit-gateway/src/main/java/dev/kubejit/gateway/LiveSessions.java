@@ -27,10 +27,12 @@ final class LiveSessions {
   private final GatewayAudit audit;
   private final Clock clock;
   private final String cluster;
+  private final GatewayCounters counters;
   private final Map<ServerSession, Set<Runner.Running>> sessions = new ConcurrentHashMap<>();
   private final Set<ServerSession> cut = ConcurrentHashMap.newKeySet();
 
-  LiveSessions(JitBroker broker, GatewayAudit audit, Clock clock, String cluster) {
+  LiveSessions(JitBroker broker, GatewayAudit audit, Clock clock, String cluster, GatewayCounters counters) {
+    this.counters = counters;
     this.broker = broker;
     this.audit = audit;
     this.clock = clock;
@@ -64,8 +66,25 @@ final class LiveSessions {
     return cut.contains(s);
   }
 
+  /** The gateway's counters (login, command, cut and forward paths count into them). */
+  GatewayCounters counters() {
+    return counters;
+  }
+
   int size() {
     return sessions.size();
+  }
+
+  /** Why a grant may no longer be used, for the metrics: its window ended, it was revoked, or something else. */
+  static GatewayCounters.Cut cause(RequestRecord rec, String problem) {
+    if (rec != null && rec.state() == dev.kubejit.api.RequestState.REVOKED) {
+      return GatewayCounters.Cut.REVOKED;
+    }
+    if (problem.startsWith("broker:grant-expiry ")
+        || (rec != null && rec.state() == dev.kubejit.api.RequestState.EXPIRED)) {
+      return GatewayCounters.Cut.EXPIRED;
+    }
+    return GatewayCounters.Cut.OTHER;
   }
 
   void sweep() {
@@ -95,6 +114,7 @@ final class LiveSessions {
         continue;
       }
       cut.add(s);
+      counters.sessionCut(cause(rec, problem.get()));
       String[] rr = problem.get().split(" ", 2);
       String message = "session closed: " + rr[1] + " (rule " + rr[0] + ")";
       int commands = e.getValue().size();

@@ -53,8 +53,11 @@ final class Runner {
   private final String cluster;
   private final Path recordings;
   private final AtomicLong sequence = new AtomicLong();
+  private final GatewayCounters counters;
 
-  Runner(JitBroker broker, GrantClients clients, GatewayAudit audit, Clock clock, String cluster, Path recordings) {
+  Runner(JitBroker broker, GrantClients clients, GatewayAudit audit, Clock clock, String cluster, Path recordings,
+      GatewayCounters counters) {
+    this.counters = counters;
     this.broker = broker;
     this.clients = clients;
     this.audit = audit;
@@ -142,18 +145,19 @@ final class Runner {
       if (cmd.stdin) {
         Decision interactive = broker.authorize(grant.id(), login.holder, Use.action(Action.EXEC).in(cmd.pod, container));
         if (!interactive.isAllowed()) {
-          return report(err, interactive.ruleId().orElse("policy:default-deny"), "stdin requested: " + interactive.reason());
+          return refused(err, interactive.ruleId().orElse("policy:default-deny"), "stdin requested: " + interactive.reason());
         }
       }
       d = broker.authorize(grant.id(), login.holder, use);
     } catch (RuntimeException e) {
       log.warn("authorize {} on grant {} failed; refusing: {}", use, grant.id(), e.toString());
-      return report(err, "gateway:decision", "the decision could not be made or recorded ("
+      return refused(err, "gateway:decision", "the decision could not be made or recorded ("
           + e.getClass().getSimpleName() + "); refused");
     }
     if (!d.isAllowed()) {
-      return report(err, d.ruleId().orElse("policy:default-deny"), d.reason());
+      return refused(err, d.ruleId().orElse("policy:default-deny"), d.reason());
     }
+    counters.commandAllowed();
     String namespace = grant.scope().namespace().orElseThrow();
     long n = sequence.incrementAndGet();
     Instant started = clock.instant();
@@ -169,7 +173,7 @@ final class Runner {
     try {
       recording = Recording.create(file, started, login.principal + "@kubejit " + describe(cmd));
     } catch (RuntimeException e) {
-      return report(err, "gateway:recording", "the session could not be recorded; refused");
+      return refused(err, "gateway:recording", "the session could not be recorded; refused");
     }
     cout = new Counting(out, recording);
     cerr = new Counting(err, recording);
@@ -323,6 +327,12 @@ final class Runner {
     } catch (RuntimeException e) {
       log.error("could not audit a refusal: {}", e.toString());
     }
+    return refused(err, rule, reason);
+  }
+
+  /** Reports a refused command on stderr and counts it. */
+  private int refused(OutputStream err, String rule, String reason) {
+    counters.commandRefused();
     return report(err, rule, reason);
   }
 

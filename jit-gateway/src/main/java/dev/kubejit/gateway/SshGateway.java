@@ -90,6 +90,16 @@ public final class SshGateway implements AutoCloseable {
     return live.size();
   }
 
+  /** A snapshot of the gateway's counters since it started (connections, commands, cuts, forwards). */
+  public GatewayMetrics metrics() {
+    return live.counters().snapshot(live.size());
+  }
+
+  /** Whether the SSH listener is bound and accepting connections. */
+  public boolean isListening() {
+    return server.isStarted() && !server.isClosing() && !server.isClosed();
+  }
+
   /** Stops accepting, closes every session and stops the expiry watch. */
   @Override
   public void close() {
@@ -256,9 +266,10 @@ public final class SshGateway implements AutoCloseable {
       }
       SshCertificateVerifier verifier = SshCertificateVerifier.builder().trustedCa(userCa).clock(clock).build();
       GatewayAudit gatewayAudit = new GatewayAudit(audit, clock);
-      LiveSessions live = new LiveSessions(broker, gatewayAudit, clock, cluster);
+      GatewayCounters counters = new GatewayCounters();
+      LiveSessions live = new LiveSessions(broker, gatewayAudit, clock, cluster, counters);
       GrantClients clients = new GrantClients(broker, apiServer, apiServerCaPem, clock);
-      Runner runner = new Runner(broker, clients, gatewayAudit, clock, cluster, recordings);
+      Runner runner = new Runner(broker, clients, gatewayAudit, clock, cluster, recordings, counters);
       ExecutorService commands = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "kubejit-gateway-command");
         t.setDaemon(true);
@@ -276,7 +287,7 @@ public final class SshGateway implements AutoCloseable {
       sshd.setKeyPairProvider(KeyPairProvider.wrap(hostKey));
       OpenSshCertificate cert = hostCertificate;
       sshd.setHostKeyCertificateProvider(session -> List.of(cert));
-      CertificateLogin certificateLogin = new CertificateLogin(verifier, broker, gatewayAudit, clock, cluster);
+      CertificateLogin certificateLogin = new CertificateLogin(verifier, broker, gatewayAudit, clock, cluster, counters);
       sshd.setUserAuthFactories(List.of(CertificateUserAuth.factory(certificateLogin)));
       sshd.setPasswordAuthenticator(null);
       sshd.setKeyboardInteractiveAuthenticator(null);
@@ -309,6 +320,7 @@ public final class SshGateway implements AutoCloseable {
               s.close(true);
               return;
             }
+            counters.connectionAccepted();
             live.opened(s);
           }
         }

@@ -324,6 +324,7 @@ class GatewayKubeTest {
   @Order(7)
   void aFollowIsCutWhenTheGrantExpiresAndWhenItIsRevoked() throws Exception {
     Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    GatewayMetrics m0 = gateway.metrics();
     Ssh.Started follow = ssh.start(as(g), "exec web -- tail -f /var/log/app.log");
     awaitOutput(follow, LOG_LINE);
     long t0 = System.nanoTime();
@@ -347,6 +348,10 @@ class GatewayKubeTest {
     System.out.println("MEASURED expiry -> ssh exit during tail -f: " + expiryMs + " ms (check interval 250 ms)");
     assertTrue(audit.events().stream().anyMatch(ev -> e.id().equals(ev.grantId().orElse(null))
         && "session-cut".equals(ev.attributes().get("gatewayEvent"))));
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(1, m1.sessionsCutAtRevocation() - m0.sessionsCutAtRevocation(), m1::toString);
+    assertEquals(1, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
+    assertEquals(2, m1.commandsAllowed() - m0.commandsAllowed(), m1::toString);
   }
 
   static void awaitOutput(Ssh.Started s, String needle) throws InterruptedException {

@@ -139,6 +139,10 @@ class GatewayLoginTest {
     return f;
   }
 
+  static long refusedDelta(GatewayMetrics before, GatewayMetrics after, String rule) {
+    return after.connectionsRefused().getOrDefault(rule, 0L) - before.connectionsRefused().getOrDefault(rule, 0L);
+  }
+
   static void assertLoginRefused(Ssh.Result r) {
     assertEquals(255, r.exit, r::toString);
     assertTrue(r.err.contains("Permission denied"), r::toString);
@@ -155,6 +159,7 @@ class GatewayLoginTest {
   @Test
   void theBrokersCertificateLogsInAndEachWrongCertificateIsRefusedAndAudited() throws Exception {
     Grant g = grant();
+    GatewayMetrics m0 = gateway.metrics();
     Ssh.Result ok = ssh.run(ssh.base("alice", aliceKey, certFile(g)), null, "help");
     assertEquals(0, ok.exit, ok::toString);
     assertTrue(ok.out.contains("exec POD"), ok::toString);
@@ -191,6 +196,15 @@ class GatewayLoginTest {
     // The same source-address rule with our own address is accepted.
     Path here = cert(sshCa, g, "here", "alice", Duration.ofMinutes(30), "127.0.0.1/32");
     assertEquals(0, ssh.run(ssh.base("alice", aliceKey, here), null, "help").exit);
+
+    // The counters saw the same: two logins, and each refusal under its rule.
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(2, m1.connectionsAccepted() - m0.connectionsAccepted(), m1::toString);
+    // OpenSSH offers the plain key after a refused certificate, so each case may add one of these too.
+    assertTrue(refusedDelta(m0, m1, "gateway:certificate-required") >= 1, m1::toString);
+    assertEquals(1, refusedDelta(m0, m1, "broker:holder"), m1::toString);
+    assertEquals(5, refusedDelta(m0, m1, "gateway:certificate"), m1::toString);
+    assertEquals(0, m1.commandsAllowed() - m0.commandsAllowed(), "help is not a command that reaches a pod");
   }
 
   @Test
@@ -246,10 +260,15 @@ class GatewayLoginTest {
       assertTrue(System.nanoTime() < deadline && p.isAlive(), () -> "no prompt: " + out.text() + err.text());
       Thread.sleep(20);
     }
+    GatewayMetrics m0 = gateway.metrics();
+    assertTrue(m0.liveSessions() >= 1, m0::toString);
     long t0 = System.nanoTime();
     broker.revoke(g.requestId(), CAROL, "incident over");
     assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the session stayed open after the revocation");
     long ms = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(1, m1.sessionsCutAtRevocation() - m0.sessionsCutAtRevocation(), m1::toString);
+    assertEquals(0, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
     err.finish();
     assertEquals(Runner.EXIT_REFUSED, p.exitValue(), () -> out.text() + err.text());
     assertTrue(err.text().contains("session closed") && err.text().contains("broker:grant-state"), err::text);
@@ -268,6 +287,7 @@ class GatewayLoginTest {
   void theBypassCorpusIsRefusedWithItsRuleBeforeKubernetesIsContacted() throws Exception {
     Grant g = grant();
     List<String> as = ssh.base("alice", aliceKey, certFile(g));
+    GatewayMetrics m0 = gateway.metrics();
     Ssh.Result allowed = ssh.run(as, null, "exec web -- cat /var/log/app.log");
     assertEquals(Runner.EXIT_UNAVAILABLE, allowed.exit, allowed::toString);
     String[][] corpus = {
@@ -294,6 +314,9 @@ class GatewayLoginTest {
     assertTrue(after.stream().noneMatch(e -> "execution".equals(e.attributes().get("gatewayEvent"))), after::toString);
     assertEquals(corpus.length, after.stream().filter(e -> e.type() == dev.kubejit.api.AuditEventType.COMMAND_DENIED
         && g.id().equals(e.grantId().orElse(null))).count(), after::toString);
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(1, m1.commandsAllowed() - m0.commandsAllowed(), m1::toString);
+    assertEquals(corpus.length + 1, m1.commandsRefused() - m0.commandsRefused(), m1::toString);
 
     // A pod-pinned grant refuses other pods.
     RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(Action.EXEC)

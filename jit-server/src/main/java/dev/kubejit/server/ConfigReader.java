@@ -421,6 +421,7 @@ final class ConfigReader {
 
   private ServerConfig.Gateway gateway(String gpath) {
     Object[][] listen = new Object[1][];
+    Object[][] health = {{"127.0.0.1", 9090}};
     String[] cluster = new String[1];
     Path[] files = new Path[3];
     Duration[] interval = {Duration.ofSeconds(1)};
@@ -429,6 +430,9 @@ final class ConfigReader {
       switch (n) {
         case "address":
           listen[0] = hostPort(p);
+          break;
+        case "healthAddress":
+          health[0] = hostPort(p);
           break;
         case "cluster":
           cluster[0] = matching(p, CLUSTER_NAME, "a cluster name (DNS label)");
@@ -449,7 +453,8 @@ final class ConfigReader {
           }
           break;
         default:
-          throw r.unknown(p, n, "address, cluster, hostKeyFile, hostCertificateFile, recordings, checkInterval");
+          throw r.unknown(p, n, "address, healthAddress, cluster, hostKeyFile, hostCertificateFile, recordings,"
+              + " checkInterval");
       }
     });
     String[] names = {"hostKeyFile", "hostCertificateFile", "recordings"};
@@ -464,8 +469,12 @@ final class ConfigReader {
         throw missing(gpath, names[i]);
       }
     }
+    if (listen[0][0].equals(health[0][0]) && listen[0][1].equals(health[0][1])) {
+      throw r.errorAt(gpath, "gateway.healthAddress must differ from gateway.address, found " + health[0][0] + ":"
+          + health[0][1] + " for both");
+    }
     return new ServerConfig.Gateway((String) listen[0][0], (Integer) listen[0][1], cluster[0], files[0], files[1], files[2],
-        interval[0]);
+        interval[0], (String) health[0][0], (Integer) health[0][1]);
   }
 
   private ServerConfig.Membership membership(String mpath) {

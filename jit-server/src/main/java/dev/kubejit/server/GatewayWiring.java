@@ -2,7 +2,6 @@ package dev.kubejit.server;
 
 import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.spi.AuditSink;
-import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.gateway.SshGateway;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Starts the SSH gateway ({@code gateway:} in kubejit.yaml) beside the HTTP API, on the same
- * broker and audit log: it trusts user certificates of the server's own SSH CA and runs commands
+ * broker and audit log, or alone ({@link KubeJitGateway}): it trusts user certificates of the
+ * server's own SSH CA and runs commands
  * in the configured cluster, whose API server URL and CA come from that cluster's kubeconfig.
  */
 final class GatewayWiring {
@@ -25,8 +25,8 @@ final class GatewayWiring {
   private GatewayWiring() {}
 
   /** Starts the gateway if configured; it is pushed on {@code opened} so that it stops with the server. */
-  static Optional<SshGateway> start(ServerConfig config, JitBroker broker, AuditSink audit, SshCertificateAuthority sshCa,
-      Clock clock, Deque<AutoCloseable> opened) {
+  static Optional<SshGateway> start(ServerConfig config, JitBroker broker, AuditSink audit, String trustedUserCa,
+      String caFingerprint, Clock clock, Deque<AutoCloseable> opened) {
     if (config.gateway().isEmpty()) {
       return Optional.empty();
     }
@@ -45,12 +45,12 @@ final class GatewayWiring {
           + e.getClass().getSimpleName() + ")");
     }
     SshGateway gateway = SshGateway.builder().cluster(g.cluster()).broker(broker).auditSink(audit)
-        .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(g.hostKeyFile()).hostCertificate(hostCertificate)
+        .trustedUserCa(trustedUserCa).hostKeyFile(g.hostKeyFile()).hostCertificate(hostCertificate)
         .kubernetes(kc.server(), caPem).recordings(g.recordings()).listen(g.host(), g.port()).clock(clock)
         .checkInterval(g.checkInterval()).start();
     opened.push(gateway);
     log.info("SSH gateway on {}:{} for cluster {} (user certificates of the KubeJIT SSH CA {} only)", g.host(),
-        gateway.port(), g.cluster(), sshCa.fingerprint());
+        gateway.port(), g.cluster(), caFingerprint);
     return Optional.of(gateway);
   }
 }

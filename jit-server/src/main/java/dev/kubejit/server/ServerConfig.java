@@ -710,9 +710,13 @@ public final class ServerConfig {
     private final Path hostCertificateFile;
     private final Path recordings;
     private final Duration checkInterval;
+    private final String healthHost;
+    private final int healthPort;
 
     Gateway(String host, int port, String cluster, Path hostKeyFile, Path hostCertificateFile, Path recordings,
-        Duration checkInterval) {
+        Duration checkInterval, String healthHost, int healthPort) {
+      this.healthHost = Objects.requireNonNull(healthHost, "healthHost");
+      this.healthPort = healthPort;
       this.host = Objects.requireNonNull(host, "host");
       this.port = port;
       this.cluster = Objects.requireNonNull(cluster, "cluster");
@@ -757,10 +761,24 @@ public final class ServerConfig {
       return checkInterval;
     }
 
+    /**
+     * Where the stand-alone gateway ({@code kubejit gateway serve}) serves {@code /healthz},
+     * {@code /readyz} and {@code /metrics} ({@code healthAddress}, host part; default 127.0.0.1).
+     */
+    public String healthHost() {
+      return healthHost;
+    }
+
+    /** The port of {@link #healthHost} ({@code healthAddress}, port part; default 9090). */
+    public int healthPort() {
+      return healthPort;
+    }
+
     @Override
     public String toString() {
       return (host.contains(":") ? "[" + host + "]" : host) + ":" + port + " cluster " + cluster + " host key "
-          + hostKeyFile + " recordings " + recordings + " check " + checkInterval;
+          + hostKeyFile + " recordings " + recordings + " check " + checkInterval + " health "
+          + (healthHost.contains(":") ? "[" + healthHost + "]" : healthHost) + ":" + healthPort;
     }
   }
 

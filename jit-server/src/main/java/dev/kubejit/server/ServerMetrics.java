@@ -20,7 +20,7 @@ import java.util.Locale;
  * transition: approved, pending_approval, denied, active, revoked), {@code
  * kubejit_approval_latency_seconds} (submit to approval by people), {@code kubejit_active_grants},
  * {@code kubejit_audit_write_seconds}, {@code kubejit_credentials_reissued_total} and {@code
- * kubejit_authentication_failures_total}.
+ * kubejit_authentication_failures_total}; with the SSH gateway wired, its meters too ({@link GatewayMeters}).
  */
 final class ServerMetrics implements ApiMetrics {
   private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -29,6 +29,7 @@ final class ServerMetrics implements ApiMetrics {
   private final Timer auditWrite;
   private final Counter reissued;
   private final Counter authFailures;
+  private volatile GatewayMeters gateway;
 
   ServerMetrics(Clock clock) {
     this.clock = clock;
@@ -49,6 +50,11 @@ final class ServerMetrics implements ApiMetrics {
       return b.list(EnumSet.of(RequestState.ACTIVE)).stream()
           .filter(r -> r.grant().map(g -> g.isActiveAt(now)).orElse(false)).count();
     }).description("Grants active now").register(registry);
+  }
+
+  /** Adds the gateway's meters ({@link GatewayMeters}) to this service's {@code /metrics}. */
+  void bindGateway(dev.kubejit.gateway.SshGateway gw) {
+    this.gateway = GatewayMeters.bind(registry, gw::metrics);
   }
 
   AuditSink timed(AuditSink sink) {
@@ -104,6 +110,10 @@ final class ServerMetrics implements ApiMetrics {
 
   @Override
   public String scrape() {
+    GatewayMeters g = gateway;
+    if (g != null) {
+      g.refresh();
+    }
     return registry.scrape();
   }
 }

@@ -106,7 +106,9 @@ final class ServerWiring {
         reaper.start();
       }
 
-      GatewayWiring.start(config, broker, audit, sshCa, clock, opened);
+      Optional<dev.kubejit.gateway.SshGateway> gateway = GatewayWiring.start(config, broker, audit, sshCa.publicKeyLine(),
+          sshCa.fingerprint(), clock, opened);
+      gateway.ifPresent(metrics::bindGateway);
 
       ServerConfig.Authentication auth = config.authentication();
       Authenticator authenticator = authenticator(auth, clock);
@@ -118,6 +120,8 @@ final class ServerWiring {
           })
           .readinessCheck("audit", () -> Files.isWritable(config.auditDirectory())
               ? Optional.empty() : Optional.of("audit directory is not writable"));
+      gateway.ifPresent(g -> api.readinessCheck("gateway", () -> g.isListening()
+          ? Optional.empty() : Optional.of("the SSH gateway's listener is not bound")));
       for (Map.Entry<String, ServerConfig.Cluster> c : config.clusters().entrySet()) {
         ClusterKubeconfig kc = ClusterKubeconfig.read(c.getValue());
         api.cluster(c.getKey(), kc.server(), kc.certificateAuthorityData());
@@ -238,7 +242,7 @@ final class ServerWiring {
     return m;
   }
 
-  private static RequestStore store(ServerConfig config, Deque<AutoCloseable> opened) {
+  static RequestStore store(ServerConfig config, Deque<AutoCloseable> opened) {
     ServerConfig.Store s = config.store();
     switch (s.kind()) {
       case SQLITE: {

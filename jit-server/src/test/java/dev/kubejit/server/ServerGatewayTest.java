@@ -21,7 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code kubejit serve} starts the SSH gateway of its {@code gateway:} section beside the API: the
  * real OpenSSH client sees the host certificate signed by the server's SSH CA (accepted through one
- * {@code @cert-authority} line, refused under another CA) and is refused with a plain key. Commands
+ * {@code @cert-authority} line, refused under another CA) and is refused with a plain key, which the
+ * service's {@code /metrics} counts under the gateway's rule. Commands
  * in pods are covered by jit-gateway's kube tests; this is the wiring.
  */
 class ServerGatewayTest {
@@ -62,6 +63,21 @@ class ServerGatewayTest {
       assertEquals("255", spoofCheck[0], spoofCheck[2]);
       assertTrue(spoofCheck[2].contains("Host key verification failed"),
           "under another CA the gateway's host certificate is not trusted: " + spoofCheck[2]);
+
+      // The gateway's counters are on the service's /metrics: the plain key was refused by its rule.
+      java.net.http.HttpResponse<String> metrics = broker.client.send(java.net.http.HttpRequest.newBuilder(
+          broker.base.resolve("/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, metrics.statusCode());
+      String m = metrics.body();
+      assertTrue(m.contains("kubejit_gateway_connections_total{outcome=\"refused\",rule=\"gateway:certificate-required\"} 1"),
+          m);
+      assertTrue(m.contains("kubejit_gateway_connections_total{outcome=\"accepted\",rule=\"none\"} 0"), m);
+      assertTrue(m.contains("kubejit_gateway_sessions_live 0"), m);
+      assertTrue(m.contains("kubejit_requests") || m.contains("kubejit_audit_write_seconds"), "the broker's own metrics too");
+      java.net.http.HttpResponse<String> ready = broker.client.send(java.net.http.HttpRequest.newBuilder(
+          broker.base.resolve("/readyz")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, ready.statusCode(), ready.body());
+      assertTrue(ready.body().contains("\"gateway\":\"ok\""), ready.body());
     }
   }
 
@@ -81,6 +97,24 @@ class ServerGatewayTest {
         yaml.replace("  recordings: r\n", "  recordings: r\n  checkInterval: PT2M\n").getBytes(StandardCharsets.UTF_8),
         "kubejit.yaml", dir));
     assertTrue(interval.getMessage().contains("checkInterval"), interval.getMessage());
+    ConfigException sameAddress = assertThrows(ConfigException.class, () -> ServerConfig.parse(
+        yaml.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 0.0.0.0:2222\n").getBytes(StandardCharsets.UTF_8),
+        "kubejit.yaml", dir));
+    assertTrue(sameAddress.getMessage().contains("healthAddress must differ"), sameAddress.getMessage());
+    ConfigException badHealth = assertThrows(ConfigException.class, () -> ServerConfig.parse(
+        yaml.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 9090\n").getBytes(StandardCharsets.UTF_8),
+        "kubejit.yaml", dir));
+    assertTrue(badHealth.getMessage().contains("healthAddress") || badHealth.getMessage().contains("host:port"),
+        badHealth.getMessage());
+    String ok = yaml.replace("gateway:\n", "clusters:\n  prod:\n    kubeconfig: prod.kubeconfig\ngateway:\n");
+    ServerConfig.Gateway defaults = ServerConfig.parse(ok.getBytes(StandardCharsets.UTF_8), "kubejit.yaml", dir).gateway()
+        .orElseThrow();
+    assertEquals("127.0.0.1", defaults.healthHost(), "health and metrics stay on loopback unless configured");
+    assertEquals(9090, defaults.healthPort());
+    ServerConfig.Gateway set = ServerConfig.parse(ok.replace("  recordings: r\n", "  recordings: r\n  healthAddress: 0.0.0.0:9191\n")
+        .getBytes(StandardCharsets.UTF_8), "kubejit.yaml", dir).gateway().orElseThrow();
+    assertEquals("0.0.0.0", set.healthHost());
+    assertEquals(9191, set.healthPort());
   }
 
   /** Runs {@code help} through the gateway with {@code key} (no certificate); returns exit, stdout, stderr. */
