@@ -138,7 +138,7 @@ final class TestBroker implements AutoCloseable {
     return KubeJitServer.start(ServerConfig.load(writeConfig(dir, auth, clusters, store, port)));
   }
 
-  private static Path writeConfig(Path dir, String auth, String clusters, String store, int port) throws IOException {
+  static Path writeConfig(Path dir, String auth, String clusters, String store, int port) throws IOException {
     String yaml = "apiVersion: kubejit.dev/v1\nkind: ServerConfig\npolicy: policy.json\n"
         + store
         + "audit:\n  directory: audit\n  signingKeyFile: keys/audit-signing.key\n"
