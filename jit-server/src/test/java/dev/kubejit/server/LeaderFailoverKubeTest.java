@@ -98,7 +98,7 @@ class LeaderFailoverKubeTest {
       survivor = TestBroker.replica(survivorDir, store, clusters, Clock.systemUTC());
       String alice = "alice;oncall-payments";
       String body = TestBroker.json("role", "oncall-debug", "action", "exec", "cluster", "prod", "namespace", "payments",
-          "duration", "PT5S", "ticket", "INC-22", "reason", "failover");
+          "duration", "PT10S", "ticket", "INC-22", "reason", "failover");
       String id = survivor.post("/api/v1/requests", alice, body).expect(201).json.path("id").asText();
       survivor.post("/api/v1/requests/" + id + "/approve", "carol;sre-leads", "").expect(200);
       JsonNode act = survivor.post("/api/v1/requests/" + id + "/activate", alice,
@@ -112,6 +112,10 @@ class LeaderFailoverKubeTest {
       assertTrue(leader.waitFor(10, TimeUnit.SECONDS), "the child did not die");
       Instant killed = Instant.now();
       assertEquals(137, leader.exitValue(), "killed with SIGKILL");
+      // The child sweeps every 5 s: the grant must still be live when it dies, so that only the survivor can end it.
+      assertTrue(killed.isBefore(expiresAt), "the child was killed at " + killed + ", after the grant was due at "
+          + expiresAt + " (the machine is too slow for this test's 10 s grant)");
+      assertEquals("ACTIVE", survivor.get("/api/v1/requests/" + id, alice).expect(200).json.path("state").asText());
       V1LeaseSpec sweepHeld = lease(leases, ns, "kubejit-broker-expiry");
       V1LeaseSpec reapHeld = lease(leases, "default", "kubejit-expiry-reaper");
       assertEquals(sweeper, sweepHeld.getHolderIdentity(), "a killed leader cannot release its Lease");
