@@ -38,4 +38,25 @@ final class KubeClients {
           + "read: " + e.getClass().getSimpleName());
     }
   }
+
+  /**
+   * The API server's time from the {@code Date} header of a {@code GET /version} (any status: the
+   * header is on every answer), rounded down to the second as the header is.
+   *
+   * @throws IllegalStateException if the API server cannot be reached or sends no valid Date
+   */
+  static java.time.Instant apiServerTime(ApiClient client) {
+    okhttp3.Request request = new okhttp3.Request.Builder().url(client.getBasePath() + "/version").get().build();
+    try (okhttp3.Response response = client.getHttpClient().newCall(request).execute()) {
+      String date = response.header("Date");
+      if (date == null) {
+        throw new IllegalStateException("the API server at " + client.getBasePath() + " sent no Date header");
+      }
+      return java.time.ZonedDateTime.parse(date, java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot reach the API server at " + client.getBasePath() + ": " + e.getClass().getSimpleName());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new IllegalStateException("the API server at " + client.getBasePath() + " sent an invalid Date header");
+    }
+  }
 }

@@ -49,6 +49,8 @@ import org.slf4j.LoggerFactory;
 final class ServerWiring {
   private static final Logger log = LoggerFactory.getLogger(ServerWiring.class);
   static final Duration EXPIRY_TICK = Duration.ofSeconds(5);
+  /** How often the service's clock re-reads its reference (PostgreSQL's or the API server's time). */
+  static final Duration REFERENCE_REFRESH = Duration.ofSeconds(30);
 
   private ServerWiring() {}
 
@@ -56,11 +58,12 @@ final class ServerWiring {
     return start(config, Clock.systemUTC());
   }
 
-  static KubeJitServer start(ServerConfig config, Clock clock) {
+  static KubeJitServer start(ServerConfig config, Clock localClock) {
     Deque<AutoCloseable> opened = new ArrayDeque<>();
     try {
       Policy policy = PolicyLoader.load(config.policyFile());
       RequestStore store = store(config, opened);
+      Clock clock = serviceClock(config, store, localClock, opened);
       FileAuditSink fileAudit = FileAuditSink.builder(config.auditDirectory().resolve("audit.jsonl"))
           .signingKey(AuditKeys.readKeyPair(config.auditSigningKeyFile())).clock(clock).open();
       opened.push(fileAudit);
@@ -164,6 +167,33 @@ final class ServerWiring {
       }
       throw e;
     }
+  }
+
+  /**
+   * The clock every time decision of the service uses (expiry above all): with replicas sharing a
+   * store, the time of the one clock they all read, so that a replica whose own clock is ahead does
+   * not expire grants early on the others' behalf (see {@link ReferenceClock}). PostgreSQL's clock
+   * for a PostgreSQL store, the API server's for the Kubernetes store; the local clock for SQLite,
+   * whose database is on this machine.
+   */
+  private static Clock serviceClock(ServerConfig config, RequestStore store, Clock local, Deque<AutoCloseable> opened) {
+    ReferenceClock reference;
+    switch (config.store().kind()) {
+      case POSTGRESQL:
+        reference = ReferenceClock.start("PostgreSQL", local, ((JdbcRequestStore) store)::databaseTime, REFERENCE_REFRESH);
+        break;
+      case KUBERNETES: {
+        ApiClient client = storeClient(config.store());
+        reference = ReferenceClock.start("the Kubernetes API server", local, () -> KubeClients.apiServerTime(client),
+            REFERENCE_REFRESH);
+        break;
+      }
+      default:
+        return local;
+    }
+    opened.push(reference);
+    log.info("time decisions use {} (offset to this machine's clock {})", reference, reference.offset());
+    return reference;
   }
 
   /**

@@ -135,6 +135,10 @@ final class TestBroker implements AutoCloseable {
   }
 
   private static KubeJitServer start(Path dir, String auth, String clusters, String store, int port) throws IOException {
+    return KubeJitServer.start(ServerConfig.load(writeConfig(dir, auth, clusters, store, port)));
+  }
+
+  static Path writeConfig(Path dir, String auth, String clusters, String store, int port) throws IOException {
     String yaml = "apiVersion: kubejit.dev/v1\nkind: ServerConfig\npolicy: policy.json\n"
         + store
         + "audit:\n  directory: audit\n  signingKeyFile: keys/audit-signing.key\n"
@@ -145,7 +149,26 @@ final class TestBroker implements AutoCloseable {
         + auth;
     Path config = dir.resolve("kubejit.yaml");
     Files.writeString(config, yaml);
-    return KubeJitServer.start(ServerConfig.load(config));
+    return config;
+  }
+
+  /**
+   * One replica of a replicated service: its own directory (CAs, audit log, TLS), the given store
+   * and clusters sections, dev-header authentication, and {@code clock} as its machine's clock.
+   */
+  static TestBroker replica(Path dir, String storeYaml, String clustersYaml, Clock clock) throws Exception {
+    prepare(dir);
+    String auth = "authentication:\n  devHeader:\n    header: X-KubeJIT-User\n";
+    Path config = writeConfig(dir, auth, clustersYaml, storeYaml, freePort());
+    return new TestBroker(dir, ServerWiring.start(ServerConfig.load(config), clock), client(dir, null));
+  }
+
+  /** The store section for a PostgreSQL database, its password in an owner-only file in {@code dir}. */
+  static String postgresStore(Path dir, String jdbcUrl, String user, char[] password) throws IOException {
+    Path pw = dir.resolve("pg-password");
+    Files.writeString(pw, new String(password));
+    Files.setPosixFilePermissions(pw, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    return "store:\n  postgresql:\n    url: " + jdbcUrl + "\n    user: " + user + "\n    passwordFile: " + pw + "\n";
   }
 
   static void prepare(Path dir) throws Exception {

@@ -207,6 +207,29 @@ public final class JdbcRequestStore implements RequestStore, AutoCloseable {
     return out;
   }
 
+  /**
+   * The database server's clock now: PostgreSQL's {@code clock_timestamp()} (microseconds), or, for
+   * SQLite, this machine's clock as SQLite reads it (milliseconds). Replicas sharing a PostgreSQL
+   * database can take expiry decisions against this one clock instead of each against its own.
+   *
+   * @throws KubeJitException if the database cannot be reached
+   */
+  public Instant databaseTime() {
+    String sql = dialect == Dialect.POSTGRESQL
+        ? "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+        : "SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER) * 1000";
+    try (Connection c = dataSource.getConnection(); PreparedStatement ps = c.prepareStatement(sql);
+        ResultSet rs = ps.executeQuery()) {
+      if (!rs.next()) {
+        throw new KubeJitException("request store " + description + ": the database returned no time");
+      }
+      long micros = rs.getLong(1);
+      return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1000L);
+    } catch (SQLException e) {
+      throw failure("read the database's time", e);
+    }
+  }
+
   /** Closes the connection pool this store opened; a data source given to the builder stays open. */
   @Override
   public void close() {

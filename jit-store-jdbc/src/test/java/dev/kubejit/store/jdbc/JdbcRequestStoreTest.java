@@ -86,6 +86,19 @@ class JdbcRequestStoreTest {
   }
 
   @Test
+  void sqliteDatabaseTimeIsThisMachinesClock() {
+    try (JdbcRequestStore store = JdbcRequestStore.builder().sqlite(dir.resolve("t.db")).build()) {
+      Instant before = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+      Instant t = store.databaseTime();
+      Instant after = Instant.now();
+      assertTrue(!t.isBefore(before.minusMillis(1)) && !t.isAfter(after.plusMillis(1)), before + " " + t + " " + after);
+    }
+    JdbcRequestStore closed = JdbcRequestStore.builder().sqlite(dir.resolve("t.db")).build();
+    closed.close();
+    assertThrows(KubeJitException.class, closed::databaseTime);
+  }
+
+  @Test
   void sqliteFileIsOwnerOnlyAndInWalMode() throws Exception {
     Path file = dir.resolve("sub/dir/kubejit.db");
     try (JdbcRequestStore store = JdbcRequestStore.builder().sqlite(file).build()) {
@@ -376,6 +389,24 @@ class JdbcRequestStoreTest {
           assertFalse(String.valueOf(t.getMessage()).contains(secret), t.toString());
         }
         assertTrue(e.getMessage().contains("cannot connect"), e.getMessage());
+      } finally {
+        server.dropDatabase(db);
+      }
+    }
+
+    @Test
+    void databaseTimeIsPostgresClockInMicroseconds() throws Exception {
+      String db = server.createDatabase();
+      try (JdbcRequestStore store = JdbcRequestStore.builder().url(server.jdbcUrl(db))
+          .credentials(server.superuser(), server.password()).build()) {
+        // The server runs on this machine, so its clock and Java's agree to well within a second.
+        Instant before = Instant.now();
+        Instant t = store.databaseTime();
+        Instant after = Instant.now();
+        assertTrue(!t.isBefore(before.minusSeconds(1)) && !t.isAfter(after.plusSeconds(1)), before + " " + t + " " + after);
+        assertEquals(0, t.getNano() % 1000, "microseconds: " + t);
+        Instant later = store.databaseTime();
+        assertFalse(later.isBefore(t), t + " then " + later);
       } finally {
         server.dropDatabase(db);
       }

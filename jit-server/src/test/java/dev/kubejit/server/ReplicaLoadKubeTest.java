@@ -1,0 +1,88 @@
+package dev.kubejit.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.kubejit.testing.KubeControlPlane;
+import dev.kubejit.testing.KubeTest;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
+import io.kubernetes.client.openapi.models.V1RoleBinding;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Load with RBAC: 1,000 requests through two replicas on one PostgreSQL store, each approved twice
+ * at once; {@value #ACTIVATIONS} of them activated twice at once against the real control plane
+ * (each activation creates, verifies by SubjectAccessReview and later removes a Role and
+ * RoleBinding, so all 1,000 would take too long on the test machine). While they are live there is
+ * exactly one RoleBinding and one Role per won activation and none for anything else; after the
+ * revocations none is left. See {@link ReplicaLoad} for the other checks.
+ */
+@KubeTest
+class ReplicaLoadKubeTest {
+  static final int ACTIVATIONS = 100;
+  private static final String GRANT_LABEL = "kubejit.dev/grant-id";
+
+  @TempDir Path a;
+  @TempDir Path b;
+
+  @Test
+  void thousandRequestsWithRacingActivationsAgainstRealRbac(KubeControlPlane cp) throws Exception {
+    try {
+      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
+          .execute();
+    } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    String clusters = "clusters:\n  prod:\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
+    try {
+      ReplicaLoad.Result r = new ReplicaLoad(1000, ACTIVATIONS, 32).run(a, b, clusters, active -> {
+        try {
+          Map<String, Integer> bindings = new HashMap<>();
+          for (V1RoleBinding rb : rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+            for (var s : rb.getSubjects()) {
+              bindings.merge(s.getName(), 1, Integer::sum);
+            }
+          }
+          Set<String> groups = new HashSet<>(active.groups.values());
+          assertEquals(groups, bindings.keySet(), "RoleBindings exist for exactly the won activations");
+          bindings.forEach((g, n) -> assertEquals(1, n, "RoleBindings for " + g));
+          Map<String, Integer> roles = new HashMap<>();
+          for (V1Role role : rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+            roles.merge(role.getMetadata().getLabels().get(GRANT_LABEL), 1, Integer::sum);
+          }
+          assertEquals(groups.size(), roles.size(), "one Role per grant");
+          roles.forEach((g, n) -> assertEquals(1, n, "Roles of grant " + g));
+          System.out.println("MEASURED replica load RBAC: " + bindings.size() + " RoleBindings and " + roles.size()
+              + " Roles for " + groups.size() + " won activations, no duplicates");
+        } catch (ApiException e) {
+          throw new AssertionError("cannot list RBAC: HTTP " + e.getCode(), e);
+        }
+      });
+      assertEquals(ACTIVATIONS, r.groups.size());
+      assertEquals(0, rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems().size(),
+          "no RoleBinding left after the revocations");
+      assertEquals(0, rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems().size(),
+          "no Role left after the revocations");
+    } finally {
+      for (V1RoleBinding rb : rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+        rbac.deleteNamespacedRoleBinding(rb.getMetadata().getName(), "payments").execute();
+      }
+      for (V1Role role : rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+        rbac.deleteNamespacedRole(role.getMetadata().getName(), "payments").execute();
+      }
+    }
+  }
+}
