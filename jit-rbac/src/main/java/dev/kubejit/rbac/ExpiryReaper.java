@@ -24,11 +24,13 @@ import io.kubernetes.client.openapi.apis.CoordinationV1Api;
 import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBindingList;
+import io.kubernetes.client.openapi.models.V1ClusterRoleList;
 import io.kubernetes.client.openapi.models.V1Lease;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import io.kubernetes.client.openapi.models.V1RoleBindingList;
+import io.kubernetes.client.openapi.models.V1RoleList;
 import io.kubernetes.client.openapi.models.V1RoleRef;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,6 +66,13 @@ import org.slf4j.LoggerFactory;
  * closed; the event carries attribute {@code expiryRefused}).
  * An event is emitted only by the replica whose delete succeeded; if the sink fails the event is
  * kept and retried on the next tick. Losing leadership stops the informers and the worker.
+ *
+ * <p>Managed Roles and ClusterRoles are watched too. A role is normally deleted with its binding;
+ * one whose expiry has passed while no managed binding of its grant exists (a broker that crashed
+ * between creating the role and the binding, or a reaper that crashed between deleting the binding
+ * and the role) is an orphan and is deleted on its own, with the same event types and an attribute
+ * {@code role} instead of {@code binding}. While a binding of the grant still exists the role is
+ * left to that binding's deletion and looked at again one tick later.
  */
 public final class ExpiryReaper implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ExpiryReaper.class);
@@ -154,8 +163,9 @@ public final class ExpiryReaper implements AutoCloseable {
   }
 
   /**
-   * Deletes, once and without leader election, every managed binding whose expiry has passed
-   * (cause {@link EndCause#RECONCILED_AFTER_RESTART}); returns how many were deleted.
+   * Deletes, once and without leader election, every managed binding whose expiry has passed, then
+   * every expired managed role left without a binding of its grant (cause {@link
+   * EndCause#RECONCILED_AFTER_RESTART}); returns how many bindings and orphaned roles were deleted.
    *
    * @throws RbacException if the cluster cannot be read
    */
@@ -186,6 +196,31 @@ public final class ExpiryReaper implements AutoCloseable {
         n++;
       }
     }
+    // Roles after bindings: most expired roles went with their binding just now; what is left is orphaned.
+    List<Entry> expiredRoles = new ArrayList<>();
+    try {
+      for (V1Role r : ops.retrying("list", () -> ops.api().listRoleForAllNamespaces()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        Entry e = Entry.of(r, null, now);
+        if (!e.expiresAt.isAfter(now)) {
+          expiredRoles.add(e);
+        }
+      }
+      for (V1ClusterRole r : ops.retrying("list", () -> ops.api().listClusterRole()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        Entry e = Entry.of(r, null, now);
+        if (!e.expiresAt.isAfter(now)) {
+          expiredRoles.add(e);
+        }
+      }
+    } catch (ApiException e) {
+      throw new RbacException("cannot list managed roles: HTTP " + e.getCode() + " " + Kube.reason(e), e);
+    }
+    for (Entry e : expiredRoles) {
+      if (reapOrphanRole(e, EndCause.RECONCILED_AFTER_RESTART) == RoleOutcome.DELETED) {
+        n++;
+      }
+    }
     flushPending();
     return n;
   }
@@ -211,6 +246,18 @@ public final class ExpiryReaper implements AutoCloseable {
               .buildCall(null),
           V1ClusterRoleBinding.class, V1ClusterRoleBindingList.class);
       crb.addEventHandler(new Handler<>(b -> b.getRoleRef()));
+      SharedIndexInformer<V1Role> roles = factory.sharedIndexInformerFor(
+          params -> ops.api().listRoleForAllNamespaces().labelSelector(Names.MANAGED_SELECTOR)
+              .resourceVersion(params.resourceVersion).timeoutSeconds(params.timeoutSeconds).watch(params.watch)
+              .buildCall(null),
+          V1Role.class, V1RoleList.class);
+      roles.addEventHandler(new Handler<V1Role>(r -> null));
+      SharedIndexInformer<V1ClusterRole> clusterRoles = factory.sharedIndexInformerFor(
+          params -> ops.api().listClusterRole().labelSelector(Names.MANAGED_SELECTOR)
+              .resourceVersion(params.resourceVersion).timeoutSeconds(params.timeoutSeconds).watch(params.watch)
+              .buildCall(null),
+          V1ClusterRole.class, V1ClusterRoleList.class);
+      clusterRoles.addEventHandler(new Handler<V1ClusterRole>(r -> null));
       factory.startAllRegisteredInformers();
       worker = new Thread(this::work, "kubejit-reaper-worker-" + identity);
       worker.setDaemon(true);
@@ -324,7 +371,14 @@ public final class ExpiryReaper implements AutoCloseable {
       if (due != null && leading) {
         EndCause cause = due.expiresAt.isBefore(leaderSince) ? EndCause.RECONCILED_AFTER_RESTART : EndCause.EXPIRED;
         try {
-          reap(due, cause);
+          if (due.isRole()) {
+            if (reapOrphanRole(due, cause) == RoleOutcome.BINDING_REMAINS) {
+              due.retryAfter(clock.instant().plus(tick));
+              enqueue(due);
+            }
+          } else {
+            reap(due, cause);
+          }
         } catch (RuntimeException ex) {
           LOG.warn("reaper {} could not delete {}: {}; retrying later", identity, due, ex.getMessage());
           due.retryAfter(clock.instant().plus(tick));
@@ -348,11 +402,22 @@ public final class ExpiryReaper implements AutoCloseable {
 
   /** The bindings waiting in the expiry queue, as {@code Kind/namespace/name}. */
   java.util.Set<String> queuedBindings() {
+    return queued(false);
+  }
+
+  /** The roles waiting in the expiry queue, as {@code Kind/namespace/name}. */
+  java.util.Set<String> queuedRoles() {
+    return queued(true);
+  }
+
+  private java.util.Set<String> queued(boolean roles) {
     lock.lock();
     try {
       java.util.Set<String> out = new java.util.TreeSet<>();
       for (Entry e : queue) {
-        out.add(e.toString());
+        if (e.isRole() == roles) {
+          out.add(e.toString());
+        }
       }
       return out;
     } finally {
@@ -403,7 +468,10 @@ public final class ExpiryReaper implements AutoCloseable {
     if (!deleted) {
       return false;
     }
-    deleteRole(e);
+    String roleUid = deleteRole(e);
+    if (roleUid != null) {
+      forget(roleUid);
+    }
     Instant now = clock.instant();
     AuditEvent.Builder ev = AuditEvent.builder(
         cause == EndCause.RECONCILED_AFTER_RESTART ? AuditEventType.GRANT_RECONCILED : AuditEventType.GRANT_EXPIRED,
@@ -413,6 +481,81 @@ public final class ExpiryReaper implements AutoCloseable {
         .attribute("binding", e.toString())
         .attribute("expiresAt", e.rawExpiry == null ? "missing" : Names.sanitize(e.rawExpiry))
         .attribute("reaper", identity);
+    describe(ev, e);
+    pending.add(ev.build());
+    LOG.info("reaper {} deleted {} ({})", identity, e, cause);
+    return true;
+  }
+
+  /**
+   * What {@link #reapOrphanRole} did: deleted the role, found it gone already, or left it because a
+   * managed binding of its grant still exists (that binding's deletion takes the role with it).
+   */
+  enum RoleOutcome {
+    DELETED,
+    GONE,
+    BINDING_REMAINS
+  }
+
+  /**
+   * Deletes an expired managed role if no managed binding of its grant exists, and emits the event
+   * if this call deleted it. A role without a grant-id label has no binding to wait for.
+   */
+  private RoleOutcome reapOrphanRole(Entry e, EndCause cause) {
+    if (e.grantId != null && bindingOfGrantExists(e)) {
+      LOG.debug("reaper {}: {} expired but a binding of grant {} remains; it goes with the binding", identity, e,
+          e.grantId);
+      return RoleOutcome.BINDING_REMAINS;
+    }
+    if (!ops.delete(e.kind, e.namespace, e.name, e.uid)) {
+      return RoleOutcome.GONE;
+    }
+    Instant now = clock.instant();
+    AuditEvent.Builder ev = AuditEvent.builder(
+        cause == EndCause.RECONCILED_AFTER_RESTART ? AuditEventType.GRANT_RECONCILED : AuditEventType.GRANT_EXPIRED,
+        now)
+        .reason("orphaned RBAC role (no binding of its grant) removed by the expiry reaper")
+        .attribute("cause", cause.name())
+        .attribute("role", e.toString())
+        .attribute("expiresAt", e.rawExpiry == null ? "missing" : Names.sanitize(e.rawExpiry))
+        .attribute("reaper", identity);
+    describe(ev, e);
+    pending.add(ev.build());
+    LOG.info("reaper {} deleted orphaned {} ({})", identity, e, cause);
+    return RoleOutcome.DELETED;
+  }
+
+  /** Whether a managed binding labelled with the entry's grant id exists in the entry's namespace (or cluster-wide). */
+  private boolean bindingOfGrantExists(Entry e) {
+    String selector = Names.MANAGED_SELECTOR + "," + Names.GRANT_ID + "=" + e.grantId;
+    try {
+      if (e.namespace != null) {
+        return !ops.retrying("list", () -> ops.api().listNamespacedRoleBinding(e.namespace).labelSelector(selector)
+            .execute()).getItems().isEmpty();
+      }
+      return !ops.retrying("list", () -> ops.api().listClusterRoleBinding().labelSelector(selector).execute())
+          .getItems().isEmpty();
+    } catch (ApiException ex) {
+      throw new RbacException("cannot list the bindings of grant " + Names.sanitize(e.grantId) + ": HTTP "
+          + ex.getCode() + " " + Kube.reason(ex), ex);
+    }
+  }
+
+  /** Drops a queued entry (a role deleted together with its binding). */
+  private void forget(String uid) {
+    lock.lock();
+    try {
+      Entry old = byUid.remove(uid);
+      if (old != null) {
+        queue.remove(old);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Adds the grant id (or the raw label) and the scope of {@code e} to an event. */
+  private void describe(AuditEvent.Builder ev, Entry e) {
     if (e.refused != null) {
       ev.attribute("expiryRefused", e.refused);
     }
@@ -428,14 +571,12 @@ public final class ExpiryReaper implements AutoCloseable {
     } catch (IllegalArgumentException bad) {
       LOG.debug("no scope for {}", e);
     }
-    pending.add(ev.build());
-    LOG.info("reaper {} deleted {} ({})", identity, e, cause);
-    return true;
   }
 
-  private void deleteRole(Entry e) {
+  /** Deletes the binding's role if it belongs to the same grant; returns the deleted role's uid, or null. */
+  private String deleteRole(Entry e) {
     if (e.roleName == null) {
-      return;
+      return null;
     }
     try {
       V1ObjectMeta meta;
@@ -446,18 +587,21 @@ public final class ExpiryReaper implements AutoCloseable {
         V1ClusterRole r = ops.retrying("read", () -> ops.api().readClusterRole(e.roleName).execute());
         meta = r.getMetadata();
       } else {
-        return;
+        return null;
       }
       Map<String, String> labels = meta.getLabels();
       if (labels != null && Names.MANAGED_BY_VALUE.equals(labels.get(Names.MANAGED_BY)) && e.grantId != null
           && e.grantId.equals(labels.get(Names.GRANT_ID))) {
         ops.delete(e.roleKind, e.namespace, e.roleName, meta.getUid());
+        return meta.getUid();
       }
     } catch (ApiException ex) {
       if (ex.getCode() != 404) {
-        LOG.warn("reaper {} could not delete role of {}: HTTP {}", identity, e, ex.getCode());
+        LOG.warn("reaper {} could not delete role of {}: HTTP {}; it is deleted as an orphan once due", identity, e,
+            ex.getCode());
       }
     }
+    return null;
   }
 
   private void flushPending() {
@@ -535,7 +679,7 @@ public final class ExpiryReaper implements AutoCloseable {
     return "ExpiryReaper{" + identity + (leading ? " leader" : "") + " lease=" + leaseNamespace + "/" + leaseName + "}";
   }
 
-  /** A managed binding in the expiry queue. */
+  /** A managed binding, or a managed role, in the expiry queue. */
   static final class Entry implements Comparable<Entry> {
     final String kind;
     final String namespace;
@@ -562,8 +706,13 @@ public final class ExpiryReaper implements AutoCloseable {
       this.expiresAt = expiresAt;
     }
 
+    /** Whether this is a Role or ClusterRole (not a binding). */
+    boolean isRole() {
+      return "Role".equals(kind) || "ClusterRole".equals(kind);
+    }
+
     /**
-     * Reads a managed binding. Its expiry is due at once (fail closed) when the annotation is
+     * Reads a managed binding (or, with {@code ref} null, a managed Role or ClusterRole). Its expiry is due at once (fail closed) when the annotation is
      * missing or unparseable, or when it lies more than {@link Lifetimes#ABSOLUTE_MAX} after
      * {@code now} or after the binding's server-set creation time: no KubeJIT grant lives that long.
      */
@@ -590,8 +739,12 @@ public final class ExpiryReaper implements AutoCloseable {
           at = Instant.EPOCH;
         }
       }
-      String kind = o instanceof V1ClusterRoleBinding ? "ClusterRoleBinding" : "RoleBinding";
-      return new Entry(kind, o instanceof V1ClusterRoleBinding ? null : m.getNamespace(), m.getName(), m.getUid(),
+      String kind = o instanceof V1ClusterRoleBinding ? "ClusterRoleBinding"
+          : o instanceof V1ClusterRole ? "ClusterRole"
+          : o instanceof V1Role ? "Role"
+          : "RoleBinding";
+      boolean clusterScoped = o instanceof V1ClusterRoleBinding || o instanceof V1ClusterRole;
+      return new Entry(kind, clusterScoped ? null : m.getNamespace(), m.getName(), m.getUid(),
           m.getLabels() == null ? null : m.getLabels().get(Names.GRANT_ID), ref == null ? null : ref.getKind(),
           ref == null ? null : ref.getName(), raw, refused, at);
     }
@@ -600,9 +753,13 @@ public final class ExpiryReaper implements AutoCloseable {
       this.expiresAt = t;
     }
 
+    /** Earliest expiry first; at the same expiry bindings before roles (a binding's deletion takes its role along). */
     @Override
     public int compareTo(Entry o) {
       int c = expiresAt.compareTo(o.expiresAt);
+      if (c == 0) {
+        c = Boolean.compare(isRole(), o.isRole());
+      }
       return c != 0 ? c : uid.compareTo(o.uid);
     }
 

@@ -3,8 +3,13 @@ package dev.kubejit.rbac;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.kubernetes.client.openapi.models.V1ClusterRole;
 import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
 import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import io.kubernetes.client.openapi.models.V1RoleRef;
 import java.time.Duration;
@@ -57,6 +62,33 @@ class ExpiryReaperEntryTest {
     ExpiryReaper.Entry e = ExpiryReaper.Entry.of(crb, crb.getRoleRef(), NOW);
     assertEquals("ClusterRoleBinding/c", e.toString());
     assertEquals(NOW.plusSeconds(60), e.expiresAt);
+  }
+
+  @Test
+  void rolesAreReadWithTheirKindAndComeAfterBindingsOfTheSameExpiry() {
+    String at = NOW.plusSeconds(30).toString();
+    V1Role role = new V1Role().metadata(new V1ObjectMeta().name("r").namespace("ns").uid("a-role")
+        .putLabelsItem(Names.GRANT_ID, "g1").putAnnotationsItem(Names.EXPIRES_AT, at));
+    V1ClusterRole clusterRole = new V1ClusterRole().metadata(new V1ObjectMeta().name("cr").namespace("ignored")
+        .uid("b-crole").putAnnotationsItem(Names.EXPIRES_AT, at));
+    ExpiryReaper.Entry r = ExpiryReaper.Entry.of(role, null, NOW);
+    ExpiryReaper.Entry cr = ExpiryReaper.Entry.of(clusterRole, null, NOW);
+    ExpiryReaper.Entry b = ExpiryReaper.Entry.of(rb(at, NOW), REF, NOW);
+    assertEquals("Role/ns/r", r.toString());
+    assertEquals("ClusterRole/cr", cr.toString());
+    assertEquals("g1", r.grantId);
+    assertTrue(r.isRole() && cr.isRole());
+    assertFalse(b.isRole());
+    assertNull(r.roleName, "a role refers to no other role");
+    // uid "u1" of the binding sorts after "a-role": the kind decides before the uid.
+    assertTrue(b.compareTo(r) < 0 && r.compareTo(b) > 0, "binding before role at the same expiry");
+    assertTrue(b.compareTo(cr) < 0);
+    ExpiryReaper.Entry earlierRole = ExpiryReaper.Entry.of(new V1Role().metadata(new V1ObjectMeta().name("e")
+        .namespace("ns").uid("z").putAnnotationsItem(Names.EXPIRES_AT, NOW.plusSeconds(29).toString())), null, NOW);
+    assertTrue(earlierRole.compareTo(b) < 0, "expiry first");
+    // A role without expiry is due at once, like a binding (fail closed).
+    V1Role bare = new V1Role().metadata(new V1ObjectMeta().name("x").namespace("ns").uid("u9"));
+    assertEquals(Instant.EPOCH, ExpiryReaper.Entry.of(bare, null, NOW).expiresAt);
   }
 
   private static void assertRefused(V1RoleBinding b, String why) {

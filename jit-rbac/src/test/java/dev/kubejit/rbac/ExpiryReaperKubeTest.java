@@ -149,6 +149,72 @@ class ExpiryReaperKubeTest {
     }
   }
 
+  private static boolean roleExists(KubeControlPlane cp, Grant g, String template) {
+    try {
+      new RbacAuthorizationV1Api(cp.adminClient())
+          .readNamespacedRole(name(g, template), g.scope().namespace().get()).execute();
+      return true;
+    } catch (ApiException e) {
+      if (e.getCode() == 404) {
+        return false;
+      }
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A broker killed between creating a grant's Role and its RoleBinding leaves a Role that no
+   * binding names (CrashMidActivationFaultTest, kill point "role"): the leader deletes it at its
+   * expiry, and reconcileOnce after a restart, each with one event for the grant.
+   */
+  @Test
+  void anOrphanedRoleIsDeletedAtItsExpiryAndByReconcileOnce(KubeControlPlane cp) throws Exception {
+    KubernetesRbacProvisionerKubeTest.namespace(cp.adminClient(), "reap-o");
+    FakeClock clock = new FakeClock(Instant.now());
+    Grant g1 = Fixtures.grant("reap-o", "jit-debug", clock.instant(), Duration.ofMinutes(10));
+    Grant g2 = Fixtures.grant("reap-o", "logs-reader", clock.instant(), Duration.ofMinutes(20));
+    KubernetesRbacProvisioner p = provisioner(cp, clock);
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    for (Grant g : List.of(g1, g2)) {
+      p.provision(g);
+      String template = g == g1 ? "jit-debug" : "logs-reader";
+      rbac.deleteNamespacedRoleBinding(name(g, template), "reap-o").execute();
+      assertFalse(bindingExists(cp, g, template));
+      assertTrue(roleExists(cp, g, template));
+    }
+    InMemoryAuditSink sink = AuditSink.inMemory();
+    try (ExpiryReaper r = reaper(cp, "reaper-orphan", "lease-orphan", sink, clock)) {
+      r.start();
+      String role1 = "Role/reap-o/" + name(g1, "jit-debug");
+      await("the orphaned roles are queued", Duration.ofSeconds(15),
+          () -> r.queuedRoles().containsAll(List.of(role1, "Role/reap-o/" + name(g2, "logs-reader"))));
+      awaitPasses(r, 3);
+      assertTrue(roleExists(cp, g1, "jit-debug"), "deleted before its expiry");
+      assertEquals(List.of(), eventsFor(sink, g1));
+      clock.set(g1.expiresAt());
+      await("the orphaned role is deleted at its expiry", Duration.ofSeconds(15),
+          () -> !roleExists(cp, g1, "jit-debug"));
+      await("audit event", Duration.ofSeconds(5), () -> eventsFor(sink, g1).size() == 1);
+      AuditEvent e = eventsFor(sink, g1).get(0);
+      assertEquals(AuditEventType.GRANT_EXPIRED, e.type());
+      assertEquals(role1, e.attributes().get("role"));
+      assertEquals("EXPIRED", e.attributes().get("cause"));
+      awaitPasses(r, 3);
+      assertEquals(1, eventsFor(sink, g1).size());
+      assertTrue(roleExists(cp, g2, "logs-reader"), "the later orphan is not due yet");
+    }
+    clock.set(g2.expiresAt().plusSeconds(1));
+    InMemoryAuditSink restart = AuditSink.inMemory();
+    ExpiryReaper once = reaper(cp, "reaper-orphan-2", "lease-orphan", restart, clock);
+    assertTrue(once.reconcileOnce() >= 1);
+    assertFalse(roleExists(cp, g2, "logs-reader"));
+    assertEquals(1, eventsFor(restart, g2).size());
+    assertEquals(AuditEventType.GRANT_RECONCILED, eventsFor(restart, g2).get(0).type());
+    assertEquals("Role/reap-o/" + name(g2, "logs-reader"), eventsFor(restart, g2).get(0).attributes().get("role"));
+    once.reconcileOnce();
+    assertEquals(1, eventsFor(restart, g2).size(), "a second reconciliation finds nothing of the grant");
+  }
+
   @Test
   void grantsThatExpiredWhileStoppedAreReconciledOnRestart(KubeControlPlane cp) throws Exception {
     KubernetesRbacProvisionerKubeTest.namespace(cp.adminClient(), "reap-b");
