@@ -27,8 +27,17 @@ for tool in java mvn openssl ssh-keygen; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool is not on PATH" >&2; exit 2; }
 done
 
-echo "building jit-bench ..." >&2
-mvn -B -ntp -q -Pbench -pl jit-bench -am package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true >&2
+# Build unless target/benchmarks.jar is newer than every source, resource and pom of the
+# repository (packaging the 70 MB jar again costs a minute on a busy machine; a fresh clone, a
+# checkout or any edit rebuilds).
+jar=jit-bench/target/benchmarks.jar
+if [ -f "$jar" ] && [ -z "$(find . -name target -prune -o -name .git -prune -o -type f \( -name '*.java' \
+    -o -name pom.xml -o -path '*/src/main/resources/*' \) -newer "$jar" -print -quit)" ]; then
+  echo "jit-bench is up to date ($jar)" >&2
+else
+  echo "building jit-bench ..." >&2
+  mvn -B -ntp -q -Pbench -pl jit-bench -am package -DskipTests -Dmaven.javadoc.skip=true -Dmaven.source.skip=true >&2
+fi
 
 peers=yes
 for a in "$@"; do
