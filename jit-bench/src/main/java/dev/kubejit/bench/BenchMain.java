@@ -62,10 +62,12 @@ public final class BenchMain {
     boolean lifecycle = false;
     String child = null;
     Path childOut = null;
+    List<String> childClasses = List.of();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--child" -> child = args[++i];
         case "--child-out" -> childOut = Path.of(args[++i]);
+        case "--child-classes" -> childClasses = List.of(args[++i].split(","));
         case "--quick" -> quick = true;
         case "--log" -> log = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
@@ -83,7 +85,7 @@ public final class BenchMain {
     }
     String dataDir = Path.of(System.getProperty("kubejit.bench.dir", "target/bench-data")).toAbsolutePath().toString();
     if (child != null) {
-      new BenchMain(true, log, dataDir).child(child, childOut);
+      new BenchMain(true, log, dataDir).child(child, childClasses, childOut);
       return;
     }
     BenchMain m = new BenchMain(quick, log, dataDir);
@@ -115,7 +117,7 @@ public final class BenchMain {
     String table = m.table(tools, peers);
     long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
     String text = table + "\n(" + (!jmh ? "peers only" : quick
-        ? "--quick: one JVM per benchmark class, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS
+        ? "--quick: one JVM per family of benchmark classes, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS
             + " warm-up calls (at most " + QUICK_WARM_MILLIS / 1000 + " s)"
         : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
         + "ran " + secs + " s)\n";
@@ -128,10 +130,31 @@ public final class BenchMain {
 
   static final String[] CLASSES = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench",
       "AdmissionBench"};
+  /**
+   * Quick runs: the benchmark classes that share a JVM, by the code they exercise: the credential
+   * issuers (Bouncy Castle's signatures), the decisions (policy engine, RBAC evaluator, exec
+   * admission, which uses the policy engine), the audit sink.
+   */
+  static final Map<String, List<String>> FAMILIES = Map.of(
+      "credentials", List.of("X509Bench", "SshBench", "JwtBench"),
+      "decisions", List.of("PolicyBench", "RbacBench", "AdmissionBench"),
+      "audit", List.of("AuditBench"));
 
   private void runAll(String only) throws RunnerException, IOException, InterruptedException {
     if (log.getParent() != null) {
       Files.createDirectories(log.getParent());
+    }
+    if (quick) {
+      for (String family : List.of("credentials", "decisions", "audit")) {
+        List<String> selected = FAMILIES.get(family).stream().filter(c -> only == null || c.matches(only)).toList();
+        if (!selected.isEmpty()) {
+          System.err.println("running " + String.join(", ", selected) + " (one JVM) ...");
+          long t0 = System.nanoTime();
+          runChild(family, selected);
+          System.err.printf(Locale.ROOT, "%s took %d s%n", family, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+        }
+      }
+      return;
     }
     for (String c : CLASSES) {
       if (only != null && !c.matches(only)) {
@@ -139,12 +162,8 @@ public final class BenchMain {
       }
       System.err.println("running " + c + " ...");
       long t0 = System.nanoTime();
-      if (quick) {
-        runChild(c);
-      } else {
-        for (RunResult r : new Runner(options(c, false).build()).run()) {
-          record(r);
-        }
+      for (RunResult r : new Runner(options(c, List.of(c), false).build()).run()) {
+        record(r);
       }
       System.err.printf(Locale.ROOT, "%s took %d s%n", c, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     }
@@ -157,11 +176,14 @@ public final class BenchMain {
    * benchmarks' warm-up by count (1,000 calls, at most {@link #QUICK_WARM_MILLIS} ms), three 0.5 s
    * measured iterations: enough for a median and a spread, not for fork-to-fork variation.
    */
-  private ChainedOptionsBuilder options(String c, boolean inProcess) {
-    ChainedOptionsBuilder o = new OptionsBuilder().include("dev\\.kubejit\\.bench\\." + c + "\\..*")
+  private ChainedOptionsBuilder options(String name, List<String> classes, boolean inProcess) {
+    ChainedOptionsBuilder o = new OptionsBuilder()
         .jvmArgsAppend("-Dkubejit.bench.dir=" + dataDir, "-Xmx1g")
         .shouldFailOnError(true)
-        .output(log.resolveSibling(log.getFileName() + "." + c).toString());
+        .output(log.resolveSibling(log.getFileName() + "." + name).toString());
+    for (String c : classes) {
+      o.include("dev\\.kubejit\\.bench\\." + c + "\\..*");
+    }
     if (quick) {
       o.forks(inProcess ? 0 : 1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
           .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
@@ -173,12 +195,12 @@ public final class BenchMain {
   }
 
   /**
-   * Quick runs: one JVM per benchmark class (7 instead of one per benchmark and parameter, 19),
-   * in which JMH runs the class's benchmarks one after the other without forking; the child writes
-   * its figures to a file that this process reads. A class's benchmarks share JIT profiles (the
-   * price of the shorter run); different classes never do.
+   * Quick runs: one JVM per family of benchmark classes ({@link #FAMILIES}: 3 instead of one per
+   * benchmark and parameter, 19), in which JMH runs the benchmarks one after the other without
+   * forking; the child writes its figures to a file that this process reads. Benchmarks of a
+   * family share JIT profiles (the price of the shorter run); different families never do.
    */
-  private void runChild(String c) throws IOException, InterruptedException {
+  private void runChild(String c, List<String> classes) throws IOException, InterruptedException {
     Path statsFile = Files.createTempFile(log.toAbsolutePath().getParent(), "stats-" + c + "-", ".tsv");
     Path childLog = log.resolveSibling(log.getFileName() + "." + c + ".stderr");
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -188,7 +210,7 @@ public final class BenchMain {
       cmd.add("-Djmh.ignoreLock=" + System.getProperty("jmh.ignoreLock"));
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchMain.class.getName(), "--child", c,
-        "--child-out", statsFile.toString(), "--log", log.toString()));
+        "--child-classes", String.join(",", classes), "--child-out", statsFile.toString(), "--log", log.toString()));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.to(childLog.toFile())).start();
     int rc = p.waitFor();
@@ -208,8 +230,8 @@ public final class BenchMain {
   }
 
   /** In the child JVM of {@link #runChild}: runs one class without forking and writes its figures. */
-  private void child(String c, Path out) throws RunnerException, IOException {
-    for (RunResult r : new Runner(options(c, true).build()).run()) {
+  private void child(String c, List<String> classes, Path out) throws RunnerException, IOException {
+    for (RunResult r : new Runner(options(c, classes, true).build()).run()) {
       record(r);
     }
     StringBuilder b = new StringBuilder();
