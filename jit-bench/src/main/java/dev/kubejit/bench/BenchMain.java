@@ -110,7 +110,8 @@ public final class BenchMain {
     }
     if (lifecycle) {
       System.err.println("running LifecycleBench (broker against kube-apiserver) ...");
-      peers.rows().addAll(LifecycleBench.run(List.of(10, 100, 1000), 10_000, data).rows());
+      peers.rows().addAll(LifecycleBench.run(List.of(10, 100, 1000), Integer.getInteger("kubejit.bench.heapGrants", 10_000),
+          data).rows());
     } else {
       peers.notRun("8 lifecycle against the control plane", "not in this run; scripts/bench.sh --lifecycle or the full run");
     }
