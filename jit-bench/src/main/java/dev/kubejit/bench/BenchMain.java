@@ -110,8 +110,11 @@ public final class BenchMain {
     }
     if (lifecycle) {
       System.err.println("running LifecycleBench (broker against kube-apiserver) ...");
-      peers.rows().addAll(LifecycleBench.run(List.of(10, 100, 1000), Integer.getInteger("kubejit.bench.heapGrants", 10_000),
-          data).rows());
+      // -Dkubejit.bench.liveGrants=10,100 (default 10,100,1000) and -Dkubejit.bench.heapGrants=N
+      // (default 10,000; 0 skips it) shorten a run; the rows say what was measured.
+      List<Integer> live = java.util.Arrays.stream(System.getProperty("kubejit.bench.liveGrants", "10,100,1000").split(","))
+          .map(String::strip).map(Integer::valueOf).toList();
+      peers.rows().addAll(LifecycleBench.run(live, Integer.getInteger("kubejit.bench.heapGrants", 10_000), data).rows());
     } else {
       peers.notRun("8 lifecycle against the control plane", "not in this run; scripts/bench.sh --lifecycle or the full run");
     }
