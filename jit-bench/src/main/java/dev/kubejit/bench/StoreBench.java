@@ -71,9 +71,17 @@ final class StoreBench {
 
   static Rows run(boolean quick, Path dataDir) {
     StoreBench b = new StoreBench(quick, dataDir);
-    b.sqlite();
-    b.postgres();
-    b.kubernetes();
+    // -Dkubejit.bench.stores=kubernetes (a comma-separated subset of sqlite,postgres,kubernetes)
+    List<String> which = List.of(System.getProperty("kubejit.bench.stores", "sqlite,postgres,kubernetes").split(","));
+    if (which.contains("sqlite")) {
+      b.sqlite();
+    }
+    if (which.contains("postgres")) {
+      b.postgres();
+    }
+    if (which.contains("kubernetes")) {
+      b.kubernetes();
+    }
     return b.rows;
   }
 
