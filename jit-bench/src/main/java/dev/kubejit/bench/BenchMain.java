@@ -35,8 +35,14 @@ public final class BenchMain {
   private final Path log;
   private final String dataDir;
   private final Map<String, Stat> stats = new LinkedHashMap<>();
+  /** The one-writer audit rows measured side by side outside JMH ({@link AuditPairs}), or null. */
+  private Rows auditPairs;
   /** Quick runs: fewer warm-up calls of each credential operation than Warm's default of 5,000. */
   static final int QUICK_WARM_CALLS = 1_000;
+  /** Quick runs: the warm-up by count stops after this long even if it has not made its calls. */
+  static final long QUICK_WARM_MILLIS = 3_000;
+
+  private static final java.util.regex.Pattern PERCENTILE = java.util.regex.Pattern.compile("(.*:)?p[0-9.]+");
 
   /** A figure: the median over all measurement iterations of all forks, with the spread. */
   record Stat(double median, double min, double max, double p50, double p99, String unit) {}
@@ -54,8 +60,14 @@ public final class BenchMain {
     String only = null;
     boolean stores = false;
     boolean lifecycle = false;
+    String child = null;
+    Path childOut = null;
+    List<String> childClasses = List.of();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
+        case "--child" -> child = args[++i];
+        case "--child-out" -> childOut = Path.of(args[++i]);
+        case "--child-classes" -> childClasses = List.of(args[++i].split(","));
         case "--quick" -> quick = true;
         case "--log" -> log = Path.of(args[++i]);
         case "--out" -> out = Path.of(args[++i]);
@@ -72,15 +84,23 @@ public final class BenchMain {
       lifecycle = true;
     }
     String dataDir = Path.of(System.getProperty("kubejit.bench.dir", "target/bench-data")).toAbsolutePath().toString();
+    if (child != null) {
+      new BenchMain(true, log, dataDir).child(child, childClasses, childOut);
+      return;
+    }
     BenchMain m = new BenchMain(quick, log, dataDir);
     long t0 = System.nanoTime();
     Tools tools = null;
-    if (jmh) {
-      m.runAll(only);
-      tools = Tools.measure(quick ? 5 : 30);
-    }
     Path data = Path.of(dataDir);
     Files.createDirectories(data);
+    if (jmh) {
+      m.runAll(only);
+      if (only == null || "AuditBench".matches(only)) {
+        System.err.println("running AuditPairs (one writer and one fdatasync per record, alternating) ...");
+        m.auditPairs = AuditPairs.run(quick, data);
+      }
+      tools = Tools.measure(quick ? 5 : 30);
+    }
     Rows peers = Rows.create();
     if (stores) {
       System.err.println("running StoreBench (SQLite, PostgreSQL, Kubernetes store) ...");
@@ -90,14 +110,19 @@ public final class BenchMain {
     }
     if (lifecycle) {
       System.err.println("running LifecycleBench (broker against kube-apiserver) ...");
-      peers.rows().addAll(LifecycleBench.run(List.of(10, 100, 1000), 10_000, data).rows());
+      // -Dkubejit.bench.liveGrants=10,100 (default 10,100,1000) and -Dkubejit.bench.heapGrants=N
+      // (default 10,000; 0 skips it) shorten a run; the rows say what was measured.
+      List<Integer> live = java.util.Arrays.stream(System.getProperty("kubejit.bench.liveGrants", "10,100,1000").split(","))
+          .map(String::strip).map(Integer::valueOf).toList();
+      peers.rows().addAll(LifecycleBench.run(live, Integer.getInteger("kubejit.bench.heapGrants", 10_000), data).rows());
     } else {
       peers.notRun("8 lifecycle against the control plane", "not in this run; scripts/bench.sh --lifecycle or the full run");
     }
     String table = m.table(tools, peers);
     long secs = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
     String text = table + "\n(" + (!jmh ? "peers only" : quick
-        ? "--quick: 1 fork, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS + " warm-up calls"
+        ? "--quick: one JVM per family of benchmark classes, 3 x 0.5 s measured after 1 x 0.5 s warm-up and " + QUICK_WARM_CALLS
+            + " warm-up calls (at most " + QUICK_WARM_MILLIS / 1000 + " s)"
         : "2 forks, 5 x 1 s measured after 4 x 1 s warm-up") + " per benchmark; spread = min..max over the measured iterations; "
         + "ran " + secs + " s)\n";
     System.out.print(text);
@@ -107,39 +132,117 @@ public final class BenchMain {
     Files.writeString(out, text, StandardCharsets.UTF_8);
   }
 
-  private void runAll(String only) throws RunnerException, IOException {
+  static final String[] CLASSES = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench",
+      "AdmissionBench"};
+  /**
+   * Quick runs: the benchmark classes that share a JVM, by the code they exercise: the credential
+   * issuers (Bouncy Castle's signatures), the decisions (policy engine, RBAC evaluator, exec
+   * admission, which uses the policy engine), the audit sink.
+   */
+  static final Map<String, List<String>> FAMILIES = Map.of(
+      "credentials", List.of("X509Bench", "SshBench", "JwtBench"),
+      "decisions", List.of("PolicyBench", "RbacBench", "AdmissionBench"),
+      "audit", List.of("AuditBench"));
+
+  private void runAll(String only) throws RunnerException, IOException, InterruptedException {
     if (log.getParent() != null) {
       Files.createDirectories(log.getParent());
     }
-    String[] classes = {"X509Bench", "SshBench", "JwtBench", "PolicyBench", "RbacBench", "AuditBench", "AdmissionBench"};
-    for (String c : classes) {
-      String include = "dev\\.kubejit\\.bench\\." + c + "\\..*";
+    if (quick) {
+      for (String family : List.of("credentials", "decisions", "audit")) {
+        List<String> selected = FAMILIES.get(family).stream().filter(c -> only == null || c.matches(only)).toList();
+        if (!selected.isEmpty()) {
+          System.err.println("running " + String.join(", ", selected) + " (one JVM) ...");
+          long t0 = System.nanoTime();
+          runChild(family, selected);
+          System.err.printf(Locale.ROOT, "%s took %d s%n", family, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+        }
+      }
+      return;
+    }
+    for (String c : CLASSES) {
       if (only != null && !c.matches(only)) {
         continue;
       }
-      ChainedOptionsBuilder o = new OptionsBuilder().include(include)
-          .jvmArgsAppend(quick ? new String[] {"-Dkubejit.bench.dir=" + dataDir, "-Xmx1g",
-              "-Dkubejit.bench.warmCalls=" + QUICK_WARM_CALLS} : new String[] {"-Dkubejit.bench.dir=" + dataDir, "-Xmx1g"})
-          .shouldFailOnError(true)
-          .output(log.resolveSibling(log.getFileName() + "." + c).toString());
-      if (quick) {
-        // One fork (a clean JVM per benchmark; running them all in this JVM saves the JVM
-        // start-ups but lets their JIT profiles mix, see docs/benchmarks.md), one 0.5 s warm-up
-        // iteration after the credential benchmarks' warm-up by count (1,000 calls instead of
-        // 5,000), three 0.5 s measured iterations: enough for a median and a spread, not for
-        // fork-to-fork variation.
-        o.forks(1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
-            .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
-      } else {
-        o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
-            .measurementIterations(5).measurementTime(TimeValue.seconds(1));
-      }
       System.err.println("running " + c + " ...");
-      Collection<RunResult> results = new Runner(o.build()).run();
-      for (RunResult r : results) {
+      long t0 = System.nanoTime();
+      for (RunResult r : new Runner(options(c, List.of(c), false).build()).run()) {
         record(r);
       }
+      System.err.printf(Locale.ROOT, "%s took %d s%n", c, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     }
+  }
+
+  /**
+   * The JMH options for one benchmark class. Full runs: two forks (a clean JVM per benchmark and
+   * parameter), 4 x 1 s warm-up, 5 x 1 s measured. Quick runs: the class runs in a JVM of its own
+   * ({@link #runChild}) with no further forks, one 0.5 s warm-up iteration after the credential
+   * benchmarks' warm-up by count (1,000 calls, at most {@link #QUICK_WARM_MILLIS} ms), three 0.5 s
+   * measured iterations: enough for a median and a spread, not for fork-to-fork variation.
+   */
+  private ChainedOptionsBuilder options(String name, List<String> classes, boolean inProcess) {
+    ChainedOptionsBuilder o = new OptionsBuilder()
+        .jvmArgsAppend("-Dkubejit.bench.dir=" + dataDir, "-Xmx1g")
+        .shouldFailOnError(true)
+        .output(log.resolveSibling(log.getFileName() + "." + name).toString());
+    for (String c : classes) {
+      o.include("dev\\.kubejit\\.bench\\." + c + "\\..*");
+    }
+    if (quick) {
+      o.forks(inProcess ? 0 : 1).warmupIterations(1).warmupTime(TimeValue.milliseconds(500))
+          .measurementIterations(3).measurementTime(TimeValue.milliseconds(500));
+    } else {
+      o.forks(2).warmupIterations(4).warmupTime(TimeValue.seconds(1))
+          .measurementIterations(5).measurementTime(TimeValue.seconds(1));
+    }
+    return o;
+  }
+
+  /**
+   * Quick runs: one JVM per family of benchmark classes ({@link #FAMILIES}: 3 instead of one per
+   * benchmark and parameter, 19), in which JMH runs the benchmarks one after the other without
+   * forking; the child writes its figures to a file that this process reads. Benchmarks of a
+   * family share JIT profiles (the price of the shorter run); different families never do.
+   */
+  private void runChild(String c, List<String> classes) throws IOException, InterruptedException {
+    Path statsFile = Files.createTempFile(log.toAbsolutePath().getParent(), "stats-" + c + "-", ".tsv");
+    Path childLog = log.resolveSibling(log.getFileName() + "." + c + ".stderr");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx1g", "-Dkubejit.bench.dir=" + dataDir, "-Dkubejit.bench.warmCalls=" + QUICK_WARM_CALLS,
+        "-Dkubejit.bench.warmMillis=" + QUICK_WARM_MILLIS));
+    if (System.getProperty("jmh.ignoreLock") != null) {
+      cmd.add("-Djmh.ignoreLock=" + System.getProperty("jmh.ignoreLock"));
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchMain.class.getName(), "--child", c,
+        "--child-classes", String.join(",", classes), "--child-out", statsFile.toString(), "--log", log.toString()));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.to(childLog.toFile())).start();
+    int rc = p.waitFor();
+    try {
+      if (rc != 0) {
+        throw new IllegalStateException(c + " failed (exit " + rc + "); see " + childLog + " and "
+            + log.resolveSibling(log.getFileName() + "." + c));
+      }
+      for (String line : Files.readAllLines(statsFile, StandardCharsets.UTF_8)) {
+        String[] f = line.split("\t");
+        stats.put(f[0], new Stat(Double.parseDouble(f[1]), Double.parseDouble(f[2]), Double.parseDouble(f[3]),
+            Double.parseDouble(f[4]), Double.parseDouble(f[5]), f[6]));
+      }
+    } finally {
+      Files.deleteIfExists(statsFile);
+    }
+  }
+
+  /** In the child JVM of {@link #runChild}: runs one class without forking and writes its figures. */
+  private void child(String c, List<String> classes, Path out) throws RunnerException, IOException {
+    for (RunResult r : new Runner(options(c, classes, true).build()).run()) {
+      record(r);
+    }
+    StringBuilder b = new StringBuilder();
+    stats.forEach((k, v) -> b.append(k).append('\t').append(v.median()).append('\t').append(v.min()).append('\t')
+        .append(v.max()).append('\t').append(v.p50()).append('\t').append(v.p99()).append('\t').append(v.unit())
+        .append('\n'));
+    Files.writeString(out, b.toString(), StandardCharsets.UTF_8);
   }
 
   private void record(RunResult r) {
@@ -151,13 +254,21 @@ public final class BenchMain {
     }
     // A JMH group (figure and floor on their own threads in the same iterations) reports each
     // method as a secondary result; any other benchmark has only its primary result.
+    // Sample-time benchmarks also report their percentiles as secondary results ("p0.99",
+    // "allow10:p0.99"); those are not methods of a group.
     Map<String, List<Double>> scores = new LinkedHashMap<>();
     for (BenchmarkResult b : r.getBenchmarkResults()) {
       for (IterationResult i : b.getIterationResults()) {
-        if (i.getSecondaryResults().isEmpty()) {
+        Map<String, org.openjdk.jmh.results.Result> methods = new LinkedHashMap<>();
+        i.getSecondaryResults().forEach((label, res) -> {
+          if (!PERCENTILE.matcher(label).matches()) {
+            methods.put(label, res);
+          }
+        });
+        if (methods.isEmpty()) {
           scores.computeIfAbsent(name, k -> new ArrayList<>()).add(i.getPrimaryResult().getScore());
         } else {
-          i.getSecondaryResults().forEach((label, res) ->
+          methods.forEach((label, res) ->
               scores.computeIfAbsent(cls + "." + label, k -> new ArrayList<>()).add(res.getScore()));
         }
       }
@@ -350,6 +461,11 @@ public final class BenchMain {
       Boolean met = w.equals("64") ? Boolean.valueOf(ratio >= 20) : w.equals("1") ? Boolean.valueOf(ratio >= 1) : null;
       row("6 audit append, " + w + " writer" + (w.equals("1") ? "" : "s") + ", durable records/s", rate(a, "/s"), ref, ratio,
           target, met);
+      if (w.equals("1") && auditPairs != null) {
+        for (Rows.Row r : auditPairs.rows()) {
+          row(r.what(), r.figure(), r.reference(), r.ratio(), r.target(), r.met());
+        }
+      }
     }
     Stat async = s("AuditBench.sinkAsync1");
     row("6 audit appendAsync, 1 writer, ≤ 1,024 in flight", rate(async, "/s"), ref, async.median() / fsync.median(), "≥ 1×",
