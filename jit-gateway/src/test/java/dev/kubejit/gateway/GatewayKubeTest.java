@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,14 @@ import dev.kubejit.testing.KubeTest;
 import dev.kubejit.testing.Kubectl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -347,6 +356,230 @@ class GatewayKubeTest {
     System.out.println("MEASURED expiry -> ssh exit during tail -f: " + expiryMs + " ms (check interval 250 ms)");
     assertTrue(audit.events().stream().anyMatch(ev -> e.id().equals(ev.grantId().orElse(null))
         && "session-cut".equals(ev.attributes().get("gatewayEvent"))));
+  }
+
+  /** {@code ssh -N -L LOCAL:target} as alice with grant {@code g}, at log level INFO (open failures show). */
+  static Forwarding forward(Grant g, String target) throws Exception {
+    int local;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      local = s.getLocalPort();
+    }
+    List<String> opts = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g), "INFO"));
+    opts.addAll(List.of("-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:" + local + ":" + target));
+    Ssh.Started started = ssh.start(opts, null);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    // Wait for ssh's listener without connecting to it: every connection would be a forward.
+    while (!listening(local)) {
+      if (!started.process.isAlive()) {
+        return new Forwarding(started, local, false);
+      }
+      if (System.nanoTime() > deadline) {
+        started.process.destroyForcibly();
+        throw new AssertionError("ssh -L never listened; stderr " + started.err.text());
+      }
+      Thread.sleep(50);
+    }
+    return new Forwarding(started, local, true);
+  }
+
+  /** Whether something listens on 127.0.0.1:port (Linux's /proc/net/tcp, state 0A). */
+  static boolean listening(int port) throws IOException {
+    String local = String.format("0100007F:%04X", port);
+    for (String line : Files.readAllLines(Path.of("/proc/net/tcp"))) {
+      String[] f = line.strip().split("\\s+");
+      if (f.length > 3 && f[1].equals(local) && f[3].equals("0A")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static final class Forwarding implements AutoCloseable {
+    final Ssh.Started ssh;
+    final int port;
+    final boolean listening;
+
+    Forwarding(Ssh.Started ssh, int port, boolean listening) {
+      this.ssh = ssh;
+      this.port = port;
+      this.listening = listening;
+    }
+
+    /** GET {@code path} through the forward (a fresh connection each time). */
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(10)).build();
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      ssh.process.destroy();
+      if (!ssh.process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        ssh.process.destroyForcibly();
+      }
+    }
+  }
+
+  static AuditEvent awaitAudit(java.util.function.Predicate<AuditEvent> p, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      for (AuditEvent e : audit.events()) {
+        if (p.test(e)) {
+          return e;
+        }
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no audit record: " + what);
+  }
+
+  static boolean gatewayEvent(AuditEvent e, Grant g, String gatewayEvent) {
+    return g.id().equals(e.grantId().orElse(null)) && gatewayEvent.equals(e.attributes().get("gatewayEvent"));
+  }
+
+  @Test
+  @Order(8)
+  void anSshLocalForwardReachesThePodsHttpServerAsTheGrantsIdentityAndIsAudited() throws Exception {
+    Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    try (Forwarding f = forward(g, "web." + NS + ":8080")) {
+      assertTrue(f.listening, f.ssh.err::text);
+      HttpResponse<String> r = f.get("/index.html");
+      assertEquals(200, r.statusCode(), r::body);
+      assertEquals("kubejit test pod " + NS + "/web\n", r.body());
+      // A second connection is a second channel and a second port-forward, decided again.
+      HttpResponse<String> again = f.get("/");
+      assertEquals(200, again.statusCode(), again::body);
+      assertTrue(again.body().contains(NS + "/web"), again::body);
+    }
+    AuditEvent open = awaitAudit(e -> gatewayEvent(e, g, "forward-open"), "forward-open");
+    assertEquals("web", open.attributes().get("pod"));
+    assertEquals(NS, open.attributes().get("namespace"));
+    assertEquals("8080", open.attributes().get("port"));
+    assertEquals("oncall-debug/portforward", open.ruleId().orElse(null), open::toString);
+    assertFalse(open.attributes().get("sshSessionId").isEmpty());
+    AuditEvent close = awaitAudit(e -> gatewayEvent(e, g, "forward-close")
+        && Long.parseLong(e.attributes().getOrDefault("bytesOut", "0")) > 0, "forward-close with bytes");
+    assertTrue(Long.parseLong(close.attributes().get("bytesIn")) > 0, close::toString);
+    assertTrue(close.attributes().containsKey("durationMs"), close::toString);
+    assertEquals("false", close.attributes().get("cut"), close::toString);
+    // The broker decided each forward (the same engine and record as an exec) ...
+    assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
+        && e.type() == dev.kubejit.api.AuditEventType.USE_ALLOWED && e.action().map(Action.PORT_FORWARD::equals).orElse(false)
+        && e.attributes().get("gatewayEvent") == null && "web".equals(e.attributes().get("pod"))), "broker decision");
+    // ... and the API server saw alice in the grant's group open pods/portforward, no impersonation.
+    List<JsonNode> pf = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "portforward".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : pf) {
+      assertEquals("alice", e.path("user").path("username").asText(), e::toString);
+      assertEquals("web", e.path("objectRef").path("name").asText(), e::toString);
+      assertFalse(e.path("impersonatedUser").isObject(), e::toString);
+    }
+  }
+
+  @Test
+  @Order(9)
+  void forwardsAreRefusedWithTheRuleForAGrantWithoutPortForwardAPodOutsideAPinAndAnotherNamespace() throws Exception {
+    Grant exec = grant(Action.EXEC, Scope.namespace("prod", NS));
+    try (Forwarding f = forward(exec, "web." + NS + ":8080")) {
+      assertTrue(f.listening, f.ssh.err::text);
+      assertThrows(IOException.class, () -> f.get("/index.html"));
+      awaitStderr(f.ssh, "open failed: administratively prohibited: kubejit: refused by rule oncall-debug/actions");
+    }
+    assertTrue(audit.events().stream().anyMatch(e -> exec.id().equals(e.grantId().orElse(null))
+        && e.type() == dev.kubejit.api.AuditEventType.USE_DENIED && "oncall-debug/actions".equals(e.ruleId().orElse(null))
+        && e.action().map(Action.PORT_FORWARD::equals).orElse(false)), "the broker's refusal");
+    assertTrue(audit.events().stream().noneMatch(e -> gatewayEvent(e, exec, "forward-open")));
+
+    Grant pinned = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS).withPod("web"));
+    try (Forwarding ok = forward(pinned, "web:8080"); Forwarding other = forward(pinned, "web-2." + NS + ":8080")) {
+      assertEquals(200, ok.get("/").statusCode());
+      assertThrows(IOException.class, () -> other.get("/"));
+      awaitStderr(other.ssh, "kubejit: refused by rule broker:pod-scope");
+    }
+    Grant pf = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    try (Forwarding elsewhere = forward(pf, "web.default:8080"); Forwarding host = forward(pf, "127.0.0.1:22")) {
+      assertThrows(IOException.class, () -> elsewhere.get("/"));
+      awaitStderr(elsewhere.ssh, "kubejit: refused by rule gateway:forward-target");
+      assertThrows(IOException.class, () -> host.get("/"));
+      awaitStderr(host.ssh, "kubejit: refused by rule gateway:forward-target");
+    }
+    AuditEvent refused = awaitAudit(e -> gatewayEvent(e, pf, "decision")
+        && "gateway:forward-target".equals(e.ruleId().orElse(null)), "the gateway's refusal");
+    assertEquals("USE_DENIED", refused.type().name());
+    assertTrue(refused.reason().orElse("").contains("not POD." + NS), refused::toString);
+
+    // A revoked grant whose certificate is still valid gets no session, so no forward.
+    Grant revoked = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    broker.revoke(revoked.requestId(), CAROL, "done");
+    try (Forwarding f = forward(revoked, "web." + NS + ":8080")) {
+      assertFalse(f.listening);
+      Ssh.Result r = f.ssh.await(30);
+      assertEquals(255, r.exit, r::toString);
+      assertTrue(r.err.contains("Permission denied"), r::toString);
+    }
+    assertTrue(audit.events().stream().anyMatch(e -> revoked.requestId().equals(e.requestId().orElse(null))
+        && "connect".equals(e.attributes().get("gatewayEvent")) && "broker:grant-state".equals(e.ruleId().orElse(null))));
+  }
+
+  @Test
+  @Order(10)
+  void aLiveForwardIsCutWhenTheGrantIsRevokedAndWhenItExpires() throws Exception {
+    for (String end : List.of("revoke", "expiry")) {
+      Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+      try (Forwarding f = forward(g, "web." + NS + ":8080")) {
+        assertEquals(200, f.get("/").statusCode());
+        // A connection held open (half an HTTP request, which httpd waits on) is a live forward.
+        try (Socket live = new Socket(InetAddress.getLoopbackAddress(), f.port)) {
+          live.setSoTimeout(30_000);
+          live.getOutputStream().write("GET / HTTP/1.0\r\n".getBytes(UTF_8));
+          live.getOutputStream().flush();
+          awaitAudit(e -> audit.events().stream().filter(c -> gatewayEvent(c, g, "forward-open")).count() >= 2,
+              "the live forward's open (after the GET's)");
+          long t0 = System.nanoTime();
+          if (end.equals("revoke")) {
+            broker.revoke(g.requestId(), CAROL, "incident over");
+          } else {
+            clock.set(g.expiresAt());
+          }
+          int read;
+          try {
+            read = live.getInputStream().read();
+          } catch (IOException reset) {
+            read = -1;
+          }
+          long cutMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+          assertEquals(-1, read, "the connection got data instead of being closed");
+          Ssh.Result r = f.ssh.await(30);
+          long exitMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+          clock.set(Instant.now());
+          System.out.println("MEASURED " + end + " -> forwarded connection closed: " + cutMs + " ms, ssh -N exit: "
+              + exitMs + " ms (check interval 250 ms)");
+          assertNotEquals(0, r.exit, r::toString);
+          assertThrows(IOException.class, () -> f.get("/"));
+        }
+      } finally {
+        clock.set(Instant.now());
+      }
+      AuditEvent cut = awaitAudit(e -> gatewayEvent(e, g, "forward-close") && "true".equals(e.attributes().get("cut")),
+          "the cut forward's close");
+      assertEquals("web", cut.attributes().get("pod"));
+      assertTrue(audit.events().stream().anyMatch(e -> gatewayEvent(e, g, "session-cut")
+          && e.ruleId().orElse("").equals(end.equals("revoke") ? "broker:grant-state" : "broker:grant-expiry")));
+    }
+  }
+
+  static void awaitStderr(Ssh.Started s, String needle) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!s.err.text().contains(needle)) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("no " + needle + " from ssh; stderr " + s.err.text());
+      }
+      Thread.sleep(50);
+    }
   }
 
   static void awaitOutput(Ssh.Started s, String needle) throws InterruptedException {

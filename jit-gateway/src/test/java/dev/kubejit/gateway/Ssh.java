@@ -24,11 +24,16 @@ final class Ssh {
 
   /** The common options: strict host checking against the @cert-authority line only, no agent, no config. */
   List<String> base(String user, Path identity, Path certificate) {
+    return base(user, identity, certificate, "ERROR");
+  }
+
+  /** As {@link #base(String, Path, Path)} with another log level (INFO shows a refused forward's open failure). */
+  List<String> base(String user, Path identity, Path certificate, String logLevel) {
     List<String> a = new ArrayList<>(List.of("ssh", "-F", "/dev/null", "-p", Integer.toString(port),
         "-o", "HostKeyAlias=" + HOST_ALIAS, "-o", "UserKnownHostsFile=" + knownHosts,
         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
         "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ConnectTimeout=10",
-        "-o", "LogLevel=ERROR", "-l", user));
+        "-o", "LogLevel=" + logLevel, "-l", user));
     if (identity != null) {
       a.addAll(List.of("-i", identity.toString()));
     }
@@ -50,7 +55,9 @@ final class Ssh {
   Started start(List<String> options, String remoteCommand) throws IOException {
     List<String> a = new ArrayList<>(options);
     a.add("127.0.0.1");
-    a.add(remoteCommand);
+    if (remoteCommand != null) {
+      a.add(remoteCommand);
+    }
     Process p = new ProcessBuilder(a).start();
     p.getOutputStream().close();
     return new Started(p);
