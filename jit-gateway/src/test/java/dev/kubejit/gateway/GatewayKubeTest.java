@@ -42,12 +42,7 @@ import dev.kubejit.testing.Kubectl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -359,67 +354,8 @@ class GatewayKubeTest {
   }
 
   /** {@code ssh -N -L LOCAL:target} as alice with grant {@code g}, at log level INFO (open failures show). */
-  static Forwarding forward(Grant g, String target) throws Exception {
-    int local;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      local = s.getLocalPort();
-    }
-    List<String> opts = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g), "INFO"));
-    opts.addAll(List.of("-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:" + local + ":" + target));
-    Ssh.Started started = ssh.start(opts, null);
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    // Wait for ssh's listener without connecting to it: every connection would be a forward.
-    while (!listening(local)) {
-      if (!started.process.isAlive()) {
-        return new Forwarding(started, local, false);
-      }
-      if (System.nanoTime() > deadline) {
-        started.process.destroyForcibly();
-        throw new AssertionError("ssh -L never listened; stderr " + started.err.text());
-      }
-      Thread.sleep(50);
-    }
-    return new Forwarding(started, local, true);
-  }
-
-  /** Whether something listens on 127.0.0.1:port (Linux's /proc/net/tcp, state 0A). */
-  static boolean listening(int port) throws IOException {
-    String local = String.format("0100007F:%04X", port);
-    for (String line : Files.readAllLines(Path.of("/proc/net/tcp"))) {
-      String[] f = line.strip().split("\\s+");
-      if (f.length > 3 && f[1].equals(local) && f[3].equals("0A")) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  static final class Forwarding implements AutoCloseable {
-    final Ssh.Started ssh;
-    final int port;
-    final boolean listening;
-
-    Forwarding(Ssh.Started ssh, int port, boolean listening) {
-      this.ssh = ssh;
-      this.port = port;
-      this.listening = listening;
-    }
-
-    /** GET {@code path} through the forward (a fresh connection each time). */
-    HttpResponse<String> get(String path) throws IOException, InterruptedException {
-      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-          .connectTimeout(Duration.ofSeconds(10)).build();
-      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-          .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-      ssh.process.destroy();
-      if (!ssh.process.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
-        ssh.process.destroyForcibly();
-      }
-    }
+  static Ssh.Forwarding forward(Grant g, String target) throws Exception {
+    return ssh.forward(ssh.base("alice", aliceKey, certFile(g), "INFO"), target);
   }
 
   static AuditEvent awaitAudit(java.util.function.Predicate<AuditEvent> p, String what) throws InterruptedException {
@@ -443,7 +379,7 @@ class GatewayKubeTest {
   @Order(8)
   void anSshLocalForwardReachesThePodsHttpServerAsTheGrantsIdentityAndIsAudited() throws Exception {
     Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
-    try (Forwarding f = forward(g, "web." + NS + ":8080")) {
+    try (Ssh.Forwarding f = forward(g, "web." + NS + ":8080")) {
       assertTrue(f.listening, f.ssh.err::text);
       HttpResponse<String> r = f.get("/index.html");
       assertEquals(200, r.statusCode(), r::body);
@@ -484,10 +420,10 @@ class GatewayKubeTest {
   @Order(9)
   void forwardsAreRefusedWithTheRuleForAGrantWithoutPortForwardAPodOutsideAPinAndAnotherNamespace() throws Exception {
     Grant exec = grant(Action.EXEC, Scope.namespace("prod", NS));
-    try (Forwarding f = forward(exec, "web." + NS + ":8080")) {
+    try (Ssh.Forwarding f = forward(exec, "web." + NS + ":8080")) {
       assertTrue(f.listening, f.ssh.err::text);
       assertThrows(IOException.class, () -> f.get("/index.html"));
-      awaitStderr(f.ssh, "open failed: administratively prohibited: kubejit: refused by rule oncall-debug/actions");
+      f.awaitStderr("open failed: administratively prohibited: kubejit: refused by rule oncall-debug/actions");
     }
     assertTrue(audit.events().stream().anyMatch(e -> exec.id().equals(e.grantId().orElse(null))
         && e.type() == dev.kubejit.api.AuditEventType.USE_DENIED && "oncall-debug/actions".equals(e.ruleId().orElse(null))
@@ -495,17 +431,17 @@ class GatewayKubeTest {
     assertTrue(audit.events().stream().noneMatch(e -> gatewayEvent(e, exec, "forward-open")));
 
     Grant pinned = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS).withPod("web"));
-    try (Forwarding ok = forward(pinned, "web:8080"); Forwarding other = forward(pinned, "web-2." + NS + ":8080")) {
+    try (Ssh.Forwarding ok = forward(pinned, "web:8080"); Ssh.Forwarding other = forward(pinned, "web-2." + NS + ":8080")) {
       assertEquals(200, ok.get("/").statusCode());
       assertThrows(IOException.class, () -> other.get("/"));
-      awaitStderr(other.ssh, "kubejit: refused by rule broker:pod-scope");
+      other.awaitStderr("kubejit: refused by rule broker:pod-scope");
     }
     Grant pf = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
-    try (Forwarding elsewhere = forward(pf, "web.default:8080"); Forwarding host = forward(pf, "127.0.0.1:22")) {
+    try (Ssh.Forwarding elsewhere = forward(pf, "web.default:8080"); Ssh.Forwarding host = forward(pf, "127.0.0.1:22")) {
       assertThrows(IOException.class, () -> elsewhere.get("/"));
-      awaitStderr(elsewhere.ssh, "kubejit: refused by rule gateway:forward-target");
+      elsewhere.awaitStderr("kubejit: refused by rule gateway:forward-target");
       assertThrows(IOException.class, () -> host.get("/"));
-      awaitStderr(host.ssh, "kubejit: refused by rule gateway:forward-target");
+      host.awaitStderr("kubejit: refused by rule gateway:forward-target");
     }
     AuditEvent refused = awaitAudit(e -> gatewayEvent(e, pf, "decision")
         && "gateway:forward-target".equals(e.ruleId().orElse(null)), "the gateway's refusal");
@@ -515,7 +451,7 @@ class GatewayKubeTest {
     // A revoked grant whose certificate is still valid gets no session, so no forward.
     Grant revoked = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
     broker.revoke(revoked.requestId(), CAROL, "done");
-    try (Forwarding f = forward(revoked, "web." + NS + ":8080")) {
+    try (Ssh.Forwarding f = forward(revoked, "web." + NS + ":8080")) {
       assertFalse(f.listening);
       Ssh.Result r = f.ssh.await(30);
       assertEquals(255, r.exit, r::toString);
@@ -530,7 +466,7 @@ class GatewayKubeTest {
   void aLiveForwardIsCutWhenTheGrantIsRevokedAndWhenItExpires() throws Exception {
     for (String end : List.of("revoke", "expiry")) {
       Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
-      try (Forwarding f = forward(g, "web." + NS + ":8080")) {
+      try (Ssh.Forwarding f = forward(g, "web." + NS + ":8080")) {
         assertEquals(200, f.get("/").statusCode());
         // A connection held open (half an HTTP request, which httpd waits on) is a live forward.
         try (Socket live = new Socket(InetAddress.getLoopbackAddress(), f.port)) {
@@ -569,16 +505,6 @@ class GatewayKubeTest {
       assertEquals("web", cut.attributes().get("pod"));
       assertTrue(audit.events().stream().anyMatch(e -> gatewayEvent(e, g, "session-cut")
           && e.ruleId().orElse("").equals(end.equals("revoke") ? "broker:grant-state" : "broker:grant-expiry")));
-    }
-  }
-
-  static void awaitStderr(Ssh.Started s, String needle) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-    while (!s.err.text().contains(needle)) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("no " + needle + " from ssh; stderr " + s.err.text());
-      }
-      Thread.sleep(50);
     }
   }
 
