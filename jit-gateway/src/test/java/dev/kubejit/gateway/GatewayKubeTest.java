@@ -76,6 +76,7 @@ class GatewayKubeTest {
   static final String NS = "payments-gw";
   static final String LOG_LINE = "2026-12-02T05:00:00Z ERROR kubejit-gateway-marker payment failed";
   static final String SHADOW = "root:GATEWAY-SHADOW-MARKER:19000:0:99999:7:::";
+  static final String FORWARDED = "served by busybox httpd in pod web, reached through ssh -L";
   static final Identity ALICE = Identity.of("alice", "oncall-payments");
   static final Identity CAROL = Identity.of("carol", "sre-leads");
   static final Identity DAVE = Identity.of("dave", "sre-leads");
@@ -95,7 +96,8 @@ class GatewayKubeTest {
   static void start(KubeControlPlane controlPlane, KubeNode node) throws Exception {
     cp = controlPlane;
     dir = Files.createTempDirectory("kubejit-gateway-test");
-    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n", "/etc/shadow", SHADOW + "\n"));
+    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n", "/etc/shadow", SHADOW + "\n",
+        "/www/forwarded.txt", FORWARDED + "\n"));
     node.runPod(NS, "web-2", Map.of("/var/log/app.log", LOG_LINE + "\n"));
     clock = new FakeClock(Instant.now());
     audit = AuditSink.inMemory();
@@ -381,9 +383,9 @@ class GatewayKubeTest {
     Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
     try (Ssh.Forwarding f = forward(g, "web." + NS + ":8080")) {
       assertTrue(f.listening, f.ssh.err::text);
-      HttpResponse<String> r = f.get("/index.html");
+      HttpResponse<String> r = f.get("/forwarded.txt");
       assertEquals(200, r.statusCode(), r::body);
-      assertEquals("kubejit test pod " + NS + "/web\n", r.body());
+      assertEquals(FORWARDED + "\n", r.body());
       // A second connection is a second channel and a second port-forward, decided again.
       HttpResponse<String> again = f.get("/");
       assertEquals(200, again.statusCode(), again::body);
