@@ -99,9 +99,9 @@ final class PortForwards {
       this.reasonCode = reasonCode;
     }
 
+    /** Kubernetes (or the grant's client certificate) failed: "connect failed". */
     static Refused failed(String what) {
-      Refused r = new Refused("gateway:kubernetes", what, SshConstants.SSH_OPEN_CONNECT_FAILED);
-      return r;
+      return new Refused("gateway:kubernetes", what, SshConstants.SSH_OPEN_CONNECT_FAILED);
     }
   }
 
