@@ -14,7 +14,7 @@ import java.util.Map;
  * and key id, source address, SSH session id), the gateway's own refusals, and executions (exit
  * status, bytes in and out, duration, recording and its SHA-256). Each carries {@code
  * enforcedBy=ssh-gateway} and {@code gatewayEvent} ({@code connect}, {@code decision}, {@code
- * execution}, {@code session-cut}). {@link #write} throws if the sink fails: callers refuse.
+ * execution}, {@code session-cut}, {@code forward-open}, {@code forward-close}). {@link #write} throws if the sink fails: callers refuse.
  */
 final class GatewayAudit {
   private final AuditSink sink;

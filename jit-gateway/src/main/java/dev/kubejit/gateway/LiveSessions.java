@@ -14,10 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The authenticated sessions and the commands running in them. {@link #sweep} (run by the gateway
- * every check interval) asks the broker about each session's grant and, when it has expired or
- * been revoked, cuts every running command (exec, log follow) with a message on stderr and
- * closes the session, forwards included. The longest time from grant end to cut is one check
+ * The authenticated sessions and the commands and port-forwards running in them. {@link #sweep}
+ * (run by the gateway every check interval) asks the broker about each session's grant and, when it
+ * has expired or been revoked, cuts every running command (exec, log follow) with a message on
+ * stderr, ends every open forward (its WebSocket and its channel) and closes the session. The longest time from grant end to cut is one check
  * interval plus the time to close the Kubernetes streams.
  */
 final class LiveSessions {

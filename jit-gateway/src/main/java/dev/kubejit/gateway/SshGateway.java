@@ -35,8 +35,10 @@ import org.apache.sshd.common.session.Session;
 import org.apache.sshd.common.session.SessionListener;
 import org.apache.sshd.common.util.security.SecurityUtils;
 import org.apache.sshd.server.SshServer;
+import org.apache.sshd.server.channel.ChannelSessionFactory;
 import org.apache.sshd.server.forward.RejectAllForwardingFilter;
 import org.apache.sshd.server.session.ServerSession;
+import org.apache.sshd.server.session.ServerUserAuthServiceFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,11 +53,14 @@ import org.slf4j.LoggerFactory;
  * no other critical option; the grant is read from the key id ({@code
  * kubejit:request=<id>:grant=<id>:user=<name>}, as jit-credentials-ssh writes it) and must be active,
  * held by the principal and scoped to this gateway's cluster and a namespace, at login and again
- * before every command. The gateway presents a host certificate signed by the same CA. Port
- * forwarding, agent and X11 forwarding and subsystems are refused. Every login, refusal and
- * execution is written to the audit sink; every command's output is recorded in asciicast v2 under
+ * before every command. The gateway presents a host certificate signed by the same CA. Local port
+ * forwarding ({@code ssh -L PORT:POD.NAMESPACE:PORT}) becomes a Kubernetes port-forward to that pod,
+ * as the grant's identity, when the grant's policy allows {@code portforward} on the pod (checked
+ * before every channel); remote, agent and X11 forwarding and subsystems are refused. Every login,
+ * refusal, execution and forward is written to the audit sink; every command's output is recorded in asciicast v2 under
  * {@link Builder#recordings}, its SHA-256 in the audit record. When a grant expires or is revoked,
- * its sessions are cut within one {@link Builder#checkInterval} plus the time to close streams.
+ * its sessions (commands and forwards) are cut within one {@link Builder#checkInterval} plus the
+ * time to close streams.
  *
  * <p>The gateway reaches the broker only through {@link JitBroker} (grant state, decisions,
  * certificates) and writes to an {@link AuditSink}. Thread-safe; {@link #close} stops it.
@@ -294,7 +299,12 @@ public final class SshGateway implements AutoCloseable {
       sshd.setGSSAuthenticator(null);
       sshd.setHostBasedAuthenticator(null);
       sshd.setPublickeyAuthenticator(certificateLogin);
+      // Remote (-R), agent and X11 forwarding stay refused; direct-tcpip (-L) channels are
+      // Kubernetes port-forwards decided per channel (ForwardChannel), never TCP from the gateway.
       sshd.setForwardingFilter(RejectAllForwardingFilter.INSTANCE);
+      PortForwards forwards = new PortForwards(broker, clients, gatewayAudit, live, clock, cluster, commands);
+      sshd.setChannelFactories(List.of(ChannelSessionFactory.INSTANCE, ForwardChannel.factory(forwards)));
+      sshd.setServiceFactories(List.of(ServerUserAuthServiceFactory.INSTANCE, RefusingConnectionService.factory()));
       sshd.setSubsystemFactories(List.of());
       sshd.setCommandFactory((channel, command) -> new GatewayChannel(runner, live, commands, command));
       sshd.setShellFactory(channel -> new GatewayChannel(runner, live, commands, null));

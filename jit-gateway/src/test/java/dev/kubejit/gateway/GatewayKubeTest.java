@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,9 @@ import dev.kubejit.testing.KubeTest;
 import dev.kubejit.testing.Kubectl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -72,6 +76,7 @@ class GatewayKubeTest {
   static final String NS = "payments-gw";
   static final String LOG_LINE = "2026-12-02T05:00:00Z ERROR kubejit-gateway-marker payment failed";
   static final String SHADOW = "root:GATEWAY-SHADOW-MARKER:19000:0:99999:7:::";
+  static final String FORWARDED = "served by busybox httpd in pod web, reached through ssh -L";
   static final Identity ALICE = Identity.of("alice", "oncall-payments");
   static final Identity CAROL = Identity.of("carol", "sre-leads");
   static final Identity DAVE = Identity.of("dave", "sre-leads");
@@ -91,7 +96,8 @@ class GatewayKubeTest {
   static void start(KubeControlPlane controlPlane, KubeNode node) throws Exception {
     cp = controlPlane;
     dir = Files.createTempDirectory("kubejit-gateway-test");
-    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n", "/etc/shadow", SHADOW + "\n"));
+    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n", "/etc/shadow", SHADOW + "\n",
+        "/www/forwarded.txt", FORWARDED + "\n"));
     node.runPod(NS, "web-2", Map.of("/var/log/app.log", LOG_LINE + "\n"));
     clock = new FakeClock(Instant.now());
     audit = AuditSink.inMemory();
@@ -352,6 +358,161 @@ class GatewayKubeTest {
     assertEquals(1, m1.sessionsCutAtRevocation() - m0.sessionsCutAtRevocation(), m1::toString);
     assertEquals(1, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
     assertEquals(2, m1.commandsAllowed() - m0.commandsAllowed(), m1::toString);
+  }
+
+  /** {@code ssh -N -L LOCAL:target} as alice with grant {@code g}, at log level INFO (open failures show). */
+  static Ssh.Forwarding forward(Grant g, String target) throws Exception {
+    return ssh.forward(ssh.base("alice", aliceKey, certFile(g), "INFO"), target);
+  }
+
+  static AuditEvent awaitAudit(java.util.function.Predicate<AuditEvent> p, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      for (AuditEvent e : audit.events()) {
+        if (p.test(e)) {
+          return e;
+        }
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no audit record: " + what);
+  }
+
+  static boolean gatewayEvent(AuditEvent e, Grant g, String gatewayEvent) {
+    return g.id().equals(e.grantId().orElse(null)) && gatewayEvent.equals(e.attributes().get("gatewayEvent"));
+  }
+
+  @Test
+  @Order(8)
+  void anSshLocalForwardReachesThePodsHttpServerAsTheGrantsIdentityAndIsAudited() throws Exception {
+    Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    try (Ssh.Forwarding f = forward(g, "web." + NS + ":8080")) {
+      assertTrue(f.listening, f.ssh.err::text);
+      HttpResponse<String> r = f.get("/forwarded.txt");
+      assertEquals(200, r.statusCode(), r::body);
+      assertEquals(FORWARDED + "\n", r.body());
+      // A second connection is a second channel and a second port-forward, decided again.
+      HttpResponse<String> again = f.get("/");
+      assertEquals(200, again.statusCode(), again::body);
+      assertTrue(again.body().contains(NS + "/web"), again::body);
+    }
+    AuditEvent open = awaitAudit(e -> gatewayEvent(e, g, "forward-open"), "forward-open");
+    assertEquals("web", open.attributes().get("pod"));
+    assertEquals(NS, open.attributes().get("namespace"));
+    assertEquals("8080", open.attributes().get("port"));
+    assertEquals("oncall-debug/portforward", open.ruleId().orElse(null), open::toString);
+    assertFalse(open.attributes().get("sshSessionId").isEmpty());
+    AuditEvent close = awaitAudit(e -> gatewayEvent(e, g, "forward-close")
+        && Long.parseLong(e.attributes().getOrDefault("bytesOut", "0")) > 0, "forward-close with bytes");
+    assertTrue(Long.parseLong(close.attributes().get("bytesIn")) > 0, close::toString);
+    assertTrue(close.attributes().containsKey("durationMs"), close::toString);
+    assertEquals("false", close.attributes().get("cut"), close::toString);
+    // The broker decided each forward (the same engine and record as an exec) ...
+    assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
+        && e.type() == dev.kubejit.api.AuditEventType.USE_ALLOWED && e.action().map(Action.PORT_FORWARD::equals).orElse(false)
+        && e.attributes().get("gatewayEvent") == null && "web".equals(e.attributes().get("pod"))), "broker decision");
+    // ... and the API server saw alice in the grant's group open pods/portforward, no impersonation.
+    List<JsonNode> pf = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "portforward".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : pf) {
+      assertEquals("alice", e.path("user").path("username").asText(), e::toString);
+      assertEquals("web", e.path("objectRef").path("name").asText(), e::toString);
+      assertFalse(e.path("impersonatedUser").isObject(), e::toString);
+    }
+  }
+
+  @Test
+  @Order(9)
+  void forwardsAreRefusedWithTheRuleForAGrantWithoutPortForwardAPodOutsideAPinAndAnotherNamespace() throws Exception {
+    Grant exec = grant(Action.EXEC, Scope.namespace("prod", NS));
+    try (Ssh.Forwarding f = forward(exec, "web." + NS + ":8080")) {
+      assertTrue(f.listening, f.ssh.err::text);
+      assertThrows(IOException.class, () -> f.get("/index.html"));
+      f.awaitStderr("open failed: administratively prohibited: kubejit: refused by rule oncall-debug/actions");
+    }
+    assertTrue(audit.events().stream().anyMatch(e -> exec.id().equals(e.grantId().orElse(null))
+        && e.type() == dev.kubejit.api.AuditEventType.USE_DENIED && "oncall-debug/actions".equals(e.ruleId().orElse(null))
+        && e.action().map(Action.PORT_FORWARD::equals).orElse(false)), "the broker's refusal");
+    assertTrue(audit.events().stream().noneMatch(e -> gatewayEvent(e, exec, "forward-open")));
+
+    Grant pinned = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS).withPod("web"));
+    try (Ssh.Forwarding ok = forward(pinned, "web:8080"); Ssh.Forwarding other = forward(pinned, "web-2." + NS + ":8080")) {
+      assertEquals(200, ok.get("/").statusCode());
+      assertThrows(IOException.class, () -> other.get("/"));
+      other.awaitStderr("kubejit: refused by rule broker:pod-scope");
+    }
+    Grant pf = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    try (Ssh.Forwarding elsewhere = forward(pf, "web.default:8080"); Ssh.Forwarding host = forward(pf, "127.0.0.1:22")) {
+      assertThrows(IOException.class, () -> elsewhere.get("/"));
+      elsewhere.awaitStderr("kubejit: refused by rule gateway:forward-target");
+      assertThrows(IOException.class, () -> host.get("/"));
+      host.awaitStderr("kubejit: refused by rule gateway:forward-target");
+    }
+    AuditEvent refused = awaitAudit(e -> gatewayEvent(e, pf, "decision")
+        && "gateway:forward-target".equals(e.ruleId().orElse(null)), "the gateway's refusal");
+    assertEquals("USE_DENIED", refused.type().name());
+    assertTrue(refused.reason().orElse("").contains("not POD." + NS), refused::toString);
+
+    // A revoked grant whose certificate is still valid gets no session, so no forward.
+    Grant revoked = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+    broker.revoke(revoked.requestId(), CAROL, "done");
+    try (Ssh.Forwarding f = forward(revoked, "web." + NS + ":8080")) {
+      assertFalse(f.listening);
+      Ssh.Result r = f.ssh.await(30);
+      assertEquals(255, r.exit, r::toString);
+      assertTrue(r.err.contains("Permission denied"), r::toString);
+    }
+    assertTrue(audit.events().stream().anyMatch(e -> revoked.requestId().equals(e.requestId().orElse(null))
+        && "connect".equals(e.attributes().get("gatewayEvent")) && "broker:grant-state".equals(e.ruleId().orElse(null))));
+  }
+
+  @Test
+  @Order(10)
+  void aLiveForwardIsCutWhenTheGrantIsRevokedAndWhenItExpires() throws Exception {
+    for (String end : List.of("revoke", "expiry")) {
+      Grant g = grant(Action.PORT_FORWARD, Scope.namespace("prod", NS));
+      try (Ssh.Forwarding f = forward(g, "web." + NS + ":8080")) {
+        assertEquals(200, f.get("/").statusCode());
+        // A connection held open (half an HTTP request, which httpd waits on) is a live forward.
+        try (Socket live = new Socket(InetAddress.getLoopbackAddress(), f.port)) {
+          live.setSoTimeout(30_000);
+          live.getOutputStream().write("GET / HTTP/1.0\r\n".getBytes(UTF_8));
+          live.getOutputStream().flush();
+          awaitAudit(e -> audit.events().stream().filter(c -> gatewayEvent(c, g, "forward-open")).count() >= 2,
+              "the live forward's open (after the GET's)");
+          long t0 = System.nanoTime();
+          if (end.equals("revoke")) {
+            broker.revoke(g.requestId(), CAROL, "incident over");
+          } else {
+            clock.set(g.expiresAt());
+          }
+          int read;
+          try {
+            read = live.getInputStream().read();
+          } catch (IOException reset) {
+            read = -1;
+          }
+          long cutMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+          assertEquals(-1, read, "the connection got data instead of being closed");
+          Ssh.Result r = f.ssh.await(30);
+          long exitMs = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+          clock.set(Instant.now());
+          System.out.println("MEASURED " + end + " -> forwarded connection closed: " + cutMs + " ms, ssh -N exit: "
+              + exitMs + " ms (check interval 250 ms)");
+          assertNotEquals(0, r.exit, r::toString);
+          assertThrows(IOException.class, () -> f.get("/"));
+        }
+      } finally {
+        clock.set(Instant.now());
+      }
+      AuditEvent cut = awaitAudit(e -> gatewayEvent(e, g, "forward-close") && "true".equals(e.attributes().get("cut")),
+          "the cut forward's close");
+      assertEquals("web", cut.attributes().get("pod"));
+      assertTrue(audit.events().stream().anyMatch(e -> gatewayEvent(e, g, "session-cut")
+          && e.ruleId().orElse("").equals(end.equals("revoke") ? "broker:grant-state" : "broker:grant-expiry")));
+    }
   }
 
   static void awaitOutput(Ssh.Started s, String needle) throws InterruptedException {

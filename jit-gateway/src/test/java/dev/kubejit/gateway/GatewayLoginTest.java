@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.kubejit.api.AccessRequest;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.AuditEvent;
+import dev.kubejit.api.AuditEventType;
 import dev.kubejit.api.CredentialSpec;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.Identity;
@@ -108,10 +109,18 @@ class GatewayLoginTest {
 
   /** An approved, activated exec grant for alice with her certificate in {@code alice-<grant>-cert.pub}. */
   static Grant grant() throws Exception {
-    RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(Action.EXEC)
+    return grant(Action.EXEC);
+  }
+
+  /** As {@link #grant()}, for {@code action}. */
+  static Grant grant(Action action) throws Exception {
+    RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(action)
         .scope(Scope.namespace("prod", NS)).ticket("INC-19").justification("issue 19 tests").build());
     if (r.state() != RequestState.APPROVED) {
       broker.approve(r.id(), CAROL, "ok");
+      if (broker.find(r.id()).orElseThrow().state() != RequestState.APPROVED) {
+        broker.approve(r.id(), Identity.of("dave", "sre-leads"), "ok");
+      }
     }
     String pub = Files.readString(dir.resolve("alice.pub")).strip();
     var activation = broker.activate(r.id(), ALICE, CredentialSpec.sshUserCertificate(pub, Map.of()));
@@ -329,5 +338,47 @@ class GatewayLoginTest {
     Ssh.Result other = ssh.run(ssh.base("alice", aliceKey, pinned), null, "exec web-2 -- cat /var/log/app.log");
     assertEquals(Runner.EXIT_REFUSED, other.exit, other::toString);
     assertTrue(other.err.contains("refused by rule broker:pod-scope"), other::toString);
+  }
+
+  @Test
+  void forwardsAreDecidedPerChannelAndRefusedWithTheRuleInTheOpenFailure() throws Exception {
+    // An exec grant: the policy refuses the portforward use (the broker audits it).
+    Grant exec = grant();
+    try (Ssh.Forwarding f = ssh.forward(ssh.base("alice", aliceKey, certFile(exec), "INFO"), "web." + NS + ":8080")) {
+      assertTrue(f.listening, f.ssh.err::text);
+      assertEquals(-1, f.connectAndRead());
+      f.awaitStderr("open failed: administratively prohibited: kubejit: refused by rule oncall-debug/actions:");
+    }
+    assertTrue(audit.events().stream().anyMatch(e -> exec.id().equals(e.grantId().orElse(null))
+        && e.type() == AuditEventType.USE_DENIED && e.action().map(Action.PORT_FORWARD::equals).orElse(false)
+        && "oncall-debug/actions".equals(e.ruleId().orElse(null)) && "web".equals(e.attributes().get("pod"))));
+    // A portforward grant: hosts that are not a pod of the grant's namespace never reach the policy.
+    Grant pf = grant(Action.PORT_FORWARD);
+    for (String target : List.of("127.0.0.1:" + gateway.port(), "web.default:8080", "web.payments-gw.svc:8080",
+        "web.v1:8080")) {
+      try (Ssh.Forwarding f = ssh.forward(ssh.base("alice", aliceKey, certFile(pf), "INFO"), target)) {
+        assertTrue(f.listening, f.ssh.err::text);
+        assertEquals(-1, f.connectAndRead());
+        f.awaitStderr("kubejit: refused by rule gateway:forward-target:");
+      }
+    }
+    assertEquals(4, audit.events().stream().filter(e -> pf.id().equals(e.grantId().orElse(null))
+        && "decision".equals(e.attributes().get("gatewayEvent"))
+        && "gateway:forward-target".equals(e.ruleId().orElse(null))).count());
+    // Allowed by the policy, but this gateway's API server does not answer: connect failed, and audited.
+    try (Ssh.Forwarding f = ssh.forward(ssh.base("alice", aliceKey, certFile(pf), "INFO"), "web." + NS + ":8080")) {
+      assertEquals(-1, f.connectAndRead());
+      f.awaitStderr("open failed: connect failed: kubejit: refused by rule gateway:kubernetes:");
+    }
+    AuditEvent failed = audit.events().stream().filter(e -> pf.id().equals(e.grantId().orElse(null))
+        && "forward-close".equals(e.attributes().get("gatewayEvent"))).findFirst().orElseThrow();
+    assertEquals("false", failed.attributes().get("opened"));
+    assertEquals("web", failed.attributes().get("pod"));
+    // Remote forwarding stays refused.
+    List<String> remote = new ArrayList<>(ssh.base("alice", aliceKey, certFile(pf), "INFO"));
+    remote.addAll(List.of("-N", "-o", "ExitOnForwardFailure=yes", "-R", "127.0.0.1:0:127.0.0.1:22"));
+    Ssh.Result r = ssh.run(remote, null, null);
+    assertEquals(255, r.exit, r::toString);
+    assertTrue(r.err.contains("remote port forwarding failed"), r::toString);
   }
 }

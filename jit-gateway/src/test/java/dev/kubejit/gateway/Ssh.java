@@ -5,6 +5,13 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +31,16 @@ final class Ssh {
 
   /** The common options: strict host checking against the @cert-authority line only, no agent, no config. */
   List<String> base(String user, Path identity, Path certificate) {
+    return base(user, identity, certificate, "ERROR");
+  }
+
+  /** As {@link #base(String, Path, Path)} with another log level (INFO shows a refused forward's open failure). */
+  List<String> base(String user, Path identity, Path certificate, String logLevel) {
     List<String> a = new ArrayList<>(List.of("ssh", "-F", "/dev/null", "-p", Integer.toString(port),
         "-o", "HostKeyAlias=" + HOST_ALIAS, "-o", "UserKnownHostsFile=" + knownHosts,
         "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
         "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "ConnectTimeout=10",
-        "-o", "LogLevel=ERROR", "-l", user));
+        "-o", "LogLevel=" + logLevel, "-l", user));
     if (identity != null) {
       a.addAll(List.of("-i", identity.toString()));
     }
@@ -50,10 +62,103 @@ final class Ssh {
   Started start(List<String> options, String remoteCommand) throws IOException {
     List<String> a = new ArrayList<>(options);
     a.add("127.0.0.1");
-    a.add(remoteCommand);
+    if (remoteCommand != null) {
+      a.add(remoteCommand);
+    }
     Process p = new ProcessBuilder(a).start();
     p.getOutputStream().close();
     return new Started(p);
+  }
+
+  /**
+   * Starts {@code ssh -N -L 127.0.0.1:LOCAL:target} with {@code options} and waits until ssh listens
+   * on LOCAL (or has exited, for a refused login). It waits without connecting: every connection to
+   * LOCAL would be a forward.
+   */
+  Forwarding forward(List<String> options, String target) throws IOException, InterruptedException {
+    int local;
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      local = s.getLocalPort();
+    }
+    List<String> opts = new ArrayList<>(options);
+    opts.addAll(List.of("-N", "-o", "ExitOnForwardFailure=yes", "-L", "127.0.0.1:" + local + ":" + target));
+    Started started = start(opts, null);
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    while (!listening(local)) {
+      if (!started.process.isAlive()) {
+        return new Forwarding(started, local, false);
+      }
+      if (System.nanoTime() > deadline) {
+        started.process.destroyForcibly();
+        throw new AssertionError("ssh -L never listened; stderr " + started.err.text());
+      }
+      Thread.sleep(50);
+    }
+    return new Forwarding(started, local, true);
+  }
+
+  /** Whether something listens on 127.0.0.1:port (Linux's /proc/net/tcp, state 0A). */
+  static boolean listening(int port) throws IOException {
+    String local = String.format("0100007F:%04X", port);
+    for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/net/tcp"))) {
+      String[] f = line.strip().split("\\s+");
+      if (f.length > 3 && f[1].equals(local) && f[3].equals("0A")) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A running {@code ssh -N -L}. */
+  static final class Forwarding implements AutoCloseable {
+    final Started ssh;
+    final int port;
+    final boolean listening;
+
+    Forwarding(Started ssh, int port, boolean listening) {
+      this.ssh = ssh;
+      this.port = port;
+      this.listening = listening;
+    }
+
+    /** GET {@code path} through the forward (a fresh connection each time). */
+    HttpResponse<String> get(String path) throws IOException, InterruptedException {
+      HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(java.time.Duration.ofSeconds(10)).build();
+      return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+          .timeout(java.time.Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Connects to the local port and reads until the connection ends; -1 when it closed without data. */
+    int connectAndRead() throws IOException {
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        s.setSoTimeout(30_000);
+        try {
+          return s.getInputStream().read();
+        } catch (java.net.SocketException reset) {
+          return -1;
+        }
+      }
+    }
+
+    /** Waits until ssh's stderr contains {@code needle}. */
+    void awaitStderr(String needle) throws InterruptedException {
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(20).toNanos();
+      while (!ssh.err.text().contains(needle)) {
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("no " + needle + " from ssh; stderr " + ssh.err.text());
+        }
+        Thread.sleep(50);
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      ssh.process.destroy();
+      if (!ssh.process.waitFor(10, TimeUnit.SECONDS)) {
+        ssh.process.destroyForcibly();
+      }
+    }
   }
 
   static Result exec(List<String> argv, String stdin, int timeoutSeconds) throws IOException, InterruptedException {
