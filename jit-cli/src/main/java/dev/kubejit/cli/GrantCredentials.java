@@ -31,7 +31,9 @@ import java.time.Instant;
  * public key: the KubeJIT SSH key ({@code keys/ssh_ed25519}, Ed25519, OpenSSH format, 0600, created
  * once), the engineer's own public key file, or the PKCS#11 token key's public key. The user
  * certificate the broker returns is written next to the key as {@code <key>-<grant>-cert.pub}
- * (for a token key: {@code keys/pkcs11-<grant>-cert.pub}), and {@code cache/<grant>.ssh} records
+ * (for a token key: {@code keys/pkcs11-<grant>-cert.pub}, with the token key's public key in {@code
+ * keys/pkcs11-<grant>.pub}, which OpenSSH needs as the {@code IdentityFile} to use a PKCS#11 key
+ * under {@code IdentitiesOnly}), and {@code cache/<grant>.ssh} records
  * where it is, which identity goes with it and the principal, for {@code kubejit ssh config}.
  */
 final class GrantCredentials {
@@ -147,7 +149,7 @@ final class GrantCredentials {
     String line = null;
     for (JsonNode c : credentials) {
       if ("ssh".equals(c.path("kind").asText())) {
-        line = c.path("certificate").asText();
+        line = c.path("certificate").asText().strip();
       }
     }
     if (line == null || line.isBlank() || line.contains("\n") || !line.contains("-cert-v01@openssh.com ")) {
@@ -159,7 +161,11 @@ final class GrantCredentials {
     java.util.Properties p = new java.util.Properties();
     p.setProperty("certificateFile", cert.toString());
     if (identity.pkcs11Provider() != null) {
+      // OpenSSH with IdentitiesOnly uses a PKCS#11 key only when an IdentityFile holds its public key
+      Path pub = identity.certificateBase().resolveSibling(identity.certificateBase().getFileName() + "-" + g + ".pub");
+      ClientHome.writePrivate(pub, identity.publicKeyLine() + "\n");
       p.setProperty("pkcs11Provider", identity.pkcs11Provider());
+      p.setProperty("identityFile", pub.toString());
     } else {
       p.setProperty("identityFile", identity.identityFile().toString());
     }

@@ -185,6 +185,9 @@ final class SshCommand implements Runnable {
           pkcs11 = kept.getProperty("pkcs11Provider");
           identity = kept.getProperty("identityFile");
         }
+        if (pkcs11 != null && !pkcs11.startsWith("/")) {
+          throw new IllegalArgumentException("the recorded PKCS#11 module is not an absolute path: " + SafeText.quote(pkcs11));
+        }
         if (kept != null && certificate == null) {
           certificate = kept.getProperty("certificateFile");
         }
@@ -195,7 +198,7 @@ final class SshCommand implements Runnable {
           throw new IllegalArgumentException("--user is required: kubejit activate --ssh recorded no SSH certificate for grant "
               + g + " in " + home.resolve().dir());
         }
-        if (identity == null && pkcs11 == null) {
+        if (identity == null) {
           identity = DEFAULT_IDENTITY;
         }
         dev.kubejit.api.PrincipalNames.check(user, "user");
@@ -232,11 +235,10 @@ final class SshCommand implements Runnable {
         out.println("  Port " + port);
         out.println("  User " + user);
         if (pkcs11 != null) {
-          out.println("  # the key stays in the PKCS#11 token: ssh asks for its PIN");
+          out.println("  # the key stays in the PKCS#11 token (ssh asks for its PIN); IdentityFile is its public key");
           out.println("  PKCS11Provider " + pkcs11);
-        } else {
-          out.println("  IdentityFile " + identity);
         }
+        out.println("  IdentityFile " + identity);
         out.println("  CertificateFile " + cert);
         out.println("  IdentitiesOnly yes");
         out.println("  HostKeyAlias " + host);
