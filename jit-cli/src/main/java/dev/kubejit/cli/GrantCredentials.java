@@ -155,6 +155,9 @@ final class GrantCredentials {
     if (line == null || line.isBlank() || line.contains("\n") || !line.contains("-cert-v01@openssh.com ")) {
       throw new CliException("the broker returned no OpenSSH user certificate", BrokerClient.EXIT_SERVER);
     }
+    if (!OpenSshKeys.certifies(line, identity.publicKeyLine())) {
+      throw new CliException("the broker's SSH certificate is not for the key that was sent; not kept", BrokerClient.EXIT_SERVER);
+    }
     String g = Output.text(grant, "id");
     Path cert = identity.certificateFile(g);
     ClientHome.writePrivate(cert, line.strip() + "\n");

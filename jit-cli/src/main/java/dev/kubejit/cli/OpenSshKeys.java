@@ -8,6 +8,8 @@ import java.security.KeyPairGenerator;
 import java.security.PublicKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
+import org.apache.sshd.common.config.keys.KeyUtils;
+import org.apache.sshd.common.config.keys.OpenSshCertificate;
 import org.apache.sshd.common.config.keys.PublicKeyEntry;
 import org.apache.sshd.common.config.keys.writer.openssh.OpenSSHKeyPairResourceWriter;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -32,6 +34,17 @@ final class OpenSshKeys {
       return new String[] {out.toString(StandardCharsets.UTF_8), publicKeyLine(kp.getPublic(), comment)};
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw new CliException("cannot create an Ed25519 SSH key: " + e.getClass().getSimpleName());
+    }
+  }
+
+  /** Whether {@code certificateLine} is an OpenSSH certificate for the key of {@code publicKeyLine}. */
+  static boolean certifies(String certificateLine, String publicKeyLine) {
+    try {
+      PublicKey cert = PublicKeyEntry.parsePublicKeyEntry(certificateLine).resolvePublicKey(null, null, null);
+      PublicKey key = PublicKeyEntry.parsePublicKeyEntry(publicKeyLine).resolvePublicKey(null, null, null);
+      return cert instanceof OpenSshCertificate && KeyUtils.compareKeys(((OpenSshCertificate) cert).getCertPubKey(), key);
+    } catch (GeneralSecurityException | java.io.IOException | RuntimeException e) {
+      return false;
     }
   }
 

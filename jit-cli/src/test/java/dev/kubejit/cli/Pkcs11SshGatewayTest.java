@@ -85,6 +85,11 @@ class Pkcs11SshGatewayTest {
     Path cert = creds.storeSsh(grantJson, credentials,
         new GrantCredentials.SshIdentity(line, null, SoftHsmToken.MODULE.toString(), home.keysDir().resolve("pkcs11")));
     assertEquals(home.keysDir().resolve("pkcs11-" + g.id().value() + "-cert.pub"), cert);
+    // a certificate for another key is not kept
+    CliException other = org.junit.jupiter.api.Assertions.assertThrows(CliException.class, () -> creds.storeSsh(
+        BrokerClient.object("id", dev.kubejit.api.GrantId.random().value(), "holder", "alice"), credentials,
+        creds.kubejitSshKey()));
+    assertTrue(other.getMessage().contains("not for the key that was sent"), other.getMessage());
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cert)));
 
     try (SshGateway gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(AuditSink.inMemory())
