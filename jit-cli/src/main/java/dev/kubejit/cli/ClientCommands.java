@@ -407,19 +407,42 @@ final class ClientCommands {
             + " Use the certificate with: kubejit proxy --grant ID --key URI")
     String key;
 
+    @Option(names = "--ssh",
+        description = "Also get an SSH user certificate for the gateway: for the KubeJIT SSH key (Ed25519, created once as"
+            + " ~/.kubejit/keys/ssh_ed25519, 0600) or, with --key pkcs11:..., for the token's key. Then: kubejit ssh config --grant ID")
+    boolean ssh;
+
+    @Option(names = "--ssh-key", paramLabel = "FILE.pub",
+        description = "Also get an SSH user certificate for your own OpenSSH public key (kept next to it as FILE-GRANT-cert.pub).")
+    Path sshKey;
+
     @Override
     public Integer call() {
       String path = "/api/v1/requests/" + requestId(id) + "/activate";
-      ClientHome h = home.resolve();
-      BrokerClient broker = BrokerClient.open(h);
-      GrantCredentials creds = new GrantCredentials(h, Clock.systemUTC());
       if (key != null && !Pkcs11Key.isUri(key)) {
         throw new CliException("--key takes a PKCS#11 URI (pkcs11:...), not " + CredentialCommand.oneLine(key), 64);
       }
-      String csr = key == null ? creds.csr() : Pkcs11Key.open(key).csrPem();
-      JsonNode a = broker.post(path, BrokerClient.object("csr", csr));
+      if (ssh && sshKey != null) {
+        throw new CliException("--ssh and --ssh-key name two SSH keys; give one", 64);
+      }
+      if (sshKey != null && key != null) {
+        throw new CliException("--ssh-key is for a key file; for the key in the PKCS#11 token pass --ssh with --key", 64);
+      }
+      ClientHome h = home.resolve();
+      GrantCredentials creds = new GrantCredentials(h, Clock.systemUTC());
+      Pkcs11Key token = key == null ? null : Pkcs11Key.open(key);
+      GrantCredentials.SshIdentity sshId = sshKey != null ? GrantCredentials.publicKeyFile(sshKey)
+          : !ssh ? null : token != null ? creds.pkcs11(token) : creds.kubejitSshKey();
+      BrokerClient broker = BrokerClient.open(h);
+      String csr = token == null ? creds.csr() : token.csrPem();
+      com.fasterxml.jackson.databind.node.ObjectNode body = BrokerClient.object("csr", csr);
+      if (sshId != null) {
+        body.put("sshPublicKey", sshId.publicKeyLine());
+      }
+      JsonNode a = broker.post(path, body);
       JsonNode grant = a.path("grant");
       creds.store(grant, a.path("credentials"));
+      Path sshCert = sshId == null ? null : creds.storeSsh(grant, a.path("credentials"), sshId);
       PrintWriter out = spec.commandLine().getOut();
       if (output.format != Output.Format.table) {
         Output.print(out, output.format, a, List.of(grant), Output.GRANT_COLUMNS);
@@ -431,11 +454,19 @@ final class ClientCommands {
           + (Output.text(grant, "pod").isEmpty() ? "" : " pod " + Output.safe(grant, "pod")));
       if (key != null) {
         out.println("certificate for the key in your PKCS#11 token kept in " + creds.cacheFile(g));
-        out.println("next: kubejit proxy --grant " + g + " --key '" + CredentialCommand.oneLine(key) + "' --server URL"
-            + " --certificate-authority FILE");
       } else {
         out.println("certificate for your key " + creds.keyFile() + " kept in " + creds.cacheFile(g));
+      }
+      if (sshCert != null) {
+        out.println("SSH certificate for " + sshId.describe() + " kept in " + sshCert);
+      }
+      if (key != null) {
+        out.println("next: kubejit proxy --grant " + g + " --key '" + CredentialCommand.oneLine(key) + "'");
+      } else {
         out.println("next: kubejit kubeconfig --grant " + g + " --output jit-" + g + ".kubeconfig");
+      }
+      if (sshCert != null) {
+        out.println("next: kubejit ssh config --grant " + g + " --gateway HOST:PORT --ca-public-key ssh_ca.pub");
       }
       out.flush();
       return 0;
@@ -472,26 +503,8 @@ final class ClientCommands {
       }
       ClientHome h = home.resolve();
       BrokerClient broker = BrokerClient.open(h);
-      JsonNode found = null;
-      for (JsonNode x : broker.get("/api/v1/grants?active=true").path("items")) {
-        if (g.equals(x.path("id").asText())) {
-          found = x;
-        }
-      }
-      if (found == null) {
-        throw new CliException("grant " + g + " is not one of your active grants (see kubejit get grants)", BrokerClient.EXIT_NOT_FOUND);
-      }
-      String clusterName = found.path("cluster").asText();
-      JsonNode cluster = null;
-      for (JsonNode x : broker.get("/api/v1/clusters").path("items")) {
-        if (clusterName.equals(x.path("name").asText())) {
-          cluster = x;
-        }
-      }
-      if (cluster == null) {
-        throw new CliException("the broker does not list the grant's cluster " + CredentialCommand.oneLine(clusterName)
-            + " in /api/v1/clusters", BrokerClient.EXIT_SERVER);
-      }
+      JsonNode found = activeGrant(broker, g);
+      JsonNode cluster = clusterOf(broker, found);
       String yaml = render(g, found, cluster, command, h.isDefault() ? null : h.dir());
       if (output == null) {
         spec.commandLine().getOut().print(yaml);
@@ -505,22 +518,63 @@ final class ClientCommands {
       return 0;
     }
 
-    /** The kubeconfig: the cluster, a user whose exec plugin is {@code command credential --grant G}, the grant's namespace. */
-    static String render(String grantId, JsonNode grant, JsonNode cluster, Path command, Path home) {
+    /** The caller's active grant {@code grantId} as the broker lists it ({@code GET /api/v1/grants?active=true}). */
+    static JsonNode activeGrant(BrokerClient broker, String grantId) {
+      JsonNode found = null;
+      for (JsonNode x : broker.get("/api/v1/grants?active=true").path("items")) {
+        if (grantId.equals(x.path("id").asText())) {
+          found = x;
+        }
+      }
+      if (found == null) {
+        throw new CliException("grant " + grantId + " is not one of your active grants (see kubejit get grants)",
+            BrokerClient.EXIT_NOT_FOUND);
+      }
+      return found;
+    }
+
+    /** The grant's cluster entry in the broker's {@code GET /api/v1/clusters} (server URL and CA). */
+    static JsonNode clusterOf(BrokerClient broker, JsonNode grant) {
+      String clusterName = grant.path("cluster").asText();
+      for (JsonNode x : broker.get("/api/v1/clusters").path("items")) {
+        if (clusterName.equals(x.path("name").asText())) {
+          return x;
+        }
+      }
+      throw new CliException("the broker does not list the grant's cluster " + CredentialCommand.oneLine(clusterName)
+          + " in /api/v1/clusters", BrokerClient.EXIT_SERVER);
+    }
+
+    /** The cluster's API server URL; only https. */
+    static URI apiServer(JsonNode cluster) {
       String server = cluster.path("server").asText("");
       URI u = BrokerClient.serverUri(server);
       if (!"https".equals(u.getScheme())) {
         throw new CliException("the cluster's API server must be https: " + CredentialCommand.oneLine(server), BrokerClient.EXIT_SERVER);
       }
+      return u;
+    }
+
+    /** The cluster's CA bundle as PEM ({@code certificateAuthorityData} is PEM or base64 PEM). */
+    static String caPem(JsonNode cluster) {
       String ca = cluster.path("certificateAuthorityData").asText("");
-      String caData = ca.startsWith("-----BEGIN") ? Base64.getEncoder().encodeToString(ca.getBytes(java.nio.charset.StandardCharsets.US_ASCII)) : ca;
+      String pem;
       try {
-        if (!new String(Base64.getDecoder().decode(caData), java.nio.charset.StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
-          throw new IllegalArgumentException("not PEM");
-        }
+        pem = ca.startsWith("-----BEGIN") ? ca
+            : new String(Base64.getDecoder().decode(ca), java.nio.charset.StandardCharsets.US_ASCII);
       } catch (IllegalArgumentException e) {
+        pem = "";
+      }
+      if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
         throw new CliException("the broker's certificateAuthorityData for the cluster is neither PEM nor base64 PEM", BrokerClient.EXIT_SERVER);
       }
+      return pem;
+    }
+
+    /** The kubeconfig: the cluster, a user whose exec plugin is {@code command credential --grant G}, the grant's namespace. */
+    static String render(String grantId, JsonNode grant, JsonNode cluster, Path command, Path home) {
+      URI u = apiServer(cluster);
+      String caData = Base64.getEncoder().encodeToString(caPem(cluster).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       String name = "jit-" + grantId;
       Map<String, Object> exec = new LinkedHashMap<>();
       exec.put("apiVersion", "client.authentication.k8s.io/v1");

@@ -49,13 +49,16 @@ final class Pkcs11Key {
 
   private final String uri;
   private final String object;
+  private final String modulePath;
   private final Provider provider;
   private final PrivateKey privateKey;
   private final PublicKey publicKey;
 
-  private Pkcs11Key(String uri, String object, Provider provider, PrivateKey privateKey, PublicKey publicKey) {
+  private Pkcs11Key(String uri, String object, String modulePath, Provider provider, PrivateKey privateKey,
+      PublicKey publicKey) {
     this.uri = uri;
     this.object = object;
+    this.modulePath = modulePath;
     this.provider = provider;
     this.privateKey = privateKey;
     this.publicKey = publicKey;
@@ -119,7 +122,7 @@ final class Pkcs11Key {
       }
       PrivateKey key = (PrivateKey) ks.getKey(object, null);
       Certificate cert = ks.getCertificate(object);
-      return new Pkcs11Key(uri, object, p, key, cert.getPublicKey());
+      return new Pkcs11Key(uri, object, module, p, key, cert.getPublicKey());
     } catch (IOException e) {
       throw new CliException("cannot log in to the PKCS#11 token (wrong PIN?): " + rootMessage(e), BrokerClient.EXIT_UNAUTHENTICATED);
     } catch (GeneralSecurityException e) {
@@ -208,6 +211,11 @@ final class Pkcs11Key {
 
   String uri() {
     return uri;
+  }
+
+  /** The PKCS#11 module's absolute path (for OpenSSH's {@code PKCS11Provider}). */
+  String modulePath() {
+    return modulePath;
   }
 
   @Override

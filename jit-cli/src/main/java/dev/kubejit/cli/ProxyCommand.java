@@ -1,5 +1,6 @@
 package dev.kubejit.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -40,7 +41,9 @@ import picocli.CommandLine.Spec;
  * <p>Design notes: the listener binds the loopback address only; anyone who can connect to it on
  * this machine acts with the grant while the proxy runs (as anyone who can read a PEM key could),
  * so it stops with the process and the grant's certificate bounds it in time. The upstream server
- * certificate is verified against {@code --certificate-authority} with host-name checking.
+ * certificate is verified with host-name checking against the grant's cluster CA, which the broker
+ * lists with the server URL ({@code GET /api/v1/clusters}, the lookup {@code kubejit kubeconfig}
+ * makes); {@code --server} and {@code --certificate-authority} override them.
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true, sortOptions = false,
     description = {"Serve the API server on a loopback port for kubectl, doing mutual TLS upstream with a grant's",
@@ -55,11 +58,12 @@ final class ProxyCommand implements Callable<Integer> {
   @Option(names = "--key", required = true, paramLabel = "pkcs11:URI", description = "The same PKCS#11 URI as at activation.")
   String key;
 
-  @Option(names = "--server", required = true, paramLabel = "URL", description = "The API server, https://host:port.")
+  @Option(names = "--server", paramLabel = "URL",
+      description = "Override: the API server, https://host:port (default: the grant's cluster in the broker's /api/v1/clusters).")
   URI server;
 
-  @Option(names = "--certificate-authority", required = true, paramLabel = "FILE",
-      description = "PEM CA bundle that verifies the API server's certificate.")
+  @Option(names = "--certificate-authority", paramLabel = "FILE",
+      description = "Override: PEM CA bundle that verifies the API server (default: the grant's cluster's CA from the broker).")
   Path caFile;
 
   @Option(names = "--port", defaultValue = "0", description = "Loopback port to listen on (default: a free one).")
@@ -68,25 +72,36 @@ final class ProxyCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     String g = ClientCommands.grantId(grant);
-    if (!"https".equals(server.getScheme()) || server.getHost() == null) {
+    if (server != null && (!"https".equals(server.getScheme()) || server.getHost() == null)) {
       throw new CliException("--server must be an https URL: " + CredentialCommand.oneLine(server.toString()), 64);
     }
-    X509Certificate cert = new GrantCredentials(home.resolve(), Clock.systemUTC()).cachedCertificate(g);
+    ClientHome h = home.resolve();
+    URI upstream = server;
+    String caPem = caFile == null ? null : readCa(caFile);
+    if (upstream == null || caPem == null) {
+      // the same lookup as kubejit kubeconfig: the grant must be active, its cluster listed by the broker
+      BrokerClient broker = BrokerClient.open(h);
+      JsonNode cluster = ClientCommands.KubeconfigCmd.clusterOf(broker, ClientCommands.KubeconfigCmd.activeGrant(broker, g));
+      upstream = upstream != null ? upstream : ClientCommands.KubeconfigCmd.apiServer(cluster);
+      caPem = caPem != null ? caPem : ClientCommands.KubeconfigCmd.caPem(cluster);
+    }
+    X509Certificate cert = new GrantCredentials(h, Clock.systemUTC()).cachedCertificate(g);
     Pkcs11Key token = Pkcs11Key.open(key);
     if (!Arrays.equals(cert.getPublicKey().getEncoded(), token.publicKey().getEncoded())) {
       throw new CliException("the certificate of grant " + g + " is not for the key " + token
           + "; activate with the same --key", 64);
     }
-    SSLContext tls = context(token.privateKey(), cert, caFile);
-    int upstreamPort = server.getPort() < 0 ? 443 : server.getPort();
+    SSLContext tls = context(token.privateKey(), cert, caPem, caFile == null ? "the broker's CA for the cluster" : caFile.toString());
+    URI target = upstream;
+    int upstreamPort = target.getPort() < 0 ? 443 : target.getPort();
     try (ServerSocket listener = new ServerSocket(port, 50, InetAddress.getLoopbackAddress())) {
       PrintWriter out = spec.commandLine().getOut();
-      out.println("kubejit proxy: http://127.0.0.1:" + listener.getLocalPort() + " -> " + server + " as grant " + g
+      out.println("kubejit proxy: http://127.0.0.1:" + listener.getLocalPort() + " -> " + target + " as grant " + g
           + " (certificate until " + cert.getNotAfter().toInstant() + ")");
       out.flush();
       while (true) {
         Socket client = listener.accept();
-        Thread t = new Thread(() -> serve(client, tls, server.getHost(), upstreamPort), "kubejit-proxy");
+        Thread t = new Thread(() -> serve(client, tls, target.getHost(), upstreamPort), "kubejit-proxy");
         t.setDaemon(true);
         t.start();
       }
@@ -136,21 +151,29 @@ final class ProxyCommand implements Callable<Integer> {
     }
   }
 
-  private static SSLContext context(PrivateKey key, X509Certificate cert, Path caFile) throws GeneralSecurityException {
+  private static String readCa(Path file) {
+    try {
+      return java.nio.file.Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII);
+    } catch (IOException e) {
+      throw new CliException("cannot read " + file + ": " + e.getMessage(), 64);
+    }
+  }
+
+  private static SSLContext context(PrivateKey key, X509Certificate cert, String caPem, String caSource)
+      throws GeneralSecurityException {
     KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
     try {
       trust.load(null, null);
       int i = 0;
-      try (InputStream in = java.nio.file.Files.newInputStream(caFile)) {
-        for (var c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-          trust.setCertificateEntry("ca-" + i++, c);
-        }
+      for (var c : CertificateFactory.getInstance("X.509").generateCertificates(
+          new java.io.ByteArrayInputStream(caPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))) {
+        trust.setCertificateEntry("ca-" + i++, c);
       }
       if (i == 0) {
-        throw new CliException("no certificate in " + caFile, 64);
+        throw new CliException("no certificate in " + caSource, 64);
       }
-    } catch (IOException e) {
-      throw new CliException("cannot read " + caFile + ": " + e.getMessage(), 64);
+    } catch (IOException | java.security.cert.CertificateException e) {
+      throw new CliException("cannot read the CA certificates of " + caSource + ": " + e.getMessage(), 64);
     }
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);

@@ -136,14 +136,20 @@ final class SshCommand implements Runnable {
 
   /**
    * {@code kubejit ssh config --grant ID}: the {@code ~/.ssh/config} block and the {@code
-   * known_hosts} line for reaching the gateway with a grant's certificate. Offline: it only writes
-   * text from its options.
+   * known_hosts} line for reaching the gateway with a grant's certificate. Offline: it writes text
+   * from its options and from what {@code kubejit activate --ssh} (or {@code --ssh-key}) recorded in
+   * the client directory — the certificate file, the key (or the PKCS#11 module for a key in a
+   * token) and the principal; options override those.
    */
   @Command(name = "config", mixinStandardHelpOptions = true, sortOptions = false,
       description = {"Print the ~/.ssh/config block and the known_hosts line for a grant's SSH certificate.",
+          "After kubejit activate --ssh, the certificate and key (or PKCS#11 module) are the ones activate kept.",
           "Then: ssh kubejit-GRANT -- exec POD -- ARGV..."})
   static final class Config implements Callable<Integer> {
+    static final String DEFAULT_IDENTITY = "~/.ssh/id_ed25519";
+
     @Spec CommandSpec spec;
+    @Mixin ClientCommands.HomeOption home;
 
     @Option(names = "--grant", required = true, description = "The grant id (its certificate's key id names it).")
     String grant;
@@ -151,16 +157,18 @@ final class SshCommand implements Runnable {
     @Option(names = "--gateway", required = true, description = "The gateway as HOST or HOST:PORT (port default 2222).")
     String gateway;
 
-    @Option(names = "--user", required = true, description = "Your user name (the certificate's principal).")
+    @Option(names = "--user", description = "Your user name, the certificate's principal (default: as kubejit activate recorded it).")
     String user;
 
     @Option(names = "--ca-public-key", required = true, description = "The KubeJIT SSH CA public key file (ssh_ca.pub).")
     Path caPublicKey;
 
-    @Option(names = "--identity", defaultValue = "~/.ssh/id_ed25519", description = "Your private key (default ${DEFAULT-VALUE}).")
+    @Option(names = "--identity", description = "Your private key (default: the key kubejit activate used, else "
+        + DEFAULT_IDENTITY + ").")
     String identity;
 
-    @Option(names = "--certificate", description = "The grant's certificate (default ~/.ssh/kubejit-GRANT-cert.pub).")
+    @Option(names = "--certificate", description = "The grant's certificate (default: the one kubejit activate kept, else "
+        + "~/.ssh/kubejit-GRANT-cert.pub).")
     String certificate;
 
     @Option(names = "--known-hosts", defaultValue = "~/.ssh/known_hosts.kubejit",
@@ -171,6 +179,28 @@ final class SshCommand implements Runnable {
     public Integer call() {
       return CredentialCommand.guarded(spec, () -> {
         String g = dev.kubejit.api.GrantId.parse(grant).value();
+        java.util.Properties kept = new GrantCredentials(home.resolve(), Clock.systemUTC()).sshEntry(g);
+        String pkcs11 = null;
+        if (kept != null && identity == null) {
+          pkcs11 = kept.getProperty("pkcs11Provider");
+          identity = kept.getProperty("identityFile");
+        }
+        if (pkcs11 != null && !pkcs11.startsWith("/")) {
+          throw new IllegalArgumentException("the recorded PKCS#11 module is not an absolute path: " + SafeText.quote(pkcs11));
+        }
+        if (kept != null && certificate == null) {
+          certificate = kept.getProperty("certificateFile");
+        }
+        if (kept != null && user == null) {
+          user = kept.getProperty("user");
+        }
+        if (user == null) {
+          throw new IllegalArgumentException("--user is required: kubejit activate --ssh recorded no SSH certificate for grant "
+              + g + " in " + home.resolve().dir());
+        }
+        if (identity == null) {
+          identity = DEFAULT_IDENTITY;
+        }
         dev.kubejit.api.PrincipalNames.check(user, "user");
         String host = gateway;
         int port = 2222;
@@ -189,8 +219,8 @@ final class SshCommand implements Runnable {
         if (!host.matches("[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?")) {
           throw new IllegalArgumentException("gateway host must be a DNS name or IPv4 address: " + SafeText.quote(host));
         }
-        for (String[] v : new String[][] {{"identity", identity}, {"known-hosts", knownHosts},
-            {"certificate", certificate == null ? "" : certificate}}) {
+        for (String[] v : new String[][] {{"identity", identity == null ? "" : identity}, {"known-hosts", knownHosts},
+            {"certificate", certificate == null ? "" : certificate}, {"pkcs11-provider", pkcs11 == null ? "" : pkcs11}}) {
           if (v[1].chars().anyMatch(c -> c <= ' ' || c == '"' || c == 0x7f)) {
             throw new IllegalArgumentException("--" + v[0] + " must be a path without spaces, quotes or control characters");
           }
@@ -204,6 +234,10 @@ final class SshCommand implements Runnable {
         out.println("  HostName " + host);
         out.println("  Port " + port);
         out.println("  User " + user);
+        if (pkcs11 != null) {
+          out.println("  # the key stays in the PKCS#11 token (ssh asks for its PIN); IdentityFile is its public key");
+          out.println("  PKCS11Provider " + pkcs11);
+        }
         out.println("  IdentityFile " + identity);
         out.println("  CertificateFile " + cert);
         out.println("  IdentitiesOnly yes");

@@ -21,6 +21,7 @@ import dev.kubejit.membership.keycloak.KeycloakMembershipProvisioner;
 import dev.kubejit.rbac.KubernetesRbacProvisioner;
 import dev.kubejit.testing.Keycloak;
 import dev.kubejit.testing.KubeControlPlane;
+import dev.kubejit.testing.KubeNode;
 import dev.kubejit.testing.Kubectl;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.models.V1Namespace;
@@ -33,6 +34,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,7 +48,8 @@ import picocli.CommandLine;
  * identity provider, a control plane whose API server authenticates its ID tokens ({@code
  * --oidc-*}, users prefixed {@code oidc:}), the broker with RBAC on that cluster and group
  * membership in Keycloak (a service account holding only {@code manage-users}), and the preinstalled
- * kubectl whose kubeconfig runs {@code kubejit credential --grant ID --oidc}.
+ * kubectl whose kubeconfig runs {@code kubejit credential --grant ID --oidc}, with a pod on the
+ * real node (kubelet + containerd) to exec into.
  */
 @Tag("kube")
 class OidcMembershipKubeTest {
@@ -55,8 +58,11 @@ class OidcMembershipKubeTest {
   static final String CLIENT = "kubejit-kubectl";
   static final String NS = "payments-oidc";
 
+  static final String LOG_LINE = "2026-12-02T05:00:00Z ERROR kubejit-oidc-marker payment failed";
+
   static Keycloak kc;
   static KubeControlPlane cp;
+  static KubeNode node;
 
   @TempDir Path dir;
 
@@ -68,10 +74,15 @@ class OidcMembershipKubeTest {
         .caFile(kc.caCertificateFile()).usernameClaim("preferred_username").usernamePrefix("oidc:")
         .groupsClaim(Keycloak.GROUPS_CLAIM));
     new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(NS))).execute();
+    node = KubeNode.start(cp);
+    node.runPod(NS, "web", Map.of("/var/log/app.log", LOG_LINE + "\n"));
   }
 
   @AfterAll
   static void stop() {
+    if (node != null) {
+      node.close();
+    }
     if (cp != null) {
       cp.close();
     }
@@ -130,15 +141,21 @@ class OidcMembershipKubeTest {
     Kubectl.Result during = Kubectl.run(jit, null, "get", "pods");
     long working = System.nanoTime() - approvedAt;
     assertEquals(0, during.exit(), during.toString());
-    assertTrue(during.output().contains("No resources found in " + NS + " namespace"), during.output());
+    assertTrue(during.output().contains("web"), during.output());
+    // exec in the real node's pod: the grant's role allows pods/exec, and the token's group reaches it
+    Kubectl.Result exec = Kubectl.run(jit, null, "exec", "web", "--", "cat", "/var/log/app.log");
+    long execWorking = System.nanoTime() - approvedAt;
+    assertEquals(0, exec.exit(), exec.toString());
+    assertTrue(exec.output().contains(LOG_LINE), exec.output());
     String refreshed = home.tokens().getProperty("idToken");
     assertTrue(groups(refreshed).contains(grant.subjectGroup()), "the plugin refreshed the token: " + groups(refreshed));
     Kubectl.Result secrets = Kubectl.run(jit, null, "get", "secrets");
     assertNotEquals(0, secrets.exit(), "the grant's role does not cover secrets");
     Kubectl.Result elsewhere = Kubectl.run(jit, null, "get", "pods", "-n", "default");
     assertNotEquals(0, elsewhere.exit(), "nor another namespace");
-    System.out.printf("OIDC path: approval to a working token (approve, activate: RBAC + Keycloak group, "
-        + "plugin refresh, kubectl get pods) %d ms%n", working / 1_000_000);
+    System.out.printf("MEASURED OIDC path: approval to a working token (approve, activate: RBAC + Keycloak group, "
+        + "plugin refresh, kubectl get pods) %d ms; to kubectl exec in the node's pod done %d ms (load %.1f)%n",
+        working / 1_000_000, execWorking / 1_000_000, load());
 
     long revokedAt = System.nanoTime();
     broker.revoke(req.id(), carol, "fixed");
@@ -147,6 +164,12 @@ class OidcMembershipKubeTest {
     Kubectl.Result after = Kubectl.run(jit, null, "get", "pods");
     assertNotEquals(0, after.exit());
     assertTrue(after.err().contains("Forbidden"), after.err());
+    Kubectl.Result execAfter = Kubectl.run(jit, null, "exec", "web", "--", "cat", "/var/log/app.log");
+    long execRefused = System.nanoTime() - revokedAt;
+    assertNotEquals(0, execAfter.exit(), execAfter.toString());
+    assertFalse(execAfter.output().contains(LOG_LINE), execAfter.output());
+    System.out.printf("MEASURED OIDC path: revoke to kubectl exec refused (RBAC removed before revoke returned; "
+        + "the cached token still carries the group) %d ms%n", execRefused / 1_000_000);
     // the next token no longer carries the group
     Keycloak.Tokens next = kc.refresh(home.tokens().getProperty("refreshToken"), CLIENT);
     assertFalse(groups(next.idToken()).contains(grant.subjectGroup()), groups(next.idToken()).toString());
@@ -163,9 +186,13 @@ class OidcMembershipKubeTest {
           "the plugin still hands out a token with the group " + TOKEN_LIFETIME + " after revoke");
       Thread.sleep(1000);
     }
-    System.out.printf("OIDC path: revocation lag of the token's group (revoke to the plugin refusing) %d ms "
-        + "(token lifetime %d s; RBAC was removed before the revoke returned)%n", lag / 1_000_000,
-        TOKEN_LIFETIME.toSeconds());
+    System.out.printf("MEASURED OIDC path: revocation lag of the token's group (revoke to the plugin refusing) %d ms "
+        + "(token lifetime %d s; RBAC was removed before the revoke returned; load %.1f)%n", lag / 1_000_000,
+        TOKEN_LIFETIME.toSeconds(), load());
+  }
+
+  private static double load() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
   /** kubectl with a static token, until the API server's OIDC authenticator (started asynchronously) knows the issuer. */

@@ -23,7 +23,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * Test fixture, run in its own JVM with {@code SOFTHSM2_CONF} set: generates an ECDSA P-256 key
  * pair inside the token (private key {@code CKA_TOKEN}, {@code CKA_SENSITIVE}, not {@code
  * CKA_EXTRACTABLE}), stores it under a label with a placeholder self-signed certificate (signed
- * inside the token; SunPKCS11's key store shows only keys that have a certificate), and prints the
+ * inside the token; SunPKCS11's key store shows only keys that have a certificate) with the public key
+ * object under the same {@code CKA_ID} (OpenSSH's PKCS#11 client pairs them by it), and prints the
  * key's description as SunPKCS11 reads its attributes back, then the public key (base64 SPKI).
  *
  * <p>Arguments: module path, PIN file, label.
@@ -35,11 +36,14 @@ public final class SoftHsmKeyGen {
     String module = args[0];
     char[] pin = Files.readString(Path.of(args[1])).strip().toCharArray();
     String label = args[2];
+    // the public key object gets the CKA_ID that SunPKCS11's key store gives the private key and the
+    // certificate (the alias), as tokens pair them: OpenSSH finds the private key by its public key's CKA_ID
+    String id = java.util.HexFormat.of().formatHex(label.getBytes(java.nio.charset.StandardCharsets.UTF_8));
     Provider p = Security.getProvider("SunPKCS11").configure("--name=kubejit-keygen\nlibrary=" + module
         + "\nslotListIndex=0\n"
         + "attributes(generate, CKO_PRIVATE_KEY, *) = {\n  CKA_TOKEN = true\n  CKA_PRIVATE = true\n"
         + "  CKA_SENSITIVE = true\n  CKA_EXTRACTABLE = false\n}\n"
-        + "attributes(generate, CKO_PUBLIC_KEY, *) = {\n  CKA_TOKEN = true\n}\n");
+        + "attributes(generate, CKO_PUBLIC_KEY, *) = {\n  CKA_TOKEN = true\n  CKA_ID = 0h" + id + "\n}\n");
     Security.addProvider(p);
     KeyStore ks = KeyStore.getInstance("PKCS11", p);
     ks.load(null, pin);
