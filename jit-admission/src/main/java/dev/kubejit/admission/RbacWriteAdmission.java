@@ -40,8 +40,8 @@ import org.slf4j.LoggerFactory;
  * <p>With a {@link RoleLookup}, a binding is linted together with the role it refers to, read
  * from the API server, so that a ClusterRoleBinding to a custom ClusterRole with {@code pods/exec}
  * is judged by what the two reach together ({@code exec-crb}, ...); a KubeJIT-labelled binding
- * whose role does not exist is refused ({@code unknown-roleref}: the broker creates the role
- * first), and one created already expired is refused ({@code jit-expired}). Without a lookup,
+ * whose role does not exist, is not KubeJIT's or is another grant's is refused ({@code
+ * unknown-roleref}: the broker creates the grant's own role first), and one created already expired is refused ({@code jit-expired}). Without a lookup,
  * {@code unknown-roleref} is ignored and a binding to a custom role is judged by that role's own
  * admission; see {@code docs/admission.md}.
  * Refusals name every error finding and are written to the audit sink; allowed writes are not
@@ -51,7 +51,8 @@ public final class RbacWriteAdmission {
   private static final Logger log = LoggerFactory.getLogger(RbacWriteAdmission.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Set<String> KUBEJIT_CHECKS =
-      Set.of("jit-no-expiry", "jit-expiry-too-long", "jit-created-in-future", "jit-subject", "malformed");
+      Set.of("jit-no-expiry", "jit-expiry-too-long", "jit-created-in-future", "jit-subject", "malformed",
+          "unknown-roleref");
   private static final Set<String> IGNORED = Set.of("unknown-roleref");
   private static final Set<String> RESOURCES = Set.of("roles", "clusterroles", "rolebindings", "clusterrolebindings");
   private static final int MAX_MESSAGE = 1024;
@@ -98,6 +99,10 @@ public final class RbacWriteAdmission {
     List<RbacLint.Finding> refusing = new ArrayList<>();
     try {
       String objects = essentials(r.object);
+      // The linter's unknown-roleref for a role it cannot see is noise without a lookup (and
+      // replaced by the webhook's own finding with one); once the role is read, it is the linter's
+      // verdict that the role is not KubeJIT's or belongs to another grant, and it counts.
+      boolean roleSeen = false;
       if (r.resource.endsWith("bindings")) {
         boolean jit = isKubeJit(r.object);
         if (jit && "CREATE".equals(r.operation)) {
@@ -113,6 +118,7 @@ public final class RbacWriteAdmission {
               ? roles.find(kind, ns, roleName) : java.util.Optional.empty();
           if (role.isPresent()) {
             objects = objects + "\n---\n" + essentials(parse(role.get()));
+            roleSeen = true;
           } else if (jit) {
             missing = RbacLint.Finding.of("unknown-roleref", true, "the " + SafeText.quote(kind) + " "
                 + SafeText.quote(roleName) + " this KubeJIT binding refers to does not exist; the broker creates"
@@ -122,7 +128,7 @@ public final class RbacWriteAdmission {
         }
       }
       for (RbacLint.Finding f : lint.lint(objects)) {
-        if (!f.isError() || IGNORED.contains(f.id())) {
+        if (!f.isError() || (IGNORED.contains(f.id()) && !roleSeen)) {
           continue;
         }
         if (KUBEJIT_CHECKS.contains(f.id()) || (escalationChecks && !trusted)) {

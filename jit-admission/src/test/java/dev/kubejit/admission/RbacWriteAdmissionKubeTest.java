@@ -87,7 +87,8 @@ class RbacWriteAdmissionKubeTest {
     server = WebhookServer.start(dir, 0, "/admission/rbac", webhook::handle);
     String manifest = WebhookManifest.builder().webhook(WebhookManifest.Webhook.RBAC_WRITES)
         .url(URI.create("https://127.0.0.1:" + server.port() + "/admission/rbac"))
-        .caBundlePem(server.caPem).timeoutSeconds(5).build().yaml();
+        // 15 s: the test machine is shared and often loaded far beyond its cores.
+        .caBundlePem(server.caPem).timeoutSeconds(15).build().yaml();
     Kubectl.run(cp.adminKubeconfig(), manifest, "apply", "-f", "-").ok();
     mallory = cp.kubeconfigFor("mallory", "system:masters");
     gitops = cp.kubeconfigFor("argocd", "system:masters", "gitops-controllers");

@@ -195,6 +195,19 @@ class RbacWriteAdmissionTest {
         "rules: [{apiGroups: [\"\"], resources: [pods, pods/log], verbs: [get, list]}]");
     assertAllowed(call(withLookup(java.util.Map.of("Role/payments/kubejit-abc", ownRole)), review("CREATE",
         jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc"), "mallory")));
+    // A KubeJIT binding to a role that exists but is not KubeJIT's (or is another grant's) is a forgery,
+    // refused even for the allow-listed author.
+    String foreignRole = ownRole.replace(", labels: {app.kubernetes.io/managed-by: kubejit}", "");
+    assertRefused(call(withLookup(java.util.Map.of("Role/payments/kubejit-abc", foreignRole)), review("CREATE",
+        jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc"), "argocd", "gitops-controllers")),
+        "unknown-roleref");
+    String otherGrants = ownRole.replace("labels: {app.kubernetes.io/managed-by: kubejit}",
+        "labels: {app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: other}");
+    assertRefused(call(withLookup(java.util.Map.of("Role/payments/kubejit-abc", otherGrants)), review("CREATE",
+        jitBinding("2026-12-02T05:00:00Z", "Group", "jit:grant:abc").replace(
+            "labels: {app.kubernetes.io/managed-by: kubejit}",
+            "labels: {app.kubernetes.io/managed-by: kubejit, kubejit.dev/grant-id: abc}"), "mallory")),
+        "unknown-roleref");
   }
 
   @Test
