@@ -524,7 +524,15 @@ public final class JitBroker {
         }
         commit(rec, revoking, List.of(ev.build()), now);
         log.debug("request {} ACTIVE -> REVOKING", rec.id());
-        return finishRevocation(revoking);
+        RequestRecord result = finishRevocation(revoking);
+        if (result.state() == RequestState.REVOKING) {
+          // In force now, for every listener (the admission webhooks' grant caches above all);
+          // another REVOKED notification follows once the removal succeeds.
+          notifyQuietly(NotificationType.REVOKED, result, now, rec.request().requester().user() + "'s grant "
+              + rec.grant().orElseThrow().id() + " was revoked by " + by.user()
+              + "; its access is being removed (retried until done)");
+        }
+        return result;
       }
       return end(rec, EndCause.REVOKED, by, reason);
     } finally {
