@@ -63,7 +63,7 @@ class EtcdRestartFaultTest {
     return JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.parse(policy, PolicyFormat.JSON, "test-policy.json", "t")))
         .store(store).auditSink(AuditSink.inMemory())
-        .rbacProvisioner(KubernetesRbacProvisioner.builder(cp.adminClient()).clock(clock).build())
+        .rbacProvisioner(KubernetesRbacProvisioner.builder(cp.adminClient()).maxGrantDuration(Duration.ofHours(1)).clock(clock).build())
         .build();
   }
 
