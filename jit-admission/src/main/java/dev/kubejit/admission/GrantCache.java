@@ -165,7 +165,8 @@ public final class GrantCache implements Notifier, AutoCloseable {
       return;
     }
     GrantId id = g.get().id();
-    if (r.state().isTerminal()) {
+    // REVOKING authorises nothing and leads only to REVOKED: it is as final here as an end.
+    if (r.state().isTerminal() || r.state() == RequestState.REVOKING) {
       ended.put(id, r);
       recent.remove(id);
     } else if (!ended.containsKey(id)) {

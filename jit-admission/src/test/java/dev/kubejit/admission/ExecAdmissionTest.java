@@ -217,6 +217,31 @@ class ExecAdmissionTest {
   }
 
   @Test
+  void aRevokingGrantWhoseRbacRemovalFailsIsRefusedAtOnceAndAfterRefresh() {
+    Lab lab = new Lab();
+    Grant g = lab.execGrant();
+    assertTrue(lab.call(Lab.execReview(g, "web-1", CAT)).get("response").get("allowed").asBoolean());
+    dev.kubejit.api.spi.RbacProvisioner down = new dev.kubejit.api.spi.RbacProvisioner() {
+      @Override
+      public void provision(Grant grant) {
+        throw new dev.kubejit.api.ProvisionerUnavailableException("API server down", null);
+      }
+
+      @Override
+      public void deprovision(Grant grant, dev.kubejit.api.EndCause cause) {
+        throw new dev.kubejit.api.ProvisionerUnavailableException("API server down", null);
+      }
+    };
+    JitBroker apiServerDown = JitBroker.builder().clock(lab.clock).policy(lab.policy).store(lab.store)
+        .auditSink(lab.audit).rbacProvisioner(down).notifier(lab.cache).build();
+    assertEquals(dev.kubejit.api.RequestState.REVOKING,
+        apiServerDown.revoke(g.requestId(), Lab.CAROL, "incident over").state());
+    assertDenied(lab.call(Lab.execReview(g, "web-1", CAT)), "broker:grant-state", "REVOKING");
+    lab.cache.refresh();
+    assertDenied(lab.call(Lab.execReview(g, "web-1", CAT)), "broker:grant-state", "REVOKING");
+  }
+
+  @Test
   void revokeByAnotherReplicaTakesEffectAtTheNextRefresh() {
     Lab lab = new Lab();
     Grant g = lab.execGrant();

@@ -18,8 +18,13 @@ public enum AuditEventType {
   GRANT_ACTIVATED,
   /** The grant's time ran out. */
   GRANT_EXPIRED,
-  /** The grant was revoked. */
+  /** The grant was revoked and its RBAC (and group membership) removed. */
   GRANT_REVOKED,
+  /**
+   * A revocation was recorded before the grant's RBAC is removed: the grant authorises nothing from
+   * here on, and {@link #GRANT_REVOKED} follows once the removal has succeeded (retried until it does).
+   */
+  GRANT_REVOKING,
   /** An expired grant was cleaned up after a restart. */
   GRANT_RECONCILED,
   /** A credential was issued (reference only: kind, serial or key id, fingerprint, notAfter). */

@@ -48,9 +48,15 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design notes on ordering: activation provisions RBAC for the grant's own group and issues
  * credentials <em>before</em> writing the audit record, but hands nothing to the caller until the
- * record is durable; on any later failure it removes what it provisioned. Ending a grant removes
+ * record is durable; on any later failure it removes what it provisioned. Expiring a grant removes
  * RBAC <em>first</em>, then records it, so a failure can only leave access removed-but-unrecorded
- * (safe; retried), never recorded-but-present. An optional {@link MembershipProvisioner} (the
+ * (safe; retried), never recorded-but-present; until then the grant stays {@link
+ * RequestState#ACTIVE} past its window, which authorises nothing anywhere. Revoking an active grant
+ * is a person's decision that must take effect and be visible at once, so it is recorded
+ * <em>first</em> as {@link RequestState#REVOKING} (audit event {@link AuditEventType#GRANT_REVOKING}),
+ * which authorises nothing; then RBAC is removed and {@link RequestState#REVOKED} recorded. If the
+ * removal fails (the API server is down), the grant stays revoking and every sweep ({@link
+ * #expireDue()}) retries the removal until it succeeds. An optional {@link MembershipProvisioner} (the
  * identity provider's group membership) follows exactly the same rules, after RBAC when a grant
  * starts and after RBAC when it ends; the sweeps also remove managed memberships whose expiry has
  * passed or whose grant has ended, so a crash between provisioning and recording cannot leave one
@@ -472,11 +478,20 @@ public final class JitBroker {
 
   /**
    * Revokes a request or grant; allowed for the requester, an approver of the request, or a
-   * member of the admin groups. Removes RBAC first.
+   * member of the admin groups.
    *
+   * <p>A pending or approved request becomes {@link RequestState#REVOKED}. An active grant is first
+   * recorded as {@link RequestState#REVOKING} (it authorises nothing from then on), then its RBAC
+   * and group membership are removed and it is recorded as {@link RequestState#REVOKED}. If the
+   * removal fails, the returned record is still {@link RequestState#REVOKING} and {@link
+   * #expireDue()} retries the removal until it succeeds; revoking a revoking grant again retries at
+   * once (who revoked it and why stay those of the first revocation).
+   *
+   * @return the record as it now stands: {@link RequestState#REVOKED}, or {@link
+   *     RequestState#REVOKING} when the removal has not succeeded yet
    * @throws InvalidTransitionException if it has already ended
    * @throws AccessDeniedException if {@code by} may not revoke it
-   * @throws ProvisioningException if RBAC could not be removed; nothing is recorded and it stays active
+   * @throws AuditException if the revocation could not be recorded; nothing changed
    */
   public RequestRecord revoke(RequestId id, Identity by, String reason) {
     requireNonNull(by, "by");
@@ -492,6 +507,32 @@ public final class JitBroker {
       }
       if (!mayRevoke(rec, by)) {
         throw new AccessDeniedException(by.user() + " may not revoke request " + id);
+      }
+      if (rec.state() == RequestState.REVOKING) {
+        return finishRevocation(rec);
+      }
+      if (rec.state() == RequestState.ACTIVE) {
+        Instant now = clock.instant();
+        RequestRecord revoking = rec.toBuilder().state(RequestState.REVOKING).ended(EndCause.REVOKED, now, by, reason)
+            .version(rec.version() + 1).build();
+        AuditEvent.Builder ev = event(AuditEventType.GRANT_REVOKING, now, revoking, by)
+            .attribute("cause", EndCause.REVOKED.name())
+            .attribute("previousState", rec.state().name())
+            .attribute("expiresAt", rec.grant().orElseThrow().expiresAt().toString());
+        if (reason != null) {
+          ev.reason(reason);
+        }
+        commit(rec, revoking, List.of(ev.build()), now);
+        log.debug("request {} ACTIVE -> REVOKING", rec.id());
+        RequestRecord result = finishRevocation(revoking);
+        if (result.state() == RequestState.REVOKING) {
+          // In force now, for every listener (the admission webhooks' grant caches above all);
+          // another REVOKED notification follows once the removal succeeds.
+          notifyQuietly(NotificationType.REVOKED, result, now, rec.request().requester().user() + "'s grant "
+              + rec.grant().orElseThrow().id() + " was revoked by " + by.user()
+              + "; its access is being removed (retried until done)");
+        }
+        return result;
       }
       return end(rec, EndCause.REVOKED, by, reason);
     } finally {
@@ -517,6 +558,10 @@ public final class JitBroker {
       if (rec.state().isTerminal()) {
         throw new InvalidTransitionException(id, rec.state(), RequestState.EXPIRED, null);
       }
+      if (rec.state() == RequestState.REVOKING) {
+        throw new InvalidTransitionException(id, rec.state(), RequestState.EXPIRED,
+            "it is being revoked; the sweep finishes the revocation");
+      }
       Instant due = dueAt(rec);
       if (clock.instant().isBefore(due)) {
         throw new InvalidTransitionException(id, rec.state(), RequestState.EXPIRED, "not due until " + due);
@@ -528,10 +573,12 @@ public final class JitBroker {
   }
 
   /**
-   * Expires everything that is due and sends {@link NotificationType#EXPIRING} once per grant
-   * within the warning window; call it periodically.
+   * Expires everything that is due, retries the RBAC removal of every {@link RequestState#REVOKING}
+   * grant (recording {@link RequestState#REVOKED} once it succeeds), and sends {@link
+   * NotificationType#EXPIRING} once per grant within the warning window; call it periodically.
+   * Failures are logged and retried on the next call.
    *
-   * @return the number of requests and grants expired
+   * @return the number of requests and grants expired or whose revocation completed
    */
   public int expireDue() {
     return sweep(EndCause.EXPIRED);
@@ -551,7 +598,11 @@ public final class JitBroker {
     int expired = 0;
     Instant now = clock.instant();
     for (RequestRecord rec : store.listEndingBy(now.plus(expiryWarning))) {
-      if (!now.isBefore(dueAt(rec))) {
+      if (rec.state() == RequestState.REVOKING) {
+        if (retryRevocation(rec.id())) {
+          expired++;
+        }
+      } else if (!now.isBefore(dueAt(rec))) {
         try {
           expire(rec.id(), cause);
           expired++;
@@ -575,6 +626,65 @@ public final class JitBroker {
       reapMemberships(now, cause);
     }
     return expired;
+  }
+
+  /** Retries the removal of a revoking grant under its lock; true once it is recorded REVOKED. */
+  private boolean retryRevocation(RequestId id) {
+    Lock lock = locks.get(id);
+    lock.lock();
+    try {
+      Optional<RequestRecord> rec = store.find(id);
+      if (rec.isEmpty() || rec.get().state() != RequestState.REVOKING) {
+        return false;
+      }
+      return finishRevocation(rec.get()).state() == RequestState.REVOKED;
+    } catch (RuntimeException e) {
+      log.warn("could not finish the revocation of request {} yet; will retry: {}", id, e.toString());
+      return false;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Removes the RBAC and membership of a {@link RequestState#REVOKING} grant and records {@link
+   * RequestState#REVOKED}; if the removal fails, returns {@code rec} unchanged (still revoking) for
+   * the sweep to retry. Called with the request's lock held.
+   */
+  private RequestRecord finishRevocation(RequestRecord rec) {
+    Grant grant = rec.grant().orElseThrow();
+    try {
+      rbac.deprovision(grant, EndCause.REVOKED);
+      if (membership != null) {
+        membership.remove(GroupMembership.of(grant), EndCause.REVOKED);
+      }
+    } catch (RuntimeException e) {
+      log.warn("grant {} is revoked but its access could not be removed yet; it stays REVOKING and the sweep "
+          + "retries: {}", grant.id(), e.getMessage());
+      return rec;
+    }
+    Instant now = clock.instant();
+    RequestRecord revoked = rec.toBuilder().state(RequestState.REVOKED).version(rec.version() + 1).build();
+    AuditEvent.Builder ev = event(AuditEventType.GRANT_REVOKED, now, revoked, rec.endedBy().orElse(null))
+        .attribute("cause", EndCause.REVOKED.name())
+        .attribute("previousState", rec.state().name())
+        .attribute("revokedAt", rec.endedAt().orElseThrow().toString())
+        .attribute("expiresAt", grant.expiresAt().toString());
+    rec.endReason().ifPresent(ev::reason);
+    try {
+      commit(rec, revoked, List.of(ev.build()), now);
+    } catch (RuntimeException e) {
+      // Access is gone; only the record lags. It stays REVOKING (which authorises nothing) and the
+      // sweep removes (idempotently) and records again.
+      log.warn("removed the access of revoked grant {} but could not record REVOKED yet; the sweep retries: {}",
+          grant.id(), e.getMessage());
+      return rec;
+    }
+    warned.remove(grant.id());
+    notifyQuietly(NotificationType.REVOKED, revoked, now, rec.request().requester().user() + "'s grant "
+        + grant.id() + " was revoked" + rec.endedBy().map(b -> " by " + b.user()).orElse(""));
+    log.debug("request {} REVOKING -> REVOKED", rec.id());
+    return revoked;
   }
 
   /**
@@ -698,8 +808,9 @@ public final class JitBroker {
   }
 
   private static String endedMessage(RequestRecord rec, Grant grant) {
-    StringBuilder m = new StringBuilder("grant ").append(grant.id()).append(" was ")
-        .append(rec.state().name().toLowerCase(java.util.Locale.ROOT));
+    StringBuilder m = new StringBuilder("grant ").append(grant.id()).append(rec.state() == RequestState.REVOKING
+        ? " is being revoked (its access is being removed); it was revoked"
+        : " was " + rec.state().name().toLowerCase(java.util.Locale.ROOT));
     rec.endedBy().ifPresent(by -> m.append(" by ").append(by.user()));
     rec.endedAt().ifPresent(at -> m.append(" at ").append(at));
     rec.endReason().ifPresent(r -> m.append(": ").append(r));

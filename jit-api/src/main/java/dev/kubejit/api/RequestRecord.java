@@ -47,11 +47,17 @@ public final class RequestRecord {
     this.endReason = b.endReason;
     this.reviewRequired = b.reviewRequired;
     this.version = b.version;
-    if (state == RequestState.ACTIVE && grant == null) {
-      throw new IllegalArgumentException("an ACTIVE record must carry its grant");
+    if ((state == RequestState.ACTIVE || state == RequestState.REVOKING) && grant == null) {
+      throw new IllegalArgumentException("an " + state + " record must carry its grant");
     }
-    if (state.isTerminal() != (endCause != null)) {
-      throw new IllegalArgumentException("end cause must be set exactly for terminal states, state=" + state);
+    boolean ending = state.isTerminal() || state == RequestState.REVOKING;
+    if (ending != (endCause != null)) {
+      throw new IllegalArgumentException("end cause must be set exactly for terminal and REVOKING states, state="
+          + state);
+    }
+    if (state == RequestState.REVOKING && (endCause != EndCause.REVOKED || endedAt == null)) {
+      throw new IllegalArgumentException("a REVOKING record must carry end cause REVOKED and the time of the "
+          + "revocation");
     }
   }
 
@@ -112,12 +118,17 @@ public final class RequestRecord {
 
   /**
    * When the current window ends, for an open record: the grant's expiry once {@link
-   * RequestState#ACTIVE}, the request's {@link #expiresAt()} while pending or approved; empty once
-   * terminal. Stores index it so the broker's expiry sweep reads only what is due.
+   * RequestState#ACTIVE}, the request's {@link #expiresAt()} while pending or approved, the time of
+   * the revocation while {@link RequestState#REVOKING} (so it is always due and the sweep retries
+   * the removal); empty once terminal. Stores index it so the broker's expiry sweep reads only what
+   * is due.
    */
   public Optional<Instant> windowEnd() {
     if (state.isTerminal()) {
       return Optional.empty();
+    }
+    if (state == RequestState.REVOKING) {
+      return Optional.of(endedAt);
     }
     return Optional.of(state == RequestState.ACTIVE ? grant.expiresAt() : expiresAt);
   }
@@ -137,12 +148,12 @@ public final class RequestRecord {
     return Optional.ofNullable(grant);
   }
 
-  /** Why it ended, for terminal states. */
+  /** Why it ended, for terminal states and {@link RequestState#REVOKING} (then {@link EndCause#REVOKED}). */
   public Optional<EndCause> endCause() {
     return Optional.ofNullable(endCause);
   }
 
-  /** When it ended. */
+  /** When it ended; for a revocation, when it was revoked (not when its RBAC was finally removed). */
   public Optional<Instant> endedAt() {
     return Optional.ofNullable(endedAt);
   }

@@ -440,13 +440,13 @@ class JitBrokerTest {
     }
 
     @Test
-    void auditFailureOnRevokeKeepsStateButRbacIsAlreadyGone() {
+    void auditFailureOnRevokeChangesNothing() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());
       Grant g = broker.activate(r.id(), ALICE, opaque()).grant();
       auditFails.set(true);
       assertThrows(AuditException.class, () -> broker.revoke(r.id(), ALICE, "done"));
       assertEquals(RequestState.ACTIVE, broker.find(r.id()).orElseThrow().state());
-      assertFalse(rbac.isProvisioned(g.id()), "access is removed first: failing closed");
+      assertTrue(rbac.isProvisioned(g.id()), "the revocation is recorded before anything is removed");
       auditFails.set(false);
       assertEquals(RequestState.REVOKED, broker.revoke(r.id(), ALICE, "done").state());
     }

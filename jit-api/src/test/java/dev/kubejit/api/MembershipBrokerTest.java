@@ -126,20 +126,26 @@ class MembershipBrokerTest {
     broker.revoke(g.requestId(), ALICE, "fixed");
     assertTrue(idp.listManaged().isEmpty());
     assertEquals(EndCause.REVOKED, idp.memory.removed().get(g.id()));
-    assertEquals("remove " + g.id() + " REVOKED rbac=false state=ACTIVE", idp.calls.get(1));
+    assertEquals("remove " + g.id() + " REVOKED rbac=false state=REVOKING", idp.calls.get(1));
   }
 
   @Test
-  void failedRemovalKeepsTheGrantActiveUntilARetrySucceeds() {
+  void failedRemovalLeavesTheGrantRevokingUntilTheSweepSucceeds() {
     Grant g = activeGrant();
     idp.removeFails.set(true);
-    assertThrows(ProvisioningException.class, () -> broker.revoke(g.requestId(), ALICE, "fixed"));
-    assertEquals(RequestState.ACTIVE, broker.find(g.requestId()).orElseThrow().state(),
-        "nothing is recorded while the identity provider still has the member");
+    RequestRecord r = broker.revoke(g.requestId(), ALICE, "fixed");
+    assertEquals(RequestState.REVOKING, r.state(), "recorded as revoking while the identity provider still has the member");
+    assertEquals(r, broker.find(g.requestId()).orElseThrow());
     assertTrue(idp.memory.isMember(g.id()));
     assertFalse(rbac.isProvisioned(g.id()), "RBAC, the immediate revocation, is already gone");
+    assertFalse(broker.authorize(g.id(), ALICE, Use.action(Action.LOGS)).isAllowed());
+    assertEquals(0, broker.expireDue(), "the sweep retries and fails again");
+    assertEquals(RequestState.REVOKING, broker.find(g.requestId()).orElseThrow().state());
     idp.removeFails.set(false);
-    assertEquals(RequestState.REVOKED, broker.revoke(g.requestId(), ALICE, "fixed").state());
+    assertEquals(1, broker.expireDue());
+    RequestRecord done = broker.find(g.requestId()).orElseThrow();
+    assertEquals(RequestState.REVOKED, done.state());
+    assertEquals("alice", done.endedBy().orElseThrow().user());
     assertFalse(idp.memory.isMember(g.id()));
   }
 

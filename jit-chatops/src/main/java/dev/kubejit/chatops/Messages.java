@@ -183,6 +183,10 @@ final class Messages {
       case ACTIVE:
         sb.append(":key: Active until ").append(r.grant().orElseThrow().expiresAt()).append('\n');
         break;
+      case REVOKING:
+        sb.append(":hourglass: Revoked").append(r.endedBy().map(p -> " by *" + escape(p.user()) + "*").orElse(""))
+            .append("; it authorises nothing, and its access is being removed (retried until done)\n");
+        break;
       default:
         r.endCause().ifPresent(c -> sb.append(":stopwatch: Ended: ").append(c.name().toLowerCase(Locale.ROOT))
             .append(r.endedBy().map(p -> " by *" + escape(p.user()) + "*").orElse(""))

@@ -165,6 +165,10 @@ final class Output {
         sb.append(": ").append(safe(e, "reason"));
       }
     }
+    if ("REVOKING".equals(safe(r, "state"))) {
+      sb.append("\n  revoking: the grant authorises nothing; its RBAC is not removed yet and the broker retries"
+          + " until it is (then REVOKED)");
+    }
     return sb.toString();
   }
 }

@@ -441,7 +441,12 @@ public final class WebConsole {
       switch (action) {
         case "approve" -> broker.approve(r.id(), s.identity(), comment);
         case "deny" -> broker.deny(r.id(), s.identity(), comment);
-        default -> broker.revoke(r.id(), s.identity(), comment);
+        default -> {
+          if (broker.revoke(r.id(), s.identity(), comment).state() == RequestState.REVOKING) {
+            log.info("console: {} revoked request {}; its removal is being retried", s.identity().user(), r.id().value());
+            return redirect("/requests/" + r.id().value() + "?done=revoking", null);
+          }
+        }
       }
     } catch (ApprovalRefusedException | AccessDeniedException e) {
       return page(403, "Refused", s, "<p role=\"alert\">" + esc(e.getMessage()) + "; nothing was changed.</p>");
@@ -561,6 +566,10 @@ public final class WebConsole {
           + Html.until(r.grant().get().expiresAt(), now, true) + " (until " + Html.time(r.grant().get().expiresAt())
           + ")</p>";
     }
+    if (r.state() == RequestState.REVOKING && r.grant().isPresent()) {
+      return "<p class=\"time-left\">Grant <code>" + r.grant().get().id().value() + "</code> is being revoked: it"
+          + " authorises nothing; its access in the cluster is not removed yet and the broker retries until it is.</p>";
+    }
     if (r.state() == RequestState.PENDING_APPROVAL || r.state() == RequestState.APPROVED) {
       return "<p class=\"time-left\">" + (r.state() == RequestState.APPROVED ? "Approved; activate within " : "Open for ")
           + Html.until(r.expiresAt(), now, true) + "</p>";
@@ -601,6 +610,10 @@ public final class WebConsole {
   }
 
   private static String doneNote(String done) {
+    if ("revoking".equals(done)) {
+      return "<p class=\"done\" role=\"status\">The grant was revoked and authorises nothing; its access in the"
+          + " cluster could not be removed yet, and the broker retries until it is.</p>";
+    }
     if (done == null || !Set.of("approved", "denied", "revoked").contains(done)) {
       return "";
     }

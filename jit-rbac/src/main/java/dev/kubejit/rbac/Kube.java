@@ -27,6 +27,19 @@ final class Kube {
     return msg.length() > 300 ? msg.substring(0, 300) + "..." : msg;
   }
 
+  /**
+   * The exception for a failed call: {@link dev.kubejit.api.ProvisionerUnavailableException} when
+   * the API server could not be reached or answered 429 or 5xx (the same call may work later),
+   * {@link RbacException} when it refused.
+   */
+  static dev.kubejit.api.ProvisioningException failure(String message, ApiException e) {
+    int c = e.getCode();
+    if (c == 0 || c == 429 || c >= 500) {
+      return new dev.kubejit.api.ProvisionerUnavailableException(message, e);
+    }
+    return new RbacException(message, e);
+  }
+
   static boolean retryable(ApiException e) {
     int c = e.getCode();
     return c == 409 || c == 429 || c >= 500 || c == 0;

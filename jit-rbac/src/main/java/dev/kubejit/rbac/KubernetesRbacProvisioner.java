@@ -114,7 +114,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
       } catch (RuntimeException rollback) {
         e.addSuppressed(rollback);
       }
-      if (e instanceof RbacException) {
+      if (e instanceof dev.kubejit.api.ProvisioningException) {
         throw e;
       }
       throw new RbacException("cannot provision grant " + grant.id() + ": " + e.getMessage(), e);
@@ -125,7 +125,8 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
   /**
    * Deletes the grant's bindings and roles; objects already gone count as removed.
    *
-   * @throws RbacException if the API server refuses or cannot be reached
+   * @throws RbacException if the API server refuses
+   * @throws dev.kubejit.api.ProvisionerUnavailableException if it cannot be reached or is unavailable
    */
   @Override
   public void deprovision(Grant grant, EndCause cause) {
@@ -269,7 +270,7 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
       V1SubjectAccessReviewStatus st = authz.createSubjectAccessReview(review).execute().getStatus();
       return st != null && Boolean.TRUE.equals(st.getAllowed());
     } catch (ApiException e) {
-      throw new RbacException("SubjectAccessReview failed: HTTP " + e.getCode() + " " + Kube.reason(e), e);
+      throw Kube.failure("SubjectAccessReview failed: HTTP " + e.getCode() + " " + Kube.reason(e), e);
     }
   }
 

@@ -90,7 +90,7 @@ final class RbacOps {
       } catch (ApiException e) {
         if (e.getCode() != 409) {
           if (!Kube.retryable(e) || attempt >= maxAttempts) {
-            throw new RbacException("cannot create " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
+            throw Kube.failure("cannot create " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
           }
           backoff(attempt);
           continue;
@@ -112,10 +112,10 @@ final class RbacOps {
           conflictRetries.incrementAndGet();
           LOG.debug("replace of {} raced with another writer (HTTP {}), retrying", ref, e.getCode());
         } else if (!Kube.retryable(e)) {
-          throw new RbacException("cannot replace " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
+          throw Kube.failure("cannot replace " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
         }
         if (attempt >= maxAttempts) {
-          throw new RbacException("cannot apply " + ref + " after " + attempt + " attempts: HTTP " + e.getCode()
+          throw Kube.failure("cannot apply " + ref + " after " + attempt + " attempts: HTTP " + e.getCode()
               + " " + Kube.reason(e), e);
         }
         obj.getMetadata().setResourceVersion(null);
@@ -199,7 +199,7 @@ final class RbacOps {
         // The uid precondition failed: the name now belongs to a different object; leave it alone.
         return false;
       }
-      throw new RbacException("cannot delete " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
+      throw Kube.failure("cannot delete " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
     }
   }
 
@@ -232,7 +232,7 @@ final class RbacOps {
         targets.add(target("ClusterRole", r.getMetadata()));
       }
     } catch (ApiException e) {
-      throw new RbacException("cannot list RBAC objects of grant " + grantId + ": HTTP " + e.getCode() + " "
+      throw Kube.failure("cannot list RBAC objects of grant " + grantId + ": HTTP " + e.getCode() + " "
           + Kube.reason(e), e);
     }
     return deleteAll(targets);

@@ -22,6 +22,7 @@ import dev.kubejit.api.IssuedCredential;
 import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.KubeJitException;
 import dev.kubejit.api.NotFoundException;
+import dev.kubejit.api.ProvisionerUnavailableException;
 import dev.kubejit.api.ProvisioningException;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.RequestRecord;
@@ -186,6 +187,14 @@ public final class BrokerHttpApi {
     if (e instanceof AuditException) {
       log.error("audit sink unavailable: {}", e.getMessage());
       return error(503, "audit_unavailable", "the audit log is unavailable, so nothing was done; try again later");
+    }
+    if (e instanceof ProvisionerUnavailableException) {
+      // The API server (or identity provider) is down: nothing was granted, the same call may work
+      // later. The detail (addresses, HTTP reasons) goes only to the log.
+      String errorId = UUID.randomUUID().toString();
+      log.warn("provisioner unavailable {}: {}", errorId, e.getMessage());
+      return error(503, "provisioning_unavailable", "the cluster could not be reached to provision or remove access,"
+          + " so nothing was granted; try again later (error " + errorId + ")");
     }
     if (e instanceof ProvisioningException) {
       if (e instanceof dev.kubejit.credentials.CredentialException) {
@@ -418,6 +427,11 @@ public final class BrokerHttpApi {
     RequestRecord rec = visibleRequest(c, p.get("id"));
     RequestRecord updated = broker.revoke(rec.id(), c.id, Json.optionalText(body, "reason").orElse(null));
     metrics.ended(updated);
+    if (updated.state() == RequestState.REVOKING) {
+      // Recorded and in force (the grant authorises nothing), but its RBAC is not removed yet: the
+      // broker's sweep retries until it is, then the request reads REVOKED.
+      return new HttpReply(202, Map.of("Content-Type", JSON), Json.write(Json.request(updated)));
+    }
     return ok(Json.request(updated));
   }
 
@@ -435,7 +449,7 @@ public final class BrokerHttpApi {
     ObjectNode o = obj();
     ArrayNode items = o.putArray("items");
     Set<RequestState> states = activeOnly ? EnumSet.of(RequestState.ACTIVE)
-        : EnumSet.of(RequestState.ACTIVE, RequestState.EXPIRED, RequestState.REVOKED);
+        : EnumSet.of(RequestState.ACTIVE, RequestState.REVOKING, RequestState.EXPIRED, RequestState.REVOKED);
     for (RequestRecord r : broker.list(states)) {
       Optional<Grant> g = r.grant();
       if (g.isEmpty() || !(admin || g.get().holder().samePerson(c.id))) {
@@ -483,8 +497,8 @@ public final class BrokerHttpApi {
 
   private static ApiException grantEnded(RequestRecord rec, Grant grant) {
     StringBuilder m = new StringBuilder("grant ").append(grant.id().value());
-    if (rec.state() == RequestState.REVOKED) {
-      m.append(" was revoked");
+    if (rec.state() == RequestState.REVOKED || rec.state() == RequestState.REVOKING) {
+      m.append(rec.state() == RequestState.REVOKING ? " is being revoked" : " was revoked");
       rec.endedBy().ifPresent(by -> m.append(" by ").append(by.user()));
       rec.endedAt().ifPresent(at -> m.append(" at ").append(at));
       rec.endReason().ifPresent(r -> m.append(": ").append(r));

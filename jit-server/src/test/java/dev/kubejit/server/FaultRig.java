@@ -39,6 +39,8 @@ final class FaultRig {
   /** An activation body with a fresh CSR for alice. */
   final String csr;
   private BrokerHttpApi api;
+  /** The broker behind the API, for the sweep ({@code expireDue}) the server would run. */
+  JitBroker broker;
 
   FaultRig() {
     try {
@@ -50,6 +52,11 @@ final class FaultRig {
 
   /** (Re)builds the broker and its API on {@code store} and {@code audit}, keeping clock and RBAC. */
   void start(RequestStore store, AuditSink audit) throws IOException {
+    start(store, audit, rbac);
+  }
+
+  /** (Re)builds the broker and its API on {@code store}, {@code audit} and {@code rbacProvisioner}. */
+  void start(RequestStore store, AuditSink audit, RbacProvisioner rbacProvisioner) throws IOException {
     byte[] policy;
     try (InputStream in = FaultRig.class.getResourceAsStream("/test-policy.json")) {
       policy = in.readAllBytes();
@@ -58,15 +65,18 @@ final class FaultRig {
         .validity(Duration.ofDays(2)).clock(clock).generate();
     JitBroker broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.parse(policy, PolicyFormat.JSON, "test-policy.json", "t")))
-        .store(store).auditSink(audit).rbacProvisioner(rbac)
+        .store(store).auditSink(audit).rbacProvisioner(rbacProvisioner)
         .credentialIssuer(GrantCredentialIssuer.builder().x509(X509Issuer.builder().authority(ca).clock(clock).build())
             .clock(clock).build())
         .build();
+    this.broker = broker;
     api = BrokerHttpApi.builder().broker(broker).authenticator(new DevHeaderAuthenticator("X-User")).build();
   }
 
   HttpReply call(String method, String path, String user, String body) {
-    return api.handle(HttpCall.of(method, path, null, body.getBytes(StandardCharsets.UTF_8),
+    int q = path.indexOf('?');
+    return api.handle(HttpCall.of(method, q < 0 ? path : path.substring(0, q), q < 0 ? null : path.substring(q + 1),
+        body.getBytes(StandardCharsets.UTF_8),
         Presented.of(Map.of("X-User", user, "Content-Type", "application/json"), List.of(), "127.0.0.1")));
   }
 

@@ -78,7 +78,13 @@ public final class KubeControlPlane implements AutoCloseable {
   private final String serverUrl;
   private final Path adminKubeconfig;
   private final Path auditLog;
+  /**
+   * etcd, kube-apiserver, kube-controller-manager in that order; the same list the shutdown hook
+   * stops, so a process restarted by {@link #startApiServer()} or {@link #restartEtcd} replaces its
+   * entry and is stopped too.
+   */
   private final List<ManagedProcess> processes;
+  private final Restart restart;
   private final Thread shutdownHook;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final AtomicInteger kubeconfigCounter = new AtomicInteger();
@@ -93,6 +99,7 @@ public final class KubeControlPlane implements AutoCloseable {
       Path adminKubeconfig,
       Path auditLog,
       List<ManagedProcess> processes,
+      Restart restart,
       Thread shutdownHook) {
     this.binaries = binaries;
     this.signingDuration = signingDuration;
@@ -103,6 +110,7 @@ public final class KubeControlPlane implements AutoCloseable {
     this.adminKubeconfig = adminKubeconfig;
     this.auditLog = auditLog;
     this.processes = processes;
+    this.restart = restart;
     this.shutdownHook = shutdownHook;
   }
 
@@ -302,9 +310,7 @@ public final class KubeControlPlane implements AutoCloseable {
       String peerUrl = "http://" + LOOPBACK + ":" + etcdPeer;
       String serverUrl = "https://" + LOOPBACK + ":" + apiPort;
 
-      ManagedProcess etcd =
-          ManagedProcess.start(
-              "etcd",
+      List<String> etcdArgs =
               List.of(
                   binaries.etcd().toString(),
                   "--name=kubejit",
@@ -316,10 +322,9 @@ public final class KubeControlPlane implements AutoCloseable {
                   "--initial-cluster=kubejit=" + peerUrl,
                   "--initial-cluster-state=new",
                   "--logger=zap",
-                  "--log-outputs=stderr"),
-              dir,
-              logs.resolve("etcd.log"),
-              childEnv());
+                  "--log-outputs=stderr");
+      ManagedProcess etcd =
+          ManagedProcess.start("etcd", etcdArgs, dir, logs.resolve("etcd.log"), childEnv());
       processes.add(etcd);
       HttpClient plain = HttpClient.newBuilder().proxy(HttpClient.Builder.NO_PROXY).build();
       awaitHealthy(
@@ -459,7 +464,9 @@ public final class KubeControlPlane implements AutoCloseable {
               serverUrl,
               adminKubeconfig,
               auditLog,
-              List.copyOf(processes),
+              processes,
+              new Restart(dir, logs, List.copyOf(etcdArgs), List.copyOf(apiArgs),
+                  URI.create(etcdUrl + "/health"), plain, URI.create(serverUrl + "/readyz"), adminHttp),
               hook);
       started = true;
       System.getLogger(KubeControlPlane.class.getName())
@@ -789,6 +796,109 @@ public final class KubeControlPlane implements AutoCloseable {
   }
 
   /**
+   * Stops the kube-apiserver (SIGTERM, then SIGKILL after 5 s) and waits until it has exited;
+   * etcd, the controller-manager and the work directory stay. Until {@link #startApiServer()},
+   * every call to {@link #serverUrl()} fails to connect, as with a crashed or restarting API server.
+   * For fault tests; a test that stops the API server must own this control plane (not the shared
+   * one). Does nothing if it is already stopped.
+   */
+  public void stopApiServer() {
+    synchronized (restart) {
+      ensureOpen();
+      ManagedProcess api = processes.get(1);
+      if (api.isAlive()) {
+        ManagedProcess.stopAll(List.of(api), STOP_GRACE_MILLIS);
+      }
+    }
+  }
+
+  /**
+   * Starts the kube-apiserver again with exactly the flags it first ran with (same port,
+   * certificates, etcd and audit log) and waits until {@code /readyz} answers ok (at most 90 s).
+   * Does nothing if it is running.
+   *
+   * @throws IllegalStateException if it does not become ready, with the tail of its log
+   */
+  public void startApiServer() {
+    synchronized (restart) {
+      ensureOpen();
+      if (processes.get(1).isAlive()) {
+        return;
+      }
+      ManagedProcess api = ManagedProcess.start("kube-apiserver", restart.apiArgs, restart.dir,
+          restart.logs.resolve("kube-apiserver.log"), childEnv());
+      processes.set(1, api);
+      awaitRestarted(api, restart.adminHttp, restart.readyz, APISERVER_TIMEOUT, body -> body.startsWith("ok"));
+    }
+  }
+
+  /** Whether the kube-apiserver process is running (it may not be ready yet). */
+  public boolean apiServerRunning() {
+    return processes.get(1).isAlive();
+  }
+
+  /**
+   * Stops etcd (SIGTERM, then SIGKILL after 5 s), keeps it down for {@code down}, starts it again
+   * on the same data directory and ports, and waits until etcd is healthy and the API server, which
+   * stays up throughout and reconnects by itself, answers {@code /readyz} ok again. Watches the API
+   * server served are closed when etcd goes; clients must re-establish them. For fault tests on a
+   * control plane the test owns.
+   *
+   * @throws IllegalStateException if etcd or the API server does not recover, with the log tail
+   */
+  public void restartEtcd(Duration down) {
+    requireNonNull(down, "down");
+    if (down.isNegative()) {
+      throw new IllegalArgumentException("down must not be negative: " + down);
+    }
+    synchronized (restart) {
+      ensureOpen();
+      ManagedProcess.stopAll(List.of(processes.get(0)), STOP_GRACE_MILLIS);
+      ManagedProcess.sleep(down.toMillis());
+      ManagedProcess etcd = ManagedProcess.start("etcd", restart.etcdArgs, restart.dir,
+          restart.logs.resolve("etcd.log"), childEnv());
+      processes.set(0, etcd);
+      awaitRestarted(etcd, restart.plain, restart.etcdHealth, ETCD_TIMEOUT, body -> body.contains("true"));
+      if (processes.get(1).isAlive()) {
+        awaitRestarted(processes.get(1), restart.adminHttp, restart.readyz, APISERVER_TIMEOUT,
+            body -> body.startsWith("ok"));
+      }
+    }
+  }
+
+  private void awaitRestarted(ManagedProcess p, HttpClient http, URI uri, Duration timeout, Predicate<String> ok) {
+    try {
+      awaitHealthy(p, http, uri, timeout, processes, ok);
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException(e.getMessage().replace("failed to start", "failed to restart " + p.name()), e);
+    }
+  }
+
+  /** What it takes to start etcd and the API server again exactly as they first ran. */
+  private static final class Restart {
+    final Path dir;
+    final Path logs;
+    final List<String> etcdArgs;
+    final List<String> apiArgs;
+    final URI etcdHealth;
+    final HttpClient plain;
+    final URI readyz;
+    final HttpClient adminHttp;
+
+    Restart(Path dir, Path logs, List<String> etcdArgs, List<String> apiArgs, URI etcdHealth, HttpClient plain,
+        URI readyz, HttpClient adminHttp) {
+      this.dir = dir;
+      this.logs = logs;
+      this.etcdArgs = etcdArgs;
+      this.apiArgs = apiArgs;
+      this.etcdHealth = etcdHealth;
+      this.plain = plain;
+      this.readyz = readyz;
+      this.adminHttp = adminHttp;
+    }
+  }
+
+  /**
    * Stops the controller-manager, apiserver and etcd (SIGTERM, then SIGKILL) and deletes the work
    * directory.
    */
@@ -797,8 +907,10 @@ public final class KubeControlPlane implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    ManagedProcess.stopAll(processes.subList(1, processes.size()), STOP_GRACE_MILLIS);
-    ManagedProcess.stopAll(processes.subList(0, 1), STOP_GRACE_MILLIS);
+    synchronized (restart) {
+      ManagedProcess.stopAll(List.copyOf(processes.subList(1, processes.size())), STOP_GRACE_MILLIS);
+      ManagedProcess.stopAll(List.of(processes.get(0)), STOP_GRACE_MILLIS);
+    }
     SecureFiles.deleteTree(dir);
     ManagedProcess.removeShutdownHook(shutdownHook);
   }

@@ -173,6 +173,13 @@ public abstract class RequestStoreContract {
             .holder(pending.request().requester()).role(pending.request().role())
             .action(pending.request().action()).scope(pending.request().scope())
             .window(T0, windowEnd).build()).build();
+      case REVOKING:
+        // Due (window end) from the moment of the revocation, which the test puts at windowEnd.
+        return b.grant(Grant.builder().id(GrantId.random()).requestId(pending.id())
+            .holder(pending.request().requester()).role(pending.request().role())
+            .action(pending.request().action()).scope(pending.request().scope())
+            .window(T0, windowEnd.plus(Duration.ofHours(1))).build())
+            .ended(EndCause.REVOKED, windowEnd, Identity.of("ic", "incident-commanders"), "leaked").build();
       case DENIED:
         return b.ended(EndCause.DENIED, T0, null, "no").build();
       case EXPIRED:
@@ -234,6 +241,36 @@ public abstract class RequestStoreContract {
     assertTrue(store.replace(pending, activatedLate));
     assertEquals(List.of(active), store.listEndingBy(T0.plus(Duration.ofMinutes(60))));
     assertEquals(List.of(active, activatedLate), store.listEndingBy(T0.plus(Duration.ofMinutes(90))));
+  }
+
+  /**
+   * A grant being revoked (RBAC removal not yet confirmed) keeps who revoked it, when and why, is
+   * listed under REVOKING only, is due for the sweep from the time of the revocation on whatever
+   * its grant's expiry, and leaves the due list once REVOKED.
+   */
+  @Test
+  public void revokingGrantRoundTripsAndIsDueUntilRevoked() {
+    RequestStore store = newStore();
+    RequestRecord active = inState(pending(Identity.of("g", "oncall")), RequestState.ACTIVE,
+        T0.plus(Duration.ofHours(1)));
+    store.insert(active);
+    Instant revokedAt = T0.plus(Duration.ofMinutes(5));
+    RequestRecord revoking = active.toBuilder().state(RequestState.REVOKING)
+        .ended(EndCause.REVOKED, revokedAt, Identity.of("carol", "sre-leads"), "laptop lost").version(3).build();
+    assertTrue(store.replace(active, revoking));
+    assertEquals(revoking, store.find(active.id()).orElseThrow());
+    assertEquals(revoking, store.findByGrant(active.grant().orElseThrow().id()).orElseThrow());
+    assertEquals(List.of(revoking), store.list(EnumSet.of(RequestState.REVOKING)));
+    assertTrue(store.list(EnumSet.of(RequestState.ACTIVE)).isEmpty());
+    assertTrue(store.listEndingBy(revokedAt.minusNanos(1)).isEmpty());
+    assertEquals(List.of(revoking), store.listEndingBy(revokedAt));
+    assertEquals(List.of(revoking), store.listEndingBy(T0.plus(Duration.ofMinutes(30))),
+        "due long before the grant's own expiry");
+    RequestRecord revoked = revoking.toBuilder().state(RequestState.REVOKED).version(4).build();
+    assertFalse(store.replace(active, revoked), "compare-and-set still holds");
+    assertTrue(store.replace(revoking, revoked));
+    assertEquals(revoked, store.find(active.id()).orElseThrow());
+    assertTrue(store.listEndingBy(T0.plus(Duration.ofDays(1))).isEmpty());
   }
 
   /** 10,000 records: every one is found, and listing by state and by window end is exact. */

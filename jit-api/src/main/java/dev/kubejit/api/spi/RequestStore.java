@@ -46,8 +46,13 @@ public interface RequestStore {
   default List<RequestRecord> listEndingBy(Instant end) {
     Instant limit = java.util.Objects.requireNonNull(end, "end");
     List<RequestRecord> out = new java.util.ArrayList<>();
-    for (RequestRecord r : list(EnumSet.of(RequestState.PENDING_APPROVAL, RequestState.APPROVED,
-        RequestState.ACTIVE))) {
+    Set<RequestState> open = EnumSet.noneOf(RequestState.class);
+    for (RequestState s : RequestState.values()) {
+      if (!s.isTerminal()) {
+        open.add(s);
+      }
+    }
+    for (RequestRecord r : list(open)) {
       if (r.windowEnd().map(w -> !w.isAfter(limit)).orElse(false)) {
         out.add(r);
       }

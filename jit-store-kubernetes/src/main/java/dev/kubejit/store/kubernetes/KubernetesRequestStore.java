@@ -91,8 +91,9 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
   /** Open (non-terminal) requests, all under one key: the expiry sweep never touches ended ones. */
   private static final String OPEN_INDEX = "open";
   private static final String GRANT_INDEX = "grant";
-  private static final Set<String> OPEN_STATES = Set.of(RequestState.PENDING_APPROVAL.name(),
-      RequestState.APPROVED.name(), RequestState.ACTIVE.name());
+  private static final String REVOKING = RequestState.REVOKING.name();
+  private static final Set<String> OPEN_STATES = java.util.Arrays.stream(RequestState.values())
+      .filter(st -> !st.isTerminal()).map(Enum::name).collect(java.util.stream.Collectors.toUnmodifiableSet());
   private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   /** Attempts of one replace when only a label write (ours or another replica's) got in the way. */
   private static final int REPLACE_ATTEMPTS = 5;
@@ -455,7 +456,9 @@ public final class KubernetesRequestStore implements RequestStore, AutoCloseable
     List<RequestRecord> out = new ArrayList<>();
     for (DynamicKubernetesObject o : objects) {
       Instant windowEnd = windowEndOf(o);
-      if (windowEnd == null || !windowEnd.isAfter(end)) {
+      // status.windowEnd of a REVOKING record is its grant's expiry (kubectl's column); the sweep
+      // needs it from the time of the revocation, which only the decoded record knows.
+      if (windowEnd == null || !windowEnd.isAfter(end) || REVOKING.equals(stateOf(o))) {
         RequestRecord r = decode(o.getRaw());
         if (r.windowEnd().map(w -> !w.isAfter(end)).orElse(false)) {
           out.add(r);
