@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kubejit.api.RequestState;
 import dev.kubejit.api.AccessRequest;
 import dev.kubejit.api.Action;
 import dev.kubejit.api.AuditEvent;
@@ -43,6 +44,7 @@ import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.Test;
 
 /**
  * Hostile Slack requests against {@link SlackChatOps#handle}: slash commands (form bodies) and
@@ -105,6 +107,7 @@ class SlackFuzzTest {
   private static JitBroker broker;
   private static long calls;
   private static String knownId = "aaaaaaaaaaaaaaaaaaaaaaaaaa";
+  private static List<AuditEvent> lastEvents = List.of();
 
   private static Receiver receiver() {
     try {
@@ -256,6 +259,7 @@ class SlackFuzzTest {
     }
     List<AuditEvent> events = List.copyOf(audited);
     List<RequestRecord> filed = List.copyOf(inserted);
+    lastEvents = events;
     if (!filed.isEmpty()) {
       knownId = filed.get(filed.size() - 1).id().toString();
     }
@@ -305,6 +309,34 @@ class SlackFuzzTest {
       assertEquals("prod", req.scope().cluster());
       assertEquals(Optional.of(w.get(5)), req.ticket());
     }
+  }
+
+  /** The seeds are alive: signed ones act on the broker as their user, the others do not. */
+  @Test
+  void theSeedsReachTheBrokerOnlyWhenSigned() throws Exception {
+    assertEquals(List.of(AuditEventType.REQUEST_CREATED), types(seed("request-exec")));
+    assertEquals(RequestState.PENDING_APPROVAL, broker.find(dev.kubejit.api.RequestId.parse(knownId)).orElseThrow().state());
+    for (String unsigned : List.of("wrong-secret", "flipped-digit", "other-body", "timestamp-off-by-one", "stale", "future",
+        "get", "upper-case-signature", "unknown-user", "other-team", "click-unknown-user", "click-wrong-secret")) {
+      assertEquals(List.of(), types(seed(unsigned)), unsigned);
+    }
+    assertEquals(List.of(AuditEventType.REQUEST_APPROVED), types(seed("approve")));
+    assertEquals(PEOPLE.get("UBOB"), lastEvents.get(0).actor().orElseThrow());
+    seed("request-exec");
+    assertEquals(List.of(AuditEventType.REQUEST_DENIED), types(seed("click-deny")));
+    assertEquals(PEOPLE.get("UCAROL"), lastEvents.get(0).actor().orElseThrow());
+  }
+
+  private List<AuditEvent> seed(String name) throws Exception {
+    try (java.io.InputStream in = SlackFuzzTest.class.getResourceAsStream(
+        "SlackFuzzTestInputs/onlySignedRequestsFromDirectoryUsersReachTheBroker/" + name)) {
+      onlySignedRequestsFromDirectoryUsersReachTheBroker(in.readAllBytes());
+    }
+    return lastEvents;
+  }
+
+  private static List<AuditEventType> types(List<AuditEvent> events) {
+    return events.stream().map(AuditEvent::type).collect(java.util.stream.Collectors.toList());
   }
 
   private static void checkReply(ChatReply r) throws IOException {
