@@ -373,7 +373,7 @@ class SlackFuzzTest {
   /** The directory identity of a command's team_id and user_id, or null. */
   private static Identity commander(byte[] body) {
     Map<String, String> f = form(body);
-    return TEAM.equals(f.get("team_id")) ? PEOPLE.get(f.get("user_id")) : null;
+    return TEAM.equals(f.get("team_id")) ? person(f.get("user_id")) : null;
   }
 
   /** The directory identity of a click's team (team.id, else user.team_id) and user.id, or null. */
@@ -390,7 +390,12 @@ class SlackFuzzTest {
     JsonNode teamId = p.path("team").path("id");
     String team = teamId.isTextual() ? teamId.textValue()
         : teamId.isMissingNode() || teamId.isNull() ? p.path("user").path("team_id").textValue() : null;
-    return TEAM.equals(team) ? PEOPLE.get(p.path("user").path("id").textValue()) : null;
+    return TEAM.equals(team) ? person(p.path("user").path("id").textValue()) : null;
+  }
+
+  /** The directory identity of a user id, or null (Map.of refuses a null key). */
+  private static Identity person(String userId) {
+    return userId == null ? null : PEOPLE.get(userId);
   }
 
   /** The words of a command text, split at ASCII white space. */
