@@ -157,7 +157,7 @@ class SlackFuzzTest {
 
   /** A fresh broker every 2,000 calls, so that long runs do not fill the in-memory store. */
   private static JitBroker broker() {
-    if (broker == null || calls++ % 2000 == 0) {
+    if (broker == null || ++calls % 2000 == 0) {
       broker = JitBroker.builder().clock(CLOCK).store(counting(RequestStore.inMemory()))
           .auditSink(events -> audited.addAll(events)).rbacProvisioner(RbacProvisioner.inMemory())
           .policy(AccessPolicy.staticRules()
