@@ -286,7 +286,8 @@ public final class OidcAuthenticator implements Authenticator {
     String scheme = space < 0 ? value : value.substring(0, space);
     if (!scheme.equalsIgnoreCase("Bearer")) {
       throw new AuthenticationException("the Authorization header must use the Bearer scheme (an OIDC ID token), not "
-          + (scheme.length() <= 16 && scheme.chars().allMatch(Character::isLetter) ? scheme : "another scheme"));
+          + (space > 0 && scheme.length() <= 16 && scheme.chars().allMatch(Character::isLetter) ? scheme
+              : "another scheme")); // without a space the value may be a bare credential: never echoed
     }
     String token = value.substring(space + 1).strip();
     if (token.isEmpty()) {
