@@ -6,7 +6,7 @@
 # inputs directory (keep it: it becomes a regression seed once the bug is fixed), the generated
 # corpus into <module>/.cifuzz-corpus/. Targets in different modules run one after the other in one
 # Maven run; two targets of the same module need two runs (Jazzer fuzzes one test per JVM).
-# Example: scripts/fuzz.sh jwt,admission 300
+# Example: scripts/fuzz.sh jwt,admission 300 (config, http and oidc share jit-server: one per run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +21,8 @@ declare -A TARGETS=(
   [config]="jit-server ServerFuzzTest#configReaderThrowsOnlyConfigException"
   [http]="jit-server ServerFuzzTest#apiNeverFailsInternallyAndNothingUnauthenticatedReachesTheBroker"
   [admission]="jit-admission AdmissionFuzzTest#neverAllowsWhatThePolicyDenies"
+  [slack]="jit-chatops SlackFuzzTest#onlySignedRequestsFromDirectoryUsersReachTheBroker"
+  [oidc]="jit-server ServerFuzzTest#oidcAuthenticatesOnlyPinnedUnexpiredTokensOfTheIssuer"
 )
 
 usage() {

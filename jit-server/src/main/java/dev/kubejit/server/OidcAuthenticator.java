@@ -56,6 +56,7 @@ import java.util.Collection;
 import java.util.Date;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
@@ -74,7 +75,8 @@ import javax.net.ssl.X509TrustManager;
  * matches its {@code kid} and algorithm and the signature verifies; {@code iss} is exactly the
  * configured issuer; {@code aud} contains the configured audience and, when it lists several and
  * {@code azp} is present, {@code azp} is that audience; {@code exp} and {@code iat} are present and
- * {@code exp}, {@code nbf} and {@code iat} hold on the injected clock within the configured skew;
+ * {@code exp}, {@code nbf} and {@code iat}, each a number of seconds between 1970 and 9999, hold on
+ * the injected clock within the configured skew;
  * Keycloak's {@code typ} claim, when present, says {@code ID}; the username claim is a non-empty
  * string; the groups claim is absent (no groups) or a list of strings.
  *
@@ -95,6 +97,8 @@ public final class OidcAuthenticator implements Authenticator {
   static final Duration JWKS_CACHE = Duration.ofMinutes(15);
   static final Duration JWKS_MIN_REFETCH = Duration.ofSeconds(30);
   private static final Duration MAX_SKEW = Duration.ofMinutes(5);
+  /** 9999-12-31T23:59:59Z in seconds: the latest time claim accepted. */
+  private static final long MAX_EPOCH_SECOND = 253_402_300_799L;
   private static final int HTTP_TIMEOUT_MILLIS = 5_000;
   private static final int JWKS_SIZE_LIMIT = 512 * 1024;
   private static final Set<String> ACCESS_TOKEN_TYPES = Set.of("at+jwt", "application/at+jwt");
@@ -256,6 +260,7 @@ public final class OidcAuthenticator implements Authenticator {
       throw new AuthenticationException("the token's claims are not a JSON object");
     }
     checkIssuerAndAudience(claims);
+    checkTimeRange(jwt);
     checkTimes(claims);
     Object kcType = claims.getClaim("typ");
     if (kcType != null && !"ID".equals(kcType)) {
@@ -281,7 +286,8 @@ public final class OidcAuthenticator implements Authenticator {
     String scheme = space < 0 ? value : value.substring(0, space);
     if (!scheme.equalsIgnoreCase("Bearer")) {
       throw new AuthenticationException("the Authorization header must use the Bearer scheme (an OIDC ID token), not "
-          + (scheme.length() <= 16 && scheme.chars().allMatch(Character::isLetter) ? scheme : "another scheme"));
+          + (space > 0 && scheme.length() <= 16 && scheme.chars().allMatch(Character::isLetter) ? scheme
+              : "another scheme")); // without a space the value may be a bare credential: never echoed
     }
     String token = value.substring(space + 1).strip();
     if (token.isEmpty()) {
@@ -379,6 +385,22 @@ public final class OidcAuthenticator implements Authenticator {
     if (aud.size() > 1 && azp != null && !audience.equals(azp)) {
       throw new AuthenticationException("the token lists several audiences and its authorized party (azp) is not "
           + audience);
+    }
+  }
+
+  /**
+   * {@code exp}, {@code iat} and {@code nbf}, as the token wrote them, are seconds from 1970 to the
+   * end of 9999. Nimbus turns seconds into milliseconds with a multiplication that wraps around, so
+   * without this an {@code exp} of about -1.8e16 (long past) would be read as a time near now.
+   */
+  private static void checkTimeRange(SignedJWT jwt) {
+    Map<String, Object> raw = jwt.getPayload().toJSONObject();
+    for (String name : List.of("exp", "iat", "nbf")) {
+      Object v = raw == null ? null : raw.get(name);
+      if (v != null && !(v instanceof Number && ((Number) v).doubleValue() >= 0
+          && ((Number) v).doubleValue() <= MAX_EPOCH_SECOND)) {
+        throw new AuthenticationException("the token's " + name + " is not a time in seconds between 1970 and 9999");
+      }
     }
   }
 

@@ -3,10 +3,25 @@ package dev.kubejit.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.RSASSASigner;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyUse;
+import com.nimbusds.jose.jwk.RSAKey;
+import com.nimbusds.jose.jwk.gen.RSAKeyGenerator;
+import com.nimbusds.jose.util.Base64URL;
+import dev.kubejit.api.Identity;
 import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
@@ -24,15 +39,23 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
 
 /**
  * Hostile input to the service: {@code kubejit.yaml} and HTTP calls.
@@ -45,7 +68,23 @@ import java.util.concurrent.atomic.AtomicLong;
  * Properties: never a 500 (an unexpected exception) and only the documented statuses; every answer
  * is JSON; and a call without credentials to an authenticated route never reaches the broker: it
  * is answered 401 (or 404/405/413 by the router before authentication) and the store and the audit
- * sink see no call at all. {@code scripts/fuzz.sh config|http SECONDS} fuzzes.
+ * sink see no call at all.
+ *
+ * <p>(3) {@link OidcAuthenticator#authenticate} with an {@code Authorization: Bearer} token against a
+ * pinned JWKS file holding one RSA key whose {@code alg} is RS256. An input is a whole token (it
+ * starts with {@code eyJ}), a raw header value ({@code raw:} and the value), or {@code HEADER-JSON \n
+ * CLAIMS-JSON [\n SIGNATURE]}: header and claims encoded here as written and, unless a signature is
+ * given, signed with the pinned key under the algorithm the header names when that is an RSA one
+ * (RS256/384/512, PS256/384/512), else RS256; so the fuzzer reaches every check after the
+ * signature. Properties: only {@link AuthenticationException} escapes, with a message that never
+ * holds the token; an identity is returned only for a token whose header and claims, read here
+ * with a separate strict JSON parse, have {@code alg} RS256 and no {@code crit}, the configured
+ * {@code iss}, an {@code aud} that is or contains the configured audience, a numeric {@code iat}
+ * and a numeric {@code exp} no earlier than now minus the configured skew (60 s), no {@code nbf}
+ * later than now plus the skew, and whose user and groups are exactly the configured claims
+ * ({@code preferred_username}, {@code groups}).
+ *
+ * <p>{@code scripts/fuzz.sh config|http|oidc SECONDS} fuzzes.
  */
 class ServerFuzzTest {
   private static final Set<Integer> DOCUMENTED = Set.of(200, 201, 400, 401, 403, 404, 405, 409, 413, 415, 502, 503);
@@ -160,5 +199,129 @@ class ServerFuzzTest {
         knownId = created;
       }
     }
+  }
+
+  // ---------------------------------------------------------------------------------------- OIDC
+
+  private static final Instant OIDC_NOW = Instant.parse("2026-03-01T10:00:00Z");
+  private static final Duration OIDC_SKEW = Duration.ofSeconds(60);
+  private static final String OIDC_ISSUER = "https://idp.example/realms/kubejit";
+  private static final String OIDC_AUDIENCE = "kubejit";
+  private static final Pattern RSA_ALG = Pattern.compile("\"alg\"\\s*:\\s*\"((?:RS|PS)(?:256|384|512))\"");
+  /** A strict reader: standard JSON only, a repeated key is an error. */
+  private static final ObjectMapper STRICT_JSON = JsonMapper.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+  private static RSAKey oidcKey;
+  private static OidcAuthenticator oidc;
+
+  /** One RSA key per JVM, its public half (alg RS256) in a JWKS file the authenticator reads once. */
+  private static OidcAuthenticator oidc() throws Exception {
+    if (oidc == null) {
+      oidcKey = new RSAKeyGenerator(2048).keyID("rsa-1").keyUse(KeyUse.SIGNATURE).algorithm(JWSAlgorithm.RS256)
+          .generate();
+      Path jwks = Files.createTempFile("oidc-fuzz", ".jwks.json");
+      try {
+        Files.writeString(jwks, new JWKSet(oidcKey.toPublicJWK()).toString());
+        oidc = OidcAuthenticator.fromConfig(ServerConfig.Authentication.oidc(OIDC_ISSUER, OIDC_AUDIENCE, jwks, null,
+            "groups", "preferred_username", null, OIDC_SKEW), Clock.fixed(OIDC_NOW, ZoneOffset.UTC));
+      } finally {
+        Files.delete(jwks);
+      }
+    }
+    return oidc;
+  }
+
+  static String oidcToken(String text) throws JOSEException {
+    if (text.startsWith("eyJ")) {
+      return text;
+    }
+    String[] parts = text.split("\n", 3);
+    String header = Base64URL.encode(parts[0].getBytes(StandardCharsets.UTF_8)).toString();
+    String claims = Base64URL.encode((parts.length > 1 ? parts[1] : "").getBytes(StandardCharsets.UTF_8)).toString();
+    String signingInput = header + "." + claims;
+    if (parts.length > 2) {
+      return signingInput + "." + parts[2];
+    }
+    Matcher m = RSA_ALG.matcher(parts[0]);
+    JWSAlgorithm alg = m.find() ? JWSAlgorithm.parse(m.group(1)) : JWSAlgorithm.RS256;
+    return signingInput + "." + new RSASSASigner(oidcKey).sign(new JWSHeader(alg),
+        signingInput.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** The seeds are alive: the valid one authenticates alice, its expired twin does not. */
+  @Test
+  void theOidcSeedsAreSignedWithThePinnedKey() throws Exception {
+    Identity alice = oidc().authenticate(Presented.of(Map.of("Authorization", "Bearer " + oidcToken(oidcSeed("valid"))),
+        List.of(), "127.0.0.1"));
+    assertEquals("alice", alice.user());
+    assertEquals(Set.of("oncall-payments", "sre"), alice.groups());
+    for (String refused : List.of("expired-beyond-skew", "alg-ps256", "other-issuer", "duplicate-alg",
+        "exp-wrapping-to-now", "nbf-wrapping-to-the-past")) {
+      String token = oidcToken(oidcSeed(refused));
+      assertThrows(AuthenticationException.class, () -> oidc.authenticate(Presented.of(Map.of("Authorization",
+          "Bearer " + token), List.of(), "127.0.0.1")), refused);
+      oidcAuthenticatesOnlyPinnedUnexpiredTokensOfTheIssuer(oidcSeed(refused).getBytes(StandardCharsets.UTF_8));
+    }
+  }
+
+  private static String oidcSeed(String name) {
+    return new String(resource("ServerFuzzTestInputs/oidcAuthenticatesOnlyPinnedUnexpiredTokensOfTheIssuer/" + name),
+        StandardCharsets.UTF_8);
+  }
+
+  @FuzzTest(maxDuration = "30s")
+  void oidcAuthenticatesOnlyPinnedUnexpiredTokensOfTheIssuer(byte[] input) throws Exception {
+    OidcAuthenticator auth = oidc();
+    String text = new String(input, StandardCharsets.UTF_8);
+    String value;
+    String token;
+    if (text.startsWith("raw:")) {
+      value = text.substring(4);
+      Matcher bearer = Pattern.compile("(?is)\\s*bearer\\s+(.*)").matcher(value);
+      token = bearer.matches() ? bearer.group(1).strip() : value;
+    } else {
+      token = oidcToken(text);
+      value = "Bearer " + token;
+    }
+    Identity who;
+    try {
+      who = auth.authenticate(Presented.of(Map.of("Authorization", value), List.of(), "127.0.0.1"));
+    } catch (AuthenticationException refused) {
+      assertFalse(refused.getMessage() == null || refused.getMessage().isBlank(), "a refusal says why");
+      assertFalse(token.length() > 8 && refused.getMessage().contains(token), "the message never holds the token");
+      return;
+    }
+    String[] parts = token.split("\\.", -1);
+    assertEquals(3, parts.length, "a signed JWT has three parts");
+    JsonNode header = STRICT_JSON.readTree(new Base64URL(parts[0]).decode());
+    JsonNode claims = STRICT_JSON.readTree(new Base64URL(parts[1]).decode());
+    assertTrue(header.isObject() && claims.isObject(), "header and claims are JSON objects");
+    assertEquals("RS256", header.path("alg").textValue(), () -> "the pinned algorithm: " + header);
+    assertTrue(header.path("crit").isMissingNode() || header.path("crit").isNull()
+        || header.path("crit").isArray() && header.path("crit").isEmpty(), () -> "no critical parameters: " + header);
+    assertEquals(OIDC_ISSUER, claims.path("iss").textValue(), () -> "the pinned issuer: " + claims);
+    JsonNode aud = claims.path("aud");
+    boolean forUs = OIDC_AUDIENCE.equals(aud.textValue());
+    for (JsonNode a : aud.isArray() ? aud : List.<JsonNode>of()) {
+      forUs |= OIDC_AUDIENCE.equals(a.textValue());
+    }
+    assertTrue(forUs, () -> "the configured audience: " + claims);
+    assertTrue(claims.path("iat").isNumber(), () -> "iat is a number: " + claims);
+    assertTrue(claims.path("exp").isNumber(), () -> "exp is a number: " + claims);
+    long now = OIDC_NOW.getEpochSecond();
+    assertTrue(claims.path("exp").longValue() >= now - OIDC_SKEW.toSeconds(), () -> "exp within the skew: " + claims);
+    assertTrue(claims.path("nbf").isMissingNode() || claims.path("nbf").isNull()
+        || claims.path("nbf").isNumber() && claims.path("nbf").longValue() <= now + OIDC_SKEW.toSeconds(),
+        () -> "nbf within the skew: " + claims);
+    assertEquals(claims.path("preferred_username").textValue(), who.user(), "the user is the configured claim");
+    Set<String> groups = new HashSet<>();
+    JsonNode g = claims.path("groups");
+    assertTrue(g.isMissingNode() || g.isNull() || g.isArray(), () -> "groups is a list: " + claims);
+    for (JsonNode n : g.isArray() ? g : List.<JsonNode>of()) {
+      assertTrue(n.isTextual(), () -> "every group is a string: " + claims);
+      groups.add(n.textValue());
+    }
+    assertEquals(groups, who.groups(), "the groups are the configured claim");
+    assertEquals("oidc:" + OIDC_ISSUER, who.source());
   }
 }

@@ -26,7 +26,8 @@ import java.util.Map;
 /**
  * Verifies KubeJIT JWTs: the algorithm and key are pinned (a token's {@code alg} must equal the
  * pinned one, so {@code none} and HMAC-with-the-public-key are refused before any cryptography),
- * {@code exp} is required, {@code iss} and {@code aud} must match, clock skew is bounded (at most
+ * {@code exp} is required ({@code exp}, {@code nbf}, {@code iat}: seconds from 1970 to 9999),
+ * {@code iss} and {@code aud} must match, clock skew is bounded (at most
  * 10 minutes), ECDSA signatures with r or s of zero are refused, and an optional cache refuses a
  * replayed {@code jti}.
  *
@@ -36,6 +37,8 @@ import java.util.Map;
 public final class JwtVerifier {
   static final Duration MAX_SKEW = Duration.ofMinutes(10);
   private static final int MAX_TOKEN_CHARS = 16 * 1024;
+  /** 9999-12-31T23:59:59Z in seconds: the latest time claim accepted. */
+  private static final long MAX_EPOCH_SECOND = 253_402_300_799L;
 
   private final JWK key;
   private final JWSAlgorithm algorithm;
@@ -133,6 +136,16 @@ public final class JwtVerifier {
     if (aud == null || !aud.contains(audience)) {
       throw new CredentialException("JWT audience " + (aud == null ? "(none)" : Crypto.quoteAll(aud)) + " does not contain "
           + Crypto.quote(audience));
+    }
+    // Nimbus turns seconds into milliseconds with a multiplication that wraps around: without this
+    // an exp of about -1.8e16 (long past) would be read as a time near now.
+    Map<String, Object> raw = jwt.getPayload().toJSONObject();
+    for (String name : List.of("exp", "nbf", "iat")) {
+      Object v = raw == null ? null : raw.get(name);
+      if (v != null && !(v instanceof Number && ((Number) v).doubleValue() >= 0
+          && ((Number) v).doubleValue() <= MAX_EPOCH_SECOND)) {
+        throw new CredentialException("JWT " + name + " is not a time in seconds between 1970 and 9999");
+      }
     }
     Instant now = clock.instant();
     Date exp = claims.getExpirationTime();
