@@ -42,9 +42,18 @@ class GatewayManifestsKubeTest {
 
     List<String> rbacFiles = List.of("-f", DIR.resolve("serviceaccount.yaml").toString(), "-f",
         DIR.resolve("role.yaml").toString());
+    // kubectl auth can-i resolves "accessrequests.kubejit.dev" through discovery; without the CRD it
+    // warns and asks about a core-group resource of that literal name, which no Role grants. The
+    // CRD is cluster-wide and shared by the other kube tests in this JVM (they apply it the same way).
+    Kubectl.run(admin, null, "apply", "-f", DIR.resolve("../crd-accessrequests.yaml").normalize().toString()).ok();
+    Kubectl.run(admin, null, "wait", "--for=condition=Established", "--timeout=60s",
+        "crd/accessrequests.kubejit.dev").ok();
     try {
       Kubectl.run(admin, null, args(List.of("apply"), rbacFiles)).ok();
-      assertEquals("yes", canI(admin, "list", "accessrequests.kubejit.dev", "-n", GatewayManifestsTest.NS));
+      // The API server's RBAC authorizer sees a new RoleBinding through its informer cache, a moment
+      // after the apply returns: wait (bounded) until the binding is in effect, so that every "no"
+      // below is the Role's answer and not that of a binding the authorizer has not seen yet.
+      assertEquals("yes", awaitYes(admin, "list", "accessrequests.kubejit.dev", "-n", GatewayManifestsTest.NS));
       assertEquals("yes", canI(admin, "watch", "accessrequests.kubejit.dev", "-n", GatewayManifestsTest.NS));
       assertEquals("no", canI(admin, "update", "accessrequests.kubejit.dev", "-n", GatewayManifestsTest.NS));
       for (String ns2 : List.of(GatewayManifestsTest.NS, "payments", "default")) {
@@ -61,6 +70,16 @@ class GatewayManifestsKubeTest {
     } finally {
       Kubectl.run(admin, null, args(List.of("delete", "--ignore-not-found"), rbacFiles));
     }
+  }
+
+  private static String awaitYes(Path admin, String... args) throws Exception {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    String answer = canI(admin, args);
+    while (!answer.equals("yes") && System.nanoTime() < deadline) {
+      Thread.sleep(200);
+      answer = canI(admin, args);
+    }
+    return answer;
   }
 
   private static String canI(Path admin, String... args) throws Exception {
