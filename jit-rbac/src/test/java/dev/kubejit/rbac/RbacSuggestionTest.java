@@ -41,7 +41,8 @@ class RbacSuggestionTest {
     assertTrue(text.contains("- apiGroups: [\"apps\"], resources: [deployments], verbs: [get]"), text);
     assertEquals(List.of(
         new Permission("", "pods", "watch"), new Permission("", "events", "get"), new Permission("", "events", "watch"),
-        new Permission("", "pods/exec", "create"), new Permission("", "pods/portforward", "create"),
+        new Permission("", "pods/exec", "get"), new Permission("", "pods/exec", "create"),
+        new Permission("", "pods/portforward", "get"), new Permission("", "pods/portforward", "create"),
         new Permission("apps", "deployments", "list"), new Permission("apps", "deployments", "watch"),
         new Permission("apps", "replicasets", "get"), new Permission("apps", "replicasets", "list"),
         new Permission("apps", "replicasets", "watch")), s.unused());
