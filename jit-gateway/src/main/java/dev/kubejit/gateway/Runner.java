@@ -185,7 +185,8 @@ final class Runner {
         exit = logs(client, namespace, cmd, cout, running);
       }
     } catch (Exception e) {
-      failure = e.getClass().getSimpleName() + (e instanceof io.kubernetes.client.openapi.ApiException
+      failure = e instanceof StreamFailed ? e.getMessage()
+          : e.getClass().getSimpleName() + (e instanceof io.kubernetes.client.openapi.ApiException
           ? " " + ((io.kubernetes.client.openapi.ApiException) e).getCode() : "");
       log.warn("{} on grant {} failed: {}", describe(cmd), grant.id(), e.toString());
       exit = EXIT_UNAVAILABLE;
@@ -230,7 +231,12 @@ final class Runner {
 
   private int exec(ApiClient client, String namespace, CommandLine cmd, InputStream in, OutputStream out,
       OutputStream err, AtomicLong bytesIn, Running running) throws Exception {
-    Process p = new Exec(client).exec(namespace, cmd.pod, cmd.argv.toArray(String[]::new),
+    Exec exec = new Exec(client);
+    // client-java's default prints the stack trace and ends the process with -1975219, which an SSH
+    // exit status (8 bits) shows as 77, the refusal code: keep the failure and say what it was.
+    AtomicReference<Throwable> streamFailure = new AtomicReference<>();
+    exec.setOnUnhandledError(t -> streamFailure.compareAndSet(null, t));
+    Process p = exec.exec(namespace, cmd.pod, cmd.argv.toArray(String[]::new),
         cmd.container().orElse(null), cmd.stdin, false);
     running.process = p;
     if (running.wasCut()) {
@@ -258,7 +264,25 @@ final class Runner {
     if (i != null) {
       i.interrupt();
     }
+    Throwable failed = streamFailure.get();
+    if (failed != null) {
+      throw new StreamFailed(failed);
+    }
     return code;
+  }
+
+  /**
+   * The exec stream could not be opened or broke, e.g. the API server answered the WebSocket
+   * upgrade with {@code 403 Forbidden} because the grant's Role lacks {@code get pods/exec}.
+   */
+  static final class StreamFailed extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    StreamFailed(Throwable cause) {
+      // the message is okhttp's ("Expected HTTP 101 response but was '403 Forbidden'"): no secret
+      super("the exec stream failed: " + cause.getClass().getSimpleName()
+          + (cause.getMessage() == null ? "" : " (" + cause.getMessage() + ")"), cause);
+    }
   }
 
   private int logs(ApiClient client, String namespace, CommandLine cmd, OutputStream out, Running running)

@@ -149,6 +149,11 @@ class GatewayKubeTest {
 
   /** A grant of {@code action} for alice in {@value #NS}, with RBAC for its group as the provisioner would make. */
   static Grant grant(Action action, Scope scope) throws Exception {
+    return grant(action, scope, "get, create");
+  }
+
+  /** As {@link #grant(Action, Scope)}, with {@code streamVerbs} on pods/exec and pods/portforward. */
+  static Grant grant(Action action, Scope scope, String streamVerbs) throws Exception {
     RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(action)
         .scope(scope).ticket("INC-19").justification("issue 19 tests").build());
     if (r.state() != RequestState.APPROVED) {
@@ -169,7 +174,7 @@ class GatewayKubeTest {
         "rules:",
         "- {apiGroups: [\"\"], resources: [pods], verbs: [get, list]}",
         "- {apiGroups: [\"\"], resources: [pods/log], verbs: [get]}",
-        "- {apiGroups: [\"\"], resources: [pods/exec, pods/portforward], verbs: [get, create]}",
+        "- {apiGroups: [\"\"], resources: [pods/exec, pods/portforward], verbs: [" + streamVerbs + "]}",
         "---",
         "apiVersion: rbac.authorization.k8s.io/v1", "kind: RoleBinding",
         "metadata: {name: " + name + ", namespace: " + NS + "}",
@@ -295,6 +300,13 @@ class GatewayKubeTest {
     Ssh.Result usage = ssh.run(as(g), null, "bash");
     assertEquals(Runner.EXIT_USAGE, usage.exit, usage::toString);
     assertTrue(usage.err.contains("there is no shell"), usage::toString);
+    // a Role with create but not get on pods/exec: the API server refuses client-java's WebSocket
+    // upgrade (a GET); said as a failure (69) with the 403, not as client-java's -1975219, which ssh
+    // showed as 77, the refusal code, with nothing on stderr
+    Grant createOnly = grant(Action.EXEC, Scope.namespace("prod", NS), "create");
+    Ssh.Result forbidden = ssh.run(as(createOnly), null, "exec web -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_UNAVAILABLE, forbidden.exit, forbidden::toString);
+    assertTrue(forbidden.err.contains("403 Forbidden"), forbidden::toString);
   }
 
   @Test

@@ -26,6 +26,13 @@ public final class RbacTemplate {
 
   private static final List<String> CORE = List.of("");
   private static final List<String> READ = List.of("get", "list", "watch");
+  /**
+   * The verbs of {@code pods/exec} and {@code pods/portforward}: the API server authorises an SPDY
+   * stream (an HTTP POST) as {@code create} and a WebSocket upgrade (an HTTP GET) as {@code get}.
+   * client-java, and so the KubeJIT gateway, streams over WebSockets only, and kubectl 1.31+ tries
+   * WebSockets first; with {@code create} alone the gateway's exec is forbidden (403 on the upgrade).
+   */
+  private static final List<String> STREAM = List.of("get", "create");
 
   private final String name;
   private final boolean clusterOnly;
@@ -42,7 +49,7 @@ public final class RbacTemplate {
     List<Rule> r = new ArrayList<>();
     r.add(Rule.resource(CORE, List.of("pods", "events"), READ));
     r.add(Rule.resource(CORE, List.of("pods/log"), List.of("get")));
-    r.add(Rule.resource(CORE, List.of("pods/exec", "pods/portforward"), List.of("create")));
+    r.add(Rule.resource(CORE, List.of("pods/exec", "pods/portforward"), STREAM));
     r.add(Rule.resource(List.of("apps"), List.of("deployments", "replicasets"), READ));
     if (ephemeralContainers) {
       r.add(Rule.resource(CORE, List.of("pods/ephemeralcontainers"), List.of("update")));
@@ -50,11 +57,11 @@ public final class RbacTemplate {
     return new RbacTemplate(ONCALL_DEBUG, false, r);
   }
 
-  /** The {@code jit-debug} template: pods and pods/log get/list/watch, pods/exec create. */
+  /** The {@code jit-debug} template: pods and pods/log get/list/watch, pods/exec get and create. */
   public static RbacTemplate jitDebug() {
     return new RbacTemplate(JIT_DEBUG, false, List.of(
         Rule.resource(CORE, List.of("pods", "pods/log"), READ),
-        Rule.resource(CORE, List.of("pods/exec"), List.of("create"))));
+        Rule.resource(CORE, List.of("pods/exec"), STREAM)));
   }
 
   /** The {@code jit-cluster-read} ClusterRole template: nodes and namespaces get/list/watch. */

@@ -32,11 +32,11 @@ class RbacGeneratorTest {
 
   static final List<V1PolicyRule> JIT_DEBUG_RULES = List.of(
       rule(List.of(""), List.of("pods", "pods/log"), READ),
-      rule(List.of(""), List.of("pods/exec"), List.of("create")));
+      rule(List.of(""), List.of("pods/exec"), List.of("get", "create")));
   static final List<V1PolicyRule> ONCALL_DEBUG_RULES = List.of(
       rule(List.of(""), List.of("pods", "events"), READ),
       rule(List.of(""), List.of("pods/log"), List.of("get")),
-      rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("create")),
+      rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("get", "create")),
       rule(List.of("apps"), List.of("deployments", "replicasets"), READ));
   static final List<V1PolicyRule> LOGS_READER_RULES = List.of(
       rule(List.of(""), List.of("pods"), List.of("get", "list")),
@@ -109,7 +109,7 @@ class RbacGeneratorTest {
         rule(List.of(""), List.of("events"), READ),
         rule(List.of(""), List.of("pods"), List.of("get"), "checkout-7d9f"),
         rule(List.of(""), List.of("pods/log"), List.of("get"), "checkout-7d9f"),
-        rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("create"), "checkout-7d9f"),
+        rule(List.of(""), List.of("pods/exec", "pods/portforward"), List.of("get", "create"), "checkout-7d9f"),
         rule(List.of("apps"), List.of("deployments", "replicasets"), READ)), ((V1Role) gen.role()).getRules());
     RbacEvaluator eval = RbacEvaluator.of(RbacSnapshot.of(gen));
     String user = g.holder().user();
