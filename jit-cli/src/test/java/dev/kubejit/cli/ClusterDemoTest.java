@@ -25,12 +25,6 @@ class ClusterDemoTest {
   @TempDir Path tmp;
 
   @Test
-  @org.junit.jupiter.api.Disabled("Real bug, not fixed yet (run 2026-12-02 by wt-k1): the gateway's exec (client-java, a"
-      + " WebSocket GET on pods/exec) is refused 403 because the broker's oncall-debug Role (jit-rbac RbacTemplate, and"
-      + " deploy/rbac-kubejit-broker.yaml which bounds what the broker may grant) allows only create on pods/exec and"
-      + " pods/portforward; the demo's ssh exec exits 77 with no message. GatewayKubeTest passes only because it writes"
-      + " its own Role with get+create. Fix: grant get as well (template, broker ClusterRole, docs/rbac.md, jit-rbac"
-      + " tests), or make the gateway's exec use the POST upgrade; then re-enable.")
   void theStoryRunsForRealAndEverythingIsTornDown() throws Exception {
     Path dir = tmp.resolve("demo");
     Run r = ClientAgainstServerTest.cli("demo", "--cluster", "--dir", dir.toString());
