@@ -64,8 +64,9 @@ import org.slf4j.LoggerFactory;
  * binding whose expiry annotation is missing or unparseable, or lies beyond {@link
  * Lifetimes#ABSOLUTE_MAX} from now or from the binding's creation, is treated as expired (fail
  * closed; the event carries attribute {@code expiryRefused}).
- * An event is emitted only by the replica whose delete succeeded; if the sink fails the event is
- * kept and retried on the next tick. Losing leadership stops the informers and the worker.
+ * An event is emitted only by the replica whose delete succeeded (a delete whose answer was lost
+ * and whose retry met 404 counts as succeeded: a rare second record beats a missing one); if the
+ * sink fails the event is kept and retried on the next tick. Losing leadership stops the informers and the worker.
  *
  * <p>Managed Roles and ClusterRoles are watched too. A role is normally deleted with its binding;
  * one whose expiry has passed while no managed binding of its grant exists (a broker that crashed

@@ -166,8 +166,11 @@ final class RbacOps {
   }
 
   /**
-   * Deletes an object by kind, namespace (null for cluster-scoped) and name; returns whether it
-   * existed. 404 counts as done.
+   * Deletes an object by kind, namespace (null for cluster-scoped) and name; returns whether this
+   * call deleted it. 404 counts as done. A 404 after an attempt whose outcome is unknown (a 5xx or a
+   * lost connection: the API server may have deleted the object before the answer was lost) counts
+   * as deleted by this call, so that the caller records the deletion; the alternative, that nobody
+   * records it, is worse for an audit trail than a rare second record.
    */
   boolean delete(String kind, String ns, String name, String uid) {
     V1DeleteOptions opts = new V1DeleteOptions();
@@ -175,31 +178,44 @@ final class RbacOps {
       opts.preconditions(new V1Preconditions().uid(uid));
     }
     String ref = kind + " " + (ns == null ? "" : ns + "/") + name;
+    boolean[] unknownOutcome = new boolean[1];
     try {
       retrying("delete " + ref, () -> {
-        switch (kind) {
-          case "Role":
-            return api.deleteNamespacedRole(name, ns).body(opts).execute();
-          case "RoleBinding":
-            return api.deleteNamespacedRoleBinding(name, ns).body(opts).execute();
-          case "ClusterRole":
-            return api.deleteClusterRole(name).body(opts).execute();
-          case "ClusterRoleBinding":
-            return api.deleteClusterRoleBinding(name).body(opts).execute();
-          default:
-            throw new IllegalArgumentException("unknown kind " + kind);
+        try {
+          return deleteOnce(kind, ns, name, opts);
+        } catch (ApiException e) {
+          unknownOutcome[0] |= e.getCode() == 0 || e.getCode() >= 500;
+          throw e;
         }
       });
       return true;
     } catch (ApiException e) {
       if (e.getCode() == 404) {
-        return false;
+        if (unknownOutcome[0]) {
+          LOG.info("{} is gone after an attempt whose answer was lost; counting it as deleted by this call", ref);
+        }
+        return unknownOutcome[0];
       }
       if (e.getCode() == 409 && uid != null) {
         // The uid precondition failed: the name now belongs to a different object; leave it alone.
         return false;
       }
       throw Kube.failure("cannot delete " + ref + ": HTTP " + e.getCode() + " " + Kube.reason(e), e);
+    }
+  }
+
+  private Object deleteOnce(String kind, String ns, String name, V1DeleteOptions opts) throws ApiException {
+    switch (kind) {
+      case "Role":
+        return api.deleteNamespacedRole(name, ns).body(opts).execute();
+      case "RoleBinding":
+        return api.deleteNamespacedRoleBinding(name, ns).body(opts).execute();
+      case "ClusterRole":
+        return api.deleteClusterRole(name).body(opts).execute();
+      case "ClusterRoleBinding":
+        return api.deleteClusterRoleBinding(name).body(opts).execute();
+      default:
+        throw new IllegalArgumentException("unknown kind " + kind);
     }
   }
 

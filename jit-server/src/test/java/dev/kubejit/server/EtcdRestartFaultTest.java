@@ -140,6 +140,9 @@ class EtcdRestartFaultTest {
         });
         System.out.println("MEASURED after the etcd restart, both expired bindings deleted by the reaper "
             + reaped + " ms after the (fake) clock passed their expiry (tick 1 s)");
+        // The reaper deletes a binding, then its Role, and writes the event after that: wait for it.
+        await("the reaper recording both expiries",
+            () -> reaperAudit.events(dev.kubejit.api.AuditEventType.GRANT_EXPIRED).size() >= 2);
         assertEquals(2, reaperAudit.events(dev.kubejit.api.AuditEventType.GRANT_EXPIRED).size(),
             reaperAudit.events().toString());
 

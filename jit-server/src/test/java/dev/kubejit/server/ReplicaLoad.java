@@ -60,6 +60,8 @@ final class ReplicaLoad {
   static final class Result {
     /** Request id to the grant group of the activations that won. */
     final Map<String, String> groups = new ConcurrentHashMap<>();
+    /** Every request this run submitted. */
+    final java.util.Set<String> requestIds = ConcurrentHashMap.newKeySet();
   }
 
   /**
@@ -95,7 +97,9 @@ final class ReplicaLoad {
               "payments", "duration", "PT20M", "ticket", "INC-" + i, "reason", "load " + i);
           Reply r = timed("submit", () -> call(replicas, clients, i, "POST", "/api/v1/requests", requester(i), body));
           r.expect(201);
-          return r.json.path("id").asText();
+          String id = r.json.path("id").asText();
+          result.requestIds.add(id);
+          return id;
         });
         long t1 = System.nanoTime();
 

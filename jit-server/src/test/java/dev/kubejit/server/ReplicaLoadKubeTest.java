@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
+import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
@@ -12,10 +13,13 @@ import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ReplicaLoadKubeTest {
   static final int ACTIVATIONS = 100;
   private static final String GRANT_LABEL = "kubejit.dev/grant-id";
+  private static final String REQUEST_ANNOTATION = "kubejit.dev/request-id";
 
   @TempDir Path a;
   @TempDir Path b;
@@ -47,18 +52,14 @@ class ReplicaLoadKubeTest {
     }
     RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
     String clusters = "clusters:\n  prod:\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
+    Set<String> ours = ConcurrentHashMap.newKeySet();
     try {
       ReplicaLoad.Result r = new ReplicaLoad(1000, ACTIVATIONS, 32).run(a, b, clusters, active -> {
+        ours.addAll(active.requestIds);
         try {
           Map<String, Integer> bindings = new HashMap<>();
-          for (V1RoleBinding rb : rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
-            // Other tests in this JVM share the control plane and the namespace: count the bindings
-            // of this run's requests (every activation of one of them, winner or loser, carries its id).
-            Map<String, String> ann = rb.getMetadata().getAnnotations();
-            String requestId = ann == null ? null : ann.get("kubejit.dev/request-id");
-            if (requestId != null && !active.groups.containsKey(requestId)) {
-              continue;
-            }
+          for (V1RoleBinding rb : own(rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute()
+              .getItems(), ours)) {
             for (var s : rb.getSubjects()) {
               bindings.merge(s.getName(), 1, Integer::sum);
             }
@@ -67,7 +68,8 @@ class ReplicaLoadKubeTest {
           assertEquals(groups, bindings.keySet(), "RoleBindings exist for exactly the won activations");
           bindings.forEach((g, n) -> assertEquals(1, n, "RoleBindings for " + g));
           Map<String, Integer> roles = new HashMap<>();
-          for (V1Role role : rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+          for (V1Role role : own(rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems(),
+              ours)) {
             roles.merge(role.getMetadata().getLabels().get(GRANT_LABEL), 1, Integer::sum);
           }
           assertEquals(groups.size(), roles.size(), "one Role per grant");
@@ -79,17 +81,35 @@ class ReplicaLoadKubeTest {
         }
       });
       assertEquals(ACTIVATIONS, r.groups.size());
-      assertEquals(0, rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems().size(),
-          "no RoleBinding left after the revocations");
-      assertEquals(0, rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems().size(),
-          "no Role left after the revocations");
+      assertEquals(List.of(), own(rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute()
+          .getItems(), ours), "no RoleBinding left after the revocations");
+      assertEquals(List.of(), own(rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems(),
+          ours), "no Role left after the revocations");
     } finally {
-      for (V1RoleBinding rb : rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+      for (V1RoleBinding rb : own(rbac.listNamespacedRoleBinding("payments").labelSelector(GRANT_LABEL).execute()
+          .getItems(), ours)) {
         rbac.deleteNamespacedRoleBinding(rb.getMetadata().getName(), "payments").execute();
       }
-      for (V1Role role : rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems()) {
+      for (V1Role role : own(rbac.listNamespacedRole("payments").labelSelector(GRANT_LABEL).execute().getItems(),
+          ours)) {
         rbac.deleteNamespacedRole(role.getMetadata().getName(), "payments").execute();
       }
     }
+  }
+
+  /**
+   * The objects made for this run's requests. Other tests in this JVM share the control plane and
+   * the namespace, so only the request-id annotation, which every activation of a request (winner
+   * or loser) writes on its Role and RoleBinding, tells this run's objects from theirs.
+   */
+  private static <T extends KubernetesObject> List<T> own(List<T> items, Set<String> requestIds) {
+    List<T> out = new ArrayList<>();
+    for (T item : items) {
+      Map<String, String> ann = item.getMetadata().getAnnotations();
+      if (ann != null && requestIds.contains(ann.get(REQUEST_ANNOTATION))) {
+        out.add(item);
+      }
+    }
+    return out;
   }
 }
