@@ -23,6 +23,7 @@ import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -32,6 +33,7 @@ import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.DefaultSignatureAlgorithmIdentifierFinder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
@@ -60,15 +62,22 @@ public final class CertificateAuthority {
   // Computed once, not for every certificate signed: the issuer name and the authority key identifier.
   private final X500Name subject;
   private final AuthorityKeyIdentifier authorityKeyId;
+  private final Extension authorityKeyIdExtension;
+  private final String signatureAlgorithmName;
+  private final AlgorithmIdentifier signatureAlgorithm;
 
   private CertificateAuthority(X509Certificate certificate, PrivateKey privateKey, KeyType keyType) {
     this.certificate = certificate;
     this.privateKey = privateKey;
     this.keyType = keyType;
+    this.signatureAlgorithmName = Crypto.x509SignatureAlgorithm(keyType);
+    this.signatureAlgorithm = new DefaultSignatureAlgorithmIdentifierFinder().find(signatureAlgorithmName);
     this.subject = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
     try {
       this.authorityKeyId = new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate);
-    } catch (GeneralSecurityException e) {
+      this.authorityKeyIdExtension = new Extension(Extension.authorityKeyIdentifier, false,
+          authorityKeyId.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER));
+    } catch (GeneralSecurityException | java.io.IOException e) {
       throw new CredentialException("cannot derive the authority key identifier of the CA certificate ("
           + e.getClass().getSimpleName() + ")", e);
     }
@@ -198,6 +207,24 @@ public final class CertificateAuthority {
 
   ContentSigner signer() {
     return signer(keyType, privateKey);
+  }
+
+  /** The authorityKeyIdentifier extension (not critical) of what it signs. */
+  Extension authorityKeyIdExtension() {
+    return authorityKeyIdExtension;
+  }
+
+  /** The signature algorithm of what it signs, as written in the certificate. */
+  AlgorithmIdentifier signatureAlgorithm() {
+    return signatureAlgorithm;
+  }
+
+  /** Signs {@code data} with the CA key (Bouncy Castle, the provider every signing path here uses). */
+  byte[] sign(byte[] data) throws GeneralSecurityException {
+    Signature s = Signature.getInstance(signatureAlgorithmName, Crypto.BC);
+    s.initSign(privateKey);
+    s.update(data);
+    return s.sign();
   }
 
   static ContentSigner signer(KeyType type, PrivateKey key) {

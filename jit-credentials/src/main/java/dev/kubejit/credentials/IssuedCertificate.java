@@ -8,13 +8,18 @@ import com.google.common.collect.ImmutableList;
 import dev.kubejit.api.CredentialKind;
 import dev.kubejit.api.CredentialRef;
 import dev.kubejit.api.IssuedCredential;
+import java.io.ByteArrayInputStream;
+import java.math.BigInteger;
 import java.security.PrivateKey;
 import java.security.cert.CertificateEncodingException;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import org.bouncycastle.util.io.pem.PemObject;
 
 /**
  * A client certificate as issued: the certificate, its auditable {@link CredentialRef}, the TTL
@@ -22,7 +27,11 @@ import java.util.Optional;
  * only when the issuer generated it on explicit request.
  */
 public final class IssuedCertificate {
-  private final X509Certificate certificate;
+  private final byte[] der;
+  private final Instant notAfter;
+  // Parsed on first use: most callers need only the PEM and the reference, and parsing the
+  // certificate back costs about as much as building it.
+  private volatile X509Certificate certificate;
   private final CredentialRef ref;
   private final String user;
   private final ImmutableList<String> groups;
@@ -37,16 +46,28 @@ public final class IssuedCertificate {
 
   IssuedCertificate(X509Certificate certificate, CredentialKind kind, String user, List<String> groups,
       Instant issuedAt, Duration requestedTtl, String clampReason, PrivateKey generatedKey) {
-    this.certificate = requireNonNull(certificate);
+    this(encoded(certificate), certificate.getSerialNumber(), certificate.getNotAfter().toInstant(), kind, user,
+        groups, issuedAt, requestedTtl, clampReason, generatedKey);
+    this.certificate = certificate;
+  }
+
+  /** From the DER the issuer just wrote, with the serial and notAfter it wrote into it. */
+  IssuedCertificate(byte[] der, BigInteger serial, Instant notAfter, CredentialKind kind, String user,
+      List<String> groups, Instant issuedAt, Duration requestedTtl, String clampReason, PrivateKey generatedKey) {
+    this.der = requireNonNull(der);
+    this.notAfter = requireNonNull(notAfter);
     this.user = requireNonNull(user);
     this.groups = ImmutableList.copyOf(groups);
     this.issuedAt = requireNonNull(issuedAt);
     this.requestedTtl = requireNonNull(requestedTtl);
     this.clampReason = clampReason;
     this.generatedKey = generatedKey;
+    this.ref = CredentialRef.of(kind, serial.toString(16), "SHA256:" + Crypto.sha256Hex(der), notAfter);
+  }
+
+  private static byte[] encoded(X509Certificate certificate) {
     try {
-      this.ref = CredentialRef.of(kind, certificate.getSerialNumber().toString(16),
-          "SHA256:" + Crypto.sha256Hex(certificate.getEncoded()), certificate.getNotAfter().toInstant());
+      return certificate.getEncoded();
     } catch (CertificateEncodingException e) {
       throw new IllegalStateException(e);
     }
@@ -54,12 +75,22 @@ public final class IssuedCertificate {
 
   /** The certificate. */
   public X509Certificate certificate() {
-    return certificate;
+    X509Certificate c = certificate;
+    if (c == null) {
+      try {
+        c = (X509Certificate) CertificateFactory.getInstance("X.509", Crypto.BC)
+            .generateCertificate(new ByteArrayInputStream(der));
+      } catch (CertificateException e) {
+        throw new IllegalStateException("cannot read back the certificate just issued", e);
+      }
+      certificate = c;
+    }
+    return c;
   }
 
   /** The certificate as PEM. */
   public String certificatePem() {
-    return Crypto.pem(certificate);
+    return Crypto.pem(new PemObject("CERTIFICATE", der));
   }
 
   /** The reference to store and audit: kind, serial (hex), SHA-256 fingerprint of the DER, notAfter. */
@@ -84,7 +115,7 @@ public final class IssuedCertificate {
 
   /** The certificate's real notAfter. */
   public Instant notAfter() {
-    return certificate.getNotAfter().toInstant();
+    return notAfter;
   }
 
   /** The TTL the caller asked for. */

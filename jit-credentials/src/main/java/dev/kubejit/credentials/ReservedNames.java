@@ -107,10 +107,19 @@ public final class ReservedNames {
 
   private final ImmutableSortedSet<String> entries;
   private final ImmutableSortedSet<String> exemptions;
+  // Per entry, in the order of entries: its canonical code points (without the trailing * of a
+  // prefix), computed once here rather than for every name checked.
+  private final int[][] canonicalEntries;
 
   private ReservedNames(ImmutableSortedSet<String> entries, ImmutableSortedSet<String> exemptions) {
     this.entries = entries;
     this.exemptions = exemptions;
+    this.canonicalEntries = new int[entries.size()][];
+    int i = 0;
+    for (String e : entries) {
+      canonicalEntries[i++] = PrincipalNames.canonical(e.endsWith("*") ? e.substring(0, e.length() - 1) : e)
+          .codePoints().toArray();
+    }
   }
 
   /** The default list (see the class comment); what every issuer uses unless told otherwise. */
@@ -217,9 +226,10 @@ public final class ReservedNames {
    */
   private String matching(String name, boolean lookalikes) {
     int[] c = PrincipalNames.canonical(name).codePoints().toArray();
+    int k = 0;
     for (String e : entries) {
       boolean prefix = e.endsWith("*");
-      int[] ce = PrincipalNames.canonical(prefix ? e.substring(0, e.length() - 1) : e).codePoints().toArray();
+      int[] ce = canonicalEntries[k++];
       if (prefix ? c.length < ce.length : c.length != ce.length) {
         continue;
       }

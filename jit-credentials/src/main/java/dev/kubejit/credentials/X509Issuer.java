@@ -16,19 +16,21 @@ import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
+import java.math.BigInteger;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.ASN1String;
 import org.bouncycastle.asn1.x500.AttributeTypeAndValue;
 import org.bouncycastle.asn1.x500.RDN;
@@ -38,11 +40,12 @@ import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x509.V3TBSCertificateGenerator;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.slf4j.Logger;
@@ -69,6 +72,11 @@ import org.slf4j.LoggerFactory;
 public final class X509Issuer {
   private static final Logger LOG = LoggerFactory.getLogger(X509Issuer.class);
 
+  private static final Extension BASIC_CONSTRAINTS = extension(Extension.basicConstraints, true, new BasicConstraints(false));
+  private static final Extension KEY_USAGE = extension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
+  private static final Extension EXTENDED_KEY_USAGE =
+      extension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
+
   private final CertificateAuthority authority;
   private final Clock clock;
   private final Duration maxTtl;
@@ -83,6 +91,14 @@ public final class X509Issuer {
     this.backdate = b.backdate;
     this.random = b.random;
     this.reserved = b.reserved;
+  }
+
+  private static Extension extension(ASN1ObjectIdentifier oid, boolean critical, ASN1Encodable value) {
+    try {
+      return new Extension(oid, critical, value.toASN1Primitive().getEncoded(ASN1Encoding.DER));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** Returns a builder; {@link Builder#authority} is required. */
@@ -189,16 +205,25 @@ public final class X509Issuer {
     }
     X500Name subject = X509Support.subjectName(user, groups);
     try {
-      JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-      X509v3CertificateBuilder b = new X509v3CertificateBuilder(authority.subject(), Crypto.serial128(random),
-          Date.from(issuedAt.minus(backdate)), Date.from(notAfter), subject, key);
-      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth));
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(key));
-      b.addExtension(Extension.authorityKeyIdentifier, false, authority.authorityKeyId());
-      X509Certificate cert = CertificateAuthority.toX509(b.build(authority.signer()));
-      IssuedCertificate issued = new IssuedCertificate(cert, kind, user, groups, issuedAt, requested, clamp, generated);
+      // The body is built and encoded once, signed, and wrapped; what is signed is what is returned.
+      BigInteger serial = Crypto.serial128(random);
+      V3TBSCertificateGenerator tbs = new V3TBSCertificateGenerator();
+      tbs.setSerialNumber(new ASN1Integer(serial));
+      tbs.setSignature(authority.signatureAlgorithm());
+      tbs.setIssuer(authority.subject());
+      tbs.setStartDate(X509Support.time(issuedAt.minus(backdate)));
+      tbs.setEndDate(X509Support.time(notAfter));
+      tbs.setSubject(subject);
+      tbs.setSubjectPublicKeyInfo(key);
+      tbs.setExtensions(new Extensions(new Extension[] {
+          BASIC_CONSTRAINTS, KEY_USAGE, EXTENDED_KEY_USAGE,
+          new Extension(Extension.subjectKeyIdentifier, false,
+              new JcaX509ExtensionUtils().createSubjectKeyIdentifier(key).getEncoded(ASN1Encoding.DER)),
+          authority.authorityKeyIdExtension()}));
+      byte[] body = tbs.generateTBSCertificate().getEncoded(ASN1Encoding.DER);
+      byte[] der = X509Support.certificateDer(body, authority.signatureAlgorithm(), authority.sign(body));
+      IssuedCertificate issued = new IssuedCertificate(der, serial, notAfter, kind, user, groups, issuedAt, requested,
+          clamp, generated);
       LOG.info("issued X.509 client certificate {} for CN={} O={} notAfter={}{}", issued.ref().id(),
           Crypto.quote(user), Crypto.quoteAll(groups), notAfter, clamp == null ? "" : " (" + clamp + ")");
       return issued;

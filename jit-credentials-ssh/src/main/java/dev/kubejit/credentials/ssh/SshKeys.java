@@ -22,6 +22,8 @@ import org.apache.sshd.common.config.keys.PublicKeyEntryResolver;
 final class SshKeys {
   private SshKeys() {}
 
+  private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s+");
+
   static PublicKey parseUserPublicKey(String line) {
     if (line == null || line.isBlank()) {
       throw new CredentialException("SSH public key is required");
@@ -33,7 +35,7 @@ final class SshKeys {
     if (trimmed.contains("\n") || trimmed.contains("\r")) {
       throw new CredentialException("SSH public key must be a single line");
     }
-    String type = trimmed.split("\\s+", 2)[0];
+    String type = WHITESPACE.split(trimmed, 2)[0];
     if (type.contains("-cert-v01@openssh.com")) {
       throw new CredentialException("expected an SSH public key, got a certificate of type " + Crypto.quote(type));
     }
@@ -56,7 +58,7 @@ final class SshKeys {
     // The parser reads the fields it needs and ignores what follows; a blob that does not encode back
     // to itself (trailing or non-canonical data, found by fuzzing) is refused, so that the key that
     // is certified is exactly the key that was sent.
-    if (!java.util.Arrays.asList(trimmed.split("\\s+")).contains(line(key).split(" ")[1])) {
+    if (!java.util.Arrays.asList(WHITESPACE.split(trimmed)).contains(line(key).split(" ")[1])) {
       throw new CredentialException("SSH public key of type " + Crypto.quote(type)
           + " is not canonically encoded (its blob has trailing or malformed data)");
     }

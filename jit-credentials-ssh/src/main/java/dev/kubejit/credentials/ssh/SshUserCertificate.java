@@ -28,15 +28,32 @@ public final class SshUserCertificate {
   private final Duration requestedTtl;
   private final String clampReason;
 
-  private SshUserCertificate(OpenSshCertificate cert, Duration requestedTtl, String clampReason) {
+  private static final java.util.regex.Pattern WHITESPACE = java.util.regex.Pattern.compile("\\s");
+
+  private SshUserCertificate(OpenSshCertificate cert, String blob, Duration requestedTtl, String clampReason) {
     this.cert = cert;
-    this.line = PublicKeyEntry.toString(cert) + " " + cert.getId().replaceAll("\\s", "_");
+    this.line = blob + " " + WHITESPACE.matcher(cert.getId()).replaceAll("_");
     this.requestedTtl = requestedTtl;
     this.clampReason = clampReason;
   }
 
+  /**
+   * A certificate just signed. Its blob is the signed message followed by the signature as an SSH
+   * string (PROTOCOL.certkeys), both of which the builder kept: the certificate is not encoded a
+   * second time.
+   */
   static SshUserCertificate of(OpenSshCertificate cert, Duration requestedTtl, String clampReason) {
-    return new SshUserCertificate(cert, requestedTtl, clampReason);
+    byte[] message = cert.getMessage();
+    byte[] signature = cert.getSignature();
+    byte[] blob = java.util.Arrays.copyOf(message, message.length + 4 + signature.length);
+    int n = signature.length;
+    blob[message.length] = (byte) (n >>> 24);
+    blob[message.length + 1] = (byte) (n >>> 16);
+    blob[message.length + 2] = (byte) (n >>> 8);
+    blob[message.length + 3] = (byte) n;
+    System.arraycopy(signature, 0, blob, message.length + 4, n);
+    return new SshUserCertificate(cert, cert.getKeyType() + " " + java.util.Base64.getEncoder().encodeToString(blob),
+        requestedTtl, clampReason);
   }
 
   /**
@@ -70,7 +87,7 @@ public final class SshUserCertificate {
     if (c.getType() != OpenSshCertificate.Type.USER) {
       throw new CredentialException("SSH certificate " + Crypto.quote(c.getId()) + " is a " + c.getType() + " certificate, not a user certificate");
     }
-    return new SshUserCertificate(c, null, null);
+    return new SshUserCertificate(c, PublicKeyEntry.toString(c), null, null);
   }
 
   /** The {@code *-cert.pub} line (type, base64 blob, key id as comment). */
