@@ -132,7 +132,17 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
   public void deprovision(Grant grant, EndCause cause) {
     requireNonNull(grant, "grant");
     requireNonNull(cause, "cause");
-    int n = ops.deleteGrant(grant.id().value(), grant.scope().namespace().orElse(null));
+    GeneratedRbac gen;
+    try {
+      gen = generate(grant);
+    } catch (RbacException unknown) {
+      // The grant's template is no longer configured: its objects' names are unknown, find them by label.
+      int n = ops.deleteGrant(grant.id().value(), grant.scope().namespace().orElse(null));
+      LOG.info("deprovisioned grant {} ({}): {} objects deleted (found by label: {})", grant.id(), cause, n,
+          unknown.getMessage());
+      return;
+    }
+    int n = ops.deleteNamed(gen);
     LOG.info("deprovisioned grant {} ({}): {} objects deleted", grant.id(), cause, n);
   }
 
