@@ -51,7 +51,7 @@ class MembershipBrokerTest {
   /** Records what the broker asked, what the store held at that moment, and can be made to fail. */
   private final class Recording implements MembershipProvisioner {
     final InMemoryMembershipProvisioner memory = MembershipProvisioner.inMemory();
-    final List<String> calls = new ArrayList<>();
+    final List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
     final AtomicBoolean addFails = new AtomicBoolean();
     final AtomicBoolean removeFails = new AtomicBoolean();
 

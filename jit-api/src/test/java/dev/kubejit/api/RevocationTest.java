@@ -47,7 +47,7 @@ class RevocationTest {
   private final class Flaky implements RbacProvisioner {
     final InMemoryRbacProvisioner memory = RbacProvisioner.inMemory();
     final AtomicBoolean down = new AtomicBoolean();
-    final List<String> calls = new ArrayList<>();
+    final List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
 
     @Override
     public void provision(Grant grant) {
