@@ -117,8 +117,9 @@ final class AdmissionCommand implements Runnable {
           + " the authorization webhook (POST /authorize), which denies every request of a grant identity whose"
           + " grant is revoked, expired or unknown.",
           "Start kube-apiserver with --authorization-mode=Node,Webhook,RBAC --authorization-webhook-version=v1"
-              + " --authorization-webhook-cache-authorized-ttl=1s --authorization-webhook-cache-unauthorized-ttl=1s"
-              + " (the defaults, 5m and 30s, delay a revocation by as much); see docs/admission.md."})
+              + " --authorization-webhook-cache-authorized-ttl=500ms"
+              + " --authorization-webhook-cache-unauthorized-ttl=500ms (a grant's end takes effect within that;"
+              + " the defaults, 5m and 30s, delay it by as much); see docs/admission.md."})
   static final class AuthzKubeconfig implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -146,7 +146,8 @@ public final class KubeControlPlane implements AutoCloseable {
    * Starts a control plane (separate from the shared one) whose API server also asks an
    * authorization webhook: {@code --authorization-mode=Node,Webhook,RBAC}, {@code
    * --authorization-webhook-config-file} (a copy of {@code webhookKubeconfig}, API version v1), and
-   * both decision caches set to {@code cacheTtl} (whole seconds, at least 1 s). If the webhook does
+   * both decision caches set to {@code cacheTtl} (whole seconds, or milliseconds when it has a
+   * fraction of a second, as {@code 500ms}; at least 1 ms). If the webhook does
    * not answer, the API server treats it as no opinion and RBAC decides.
    */
   public static KubeControlPlane startWithAuthorizationWebhook(Path webhookKubeconfig, Duration cacheTtl) {
@@ -392,8 +393,8 @@ public final class KubeControlPlane implements AutoCloseable {
         apiArgs.replaceAll(a -> a.equals("--authorization-mode=Node,RBAC") ? "--authorization-mode=Node,Webhook,RBAC" : a);
         apiArgs.add("--authorization-webhook-config-file=" + copy);
         apiArgs.add("--authorization-webhook-version=v1");
-        apiArgs.add("--authorization-webhook-cache-authorized-ttl=" + goDuration(authzTtl));
-        apiArgs.add("--authorization-webhook-cache-unauthorized-ttl=" + goDuration(authzTtl));
+        apiArgs.add("--authorization-webhook-cache-authorized-ttl=" + goDurationFine(authzTtl));
+        apiArgs.add("--authorization-webhook-cache-unauthorized-ttl=" + goDurationFine(authzTtl));
       }
       apiArgs.addAll(extraApiArgs);
       ManagedProcess apiServer =
@@ -609,6 +610,14 @@ public final class KubeControlPlane implements AutoCloseable {
   }
 
   /** Renders a Go duration such as {@code 1h0m0s} (whole seconds). */
+  /** As {@link #goDuration}, but a duration with a fraction of a second in milliseconds ({@code 500ms}). */
+  static String goDurationFine(Duration d) {
+    if (d.toMillis() % 1000 == 0) {
+      return goDuration(d);
+    }
+    return Math.max(1, d.toMillis()) + "ms";
+  }
+
   static String goDuration(Duration d) {
     long s = Math.max(1, d.getSeconds());
     return (s / 3600) + "h" + (s % 3600 / 60) + "m" + (s % 60) + "s";

@@ -76,5 +76,8 @@ class TestEnvBinariesTest {
     assertEquals("1h0m0s", KubeControlPlane.goDuration(Duration.ofHours(1)));
     assertEquals("0h1m30s", KubeControlPlane.goDuration(Duration.ofSeconds(90)));
     assertEquals("26h0m0s", KubeControlPlane.goDuration(Duration.ofDays(1).plusHours(2)));
+    assertEquals("0h0m1s", KubeControlPlane.goDurationFine(Duration.ofSeconds(1)));
+    assertEquals("500ms", KubeControlPlane.goDurationFine(Duration.ofMillis(500)));
+    assertEquals("1500ms", KubeControlPlane.goDurationFine(Duration.ofMillis(1500)));
   }
 }
