@@ -35,7 +35,8 @@ final class SshKeys {
     if (trimmed.contains("\n") || trimmed.contains("\r")) {
       throw new CredentialException("SSH public key must be a single line");
     }
-    String type = WHITESPACE.split(trimmed, 2)[0];
+    String[] fields = WHITESPACE.split(trimmed);
+    String type = fields[0];
     if (type.contains("-cert-v01@openssh.com")) {
       throw new CredentialException("expected an SSH public key, got a certificate of type " + Crypto.quote(type));
     }
@@ -58,7 +59,7 @@ final class SshKeys {
     // The parser reads the fields it needs and ignores what follows; a blob that does not encode back
     // to itself (trailing or non-canonical data, found by fuzzing) is refused, so that the key that
     // is certified is exactly the key that was sent.
-    if (!java.util.Arrays.asList(WHITESPACE.split(trimmed)).contains(line(key).split(" ")[1])) {
+    if (!java.util.Arrays.asList(fields).contains(line(key).split(" ")[1])) {
       throw new CredentialException("SSH public key of type " + Crypto.quote(type)
           + " is not canonically encoded (its blob has trailing or malformed data)");
     }
