@@ -59,9 +59,9 @@ public final class CertificateAuthority {
   private final X509Certificate certificate;
   private final PrivateKey privateKey;
   private final KeyType keyType;
-  // Computed once, not for every certificate signed: the issuer name and the authority key identifier.
+  // Computed once, not for every certificate signed: the issuer name, the authority key identifier
+  // extension and the signature algorithm.
   private final X500Name subject;
-  private final AuthorityKeyIdentifier authorityKeyId;
   private final Extension authorityKeyIdExtension;
   private final String signatureAlgorithmName;
   private final AlgorithmIdentifier signatureAlgorithm;
@@ -74,9 +74,9 @@ public final class CertificateAuthority {
     this.signatureAlgorithm = new DefaultSignatureAlgorithmIdentifierFinder().find(signatureAlgorithmName);
     this.subject = X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded());
     try {
-      this.authorityKeyId = new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate);
+      AuthorityKeyIdentifier aki = new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(certificate);
       this.authorityKeyIdExtension = new Extension(Extension.authorityKeyIdentifier, false,
-          authorityKeyId.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER));
+          aki.getEncoded(org.bouncycastle.asn1.ASN1Encoding.DER));
     } catch (GeneralSecurityException | java.io.IOException e) {
       throw new CredentialException("cannot derive the authority key identifier of the CA certificate ("
           + e.getClass().getSimpleName() + ")", e);
@@ -198,11 +198,6 @@ public final class CertificateAuthority {
   /** The CA certificate's subject, the issuer of what it signs. */
   X500Name subject() {
     return subject;
-  }
-
-  /** The authorityKeyIdentifier extension value of what it signs. */
-  AuthorityKeyIdentifier authorityKeyId() {
-    return authorityKeyId;
   }
 
   ContentSigner signer() {
