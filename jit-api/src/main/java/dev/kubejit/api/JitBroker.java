@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import com.google.common.collect.ImmutableList;
 import com.google.common.collect.ImmutableSet;
-import com.google.common.util.concurrent.Striped;
 import dev.kubejit.api.spi.AccessHook;
 import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
@@ -78,7 +77,7 @@ public final class JitBroker {
   private final Duration expiryWarning;
   private final int sweepParallelism;
   private final ImmutableSet<String> adminGroups;
-  private final Striped<Lock> locks = Striped.lock(256);
+  private final RequestLocks locks = new RequestLocks();
   private final Set<GrantId> warned = ConcurrentHashMap.newKeySet();
 
   private JitBroker(Builder b) {
