@@ -31,6 +31,8 @@ need iproute2                   command -v ip
 need util-linux                 command -v unshare
 # jit-testing's PostgresServer (@PostgresTest): initdb and pg_ctl run as the postgres user through runuser.
 need postgresql                  test -x /usr/lib/postgresql/15/bin/initdb
+# SqliteLockedFaultTest: another process (the sqlite3 shell) holds the database's write lock.
+need sqlite3                     command -v sqlite3
 # jit-console's browser tests: headless Chromium driven by Selenium through Debian's chromedriver
 # (/usr/bin/chromedriver), so Selenium never downloads a driver.
 need chromium                    command -v chromium
