@@ -39,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  * user certificate for it, {@code kubejit ssh config} printing {@code PKCS11Provider} and the
  * certificate kept by activation, and the real OpenSSH client logging in to a real gateway with the
  * key that never leaves the token. Without the certificate the same key is refused. Commands in a
- * pod through {@code kubejit serve} are {@link Pkcs11SshGatewayKubeTest}.
+ * pod through {@code kubejit serve} are {@link Pkcs11ProxyKubeTest} (with the real node).
  */
 class Pkcs11SshGatewayTest {
   @TempDir Path dir;
@@ -76,7 +76,7 @@ class Pkcs11SshGatewayTest {
     var activation = broker.activate(r.id(), alice, CredentialSpec.sshUserCertificate(line, Map.of()));
     Grant g = activation.grant();
 
-    // what kubejit activate --key pkcs11:... --ssh keeps (the CLI path itself: Pkcs11SshGatewayKubeTest)
+    // what kubejit activate --key pkcs11:... --ssh keeps (the CLI path itself: Pkcs11ProxyKubeTest)
     ClientHome home = ClientHome.resolve(dir.resolve("alice"));
     GrantCredentials creds = new GrantCredentials(home, Clock.systemUTC());
     ObjectNode grantJson = BrokerClient.object("id", g.id().value(), "holder", "alice");
