@@ -39,14 +39,7 @@ final class GatewayCommand implements Runnable {
       return CredentialCommand.guarded(spec, () -> {
         ServerConfig c = ServerConfig.load(config);
         KubeJitGateway gateway = KubeJitGateway.start(c);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-          try {
-            gateway.close();
-          } finally {
-            stopped.countDown();
-          }
-        }, "kubejit-gateway-shutdown"));
+        CountDownLatch stopped = Shutdown.closeOnShutdown(gateway::close, "kubejit-gateway-shutdown");
         PrintWriter out = spec.commandLine().getOut();
         out.println("kubejit gateway serve: SSH on port " + gateway.sshPort() + " for cluster "
             + c.gateway().orElseThrow().cluster() + "; store " + c.store());

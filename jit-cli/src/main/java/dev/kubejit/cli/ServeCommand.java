@@ -29,15 +29,7 @@ final class ServeCommand implements Callable<Integer> {
     return CredentialCommand.guarded(spec, () -> {
       ServerConfig c = ServerConfig.load(config);
       KubeJitServer server = KubeJitServer.start(c);
-      CountDownLatch stopped = new CountDownLatch(1);
-      Thread hook = new Thread(() -> {
-        try {
-          server.close();
-        } finally {
-          stopped.countDown();
-        }
-      }, "kubejit-serve-shutdown");
-      Runtime.getRuntime().addShutdownHook(hook);
+      CountDownLatch stopped = Shutdown.closeOnShutdown(server::close, "kubejit-serve-shutdown");
       PrintWriter out = spec.commandLine().getOut();
       out.println("kubejit serve: listening on " + server.uri() + " (" + mode(c) + ")");
       out.println("  OpenAPI: " + server.uri() + "/api/v1/openapi.json   health: " + server.uri() + "/healthz");

@@ -8,7 +8,6 @@ import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
 import dev.kubejit.api.JitBroker;
 import dev.kubejit.api.RequestId;
-import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
 import dev.kubejit.audit.AuditKeys;
@@ -35,7 +34,6 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -126,14 +124,7 @@ public final class KubeJitGateway implements AutoCloseable {
           gateway.port(), g.healthHost(), health.getAddress().getPort(), config.store());
       return new KubeJitGateway(gateway, health, g.healthHost(), opened);
     } catch (RuntimeException e) {
-      while (!opened.isEmpty()) {
-        try {
-          opened.pop().close();
-        } catch (Exception suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      throw e;
+      throw Closing.closeAfter(e, opened);
     }
   }
 
@@ -248,20 +239,7 @@ public final class KubeJitGateway implements AutoCloseable {
       return;
     }
     closed = true;
-    RuntimeException first = null;
-    while (!opened.isEmpty()) {
-      try {
-        opened.pop().close();
-      } catch (Exception e) {
-        log.warn("closing {} failed: {}", e.getClass().getSimpleName(), e.getMessage());
-        if (first == null) {
-          first = new IllegalStateException("could not close everything cleanly: " + e.getMessage(), e);
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    Closing.closeAll(opened);
   }
 
   @Override

@@ -112,20 +112,7 @@ public final class KubeJitServer implements AutoCloseable {
     }
     closed = true;
     app.stop();
-    RuntimeException first = null;
-    while (!resources.isEmpty()) {
-      try {
-        resources.pop().close();
-      } catch (Exception e) {
-        log.warn("closing {} failed: {}", e.getClass().getSimpleName(), e.getMessage());
-        if (first == null) {
-          first = new IllegalStateException("could not close everything cleanly: " + e.getMessage(), e);
-        }
-      }
-    }
-    if (first != null) {
-      throw first;
-    }
+    Closing.closeAll(resources);
   }
 
   @Override

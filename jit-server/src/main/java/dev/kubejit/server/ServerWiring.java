@@ -27,7 +27,6 @@ import java.util.UUID;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -158,14 +157,7 @@ final class ServerWiring {
           : "every " + EXPIRY_TICK.toSeconds() + " s in this replica");
       return started;
     } catch (RuntimeException e) {
-      while (!opened.isEmpty()) {
-        try {
-          opened.pop().close();
-        } catch (Exception suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      throw e;
+      throw Closing.closeAfter(e, opened);
     }
   }
 
