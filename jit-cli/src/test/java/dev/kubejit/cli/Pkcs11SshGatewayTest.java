@@ -1,28 +1,13 @@
 package dev.kubejit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kubejit.api.AccessRequest;
-import dev.kubejit.api.Action;
-import dev.kubejit.api.CredentialSpec;
 import dev.kubejit.api.Grant;
-import dev.kubejit.api.Identity;
-import dev.kubejit.api.JitBroker;
-import dev.kubejit.api.RequestRecord;
-import dev.kubejit.api.Scope;
-import dev.kubejit.api.spi.AuditSink;
-import dev.kubejit.api.spi.RbacProvisioner;
-import dev.kubejit.api.spi.RequestStore;
-import dev.kubejit.credentials.GrantCredentialIssuer;
-import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.gateway.SshGateway;
-import dev.kubejit.policy.PolicyEngine;
-import dev.kubejit.policy.PolicyLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -58,22 +43,8 @@ class Pkcs11SshGatewayTest {
     assertTrue(fromToken.lines().anyMatch(l -> l.startsWith(line.substring(0, line.lastIndexOf(' ')))),
         "ssh-keygen -D lists " + fromToken + "; KubeJIT encoded " + line);
 
-    Path ca = dir.resolve("ca");
-    assertEquals(0, CredentialCommandTest.run(new CaCommand(), "init", "--dir", ca.toString(), "--key-type", "ed25519").exit());
-    CredentialCommandTest.exec(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "host");
-    CredentialCommandTest.Result hc = CredentialCommandTest.run(new SshCommand(), "host-cert", "--ca", ca.toString(),
-        "--public-key", dir.resolve("host.pub").toString(), "--hostname", "127.0.0.1", "--ttl", "24h");
-    assertEquals(0, hc.exit(), hc::toString);
-    SshCertificateAuthority sshCa = SshCertificateAuthority.load(ca.resolve("ssh_ca"), Clock.systemUTC());
-    JitBroker broker = JitBroker.builder()
-        .policy(PolicyEngine.of(PolicyLoader.load(Path.of(System.getProperty("kubejit.projectRoot", ".."))
-            .resolve("jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
-        .store(RequestStore.inMemory()).auditSink(AuditSink.inMemory()).rbacProvisioner(RbacProvisioner.inMemory())
-        .credentialIssuer(GrantCredentialIssuer.builder().issuer(sshCa.forGrants()).build()).build();
-    Identity alice = Identity.of("alice", "oncall-payments");
-    RequestRecord r = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug").action(Action.LOGS)
-        .scope(Scope.namespace("prod", "payments")).ticket("INC-18").justification("token ssh").build());
-    var activation = broker.activate(r.id(), alice, CredentialSpec.sshUserCertificate(line, Map.of()));
+    SshGatewayFixture fx = SshGatewayFixture.create(dir);
+    var activation = fx.activateAlice(line, "INC-18");
     Grant g = activation.grant();
 
     // what kubejit activate --key pkcs11:... --ssh keeps (the CLI path itself: Pkcs11ProxyKubeTest)
@@ -92,12 +63,10 @@ class Pkcs11SshGatewayTest {
     assertTrue(other.getMessage().contains("not for the key that was sent"), other.getMessage());
     assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cert)));
 
-    try (SshGateway gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(AuditSink.inMemory())
-        .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(dir.resolve("host")).hostCertificate(hc.out().strip())
-        .kubernetes("https://127.0.0.1:1", "").recordings(dir.resolve("recordings")).listen("127.0.0.1", 0).start()) {
+    try (SshGateway gateway = fx.startGateway()) {
       Path knownHosts = dir.resolve("known_hosts.kubejit");
       CredentialCommandTest.Result cfg = CredentialCommandTest.run(new SshCommand(), "config", "--grant", g.id().value(),
-          "--gateway", "127.0.0.1:" + gateway.port(), "--ca-public-key", ca.resolve("ssh_ca.pub").toString(),
+          "--gateway", "127.0.0.1:" + gateway.port(), "--ca-public-key", fx.caPublicKey().toString(),
           "--known-hosts", knownHosts.toString(), "--home", home.dir().toString());
       assertEquals(0, cfg.exit(), cfg::toString);
       String[] parts = cfg.out().split("\n\n", 2);

@@ -3,28 +3,11 @@ package dev.kubejit.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.kubejit.api.AccessRequest;
-import dev.kubejit.api.Action;
-import dev.kubejit.api.CredentialSpec;
 import dev.kubejit.api.Grant;
-import dev.kubejit.api.Identity;
-import dev.kubejit.api.JitBroker;
-import dev.kubejit.api.RequestRecord;
-import dev.kubejit.api.Scope;
-import dev.kubejit.api.spi.AuditSink;
-import dev.kubejit.api.spi.RbacProvisioner;
-import dev.kubejit.api.spi.RequestStore;
-import dev.kubejit.credentials.GrantCredentialIssuer;
-import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.gateway.SshGateway;
-import dev.kubejit.policy.PolicyEngine;
-import dev.kubejit.policy.PolicyLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,35 +22,17 @@ class SshConfigCommandTest {
 
   @Test
   void thePrintedConfigurationLogsInToTheGatewayWithStrictHostKeyChecking() throws Exception {
-    Path ca = dir.resolve("ca");
-    assertEquals(0, CredentialCommandTest.run(new CaCommand(), "init", "--dir", ca.toString(), "--key-type", "ed25519").exit());
-    CredentialCommandTest.exec(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "host");
+    SshGatewayFixture fx = SshGatewayFixture.create(dir);
     CredentialCommandTest.exec(dir, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", "alice");
-    CredentialCommandTest.Result hc = CredentialCommandTest.run(new SshCommand(), "host-cert", "--ca", ca.toString(),
-        "--public-key", dir.resolve("host.pub").toString(), "--hostname", "127.0.0.1", "--ttl", "24h");
-    assertEquals(0, hc.exit(), hc::toString);
-
-    SshCertificateAuthority sshCa = SshCertificateAuthority.load(ca.resolve("ssh_ca"), Clock.systemUTC());
-    JitBroker broker = JitBroker.builder()
-        .policy(PolicyEngine.of(PolicyLoader.load(Path.of(System.getProperty("kubejit.projectRoot", ".."))
-            .resolve("jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
-        .store(RequestStore.inMemory()).auditSink(AuditSink.inMemory()).rbacProvisioner(RbacProvisioner.inMemory())
-        .credentialIssuer(GrantCredentialIssuer.builder().issuer(sshCa.forGrants()).build()).build();
-    Identity alice = Identity.of("alice", "oncall-payments");
-    RequestRecord r = broker.submit(AccessRequest.builder().requester(alice).role("oncall-debug").action(Action.LOGS)
-        .scope(Scope.namespace("prod", "payments")).ticket("INC-19").justification("ssh config test").build());
-    var activation = broker.activate(r.id(), alice, CredentialSpec.sshUserCertificate(
-        Files.readString(dir.resolve("alice.pub")).strip(), Map.of()));
+    var activation = fx.activateAlice(Files.readString(dir.resolve("alice.pub")).strip(), "INC-19");
     Grant g = activation.grant();
     Path cert = dir.resolve("alice-cert.pub");
     Files.writeString(cert, activation.credentials().get(0).material());
 
-    try (SshGateway gateway = SshGateway.builder().cluster("prod").broker(broker).auditSink(AuditSink.inMemory())
-        .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(dir.resolve("host")).hostCertificate(hc.out().strip())
-        .kubernetes("https://127.0.0.1:1", "").recordings(dir.resolve("recordings")).listen("127.0.0.1", 0).start()) {
+    try (SshGateway gateway = fx.startGateway()) {
       Path knownHosts = dir.resolve("known_hosts.kubejit");
       CredentialCommandTest.Result cfg = CredentialCommandTest.run(new SshCommand(), "config", "--grant", g.id().value(),
-          "--gateway", "127.0.0.1:" + gateway.port(), "--user", "alice", "--ca-public-key", ca.resolve("ssh_ca.pub").toString(),
+          "--gateway", "127.0.0.1:" + gateway.port(), "--user", "alice", "--ca-public-key", fx.caPublicKey().toString(),
           "--identity", dir.resolve("alice").toString(), "--certificate", cert.toString(),
           "--known-hosts", knownHosts.toString());
       assertEquals(0, cfg.exit(), cfg::toString);
@@ -88,7 +53,7 @@ class SshConfigCommandTest {
     }
     // Bad input is refused with a message and prints nothing.
     CredentialCommandTest.Result bad = CredentialCommandTest.run(new SshCommand(), "config", "--grant", "not a grant",
-        "--gateway", "gw.example", "--user", "alice", "--ca-public-key", ca.resolve("ssh_ca.pub").toString());
+        "--gateway", "gw.example", "--user", "alice", "--ca-public-key", fx.caPublicKey().toString());
     assertEquals(1, bad.exit(), bad::toString);
     assertEquals("", bad.out());
   }

@@ -9,10 +9,7 @@ import dev.kubejit.audit.KubeAuditEvent;
 import dev.kubejit.console.WebConsole;
 import dev.kubejit.testing.Keycloak;
 import dev.kubejit.testing.KubeControlPlane;
-import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoreV1Api;
-import io.kubernetes.client.openapi.models.V1Namespace;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import java.io.File;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -87,14 +84,7 @@ final class ConsoleStory {
             + "): run scripts/test-deps.sh");
     kc = Keycloak.shared();
     if (cp != null) {
-      try {
-        new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
-            .execute();
-      } catch (ApiException e) {
-        if (e.getCode() != 409) {
-          throw e;
-        }
-      }
+      cp.ensureNamespace("payments");
     }
     Files.createDirectories(shots);
     try (KubeJitServer server = startServer()) {

@@ -12,11 +12,8 @@ import dev.kubejit.testing.KubeTest;
 import dev.kubejit.testing.Kubectl;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.CoordinationV1Api;
-import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
 import io.kubernetes.client.openapi.models.V1LeaseSpec;
-import io.kubernetes.client.openapi.models.V1Namespace;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
@@ -65,14 +62,7 @@ class LeaderFailoverKubeTest {
         "crd/accessrequests.kubejit.dev").ok();
     String ns = "failover-" + UUID.randomUUID().toString().substring(0, 8);
     Kubectl.run(cp.adminKubeconfig(), null, "create", "namespace", ns).ok();
-    try {
-      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
-          .execute();
-    } catch (ApiException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
-    }
+    cp.ensureNamespace("payments");
     String store = "store:\n  kubernetes:\n    namespace: " + ns + "\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
     String clusters = "clusters:\n  prod:\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
     CoordinationV1Api leases = new CoordinationV1Api(cp.adminClient());

@@ -6,10 +6,7 @@ import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.ApiException;
-import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
-import io.kubernetes.client.openapi.models.V1Namespace;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import java.nio.file.Path;
@@ -42,14 +39,7 @@ class ReplicaLoadKubeTest {
 
   @Test
   void thousandRequestsWithRacingActivationsAgainstRealRbac(KubeControlPlane cp) throws Exception {
-    try {
-      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
-          .execute();
-    } catch (ApiException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
-    }
+    cp.ensureNamespace("payments");
     RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
     String clusters = "clusters:\n  prod:\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
     Set<String> ours = ConcurrentHashMap.newKeySet();

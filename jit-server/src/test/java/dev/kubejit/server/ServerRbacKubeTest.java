@@ -8,10 +8,7 @@ import dev.kubejit.server.TestBroker.Reply;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiException;
-import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
-import io.kubernetes.client.openapi.models.V1Namespace;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,14 +36,7 @@ class ServerRbacKubeTest {
 
   @Test
   void activationProvisionsAndRevocationRemovesRbac(KubeControlPlane cp) throws Exception {
-    try {
-      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
-          .execute();
-    } catch (ApiException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
-    }
+    cp.ensureNamespace("payments");
     String clusters = "clusters:\n  prod:\n    kubeconfig: " + cp.adminKubeconfig() + "\n";
     try (TestBroker broker = TestBroker.withClusters(dir, clusters)) {
       JsonNode cl = broker.get("/api/v1/clusters", "alice;oncall-payments").expect(200).json.path("items");

@@ -4,6 +4,10 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static java.util.Objects.requireNonNull;
 
 import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.apis.CoreV1Api;
+import io.kubernetes.client.openapi.models.V1Namespace;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.util.ClientBuilder;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -679,6 +683,22 @@ public final class KubeControlPlane implements AutoCloseable {
    */
   public ApiClient adminClient() {
     return client(admin);
+  }
+
+  /**
+   * Creates namespace {@code name} as the administrator unless it exists already (tests in one JVM
+   * share the control plane, so another test may have made it).
+   *
+   * @throws ApiException for any answer but success or 409 Conflict
+   */
+  public void ensureNamespace(String name) throws ApiException {
+    try {
+      new CoreV1Api(adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name(name))).execute();
+    } catch (ApiException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+    }
   }
 
   /**

@@ -24,10 +24,7 @@ import dev.kubejit.testing.FakeClock;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiException;
-import io.kubernetes.client.openapi.apis.CoreV1Api;
 import io.kubernetes.client.openapi.apis.RbacAuthorizationV1Api;
-import io.kubernetes.client.openapi.models.V1Namespace;
-import io.kubernetes.client.openapi.models.V1ObjectMeta;
 import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import dev.kubejit.testing.PostgresServer;
@@ -84,14 +81,7 @@ class ReplicaRaceTest {
   @KubeTest
   void twoReplicasInSeparateJvmsRaceOnFiveHundredRequests(PostgresServer server, KubeControlPlane cp)
       throws Exception {
-    try {
-      new CoreV1Api(cp.adminClient()).createNamespace(new V1Namespace().metadata(new V1ObjectMeta().name("payments")))
-          .execute();
-    } catch (ApiException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
-    }
+    cp.ensureNamespace("payments");
     race(server, cp);
   }
 
