@@ -60,6 +60,18 @@ import org.slf4j.LoggerFactory;
  * starts and after RBAC when it ends; the sweeps also remove managed memberships whose expiry has
  * passed or whose grant has ended, so a crash between provisioning and recording cannot leave one
  * behind for longer than the grant's window plus one sweep.
+ *
+ * <p>Orphans: an activation killed after provisioning and before its grant is stored leaves RBAC
+ * (and a membership) that no stored grant accounts for. Every sweep asks the provisioners what
+ * they manage ({@link RbacProvisioner#listManaged()}, {@link MembershipProvisioner#listManaged()});
+ * what belongs to a grant the store does not know, for a request the store does know, and is older
+ * than {@link Builder#orphanGrace} is removed, audit first: a {@link AuditEventType#GRANT_RECONCILED}
+ * event (attributes {@code orphan=true}, {@code cause=RECONCILED_AFTER_RESTART}) is written, then
+ * the objects are removed with that cause; if the removal fails a {@link
+ * AuditEventType#TRANSITION_ABORTED} follows and the next sweep tries again. A grant the store
+ * knows is never touched by this; a store that cannot be read removes nothing (the next sweep
+ * retries); RBAC naming a request the store does not know (another installation's, or made by
+ * hand) is left to its expiry.
  */
 public final class JitBroker {
   private static final Logger log = LoggerFactory.getLogger(JitBroker.class);
@@ -76,9 +88,12 @@ public final class JitBroker {
   private final Duration requestTimeout;
   private final Duration expiryWarning;
   private final int sweepParallelism;
+  private final Duration orphanGrace;
   private final ImmutableSet<String> adminGroups;
   private final RequestLocks locks = new RequestLocks();
   private final Set<GrantId> warned = ConcurrentHashMap.newKeySet();
+  /** When this broker first saw each membership of a grant the store did not know (memberships carry no creation time). */
+  private final java.util.Map<GrantId, Instant> unknownMembershipSince = new ConcurrentHashMap<>();
 
   private JitBroker(Builder b) {
     this.clock = b.clock;
@@ -93,6 +108,7 @@ public final class JitBroker {
     this.requestTimeout = b.requestTimeout;
     this.expiryWarning = b.expiryWarning;
     this.sweepParallelism = b.sweepParallelism;
+    this.orphanGrace = b.orphanGrace;
     this.adminGroups = b.adminGroups;
   }
 
@@ -610,10 +626,115 @@ public final class JitBroker {
       }
     }
     int expired = endAll(due, cause);
+    reapOrphanedRbac(now);
     if (membership != null) {
       reapMemberships(now, cause);
     }
     return expired;
+  }
+
+  /**
+   * Removes the RBAC of grants the store does not know, for requests it does know, once older than
+   * {@link Builder#orphanGrace}; audit first (see the class notes). Failures are logged and retried
+   * on the next sweep.
+   */
+  private void reapOrphanedRbac(Instant now) {
+    List<ManagedRbac> managed;
+    try {
+      managed = rbac.listManaged();
+    } catch (RuntimeException e) {
+      log.warn("could not list managed RBAC; will retry: {}", e.toString());
+      return;
+    }
+    for (ManagedRbac m : managed) {
+      if (now.isBefore(m.createdAt().plus(orphanGrace))) {
+        continue; // its activation may still be running, here or on another replica
+      }
+      Optional<RequestRecord> owner = orphanOwner(m.grantId(), m.requestId());
+      if (owner.isEmpty()) {
+        continue;
+      }
+      RequestRecord rec = owner.get();
+      AuditEvent.Builder ev = orphanEvent(now, rec, m.grantId())
+          .reason("RBAC of a grant the store does not know (its activation did not finish) removed by the broker's"
+              + " sweep")
+          .attribute("rbacObjects", String.join(",", m.objects()))
+          .attribute("createdAt", m.createdAt().toString())
+          .attribute("expiresAt", m.expiresAt().map(Instant::toString).orElse("missing"));
+      removeOrphan(rec.id(), m.grantId(), ev.build(), () -> rbac.deprovision(m, EndCause.RECONCILED_AFTER_RESTART),
+          m.toString());
+    }
+  }
+
+  /**
+   * The stored request of an orphan: present only if the store does not know the grant and does
+   * know the request. Empty when the request id is unknown or missing (not this store's, or not
+   * made by an activation), when the grant is known, and when the store cannot be read (fail
+   * closed: nothing is removed, the next sweep asks again).
+   */
+  private Optional<RequestRecord> orphanOwner(GrantId grantId, Optional<RequestId> requestId) {
+    if (requestId.isEmpty()) {
+      return Optional.empty();
+    }
+    try {
+      if (store.findByGrant(grantId).isPresent()) {
+        return Optional.empty();
+      }
+      return store.find(requestId.get());
+    } catch (RuntimeException e) {
+      log.warn("could not look up grant {} of request {}; nothing removed, will retry: {}", grantId, requestId.get(),
+          e.toString());
+      return Optional.empty();
+    }
+  }
+
+  private AuditEvent.Builder orphanEvent(Instant now, RequestRecord rec, GrantId grantId) {
+    return AuditEvent.builder(AuditEventType.GRANT_RECONCILED, now).requestId(rec.id()).request(rec.request())
+        .grantId(grantId)
+        .policy(rec.decision().policyDigest().orElse(null), rec.decision().policyRevision().orElse(null))
+        .attribute("role", rec.request().role())
+        .attribute("requester", rec.request().requester().user())
+        .attribute("cause", EndCause.RECONCILED_AFTER_RESTART.name())
+        .attribute("orphan", "true")
+        .attribute("requestState", rec.state().name())
+        .attribute("orphanGrace", orphanGrace.toString());
+  }
+
+  /**
+   * Under the request's lock (so an activation of this broker finishes first), checks again that
+   * the store does not know the grant, records the removal, then removes; a failed removal is
+   * followed by a {@link AuditEventType#TRANSITION_ABORTED}. Returns whether it was removed.
+   */
+  private boolean removeOrphan(RequestId requestId, GrantId grantId, AuditEvent event, Runnable removal, String what) {
+    Lock lock = locks.get(requestId);
+    lock.lock();
+    try {
+      try {
+        if (store.findByGrant(grantId).isPresent()) {
+          return false;
+        }
+      } catch (RuntimeException e) {
+        log.warn("could not look up grant {}; nothing removed, will retry: {}", grantId, e.toString());
+        return false;
+      }
+      try {
+        writeAudit(List.of(event), "removal of orphaned " + what);
+      } catch (AuditException e) {
+        log.warn("could not record the removal of orphaned {}; nothing removed, will retry: {}", what, e.getMessage());
+        return false;
+      }
+      try {
+        removal.run();
+      } catch (RuntimeException e) {
+        abort(List.of(event), event.time(), "removal failed: " + e.getClass().getSimpleName());
+        log.warn("could not remove orphaned {}; will retry: {}", what, e.toString());
+        return false;
+      }
+      log.info("removed orphaned {} (request {})", what, requestId);
+      return true;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**
@@ -754,9 +875,12 @@ public final class JitBroker {
 
   /**
    * Removes managed memberships that outlived their grant: past their own expiry, or belonging to a
-   * grant the store holds as ended. A membership whose grant the store does not know is left alone
-   * until its expiry (its activation may still be running on another replica). Failures are logged
-   * and retried on the next sweep.
+   * grant the store holds as ended. A membership whose grant the store does not know is an orphan
+   * under the same rule as RBAC (see the class notes): removed, audit first, once its request is
+   * known to the store and this broker has seen it unknown for {@link Builder#orphanGrace}
+   * (memberships carry no creation time); one that names no request is left until its expiry (its
+   * activation may still be running on another replica). Failures are logged and retried on the
+   * next sweep.
    */
   private void reapMemberships(Instant now, EndCause cause) {
     List<GroupMembership> managed;
@@ -766,6 +890,11 @@ public final class JitBroker {
       log.warn("could not list managed group memberships; will retry: {}", e.toString());
       return;
     }
+    Set<GrantId> listed = new java.util.HashSet<>();
+    for (GroupMembership m : managed) {
+      listed.add(m.grantId());
+    }
+    unknownMembershipSince.keySet().retainAll(listed);
     for (GroupMembership m : managed) {
       Optional<RequestRecord> rec;
       try {
@@ -775,7 +904,13 @@ public final class JitBroker {
         continue;
       }
       boolean ended = rec.map(r -> r.state().isTerminal()).orElse(false);
+      if (rec.isPresent()) {
+        unknownMembershipSince.remove(m.grantId());
+      }
       if (m.isActiveAt(now) && !ended) {
+        if (rec.isEmpty()) {
+          reapOrphanedMembership(now, m);
+        }
         continue;
       }
       // An active grant whose membership expired is ended by expire() above, which removes it.
@@ -801,6 +936,30 @@ public final class JitBroker {
       } catch (RuntimeException e) {
         log.error("removed {} but could not record it: {}", m, e.toString());
       }
+    }
+  }
+
+  /** Removes a live membership of a grant the store does not know, under the orphan rule (see reapMemberships). */
+  private void reapOrphanedMembership(Instant now, GroupMembership m) {
+    Instant since = unknownMembershipSince.computeIfAbsent(m.grantId(), g -> now);
+    if (now.isBefore(since.plus(orphanGrace))) {
+      return;
+    }
+    Optional<RequestRecord> owner = orphanOwner(m.grantId(), m.requestId());
+    if (owner.isEmpty()) {
+      return;
+    }
+    AuditEvent ev = orphanEvent(now, owner.get(), m.grantId())
+        .reason("identity-provider group membership of a grant the store does not know (its activation did not"
+            + " finish) removed by the broker's sweep")
+        .attribute("membership", m.group())
+        .attribute("member", m.user())
+        .attribute("unknownSince", since.toString())
+        .attribute("expiresAt", m.expiresAt().toString())
+        .build();
+    if (removeOrphan(owner.get().id(), m.grantId(), ev, () -> membership.remove(m, EndCause.RECONCILED_AFTER_RESTART),
+        m.toString())) {
+      unknownMembershipSince.remove(m.grantId());
     }
   }
 
@@ -1108,6 +1267,7 @@ public final class JitBroker {
     private Duration requestTimeout;
     private Duration expiryWarning;
     private int sweepParallelism;
+    private Duration orphanGrace;
     private ImmutableSet<String> adminGroups;
 
     private Builder() {}
@@ -1222,6 +1382,31 @@ public final class JitBroker {
       return this;
     }
 
+    /**
+     * How old RBAC (by its objects' creation time) or an identity-provider membership (by when this
+     * broker first saw it) of a grant the store does not know must be before a sweep removes it as
+     * left by a crashed activation (default 5 minutes). It must exceed the longest activation on any
+     * replica sharing the store, from provisioning to its record, plus the clock difference between
+     * the broker and the API server: a shorter grace can remove the RBAC of an activation another
+     * replica is still completing, which then fails its verification or, worse, completes without
+     * RBAC until it is revoked. A longer grace leaves a crash's RBAC (which names only the crashed
+     * grant's own group) unrecorded for longer. Zero suits a single broker process only: its own
+     * activations hold the request's lock, which the sweep waits for.
+     *
+     * @throws IllegalArgumentException if null or not between zero and 24 hours
+     */
+    public Builder orphanGrace(Duration grace) {
+      requireState(this.orphanGrace == null, "orphan grace was already set to %s", this.orphanGrace);
+      if (grace == null) {
+        throw new IllegalArgumentException("orphan grace is required");
+      }
+      if (grace.isNegative() || grace.compareTo(Duration.ofHours(24)) > 0) {
+        throw new IllegalArgumentException("orphan grace must be between zero and 24 hours: " + grace);
+      }
+      this.orphanGrace = grace;
+      return this;
+    }
+
     /** Groups whose members may revoke any request (for example incident commanders). */
     public Builder adminGroups(String... groups) {
       requireState(this.adminGroups == null, "admin groups were already set to %s", this.adminGroups);
@@ -1253,6 +1438,7 @@ public final class JitBroker {
       copy.requestTimeout = requestTimeout == null ? Duration.ofHours(1) : requestTimeout;
       copy.expiryWarning = expiryWarning == null ? Duration.ofMinutes(5) : expiryWarning;
       copy.sweepParallelism = sweepParallelism == 0 ? 8 : sweepParallelism;
+      copy.orphanGrace = orphanGrace == null ? Duration.ofMinutes(5) : orphanGrace;
       copy.adminGroups = adminGroups == null ? ImmutableSet.of() : adminGroups;
       return new JitBroker(copy);
     }
