@@ -4,18 +4,29 @@ import static java.util.Objects.requireNonNull;
 
 import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
+import dev.kubejit.api.GrantId;
+import dev.kubejit.api.ManagedRbac;
+import dev.kubejit.api.RequestId;
 import dev.kubejit.api.spi.RbacProvisioner;
 import io.kubernetes.client.common.KubernetesObject;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.apis.AuthorizationV1Api;
+import io.kubernetes.client.openapi.models.V1ClusterRole;
+import io.kubernetes.client.openapi.models.V1ClusterRoleBinding;
+import io.kubernetes.client.openapi.models.V1ObjectMeta;
+import io.kubernetes.client.openapi.models.V1Role;
+import io.kubernetes.client.openapi.models.V1RoleBinding;
 import io.kubernetes.client.openapi.models.V1ResourceAttributes;
 import io.kubernetes.client.openapi.models.V1SubjectAccessReview;
 import io.kubernetes.client.openapi.models.V1SubjectAccessReviewSpec;
 import io.kubernetes.client.openapi.models.V1SubjectAccessReviewStatus;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -34,6 +45,13 @@ import org.slf4j.LoggerFactory;
  * within the verification timeout, the objects are deleted again and the call fails. Deprovisioning
  * deletes every managed binding and role labelled with the grant id; objects already gone count as
  * removed.
+ *
+ * <p>{@link #listManaged()} reads every managed RoleBinding and Role in all namespaces (and, with
+ * {@link Builder#allowClusterScope()}, every managed ClusterRoleBinding and ClusterRole) by label,
+ * and reports them per grant: the grant id label, the {@code kubejit.dev/request-id} annotation, the
+ * oldest object's server-set creation time and the earliest {@code kubejit.dev/expires-at}. It
+ * needs {@code list} on those kinds cluster-wide, which the broker's {@code kubejit-broker-cluster}
+ * ClusterRole already holds for the expiry reaper.
  */
 public final class KubernetesRbacProvisioner implements RbacProvisioner {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesRbacProvisioner.class);
@@ -144,6 +162,121 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
     }
     int n = ops.deleteNamed(gen);
     LOG.info("deprovisioned grant {} ({}): {} objects deleted", grant.id(), cause, n);
+  }
+
+  /**
+   * Lists the grants whose RBAC this provisioner manages, one entry per grant and namespace. An
+   * object whose grant-id label is not a grant id, or that has no creation time, is left out (it
+   * cannot be judged; the expiry reaper still deletes it at its expiry); an unreadable request id or
+   * expiry is reported as absent, and so is a request id the grant's objects disagree on.
+   *
+   * @throws dev.kubejit.api.ProvisioningException if the cluster cannot be read
+   */
+  @Override
+  public List<ManagedRbac> listManaged() {
+    Map<String, Collected> byGrant = new LinkedHashMap<>();
+    try {
+      for (V1RoleBinding b : ops.retrying("list", () -> ops.api().listRoleBindingForAllNamespaces()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        collect(byGrant, "RoleBinding", b.getMetadata(), b.getMetadata().getNamespace());
+      }
+      for (V1Role r : ops.retrying("list", () -> ops.api().listRoleForAllNamespaces()
+          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+        collect(byGrant, "Role", r.getMetadata(), r.getMetadata().getNamespace());
+      }
+      if (allowClusterScope) {
+        for (V1ClusterRoleBinding b : ops.retrying("list", () -> ops.api().listClusterRoleBinding()
+            .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+          collect(byGrant, "ClusterRoleBinding", b.getMetadata(), null);
+        }
+        for (V1ClusterRole r : ops.retrying("list", () -> ops.api().listClusterRole()
+            .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+          collect(byGrant, "ClusterRole", r.getMetadata(), null);
+        }
+      }
+    } catch (ApiException e) {
+      throw Kube.failure("cannot list managed RBAC: HTTP " + e.getCode() + " " + Kube.reason(e), e);
+    }
+    List<ManagedRbac> out = new ArrayList<>();
+    for (Collected c : byGrant.values()) {
+      out.add(ManagedRbac.of(c.grantId, c.requestConflict ? null : c.requestId, c.namespace, c.createdAt,
+          c.expiresAt, c.objects));
+    }
+    return List.copyOf(out);
+  }
+
+  /**
+   * Deletes the RBAC of a grant {@link #listManaged()} reported (bindings first), found by its
+   * grant-id label in its namespace; objects already gone count as removed.
+   *
+   * @throws RbacException if the API server refuses
+   * @throws dev.kubejit.api.ProvisionerUnavailableException if it cannot be reached or is unavailable
+   */
+  @Override
+  public void deprovision(ManagedRbac managed, EndCause cause) {
+    requireNonNull(managed, "managed");
+    requireNonNull(cause, "cause");
+    int n = ops.deleteGrant(managed.grantId().value(), managed.namespace().orElse(null));
+    LOG.info("deprovisioned orphaned grant {} of request {} ({}): {} objects deleted", managed.grantId(),
+        managed.requestId().map(RequestId::value).orElse("-"), cause, n);
+  }
+
+  /** One grant's objects while {@link #listManaged()} reads them. */
+  private static final class Collected {
+    final GrantId grantId;
+    final String namespace;
+    RequestId requestId;
+    boolean requestConflict;
+    Instant createdAt;
+    Instant expiresAt;
+    final List<String> objects = new ArrayList<>();
+
+    Collected(GrantId grantId, String namespace) {
+      this.grantId = grantId;
+      this.namespace = namespace;
+    }
+  }
+
+  private static void collect(Map<String, Collected> byGrant, String kind, V1ObjectMeta m, String namespace) {
+    String label = m.getLabels() == null ? null : m.getLabels().get(Names.GRANT_ID);
+    GrantId grantId;
+    try {
+      grantId = GrantId.parse(requireNonNull(label, "grant id label"));
+    } catch (IllegalArgumentException | NullPointerException bad) {
+      LOG.debug("{} {} has no usable grant id label; not listed", kind, Names.safe(m.getName()));
+      return;
+    }
+    if (m.getCreationTimestamp() == null) {
+      return;
+    }
+    Collected c = byGrant.computeIfAbsent(grantId.value() + "/" + (namespace == null ? "" : namespace),
+        k -> new Collected(grantId, namespace));
+    Map<String, String> ann = m.getAnnotations() == null ? Map.of() : m.getAnnotations();
+    RequestId requestId = null;
+    try {
+      String raw = ann.get(Names.REQUEST_ID);
+      requestId = raw == null ? null : RequestId.parse(raw);
+    } catch (IllegalArgumentException bad) {
+      c.requestConflict = true;
+    }
+    if (requestId != null) {
+      if (c.requestId != null && !c.requestId.equals(requestId)) {
+        c.requestConflict = true;
+      }
+      c.requestId = requestId;
+    }
+    Instant created = m.getCreationTimestamp().toInstant();
+    c.createdAt = c.createdAt == null || created.isBefore(c.createdAt) ? created : c.createdAt;
+    try {
+      String raw = ann.get(Names.EXPIRES_AT);
+      Instant expires = raw == null ? null : Instant.parse(raw);
+      if (expires != null && (c.expiresAt == null || expires.isBefore(c.expiresAt))) {
+        c.expiresAt = expires;
+      }
+    } catch (DateTimeParseException bad) {
+      LOG.debug("{} {} has an unreadable expiry", kind, Names.safe(m.getName()));
+    }
+    c.objects.add(kind + "/" + (namespace == null ? "" : namespace + "/") + m.getName());
   }
 
   /** Number of 409 conflicts that were retried (for tests and metrics). */

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.kubejit.api.EndCause;
 import dev.kubejit.api.Grant;
+import dev.kubejit.api.GrantId;
+import dev.kubejit.api.ManagedRbac;
 import dev.kubejit.testing.KubeControlPlane;
 import dev.kubejit.testing.KubeTest;
 import io.kubernetes.client.openapi.ApiClient;
@@ -21,7 +23,11 @@ import io.kubernetes.client.openapi.models.V1Role;
 import io.kubernetes.client.openapi.models.V1RoleBinding;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 @KubeTest
@@ -304,5 +310,68 @@ class KubernetesRbacProvisionerKubeTest {
     Kubectl.Result cannot = Kubectl.run(cp.kubeconfigFor("erin", "jit:oncall:prov-d"), null,
         "auth", "can-i", "get", "secrets", "-n", "prov-d");
     assertEquals("no", cannot.output().strip());
+  }
+
+  @Test
+  void listManagedReportsEachGrantWithItsRequestCreationAndExpiryAndRemovesOneByIt(KubeControlPlane cp)
+      throws Exception {
+    String ns = "prov-list";
+    namespace(cp.adminClient(), ns);
+    KubernetesRbacProvisioner p = provisioner(cp);
+    RbacAuthorizationV1Api rbac = new RbacAuthorizationV1Api(cp.adminClient());
+    Grant g1 = Fixtures.grant(ns, "jit-debug", Instant.now(), Duration.ofMinutes(30));
+    Grant g2 = Fixtures.grant(ns, "logs-reader", Instant.now(), Duration.ofMinutes(20));
+    GrantId handMade = GrantId.random();
+    String handName = "kubejit-hand-" + handMade.value();
+    try {
+      p.provision(g1);
+      p.provision(g2);
+      // A managed Role made by hand, whose request-id annotation is not a request id.
+      rbac.createNamespacedRole(ns, new V1Role().metadata(new V1ObjectMeta().name(handName)
+          .labels(Map.of("app.kubernetes.io/managed-by", "kubejit", "kubejit.dev/grant-id", handMade.value()))
+          .annotations(Map.of("kubejit.dev/request-id", "not a request", "kubejit.dev/expires-at", "soon"))))
+          .execute();
+
+      Map<GrantId, ManagedRbac> listed = inNamespace(p, ns);
+      assertEquals(3, listed.size(), listed.toString());
+      for (Grant g : List.of(g1, g2)) {
+        ManagedRbac m = listed.get(g.id());
+        assertEquals(Optional.of(g.requestId()), m.requestId(), m.toString());
+        assertEquals(Optional.of(ns), m.namespace());
+        assertEquals(Optional.of(g.expiresAt()), m.expiresAt());
+        String name = "kubejit-" + g.rbacTemplate().orElseThrow() + "-" + g.id().value();
+        assertEquals(List.of("RoleBinding/" + ns + "/" + name, "Role/" + ns + "/" + name), m.objects());
+        V1Role role = rbac.readNamespacedRole(name, ns).execute();
+        V1RoleBinding binding = rbac.readNamespacedRoleBinding(name, ns).execute();
+        Instant oldest = java.util.Collections.min(List.of(role.getMetadata().getCreationTimestamp().toInstant(),
+            binding.getMetadata().getCreationTimestamp().toInstant()));
+        assertEquals(oldest, m.createdAt(), "the oldest object's server-set creation time");
+      }
+      ManagedRbac hand = listed.get(handMade);
+      assertEquals(Optional.empty(), hand.requestId(), "an unreadable request id is reported as absent");
+      assertEquals(Optional.empty(), hand.expiresAt(), "and so is an unreadable expiry");
+
+      p.deprovision(listed.get(g1.id()), EndCause.RECONCILED_AFTER_RESTART);
+      String n1 = "kubejit-jit-debug-" + g1.id().value();
+      assertEquals(404, assertThrows(ApiException.class, () -> rbac.readNamespacedRoleBinding(n1, ns).execute())
+          .getCode());
+      assertEquals(404, assertThrows(ApiException.class, () -> rbac.readNamespacedRole(n1, ns).execute()).getCode());
+      p.deprovision(listed.get(g1.id()), EndCause.RECONCILED_AFTER_RESTART); // gone already counts as removed
+      Map<GrantId, ManagedRbac> after = inNamespace(p, ns);
+      assertEquals(java.util.Set.of(g2.id(), handMade), after.keySet(), "only that grant's objects went");
+    } finally {
+      p.deprovision(g1, EndCause.REVOKED);
+      p.deprovision(g2, EndCause.REVOKED);
+      try {
+        rbac.deleteNamespacedRole(handName, ns).execute();
+      } catch (ApiException gone) {
+        // removed already
+      }
+    }
+  }
+
+  private static Map<GrantId, ManagedRbac> inNamespace(KubernetesRbacProvisioner p, String ns) {
+    return p.listManaged().stream().filter(m -> m.namespace().equals(Optional.of(ns)))
+        .collect(Collectors.toMap(ManagedRbac::grantId, m -> m));
   }
 }
