@@ -71,7 +71,9 @@ import org.slf4j.LoggerFactory;
  * AuditEventType#TRANSITION_ABORTED} follows and the next sweep tries again. A grant the store
  * knows is never touched by this; a store that cannot be read removes nothing (the next sweep
  * retries); RBAC naming a request the store does not know (another installation's, or made by
- * hand) is left to its expiry.
+ * hand) is left to its expiry. Within one broker one sweep at a time does this, so an orphan is
+ * recorded once; two replicas sweeping at the same moment may both record it (a second record
+ * rather than none).
  */
 public final class JitBroker {
   private static final Logger log = LoggerFactory.getLogger(JitBroker.class);
@@ -94,6 +96,7 @@ public final class JitBroker {
   private final Set<GrantId> warned = ConcurrentHashMap.newKeySet();
   /** When this broker first saw each membership of a grant the store did not know (memberships carry no creation time). */
   private final java.util.Map<GrantId, Instant> unknownMembershipSince = new ConcurrentHashMap<>();
+  private final java.util.concurrent.locks.ReentrantLock orphanPass = new java.util.concurrent.locks.ReentrantLock();
 
   private JitBroker(Builder b) {
     this.clock = b.clock;
@@ -626,9 +629,17 @@ public final class JitBroker {
       }
     }
     int expired = endAll(due, cause);
-    reapOrphanedRbac(now);
-    if (membership != null) {
-      reapMemberships(now, cause);
+    // One pass over what the provisioners manage at a time: a sweep that overlaps another (reconcile
+    // beside the periodic expireDue) waits for it and then lists afresh, so an orphan is recorded
+    // once per broker, and when reconcile() returns what it found is handled.
+    orphanPass.lock();
+    try {
+      reapOrphanedRbac(now);
+      if (membership != null) {
+        reapMemberships(now, cause);
+      }
+    } finally {
+      orphanPass.unlock();
     }
     return expired;
   }
