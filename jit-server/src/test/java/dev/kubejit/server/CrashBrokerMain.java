@@ -10,6 +10,7 @@ import dev.kubejit.api.Grant;
 import dev.kubejit.api.Identity;
 import dev.kubejit.api.IssuedCredential;
 import dev.kubejit.api.JitBroker;
+import dev.kubejit.api.ManagedRbac;
 import dev.kubejit.api.RequestId;
 import dev.kubejit.api.RequestRecord;
 import dev.kubejit.api.RequestState;
@@ -67,6 +68,12 @@ import okhttp3.Response;
 final class CrashBrokerMain {
   static final String ROLE = "crash-debug";
   static final Identity ALICE = Identity.of("alice", List.of("oncall-payments")).assertedBy("test");
+  /**
+   * The orphan grace of the child and of the restarted broker. Zero: a restarted broker is the only
+   * process on its store (the child is dead), and RBAC of other runs names requests its store does
+   * not know, so reconcile may remove what the crash left at once.
+   */
+  static final Duration ORPHAN_GRACE = Duration.ZERO;
 
   private static volatile boolean armed;
   private static volatile String killPoint;
@@ -141,6 +148,16 @@ final class CrashBrokerMain {
       public void deprovision(Grant g, EndCause cause) {
         delegate.deprovision(g, cause);
       }
+
+      @Override
+      public List<ManagedRbac> listManaged() {
+        return delegate.listManaged();
+      }
+
+      @Override
+      public void deprovision(ManagedRbac m, EndCause cause) {
+        delegate.deprovision(m, cause);
+      }
     };
     CredentialIssuer realIssuer = issuer(clock);
     CredentialIssuer issuer = (g, spec) -> {
@@ -158,7 +175,7 @@ final class CrashBrokerMain {
     };
     RequestStore store = new PausingStore(JdbcRequestStore.builder().sqlite(sqlite).build());
     JitBroker broker = JitBroker.builder().clock(clock).policy(policy(namespace, grant)).store(store)
-        .auditSink(audit).rbacProvisioner(rbac).credentialIssuer(issuer).build();
+        .auditSink(audit).rbacProvisioner(rbac).credentialIssuer(issuer).orphanGrace(ORPHAN_GRACE).build();
 
     RequestRecord first = broker.submit(request(namespace));
     var done = broker.activate(first.id(), ALICE, CredentialSpec.x509FromCsr(TestBroker.csr("alice")));

@@ -70,7 +70,10 @@ import org.junit.jupiter.api.io.TempDir;
  * leader-elected {@link ExpiryReaper} that {@code kubejit serve} runs per cluster.
  *
  * <p>Invariants: at restart no request is recorded ACTIVE without its RoleBinding and Role, and
- * the crashed activation is not ACTIVE; after the grants' expiry no KubeJIT RBAC object of any run
+ * the crashed activation is not ACTIVE; right after the restarted broker's reconcile (orphan grace
+ * {@link CrashBrokerMain#ORPHAN_GRACE}) the crashed activation's RBAC is gone with a {@code
+ * GRANT_RECONCILED orphan=true} record, and no KubeJIT RBAC object of the run exists without a
+ * record of its grant in the run's log; after the grants' expiry no KubeJIT RBAC object of any run
  * is left, each disappeared within one reaper interval of its expiry, every grant whose RBAC
  * existed has a record in its run's audit log with its grant id, and every log verifies (sealed
  * with the public key after the restarted broker closed it; a torn tail at restart would be cut with
@@ -119,6 +122,7 @@ class CrashMidActivationFaultTest {
     long killDelayMs;
     double toKillPointSeconds;
     double restartSeconds;
+    long orphanRecords;
     VerificationResult.Status atRestart;
     volatile FileAuditSink sink;
     JdbcRequestStore store;
@@ -252,9 +256,11 @@ class CrashMidActivationFaultTest {
           runs.stream().mapToDouble(r -> r.toKillPointSeconds).max().orElse(0),
           median(runs.stream().map(r -> r.restartSeconds).collect(Collectors.toList())), crashPhase, total);
       System.out.printf("MEASURED crash mid-activation: %d RBAC objects seen; last seen after expiry: median %d ms, "
-              + "max %d ms (bound %d ms); logs at restart %s; ends recorded %s; reaper events for other grants %d%n",
+              + "max %d ms (bound %d ms); logs at restart %s; ends recorded %s; reaper events for other grants %d; "
+              + "crashed grants removed as orphans by the restarted broker's reconcile %d of %d%n",
           lagsMs.size(), lagsMs.get(lagsMs.size() / 2), lagsMs.get(lagsMs.size() - 1), REAPER_INTERVAL.toMillis(),
-          atRestart, ends, otherEvents.events().size());
+          atRestart, ends, otherEvents.events().size(), runs.stream().filter(r -> r.orphanRecords == 1).count(),
+          runs.size());
       System.out.println("MEASURED crash mid-activation: load average " + Files.readString(Path.of("/proc/loadavg")).trim());
       assertEquals(List.of(), late, "nothing outlives its expiry by more than one reaper interval");
     } finally {
@@ -351,10 +357,34 @@ class CrashMidActivationFaultTest {
     FileAuditSink sink = b.open();
     run.broker = JitBroker.builder().clock(Clock.systemUTC()).policy(CrashBrokerMain.policy(NS, GRANT))
         .store(run.store).auditSink(sink).rbacProvisioner(CrashBrokerMain.provisioner(cp.adminClient()))
-        .credentialIssuer(CrashBrokerMain.issuer(Clock.systemUTC())).build();
-    run.sink = sink;
+        .credentialIssuer(CrashBrokerMain.issuer(Clock.systemUTC())).orphanGrace(CrashBrokerMain.ORPHAN_GRACE).build();
+    // What the crash left in the cluster, read before the restarted broker's reconcile removes it.
+    boolean role = exists(rbac, "Role", run.crashedGrant);
+    boolean binding = exists(rbac, "RoleBinding", run.crashedGrant);
+    if (Instant.now().plus(SETTLE).isBefore(crashedExpiry(run))) {
+      assertTrue(role, run + ": the Role was created before the kill");
+      assertEquals(!run.point.equals("role"), binding, run + ": the RoleBinding exists iff it was created before the kill");
+    }
     run.broker.reconcile();
     run.restartSeconds = (System.nanoTime() - t0) / 1e9;
+    run.sink = sink; // from now on the expiry loop sweeps it, as kubejit serve starts its sweep after reconcile
+
+    // Right after reconcile, not only after expiry: the crashed activation's RBAC is gone and recorded,
+    // and no RBAC object of this run is without a record of its grant in this run's log.
+    Instant reconciled = Instant.now();
+    assertTrue(!exists(rbac, "Role", run.crashedGrant) && !exists(rbac, "RoleBinding", run.crashedGrant),
+        run + ": the crashed activation's RBAC is removed by the restarted broker's reconcile");
+    run.orphanRecords = orphanRecords(run.log, run.crashedGrant);
+    if (reconciled.plus(SETTLE).isBefore(crashedExpiry(run))) {
+      assertEquals(1, run.orphanRecords, run + ": the removal is recorded once as an orphan by reconcile: "
+          + types(run.log, run.crashedGrant));
+    }
+    for (V1ObjectMeta m : managed(rbac).values()) {
+      String g = m.getLabels().get("kubejit.dev/grant-id");
+      if (run.provisioned.contains(g)) {
+        assertTrue(!types(run.log, g).isEmpty(), run + ": RBAC of grant " + g + " exists without an audit record");
+      }
+    }
 
     // The crashed activation never reached the store: its request is still APPROVED, without a grant.
     RequestRecord crashed = run.store.find(RequestId.parse(run.crashedRequest)).orElseThrow();
@@ -372,13 +402,7 @@ class CrashMidActivationFaultTest {
     RequestRecord survivor = run.store.find(RequestId.parse(run.survivorRequest)).orElseThrow();
     assertTrue(survivor.state() == RequestState.ACTIVE || survivor.state() == RequestState.EXPIRED,
         run + ": " + survivor.state());
-    // What the crash left in the cluster, and that the log holds only what happened before the kill.
-    boolean role = exists(rbac, "Role", run.crashedGrant);
-    boolean binding = exists(rbac, "RoleBinding", run.crashedGrant);
-    if (Instant.now().plus(SETTLE).isBefore(crashedExpiry(run))) {
-      assertTrue(role, run + ": the Role was created before the kill");
-      assertEquals(!run.point.equals("role"), binding, run + ": the RoleBinding exists iff it was created before the kill");
-    }
+    // The log holds only what happened before the kill (and the reconcile's record).
     List<String> recorded = types(run.log, run.crashedGrant);
     if (run.point.equals("audit")) {
       assertTrue(recorded.contains("GRANT_ACTIVATED"), run + ": " + recorded);
@@ -418,6 +442,25 @@ class CrashMidActivationFaultTest {
     assertTrue(survivor.contains("GRANT_ACTIVATED") && (survivor.contains("GRANT_EXPIRED")
         || survivor.contains("GRANT_RECONCILED")), run + ": the survivor's life is recorded: " + survivor);
     run.store.close();
+  }
+
+  /** How many {@code GRANT_RECONCILED} events with {@code orphan=true} {@code log} holds for {@code grantId}. */
+  private static long orphanRecords(Path log, String grantId) throws IOException {
+    long n = 0;
+    for (String line : Files.readAllLines(log, UTF_8)) {
+      JsonNode node;
+      try {
+        node = Json.MAPPER.readTree(line);
+      } catch (IOException torn) {
+        continue;
+      }
+      if (node != null && grantId.equals(node.path("grantId").asText(null))
+          && "GRANT_RECONCILED".equals(node.path("type").asText())
+          && "true".equals(node.path("attributes").path("orphan").asText(null))) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** The audit event types recorded in {@code log} for {@code grantId}, in order. */
