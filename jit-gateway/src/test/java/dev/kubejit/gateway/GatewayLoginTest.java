@@ -19,8 +19,10 @@ import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.GrantCredentialIssuer;
 import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.credentials.ssh.SshCertificateRequest;
 import dev.kubejit.policy.PolicyEngine;
@@ -58,6 +60,7 @@ class GatewayLoginTest {
   static InMemoryAuditSink audit;
   static JitBroker broker;
   static SshCertificateAuthority sshCa;
+  static CertificateAuthority x509Ca;
   static SshGateway gateway;
   static Ssh ssh;
   static Path aliceKey;
@@ -68,11 +71,17 @@ class GatewayLoginTest {
     clock = new FakeClock(Instant.now());
     audit = AuditSink.inMemory();
     sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
+    // The grants' client certificates are real (the gateway builds a Kubernetes client per grant);
+    // the API server they would be shown to does not exist.
+    x509Ca = CertificateAuthority.builder().commonName("kubejit-gateway-login-test").validity(Duration.ofDays(2))
+        .clock(clock).generate();
     broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.load(GatewayKubeTest.projectFile(
             "jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
         .store(RequestStore.inMemory()).auditSink(audit).rbacProvisioner(RbacProvisioner.inMemory())
-        .credentialIssuer(GrantCredentialIssuer.builder().clock(clock).issuer(sshCa.forGrants()).build())
+        .credentialIssuer(GrantCredentialIssuer.builder().clock(clock)
+            .x509(X509Issuer.builder().authority(x509Ca).clock(clock).build())
+            .issuer(sshCa.forGrants()).build())
         .build();
     Path hostKey = keygen("host");
     String hostCert = sshCa.signHostCertificate(Files.readString(dir.resolve("host.pub")).strip(),
@@ -88,7 +97,7 @@ class GatewayLoginTest {
     // Nothing listens at this API server: logins and help never need it.
     return SshGateway.builder().cluster("prod").broker(broker).auditSink(sink)
         .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(hostKey).hostCertificate(hostCert)
-        .kubernetes("https://127.0.0.1:1", "").recordings(dir.resolve("recordings"))
+        .kubernetes("https://127.0.0.1:1", x509Ca.certificatePem()).recordings(dir.resolve("recordings"))
         .listen("127.0.0.1", 0).clock(clock).start();
   }
 
@@ -380,5 +389,59 @@ class GatewayLoginTest {
     Ssh.Result r = ssh.run(remote, null, null);
     assertEquals(255, r.exit, r::toString);
     assertTrue(r.err.contains("remote port forwarding failed"), r::toString);
+  }
+
+  /**
+   * The grant's Kubernetes client (made for its first command) is dropped when the grant ends and
+   * the sweep cuts its session; and a client whose certificate has ended is dropped by the next
+   * sweep even when no session is open.
+   */
+  @Test
+  void theGrantsKubernetesClientIsDroppedWhenTheGrantEnds() throws Exception {
+    Grant g = grant();
+    List<String> opts = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g)));
+    opts.addAll(List.of("-T", "127.0.0.1"));
+    Process p = new ProcessBuilder(opts).start();
+    Ssh.Drain out = new Ssh.Drain(p.getInputStream());
+    Ssh.Drain err = new Ssh.Drain(p.getErrorStream());
+    try {
+      awaitText(out, "kubejit> ", p, err);
+      assertFalse(gateway.holdsClientFor(g.id()));
+      // Allowed by the policy; the client is made, and the API server (none listens) is not reached.
+      p.getOutputStream().write("exec web -- cat /var/log/app.log\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      p.getOutputStream().flush();
+      awaitText(err, "failed", p, out);
+      assertTrue(gateway.holdsClientFor(g.id()), () -> out.text() + err.text());
+      broker.revoke(g.requestId(), CAROL, "incident over");
+      assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the session stayed open after the revocation");
+      assertFalse(gateway.holdsClientFor(g.id()), "the revoked grant's client is still held");
+    } finally {
+      p.destroy();
+    }
+
+    // No session open when the grant's window ends: the client goes with its certificate.
+    Grant h = grant();
+    Ssh.Result r = ssh.run(ssh.base("alice", aliceKey, certFile(h)), null, "exec web -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_UNAVAILABLE, r.exit, r::toString);
+    assertTrue(gateway.holdsClientFor(h.id()));
+    Instant now = clock.instant();
+    try {
+      clock.set(h.expiresAt().plusSeconds(1));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (gateway.holdsClientFor(h.id())) {
+        assertTrue(System.nanoTime() < deadline, "the ended grant's client is still held");
+        Thread.sleep(50);
+      }
+    } finally {
+      clock.set(now);
+    }
+  }
+
+  static void awaitText(Ssh.Drain d, String needle, Process p, Ssh.Drain other) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!d.text().contains(needle)) {
+      assertTrue(System.nanoTime() < deadline && p.isAlive(), () -> "no " + needle + ": " + d.text() + other.text());
+      Thread.sleep(20);
+    }
   }
 }
