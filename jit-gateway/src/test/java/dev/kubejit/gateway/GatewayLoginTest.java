@@ -391,6 +391,64 @@ class GatewayLoginTest {
     assertTrue(r.err.contains("remote port forwarding failed"), r::toString);
   }
 
+  /** A certificate for alice's key naming grant {@code g}, signed by ssh-keygen with the test CA and {@code -O option}. */
+  static Path keygenCert(Grant g, String name, String option) throws Exception {
+    Path caDir = dir.resolve("ssh-keygen-ca");
+    if (!Files.exists(caDir.resolve("ssh_ca"))) {
+      Files.createDirectories(caDir);
+      sshCa.writeTo(caDir);
+    }
+    Path pub = dir.resolve(name + ".pub");
+    Files.copy(dir.resolve("alice.pub"), pub);
+    Ssh.Result r = Ssh.exec(List.of("ssh-keygen", "-q", "-s", caDir.resolve("ssh_ca").toString(), "-I",
+        "kubejit:request=" + g.requestId().value() + ":grant=" + g.id().value() + ":user=alice", "-n", "alice",
+        "-V", "-5m:+30m", "-O", option, pub.toString()), null, 30);
+    assertEquals(0, r.exit, r::toString);
+    return dir.resolve(name + "-cert.pub");
+  }
+
+  /**
+   * Critical options the gateway cannot honour: {@code force-command} (the project's own builder) and
+   * {@code verify-required} (ssh-keygen) are refused by the gateway with rule {@code gateway:critical-option};
+   * an option OpenSSH does not define is refused by the shared verifier ({@code gateway:certificate}). Each
+   * certificate is otherwise right: signed by the trusted CA, for alice, naming her active grant.
+   */
+  @Test
+  void certificatesWithCriticalOptionsTheGatewayCannotHonourAreRefusedAndAudited() throws Exception {
+    Grant g = grant();
+    Path forced = dir.resolve("forced-cert.pub");
+    Files.writeString(forced, sshCa.sign(SshCertificateRequest.builder()
+        .publicKey(Files.readString(dir.resolve("alice.pub")).strip())
+        .keyId("kubejit:request=" + g.requestId().value() + ":grant=" + g.id().value() + ":user=alice")
+        .principals("alice").ttl(Duration.ofMinutes(30)).forceCommand("help").build()).line() + "\n");
+    Object[][] cases = {
+      {forced, "gateway:critical-option", "\"force-command\""},
+      {keygenCert(g, "verify", "verify-required"), "gateway:critical-option", "\"verify-required\""},
+      {keygenCert(g, "unknown", "critical:kubejit-unknown=1"), "gateway:certificate",
+          "unknown critical option \"kubejit-unknown\""},
+    };
+    GatewayMetrics m0 = gateway.metrics();
+    for (Object[] c : cases) {
+      int before = audit.events().size();
+      Ssh.Result r = ssh.run(ssh.base("alice", aliceKey, (Path) c[0]), null, "help");
+      assertLoginRefused(r);
+      List<String> rules = refusalsSince(before);
+      assertTrue(rules.stream().anyMatch(x -> x.startsWith(c[1] + " ") && x.contains((String) c[2])),
+          c[1] + " " + c[2] + " not in " + rules);
+      AuditEvent refused = audit.events().subList(before, audit.events().size()).stream()
+          .filter(e -> c[1].equals(e.ruleId().orElse(null))).findFirst().orElseThrow();
+      assertEquals(AuditEventType.USE_DENIED, refused.type(), refused::toString);
+      assertTrue(refused.attributes().get("certificateKeyId").contains(":grant=" + g.id().value() + ":"),
+          refused::toString);
+    }
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(2, refusedDelta(m0, m1, "gateway:critical-option"), m1::toString);
+    assertEquals(1, refusedDelta(m0, m1, "gateway:certificate"), m1::toString);
+    assertEquals(0, m1.connectionsAccepted() - m0.connectionsAccepted(), m1::toString);
+    // The same grant's plain certificate still logs in: nothing was changed by the refusals.
+    assertEquals(0, ssh.run(ssh.base("alice", aliceKey, certFile(g)), null, "help").exit);
+  }
+
   /**
    * The grant's Kubernetes client (made for its first command) is dropped when the grant ends and
    * the sweep cuts its session; and a client whose certificate has ended is dropped by the next
