@@ -450,6 +450,29 @@ class GatewayLoginTest {
   }
 
   /**
+   * A PTY request is accepted and ignored: {@code ssh -tt} without a command gets line mode (the
+   * prompt, the gateway's own commands, no shell), and with a command runs that command as without
+   * a PTY. No TTY reaches a pod (GatewayKubeTest checks the API server's exec request).
+   */
+  @Test
+  void aPtyRequestGetsLineModeAndNoShell() throws Exception {
+    Grant g = grant();
+    List<String> tty = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g)));
+    tty.add("-tt");
+    Ssh.Result line = ssh.run(tty, "help\nsh\nexit\n", null);
+    assertEquals(0, line.exit, line::toString);
+    assertTrue(line.out.contains("there is no shell") && line.out.contains("kubejit> "), line::toString);
+    assertTrue(line.out.contains("exec POD"), line::toString);
+    // "sh" is not a command of the language: a usage error, the line loop goes on to "exit"
+    assertTrue(line.err.contains("kubejit: ") && line.err.contains("usage:"), line::toString);
+    Ssh.Result one = ssh.run(tty, null, "help");
+    assertEquals(0, one.exit, one::toString);
+    assertTrue(one.out.contains("exec POD"), one::toString);
+    Ssh.Result shell = ssh.run(tty, null, "bash");
+    assertEquals(Runner.EXIT_USAGE, shell.exit, shell::toString);
+  }
+
+  /**
    * The grant's Kubernetes client (made for its first command) is dropped when the grant ends and
    * the sweep cuts its session; and a client whose certificate has ended is dropped by the next
    * sweep even when no session is open.
