@@ -489,6 +489,75 @@ class GatewayKubeTest {
     assertEquals(1, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
   }
 
+  /**
+   * {@code ssh -tt} asks for a PTY; the gateway accepts the request and ignores it: the command runs
+   * and the exec request the API server sees has {@code tty=false} (no TTY reaches the pod).
+   */
+  @Test
+  @Order(13)
+  void aPtyRequestRunsTheCommandWithoutATtyInThePod() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    List<String> tty = new ArrayList<>(as(g));
+    tty.add("-tt");
+    Ssh.Result r = ssh.run(tty, null, "exec web -- cat /var/log/app.log");
+    assertEquals(0, r.exit, r::toString);
+    assertTrue(r.out.contains(LOG_LINE), r::toString);
+    List<JsonNode> execs = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "exec".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : execs) {
+      String uri = e.path("requestURI").asText();
+      assertFalse(uri.contains("tty=true"), uri);
+      assertTrue(uri.contains("tty=false"), uri);
+    }
+  }
+
+  /**
+   * {@code exec POD -i} forwards stdin only when the role allows an interactive exec: break-glass
+   * (no command rules) does; what is typed reaches {@code cat} in the pod and comes back, as carol
+   * in the grant's group. The end of the input does not end the command on this API server: it
+   * speaks {@code v4.channel.k8s.io}, which has no way to close stdin (client-java sends the close
+   * only on {@code v5.channel.k8s.io}), so the command runs until the session or the grant ends; here
+   * the revocation ends it. (oncall-debug's refusal of {@code -i} is in the first test.)
+   */
+  @Test
+  @Order(14)
+  void stdinReachesThePodForARoleThatAllowsAnInteractiveExec() throws Exception {
+    keygen("carol");
+    Grant g = grant(CAROL, "break-glass", Action.EXEC, Scope.namespace("prod", NS), "get, create");
+    List<String> a = new ArrayList<>(ssh.base("carol", dir.resolve("carol"), certFile(g)));
+    a.addAll(List.of("127.0.0.1", "exec web -i -- cat"));
+    Process p = new ProcessBuilder(a).start();
+    Ssh.Started cat = new Ssh.Started(p);
+    String input = "line one through ssh stdin\nline two\n";
+    try {
+      p.getOutputStream().write(input.getBytes(UTF_8));
+      p.getOutputStream().flush();
+      awaitOutput(cat, "line two\n");
+      broker.revoke(g.requestId(), CAROL, "done");
+      Ssh.Result r = cat.await(30);
+      assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+      assertEquals(input, r.out, r::toString);
+      assertTrue(r.err.contains("(rule broker:grant-state)"), r::toString);
+    } finally {
+      p.destroy();
+    }
+    AuditEvent exec = awaitAudit(e -> gatewayEvent(e, g, "execution"), "the execution record");
+    assertEquals(Integer.toString(input.length()), exec.attributes().get("bytesIn"), exec::toString);
+    assertEquals(Integer.toString(input.length()), exec.attributes().get("bytesOut"), exec::toString);
+    assertEquals("true", exec.attributes().get("cut"), exec::toString);
+    List<JsonNode> execs = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "exec".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : execs) {
+      assertEquals("carol", e.path("user").path("username").asText(), e::toString);
+      assertTrue(e.path("requestURI").asText().contains("stdin=true"), e::toString);
+      assertFalse(e.path("requestURI").asText().contains("tty=true"), e::toString);
+    }
+  }
+
   /** {@code ssh -N -L LOCAL:target} as alice with grant {@code g}, at log level INFO (open failures show). */
   static Ssh.Forwarding forward(Grant g, String target) throws Exception {
     return ssh.forward(ssh.base("alice", aliceKey, certFile(g), "INFO"), target);
