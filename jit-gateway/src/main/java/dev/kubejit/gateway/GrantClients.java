@@ -33,7 +33,8 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  * {@link JitBroker#reissue} (which checks the grant and audits the issuance), and the short-lived
  * client certificate ({@code CN=<holder>}, {@code O=jit:grant:<id>}) used by client-java. Never the
  * gateway's service account, never impersonation. A client is reused until a minute before its
- * certificate ends, and dropped when the grant ends.
+ * certificate ends, and dropped when the grant ends: {@link LiveSessions#sweep} calls {@link #forget}
+ * when it cuts a grant's sessions and {@link #forgetEnded} at every sweep.
  */
 final class GrantClients {
   private static final Duration RENEW_BEFORE = Duration.ofMinutes(1);
@@ -63,8 +64,27 @@ final class GrantClients {
     return fresh.client;
   }
 
+  /** Drops the client of grant {@code id} (its grant ended) and closes its idle connections. */
   void forget(GrantId id) {
-    clients.remove(id);
+    Entry e = clients.remove(id);
+    if (e != null) {
+      e.client.getHttpClient().connectionPool().evictAll();
+    }
+  }
+
+  /** Drops every client whose certificate has ended at {@code now} (a grant that ended with no session open). */
+  void forgetEnded(Instant now) {
+    for (var it = clients.entrySet().iterator(); it.hasNext();) {
+      var e = it.next();
+      if (!now.isBefore(e.getValue().notAfter)) {
+        forget(e.getKey());
+      }
+    }
+  }
+
+  /** Whether a client for grant {@code id} is held now. */
+  boolean holds(GrantId id) {
+    return clients.containsKey(id);
   }
 
   private Entry issue(Grant grant) {

@@ -18,7 +18,9 @@ import org.slf4j.LoggerFactory;
  * (run by the gateway every check interval) asks the broker about each session's grant and, when it
  * has expired or been revoked, cuts every running command (exec, log follow) with a message on
  * stderr, ends every open forward (its WebSocket and its channel) and closes the session. The longest time from grant end to cut is one check
- * interval plus the time to close the Kubernetes streams.
+ * interval plus the time to close the Kubernetes streams. The grant's Kubernetes client ({@link GrantClients}) is
+ * dropped at the same moment, and clients whose certificate has ended are dropped at every sweep, so no client
+ * of an ended grant stays in memory.
  */
 final class LiveSessions {
   private static final Logger log = LoggerFactory.getLogger(LiveSessions.class);
@@ -28,11 +30,14 @@ final class LiveSessions {
   private final Clock clock;
   private final String cluster;
   private final GatewayCounters counters;
+  private final GrantClients clients;
   private final Map<ServerSession, Set<Runner.Running>> sessions = new ConcurrentHashMap<>();
   private final Set<ServerSession> cut = ConcurrentHashMap.newKeySet();
 
-  LiveSessions(JitBroker broker, GatewayAudit audit, Clock clock, String cluster, GatewayCounters counters) {
+  LiveSessions(JitBroker broker, GatewayAudit audit, Clock clock, String cluster, GatewayCounters counters,
+      GrantClients clients) {
     this.counters = counters;
+    this.clients = clients;
     this.broker = broker;
     this.audit = audit;
     this.clock = clock;
@@ -88,6 +93,7 @@ final class LiveSessions {
   }
 
   void sweep() {
+    clients.forgetEnded(clock.instant());
     for (Map.Entry<ServerSession, Set<Runner.Running>> e : sessions.entrySet()) {
       ServerSession s = e.getKey();
       Login login = s.getAttribute(Login.KEY);
@@ -114,6 +120,7 @@ final class LiveSessions {
         continue;
       }
       cut.add(s);
+      clients.forget(login.grant);
       counters.sessionCut(cause(rec, problem.get()));
       String[] rr = problem.get().split(" ", 2);
       String message = "session closed: " + rr[1] + " (rule " + rr[0] + ")";

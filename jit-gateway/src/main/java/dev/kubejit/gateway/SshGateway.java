@@ -72,8 +72,11 @@ public final class SshGateway implements AutoCloseable {
   private final ScheduledExecutorService watch;
   private final ExecutorService commands;
   private final LiveSessions live;
+  private final GrantClients clients;
 
-  private SshGateway(SshServer server, ScheduledExecutorService watch, ExecutorService commands, LiveSessions live) {
+  private SshGateway(SshServer server, ScheduledExecutorService watch, ExecutorService commands, LiveSessions live,
+      GrantClients clients) {
+    this.clients = clients;
     this.server = server;
     this.watch = watch;
     this.commands = commands;
@@ -98,6 +101,11 @@ public final class SshGateway implements AutoCloseable {
   /** A snapshot of the gateway's counters since it started (connections, commands, cuts, forwards). */
   public GatewayMetrics metrics() {
     return live.counters().snapshot(live.size());
+  }
+
+  /** Whether a Kubernetes client for grant {@code id} is held now (tests: it is dropped when the grant ends). */
+  boolean holdsClientFor(dev.kubejit.api.GrantId id) {
+    return clients.holds(id);
   }
 
   /** Whether the SSH listener is bound and accepting connections. */
@@ -272,8 +280,8 @@ public final class SshGateway implements AutoCloseable {
       SshCertificateVerifier verifier = SshCertificateVerifier.builder().trustedCa(userCa).clock(clock).build();
       GatewayAudit gatewayAudit = new GatewayAudit(audit, clock);
       GatewayCounters counters = new GatewayCounters();
-      LiveSessions live = new LiveSessions(broker, gatewayAudit, clock, cluster, counters);
       GrantClients clients = new GrantClients(broker, apiServer, apiServerCaPem, clock);
+      LiveSessions live = new LiveSessions(broker, gatewayAudit, clock, cluster, counters, clients);
       Runner runner = new Runner(broker, clients, gatewayAudit, clock, cluster, recordings, counters);
       ExecutorService commands = Executors.newCachedThreadPool(r -> {
         Thread t = new Thread(r, "kubejit-gateway-command");
@@ -356,7 +364,7 @@ public final class SshGateway implements AutoCloseable {
         }
       }, ms, ms, TimeUnit.MILLISECONDS);
       log.info("SSH gateway for cluster {} listening on {}:{}", cluster, host, sshd.getPort());
-      return new SshGateway(sshd, watch, commands, live);
+      return new SshGateway(sshd, watch, commands, live, clients);
     }
   }
 }

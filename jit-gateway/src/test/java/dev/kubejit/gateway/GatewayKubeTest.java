@@ -80,6 +80,8 @@ class GatewayKubeTest {
   static final Identity ALICE = Identity.of("alice", "oncall-payments");
   static final Identity CAROL = Identity.of("carol", "sre-leads");
   static final Identity DAVE = Identity.of("dave", "sre-leads");
+  static final String WEB2_STARTED = "kubejit test pod web-2 serving on :8080";
+  static final String WEB_STARTED = "kubejit test pod web serving on :8080";
 
   static KubeControlPlane cp;
   static Path dir;
@@ -154,7 +156,17 @@ class GatewayKubeTest {
 
   /** As {@link #grant(Action, Scope)}, with {@code streamVerbs} on pods/exec and pods/portforward. */
   static Grant grant(Action action, Scope scope, String streamVerbs) throws Exception {
-    RequestRecord r = broker.submit(AccessRequest.builder().requester(ALICE).role("oncall-debug").action(action)
+    return grant(ALICE, "oncall-debug", action, scope, streamVerbs);
+  }
+
+  /**
+   * A grant of {@code role} and {@code action} for {@code requester}, whose SSH key is {@code <user>}
+   * in the test directory ({@link #keygen}), with its certificate in {@link #certFile} and RBAC for
+   * its group.
+   */
+  static Grant grant(Identity requester, String role, Action action, Scope scope, String streamVerbs)
+      throws Exception {
+    RequestRecord r = broker.submit(AccessRequest.builder().requester(requester).role(role).action(action)
         .scope(scope).ticket("INC-19").justification("issue 19 tests").build());
     if (r.state() != RequestState.APPROVED) {
       int needed = r.decision().approval().orElseThrow().minApprovals();
@@ -163,8 +175,8 @@ class GatewayKubeTest {
         broker.approve(r.id(), DAVE, "ok");
       }
     }
-    String pub = Files.readString(dir.resolve("alice.pub")).strip();
-    var activation = broker.activate(r.id(), ALICE, CredentialSpec.sshUserCertificate(pub, Map.of()));
+    String pub = Files.readString(dir.resolve(requester.user() + ".pub")).strip();
+    var activation = broker.activate(r.id(), requester, CredentialSpec.sshUserCertificate(pub, Map.of()));
     Grant g = activation.grant();
     Files.writeString(certFile(g), activation.credentials().get(0).material());
     String name = "grant-" + g.id().value();
@@ -185,7 +197,7 @@ class GatewayKubeTest {
   }
 
   static Path certFile(Grant g) {
-    return dir.resolve("alice-" + g.id().value() + "-cert.pub");
+    return dir.resolve(g.holder().user() + "-" + g.id().value() + "-cert.pub");
   }
 
   static List<String> as(Grant g) {
@@ -317,14 +329,58 @@ class GatewayKubeTest {
     assertRefused(ssh.run(as(g), null, "exec web-2 -- cat /var/log/app.log"), "broker:pod-scope");
   }
 
+  /** The lines of {@code text} (split on newline, without a trailing empty one). */
+  static List<String> lines(String text) {
+    List<String> l = new ArrayList<>(List.of(text.split("\n", -1)));
+    if (l.get(l.size() - 1).isEmpty()) {
+      l.remove(l.size() - 1);
+    }
+    return l;
+  }
+
   @Test
   @Order(6)
   void logsWithTailAndLineMode() throws Exception {
     Grant logs = grant(Action.LOGS, Scope.namespace("prod", NS));
-    Ssh.Result r = ssh.run(as(logs), null, "logs web --tail 5");
+    // The container's log: the pod's start-up line, then (the readiness probe's requests) httpd's own lines.
+    Ssh.Result all = ssh.run(as(logs), null, "logs web-2");
+    assertEquals(0, all.exit, all::toString);
+    List<String> before = lines(all.out);
+    assertEquals(WEB2_STARTED, before.get(0), all::toString);
+    Ssh.Result r = ssh.run(as(logs), null, "logs web-2 --tail 2");
     assertEquals(0, r.exit, r::toString);
-    // An exec grant's holder asking for exec under a logs grant is refused by the policy.
-    assertNotEquals(0, ssh.run(as(logs), null, "exec web -- cat /var/log/app.log").exit);
+    List<String> tail = lines(r.out);
+    assertTrue(tail.size() >= Math.min(2, before.size()) && tail.size() <= 2, r::toString);
+    Ssh.Result one = ssh.run(as(logs), null, "logs web-2 -c app --tail 1");
+    assertEquals(0, one.exit, one::toString);
+    assertEquals(1, lines(one.out).size(), one::toString);
+    // A log only grows: the tail is the end of what the log held then, so it is a block of the log read now,
+    // and the start-up line is in it only while the log had no more than two lines.
+    Ssh.Result after = ssh.run(as(logs), null, "logs web-2");
+    assertEquals(0, after.exit, after::toString);
+    assertTrue(after.out.startsWith(all.out), after::toString);
+    assertTrue(after.out.contains(r.out) && after.out.contains(one.out), r + "\n" + after);
+    if (before.size() > 2) {
+      assertFalse(tail.contains(WEB2_STARTED), r::toString);
+    }
+    // Audited as an execution of the logs use, with the bytes the engineer got.
+    int tailBytes = r.out.getBytes(UTF_8).length;
+    assertTrue(audit.events().stream().anyMatch(e -> gatewayEvent(e, logs, "execution")
+        && e.action().map(Action.LOGS::equals).orElse(false) && "web-2".equals(e.attributes().get("pod"))
+        && "0".equals(e.attributes().get("exitStatus"))
+        && Integer.toString(tailBytes).equals(e.attributes().get("bytesOut"))), "the logs execution record");
+    // The API server saw alice in the grant's group read pods/log, no impersonation.
+    List<JsonNode> reads = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "log".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(logs.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : reads) {
+      assertEquals("alice", e.path("user").path("username").asText(), e::toString);
+      assertEquals("web-2", e.path("objectRef").path("name").asText(), e::toString);
+      assertFalse(e.path("impersonatedUser").isObject(), e::toString);
+    }
+    // exec under a logs grant is refused by the policy: the grant is for logs.
+    assertRefused(ssh.run(as(logs), null, "exec web -- cat /var/log/app.log"), "oncall-debug/actions");
 
     Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
     List<String> opts = new ArrayList<>(as(g));
@@ -370,6 +426,136 @@ class GatewayKubeTest {
     assertEquals(1, m1.sessionsCutAtRevocation() - m0.sessionsCutAtRevocation(), m1::toString);
     assertEquals(1, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
     assertEquals(2, m1.commandsAllowed() - m0.commandsAllowed(), m1::toString);
+  }
+
+  /**
+   * {@code logs} under a grant that is not for the logs action (an exec grant of oncall-debug) is
+   * refused by the policy before Kubernetes: exit 77, the rule on stderr, no pods/log request.
+   */
+  @Test
+  @Order(11)
+  void logsUnderAGrantWithoutTheLogsActionIsRefusedWithItsRule() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    Ssh.Result r = ssh.run(as(g), null, "logs web --tail 5");
+    assertRefused(r, "oncall-debug/actions");
+    assertTrue(r.err.contains("not LOGS") || r.err.toLowerCase(java.util.Locale.ROOT).contains("logs"), r::toString);
+    assertFalse(r.out.contains(WEB_STARTED), r::toString);
+    Ssh.Result follow = ssh.run(as(g), null, "logs web --follow");
+    assertRefused(follow, "oncall-debug/actions");
+    assertTrue(audit.events().stream().anyMatch(e -> g.id().equals(e.grantId().orElse(null))
+        && e.type() == dev.kubejit.api.AuditEventType.USE_DENIED && e.action().map(Action.LOGS::equals).orElse(false)
+        && "oncall-debug/actions".equals(e.ruleId().orElse(null))), "the broker's refusal");
+    assertTrue(audit.events().stream().noneMatch(e -> gatewayEvent(e, g, "execution")), "no execution");
+    Thread.sleep(1500); // let the audit backend flush anything a refusal might have caused
+    assertTrue(cp.auditEvents(GatewayKubeTest::json).stream()
+        .noneMatch(e -> "log".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup())), "a pods/log request reached the API server");
+  }
+
+  @Test
+  @Order(12)
+  void aLogsFollowIsCutWhenTheGrantIsRevokedAndWhenItExpires() throws Exception {
+    GatewayMetrics m0 = gateway.metrics();
+    for (String end : List.of("revoke", "expiry")) {
+      Grant g = grant(Action.LOGS, Scope.namespace("prod", NS));
+      Ssh.Started follow = ssh.start(as(g), "logs web --follow");
+      try {
+        awaitOutput(follow, WEB_STARTED);
+        long t0 = System.nanoTime();
+        if (end.equals("revoke")) {
+          // an auto-approved grant has no approvers: its holder ends it
+          broker.revoke(g.requestId(), ALICE, "done reading");
+        } else {
+          clock.set(g.expiresAt());
+        }
+        Ssh.Result r = follow.await(30);
+        long ms = Duration.ofNanos(System.nanoTime() - t0).toMillis();
+        clock.set(Instant.now());
+        assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+        assertTrue(r.err.contains("kubejit: session closed: ") && r.err.contains(end.equals("revoke")
+            ? "(rule broker:grant-state)" : "(rule broker:grant-expiry)"), r::toString);
+        System.out.println("MEASURED " + end + " -> ssh exit during logs --follow: " + ms + " ms (check interval 250 ms)");
+      } finally {
+        clock.set(Instant.now());
+        follow.process.destroy();
+      }
+      AuditEvent exec = awaitAudit(e -> gatewayEvent(e, g, "execution"), "the follow's execution record");
+      assertEquals("true", exec.attributes().get("cut"), exec::toString);
+      assertEquals(Integer.toString(Runner.EXIT_REFUSED), exec.attributes().get("exitStatus"), exec::toString);
+      assertTrue(audit.events().stream().anyMatch(e -> gatewayEvent(e, g, "session-cut")));
+    }
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(1, m1.sessionsCutAtRevocation() - m0.sessionsCutAtRevocation(), m1::toString);
+    assertEquals(1, m1.sessionsCutAtExpiry() - m0.sessionsCutAtExpiry(), m1::toString);
+  }
+
+  /**
+   * {@code ssh -tt} asks for a PTY; the gateway accepts the request and ignores it: the command runs
+   * and the exec request the API server sees has {@code tty=false} (no TTY reaches the pod).
+   */
+  @Test
+  @Order(13)
+  void aPtyRequestRunsTheCommandWithoutATtyInThePod() throws Exception {
+    Grant g = grant(Action.EXEC, Scope.namespace("prod", NS));
+    List<String> tty = new ArrayList<>(as(g));
+    tty.add("-tt");
+    Ssh.Result r = ssh.run(tty, null, "exec web -- cat /var/log/app.log");
+    assertEquals(0, r.exit, r::toString);
+    assertTrue(r.out.contains(LOG_LINE), r::toString);
+    List<JsonNode> execs = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "exec".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : execs) {
+      String uri = e.path("requestURI").asText();
+      assertFalse(uri.contains("tty=true"), uri);
+      assertTrue(uri.contains("tty=false"), uri);
+    }
+  }
+
+  /**
+   * {@code exec POD -i} forwards stdin only when the role allows an interactive exec: break-glass
+   * (no command rules) does; what is typed reaches {@code cat} in the pod and comes back, as carol
+   * in the grant's group. The end of the input does not end the command on this API server: it
+   * speaks {@code v4.channel.k8s.io}, which has no way to close stdin (client-java sends the close
+   * only on {@code v5.channel.k8s.io}), so the command runs until the session or the grant ends; here
+   * the revocation ends it. (oncall-debug's refusal of {@code -i} is in the first test.)
+   */
+  @Test
+  @Order(14)
+  void stdinReachesThePodForARoleThatAllowsAnInteractiveExec() throws Exception {
+    keygen("carol");
+    Grant g = grant(CAROL, "break-glass", Action.EXEC, Scope.namespace("prod", NS), "get, create");
+    List<String> a = new ArrayList<>(ssh.base("carol", dir.resolve("carol"), certFile(g)));
+    a.addAll(List.of("127.0.0.1", "exec web -i -- cat"));
+    Process p = new ProcessBuilder(a).start();
+    Ssh.Started cat = new Ssh.Started(p);
+    String input = "line one through ssh stdin\nline two\n";
+    try {
+      p.getOutputStream().write(input.getBytes(UTF_8));
+      p.getOutputStream().flush();
+      awaitOutput(cat, "line two\n");
+      broker.revoke(g.requestId(), CAROL, "done");
+      Ssh.Result r = cat.await(30);
+      assertEquals(Runner.EXIT_REFUSED, r.exit, r::toString);
+      assertEquals(input, r.out, r::toString);
+      assertTrue(r.err.contains("(rule broker:grant-state)"), r::toString);
+    } finally {
+      p.destroy();
+    }
+    AuditEvent exec = awaitAudit(e -> gatewayEvent(e, g, "execution"), "the execution record");
+    assertEquals(Integer.toString(input.length()), exec.attributes().get("bytesIn"), exec::toString);
+    assertEquals(Integer.toString(input.length()), exec.attributes().get("bytesOut"), exec::toString);
+    assertEquals("true", exec.attributes().get("cut"), exec::toString);
+    List<JsonNode> execs = cp.awaitAuditEvents(GatewayKubeTest::json,
+        e -> "exec".equals(e.path("objectRef").path("subresource").asText())
+            && e.path("user").path("groups").toString().contains(g.subjectGroup()),
+        Duration.ofSeconds(20));
+    for (JsonNode e : execs) {
+      assertEquals("carol", e.path("user").path("username").asText(), e::toString);
+      assertTrue(e.path("requestURI").asText().contains("stdin=true"), e::toString);
+      assertFalse(e.path("requestURI").asText().contains("tty=true"), e::toString);
+    }
   }
 
   /** {@code ssh -N -L LOCAL:target} as alice with grant {@code g}, at log level INFO (open failures show). */

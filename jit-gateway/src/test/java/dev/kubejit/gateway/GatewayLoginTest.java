@@ -19,8 +19,10 @@ import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.InMemoryAuditSink;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.credentials.CertificateAuthority;
 import dev.kubejit.credentials.GrantCredentialIssuer;
 import dev.kubejit.credentials.KeyType;
+import dev.kubejit.credentials.X509Issuer;
 import dev.kubejit.credentials.ssh.SshCertificateAuthority;
 import dev.kubejit.credentials.ssh.SshCertificateRequest;
 import dev.kubejit.policy.PolicyEngine;
@@ -58,6 +60,7 @@ class GatewayLoginTest {
   static InMemoryAuditSink audit;
   static JitBroker broker;
   static SshCertificateAuthority sshCa;
+  static CertificateAuthority x509Ca;
   static SshGateway gateway;
   static Ssh ssh;
   static Path aliceKey;
@@ -68,11 +71,17 @@ class GatewayLoginTest {
     clock = new FakeClock(Instant.now());
     audit = AuditSink.inMemory();
     sshCa = SshCertificateAuthority.generate(KeyType.ED25519, clock);
+    // The grants' client certificates are real (the gateway builds a Kubernetes client per grant);
+    // the API server they would be shown to does not exist.
+    x509Ca = CertificateAuthority.builder().commonName("kubejit-gateway-login-test").validity(Duration.ofDays(2))
+        .clock(clock).generate();
     broker = JitBroker.builder().clock(clock)
         .policy(PolicyEngine.of(PolicyLoader.load(GatewayKubeTest.projectFile(
             "jit-policy/src/test/resources/policies/payments-oncall.yaml"))))
         .store(RequestStore.inMemory()).auditSink(audit).rbacProvisioner(RbacProvisioner.inMemory())
-        .credentialIssuer(GrantCredentialIssuer.builder().clock(clock).issuer(sshCa.forGrants()).build())
+        .credentialIssuer(GrantCredentialIssuer.builder().clock(clock)
+            .x509(X509Issuer.builder().authority(x509Ca).clock(clock).build())
+            .issuer(sshCa.forGrants()).build())
         .build();
     Path hostKey = keygen("host");
     String hostCert = sshCa.signHostCertificate(Files.readString(dir.resolve("host.pub")).strip(),
@@ -88,7 +97,7 @@ class GatewayLoginTest {
     // Nothing listens at this API server: logins and help never need it.
     return SshGateway.builder().cluster("prod").broker(broker).auditSink(sink)
         .trustedUserCa(sshCa.publicKeyLine()).hostKeyFile(hostKey).hostCertificate(hostCert)
-        .kubernetes("https://127.0.0.1:1", "").recordings(dir.resolve("recordings"))
+        .kubernetes("https://127.0.0.1:1", x509Ca.certificatePem()).recordings(dir.resolve("recordings"))
         .listen("127.0.0.1", 0).clock(clock).start();
   }
 
@@ -380,5 +389,140 @@ class GatewayLoginTest {
     Ssh.Result r = ssh.run(remote, null, null);
     assertEquals(255, r.exit, r::toString);
     assertTrue(r.err.contains("remote port forwarding failed"), r::toString);
+  }
+
+  /** A certificate for alice's key naming grant {@code g}, signed by ssh-keygen with the test CA and {@code -O option}. */
+  static Path keygenCert(Grant g, String name, String option) throws Exception {
+    Path caDir = dir.resolve("ssh-keygen-ca");
+    if (!Files.exists(caDir.resolve("ssh_ca"))) {
+      Files.createDirectories(caDir);
+      sshCa.writeTo(caDir);
+    }
+    Path pub = dir.resolve(name + ".pub");
+    Files.copy(dir.resolve("alice.pub"), pub);
+    Ssh.Result r = Ssh.exec(List.of("ssh-keygen", "-q", "-s", caDir.resolve("ssh_ca").toString(), "-I",
+        "kubejit:request=" + g.requestId().value() + ":grant=" + g.id().value() + ":user=alice", "-n", "alice",
+        "-V", "-5m:+30m", "-O", option, pub.toString()), null, 30);
+    assertEquals(0, r.exit, r::toString);
+    return dir.resolve(name + "-cert.pub");
+  }
+
+  /**
+   * Critical options the gateway cannot honour: {@code force-command} (the project's own builder) and
+   * {@code verify-required} (ssh-keygen) are refused by the gateway with rule {@code gateway:critical-option};
+   * an option OpenSSH does not define is refused by the shared verifier ({@code gateway:certificate}). Each
+   * certificate is otherwise right: signed by the trusted CA, for alice, naming her active grant.
+   */
+  @Test
+  void certificatesWithCriticalOptionsTheGatewayCannotHonourAreRefusedAndAudited() throws Exception {
+    Grant g = grant();
+    Path forced = dir.resolve("forced-cert.pub");
+    Files.writeString(forced, sshCa.sign(SshCertificateRequest.builder()
+        .publicKey(Files.readString(dir.resolve("alice.pub")).strip())
+        .keyId("kubejit:request=" + g.requestId().value() + ":grant=" + g.id().value() + ":user=alice")
+        .principals("alice").ttl(Duration.ofMinutes(30)).forceCommand("help").build()).line() + "\n");
+    Object[][] cases = {
+      {forced, "gateway:critical-option", "\"force-command\""},
+      {keygenCert(g, "verify", "verify-required"), "gateway:critical-option", "\"verify-required\""},
+      {keygenCert(g, "unknown", "critical:kubejit-unknown=1"), "gateway:certificate",
+          "unknown critical option \"kubejit-unknown\""},
+    };
+    GatewayMetrics m0 = gateway.metrics();
+    for (Object[] c : cases) {
+      int before = audit.events().size();
+      Ssh.Result r = ssh.run(ssh.base("alice", aliceKey, (Path) c[0]), null, "help");
+      assertLoginRefused(r);
+      List<String> rules = refusalsSince(before);
+      assertTrue(rules.stream().anyMatch(x -> x.startsWith(c[1] + " ") && x.contains((String) c[2])),
+          c[1] + " " + c[2] + " not in " + rules);
+      AuditEvent refused = audit.events().subList(before, audit.events().size()).stream()
+          .filter(e -> c[1].equals(e.ruleId().orElse(null))).findFirst().orElseThrow();
+      assertEquals(AuditEventType.USE_DENIED, refused.type(), refused::toString);
+      assertTrue(refused.attributes().get("certificateKeyId").contains(":grant=" + g.id().value() + ":"),
+          refused::toString);
+    }
+    GatewayMetrics m1 = gateway.metrics();
+    assertEquals(2, refusedDelta(m0, m1, "gateway:critical-option"), m1::toString);
+    assertEquals(1, refusedDelta(m0, m1, "gateway:certificate"), m1::toString);
+    assertEquals(0, m1.connectionsAccepted() - m0.connectionsAccepted(), m1::toString);
+    // The same grant's plain certificate still logs in: nothing was changed by the refusals.
+    assertEquals(0, ssh.run(ssh.base("alice", aliceKey, certFile(g)), null, "help").exit);
+  }
+
+  /**
+   * A PTY request is accepted and ignored: {@code ssh -tt} without a command gets line mode (the
+   * prompt, the gateway's own commands, no shell), and with a command runs that command as without
+   * a PTY. No TTY reaches a pod (GatewayKubeTest checks the API server's exec request).
+   */
+  @Test
+  void aPtyRequestGetsLineModeAndNoShell() throws Exception {
+    Grant g = grant();
+    List<String> tty = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g)));
+    tty.add("-tt");
+    Ssh.Result line = ssh.run(tty, "help\nsh\nexit\n", null);
+    assertEquals(0, line.exit, line::toString);
+    assertTrue(line.out.contains("there is no shell") && line.out.contains("kubejit> "), line::toString);
+    assertTrue(line.out.contains("exec POD"), line::toString);
+    // "sh" is not a command of the language: a usage error, the line loop goes on to "exit"
+    assertTrue(line.err.contains("kubejit: ") && line.err.contains("usage:"), line::toString);
+    Ssh.Result one = ssh.run(tty, null, "help");
+    assertEquals(0, one.exit, one::toString);
+    assertTrue(one.out.contains("exec POD"), one::toString);
+    Ssh.Result shell = ssh.run(tty, null, "bash");
+    assertEquals(Runner.EXIT_USAGE, shell.exit, shell::toString);
+  }
+
+  /**
+   * The grant's Kubernetes client (made for its first command) is dropped when the grant ends and
+   * the sweep cuts its session; and a client whose certificate has ended is dropped by the next
+   * sweep even when no session is open.
+   */
+  @Test
+  void theGrantsKubernetesClientIsDroppedWhenTheGrantEnds() throws Exception {
+    Grant g = grant();
+    List<String> opts = new ArrayList<>(ssh.base("alice", aliceKey, certFile(g)));
+    opts.addAll(List.of("-T", "127.0.0.1"));
+    Process p = new ProcessBuilder(opts).start();
+    Ssh.Drain out = new Ssh.Drain(p.getInputStream());
+    Ssh.Drain err = new Ssh.Drain(p.getErrorStream());
+    try {
+      awaitText(out, "kubejit> ", p, err);
+      assertFalse(gateway.holdsClientFor(g.id()));
+      // Allowed by the policy; the client is made, and the API server (none listens) is not reached.
+      p.getOutputStream().write("exec web -- cat /var/log/app.log\n".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      p.getOutputStream().flush();
+      awaitText(err, "failed", p, out);
+      assertTrue(gateway.holdsClientFor(g.id()), () -> out.text() + err.text());
+      broker.revoke(g.requestId(), CAROL, "incident over");
+      assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the session stayed open after the revocation");
+      assertFalse(gateway.holdsClientFor(g.id()), "the revoked grant's client is still held");
+    } finally {
+      p.destroy();
+    }
+
+    // No session open when the grant's window ends: the client goes with its certificate.
+    Grant h = grant();
+    Ssh.Result r = ssh.run(ssh.base("alice", aliceKey, certFile(h)), null, "exec web -- cat /var/log/app.log");
+    assertEquals(Runner.EXIT_UNAVAILABLE, r.exit, r::toString);
+    assertTrue(gateway.holdsClientFor(h.id()));
+    Instant now = clock.instant();
+    try {
+      clock.set(h.expiresAt().plusSeconds(1));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (gateway.holdsClientFor(h.id())) {
+        assertTrue(System.nanoTime() < deadline, "the ended grant's client is still held");
+        Thread.sleep(50);
+      }
+    } finally {
+      clock.set(now);
+    }
+  }
+
+  static void awaitText(Ssh.Drain d, String needle, Process p, Ssh.Drain other) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!d.text().contains(needle)) {
+      assertTrue(System.nanoTime() < deadline && p.isAlive(), () -> "no " + needle + ": " + d.text() + other.text());
+      Thread.sleep(20);
+    }
   }
 }
