@@ -97,6 +97,12 @@ public final class JitBroker {
   /** When this broker first saw each membership of a grant the store did not know (memberships carry no creation time). */
   private final java.util.Map<GrantId, Instant> unknownMembershipSince = new ConcurrentHashMap<>();
   private final java.util.concurrent.locks.ReentrantLock orphanPass = new java.util.concurrent.locks.ReentrantLock();
+  /**
+   * Grants whose managed RBAC the store was seen to know: a store never forgets a grant, so they are
+   * not looked up again; pruned to what the provisioner lists, so the steady state of a sweep with
+   * many live grants costs the listing only, not a store lookup per grant.
+   */
+  private final Set<GrantId> knownToStore = ConcurrentHashMap.newKeySet();
 
   private JitBroker(Builder b) {
     this.clock = b.clock;
@@ -657,9 +663,17 @@ public final class JitBroker {
       log.warn("could not list managed RBAC; will retry: {}", e.toString());
       return;
     }
+    Set<GrantId> listed = new java.util.HashSet<>();
+    for (ManagedRbac m : managed) {
+      listed.add(m.grantId());
+    }
+    knownToStore.retainAll(listed);
     for (ManagedRbac m : managed) {
       if (now.isBefore(m.createdAt().plus(orphanGrace))) {
         continue; // its activation may still be running, here or on another replica
+      }
+      if (knownToStore.contains(m.grantId())) {
+        continue;
       }
       Optional<RequestRecord> owner = orphanOwner(m.grantId(), m.requestId());
       if (owner.isEmpty()) {
@@ -689,6 +703,7 @@ public final class JitBroker {
     }
     try {
       if (store.findByGrant(grantId).isPresent()) {
+        knownToStore.add(grantId);
         return Optional.empty();
       }
       return store.find(requestId.get());

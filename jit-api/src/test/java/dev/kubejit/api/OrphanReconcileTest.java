@@ -67,6 +67,7 @@ class OrphanReconcileTest {
   private static final class FlakyStore implements RequestStore {
     final RequestStore delegate;
     final AtomicBoolean lookupsFail = new AtomicBoolean();
+    final java.util.Map<GrantId, Integer> byGrantLookups = new java.util.concurrent.ConcurrentHashMap<>();
 
     FlakyStore(RequestStore delegate) {
       this.delegate = delegate;
@@ -87,6 +88,7 @@ class OrphanReconcileTest {
 
     @Override
     public Optional<RequestRecord> findByGrant(GrantId id) {
+      byGrantLookups.merge(id, 1, Integer::sum);
       if (lookupsFail.get()) {
         throw new IllegalStateException("database is locked");
       }
@@ -181,6 +183,24 @@ class OrphanReconcileTest {
     assertTrue(reconciled(active.id()).isEmpty());
     assertEquals(EndCause.REVOKED, rbac.removed().get(revoked.id()), "a revoked grant's RBAC went with its revocation");
     assertTrue(reconciled(revoked.id()).isEmpty());
+  }
+
+  @Test
+  void aGrantTheStoreKnowsIsLookedUpOnceNotOnEverySweep() {
+    // Without memberships, so that every lookup counted here is the orphan pass's.
+    JitBroker plain = JitBroker.builder().clock(clock).policy(Fixtures.policy()).store(store).auditSink(audit)
+        .rbacProvisioner(rbac).orphanGrace(GRACE).build();
+    Grant active = plain.activate(plain.submit(request(ALICE, Action.LOGS).duration(Duration.ofMinutes(30)).build())
+        .id(), ALICE).grant();
+    clock.advance(GRACE.plus(Duration.ofMinutes(1)));
+    store.byGrantLookups.clear();
+    plain.expireDue();
+    assertEquals(1, store.byGrantLookups.getOrDefault(active.id(), 0), "looked up once it is old enough to judge");
+    plain.expireDue();
+    plain.expireDue();
+    assertEquals(1, store.byGrantLookups.getOrDefault(active.id(), 0), "a grant the store knows stays known");
+    assertTrue(rbac.isProvisioned(active.id()));
+    assertTrue(reconciled(active.id()).isEmpty());
   }
 
   @Test

@@ -49,9 +49,11 @@ import org.slf4j.LoggerFactory;
  * <p>{@link #listManaged()} reads every managed RoleBinding and Role in all namespaces (and, with
  * {@link Builder#allowClusterScope()}, every managed ClusterRoleBinding and ClusterRole) by label,
  * and reports them per grant: the grant id label, the {@code kubejit.dev/request-id} annotation, the
- * oldest object's server-set creation time and the earliest {@code kubejit.dev/expires-at}. It
- * needs {@code list} on those kinds cluster-wide, which the broker's {@code kubejit-broker-cluster}
- * ClusterRole already holds for the expiry reaper.
+ * oldest object's server-set creation time and the earliest {@code kubejit.dev/expires-at}. The
+ * lists are served from the API server's watch cache ({@code resourceVersion=0}), not read through
+ * to etcd, because the broker's sweep asks every few seconds; what they miss or still show for a
+ * moment is within the broker's orphan grace. It needs {@code list} on those kinds cluster-wide,
+ * which the broker's {@code kubejit-broker-cluster} ClusterRole already holds for the expiry reaper.
  */
 public final class KubernetesRbacProvisioner implements RbacProvisioner {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesRbacProvisioner.class);
@@ -177,20 +179,20 @@ public final class KubernetesRbacProvisioner implements RbacProvisioner {
     Map<String, Collected> byGrant = new LinkedHashMap<>();
     try {
       for (V1RoleBinding b : ops.retrying("list", () -> ops.api().listRoleBindingForAllNamespaces()
-          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+          .labelSelector(Names.MANAGED_SELECTOR).resourceVersion("0").execute()).getItems()) {
         collect(byGrant, "RoleBinding", b.getMetadata(), b.getMetadata().getNamespace());
       }
       for (V1Role r : ops.retrying("list", () -> ops.api().listRoleForAllNamespaces()
-          .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+          .labelSelector(Names.MANAGED_SELECTOR).resourceVersion("0").execute()).getItems()) {
         collect(byGrant, "Role", r.getMetadata(), r.getMetadata().getNamespace());
       }
       if (allowClusterScope) {
         for (V1ClusterRoleBinding b : ops.retrying("list", () -> ops.api().listClusterRoleBinding()
-            .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+            .labelSelector(Names.MANAGED_SELECTOR).resourceVersion("0").execute()).getItems()) {
           collect(byGrant, "ClusterRoleBinding", b.getMetadata(), null);
         }
         for (V1ClusterRole r : ops.retrying("list", () -> ops.api().listClusterRole()
-            .labelSelector(Names.MANAGED_SELECTOR).execute()).getItems()) {
+            .labelSelector(Names.MANAGED_SELECTOR).resourceVersion("0").execute()).getItems()) {
           collect(byGrant, "ClusterRole", r.getMetadata(), null);
         }
       }
