@@ -53,9 +53,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * not end with a seal. On open, a log whose writer crashed gets a recovery checkpoint; a torn last
  * line (a write interrupted by the crash, never acknowledged) is refused unless {@link
  * Builder#truncateTornTail()} was chosen. With {@link Builder#anchor(Path)} a signed anchor naming
- * the latest checkpoint is kept in a second file, checked on open and by the verifier. Any I/O
- * failure makes this and every later write throw {@link AuditException} (fail closed). See {@code
- * docs/audit.md}.
+ * the latest checkpoint is kept in a second file, checked on open and by the verifier. A write
+ * that cannot be made durable throws {@link AuditException} and is not recorded: after an I/O error
+ * (a full disk) the log is cut back to its last acknowledged record and synced, so later writes try
+ * again and succeed once space returns; if that cut fails, or after any other failure, this and
+ * every later write throw (fail closed). See {@code docs/audit.md}.
  */
 public final class FileAuditSink implements AuditSink, AutoCloseable {
   static final long DEFAULT_MAX_FILE_SIZE = 64L << 20;
@@ -107,6 +109,8 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
   private String logId;
   /** The anchor to write once the checkpoint it names is durable. */
   private Anchor.Body pendingAnchor;
+  /** The highest segment created by this sink during the current commit (a roll-back deletes up to it). */
+  private int createdSegment;
   /** While set, lines stay in the current file even past maxFileSize (a reopen takes its seal's place). */
   private boolean holdSegment;
   private final ByteArrayOutputStream buf = new ByteArrayOutputStream(64 * 1024);
@@ -325,14 +329,28 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
+    int ackedSegment = segment;
+    long ackedSize = segmentSize;
+    createdSegment = segment;
+    boolean anchoring = false;
     try {
       if (failure == null) {
         checkpoint(RecordCodec.SEAL, null, null);
         flush();
+        anchoring = true;
         writePendingAnchor();
       }
     } catch (IOException | RuntimeException e) {
-      failure = new AuditException("cannot seal audit log " + segmentPath() + ": " + e, e);
+      String message = "cannot seal audit log " + segmentPath() + ": " + e;
+      if (e instanceof IOException && !anchoring) {
+        try { // no torn seal: the log ends at its last record, unsealed, and the next open recovers it
+          rollBack(ackedSegment, ackedSize);
+          message += "; the log ends unsealed at its last acknowledged record";
+        } catch (IOException | RuntimeException cut) {
+          e.addSuppressed(cut);
+        }
+      }
+      failure = new AuditException(message, e);
       throw failure;
     } finally {
       closeQuietly(channel);
@@ -455,6 +473,16 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
       }
       return;
     }
+    // Where the last acknowledged record ends: a group that cannot be made durable is cut back to it.
+    int ackedSegment = segment;
+    long ackedSize = segmentSize;
+    long ackedNextSeq = nextSeq;
+    String ackedPrevHash = prevHash;
+    int ackedSinceCheckpoint = sinceCheckpoint;
+    String ackedLogId = logId;
+    Anchor.Body ackedAnchor = pendingAnchor;
+    createdSegment = segment;
+    boolean anchoring = false;
     try {
       for (Pending p : batch) {
         List<byte[]> lines = new ArrayList<>(p.events.size());
@@ -491,17 +519,66 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
         }
       }
       flush();
+      anchoring = true;
       writePendingAnchor();
       lastSeq = nextSeq - 1;
     } catch (IOException | RuntimeException e) {
-      failure = new AuditException("cannot write audit log " + segmentPath() + ": " + e, e);
-      for (Pending p : batch) { // nothing of this group is acknowledged, whatever reached the disk
+      // Nothing of this group is acknowledged, whatever reached the disk. After an I/O error (a full
+      // disk: ENOSPC) the log is cut back to its last acknowledged byte, so it stays a valid chain
+      // and the next write tries again; if that cut fails, or the error came from elsewhere, or an
+      // anchor naming this group's checkpoint may already be on disk, the sink fails closed.
+      String message = "cannot write audit log " + segmentPath() + ": " + e;
+      if (e instanceof IOException && !anchoring) {
+        try {
+          rollBack(ackedSegment, ackedSize);
+          nextSeq = ackedNextSeq;
+          prevHash = ackedPrevHash;
+          sinceCheckpoint = ackedSinceCheckpoint;
+          logId = ackedLogId;
+          pendingAnchor = ackedAnchor;
+          message += "; nothing of this write was recorded: the log was cut back to its last acknowledged record (seq "
+              + (ackedNextSeq - 1) + ") and the next write tries again";
+        } catch (IOException | RuntimeException cut) {
+          e.addSuppressed(cut);
+          failure = new AuditException(message + "; cutting the log back to its last acknowledged record (seq "
+              + (ackedNextSeq - 1) + ") failed too (" + cut + "), so every later write is refused", e);
+        }
+      } else {
+        failure = new AuditException(message, e);
+      }
+      for (Pending p : batch) {
         if (p.error == null) {
-          p.error = failure.getMessage();
+          p.error = failure != null ? failure.getMessage() : message;
           p.cause = e;
         }
       }
     }
+  }
+
+  /**
+   * Cuts the log back to {@code size} bytes of segment {@code toSegment} and makes the cut durable:
+   * buffered lines are dropped, segments this group created are deleted, the file is truncated
+   * and synced. Non-interruptible like the appends ({@link RandomAccessFile} calls).
+   */
+  private void rollBack(int toSegment, long size) throws IOException {
+    buf.reset();
+    if (segment != toSegment || !channel.isOpen()) {
+      closeQuietly(channel);
+      boolean deleted = false;
+      for (int n = createdSegment; n > toSegment; n--) { // only files this group created, never another's
+        deleted |= Files.deleteIfExists(Segments.segment(base, n));
+      }
+      if (deleted) {
+        syncDirectory(base);
+      }
+      channel = openSegment(Segments.segment(base, toSegment));
+      segment = toSegment;
+      createdSegment = toSegment;
+    }
+    segmentFile.setLength(size);
+    segmentFile.getFD().sync();
+    segmentFile.seek(size);
+    segmentSize = size;
   }
 
   /**
@@ -574,6 +651,7 @@ public final class FileAuditSink implements AuditSink, AutoCloseable {
 
   private FileChannel createSegment(Path file) throws IOException {
     Files.createFile(file, OWNER_RW_ATTR); // fails if it exists
+    createdSegment = segment;
     Files.setPosixFilePermissions(file, OWNER_RW);
     FileChannel c = openSegment(file);
     syncDirectory(file);

@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -173,9 +174,10 @@ class FileAuditSinkTest {
   }
 
   @Test
-  void ioFailureFailsThisAndEveryLaterWriteButKeepsAcknowledgedRecords() throws Exception {
+  void aFailedWriteIsCutBackAndLaterWritesSucceedOnceTheCauseIsGone() throws Exception {
     Path base = dir.resolve("audit.jsonl");
-    Files.createDirectory(Segments.segment(base, 2)); // the roll target cannot be created
+    Path obstacle = Files.createDirectory(Segments.segment(base, 2)); // the roll target cannot be created
+    Files.writeString(obstacle.resolve("not-ours"), "x");
     FileAuditSink s = sink(base).maxFileSize(4096).checkpointEvery(1000).open();
     long acked = 0;
     AuditException failure = null;
@@ -186,13 +188,58 @@ class FileAuditSinkTest {
         failure = e;
       }
     }
-    assertTrue(failure != null && failure.getMessage().contains("cannot write audit log"), String.valueOf(failure));
-    AuditException later = assertThrows(AuditException.class, () -> s.write(List.of(Events.full(1))));
-    assertTrue(later.getMessage().contains("failed earlier"), later.getMessage());
+    assertTrue(failure != null && failure.getMessage().contains("cannot write audit log")
+        && failure.getMessage().contains("cut back to its last acknowledged record (seq " + acked + ")"),
+        String.valueOf(failure));
+    long size = Files.size(base);
+    // while the cause remains every write fails the same way and leaves the log as it was
+    for (int i = 0; i < 3; i++) {
+      int n = 1_000_000 + i; // longer than any record that fitted
+      AuditException again = assertThrows(AuditException.class, () -> s.write(List.of(Events.full(n))));
+      assertTrue(again.getMessage().contains("cut back"), again.getMessage());
+      assertEquals(size, Files.size(base));
+      assertTrue(Files.exists(obstacle.resolve("not-ours")), "a file the sink did not create is never deleted");
+    }
+    VerificationResult meanwhile = AuditVerifier.withPublicKey(KEY.getPublic()).verify(List.of(base));
+    assertEquals(VerificationResult.Status.OPEN, meanwhile.status(), meanwhile.message());
+    assertEquals(acked, meanwhile.lastSeq());
+    // the cause gone, the same sink continues the chain
+    Files.delete(obstacle.resolve("not-ours"));
+    Files.delete(obstacle);
+    long next = s.append(List.of(Events.full(500)));
+    assertEquals(acked + 1, next, "no sequence number was used by the failed writes");
     s.close();
+    VerificationResult r = AuditVerifier.withPublicKey(KEY.getPublic()).verify(Segments.existing(base).values().stream()
+        .collect(java.util.stream.Collectors.toList()));
+    assertEquals(VerificationResult.Status.SEALED, r.status(), r.message());
+    assertTrue(r.lastSeq() > next, r.lastSeq() + " vs " + next);
+  }
+
+  @Test
+  void aSealThatCannotBeWrittenLeavesTheLogUnsealedButNotTorn() throws Exception {
+    Path base = dir.resolve("audit.jsonl");
+    FileAuditSink s = sink(base).maxFileSize(4096).checkpointEvery(1000).open();
+    Files.createDirectory(Segments.segment(base, 2)); // the roll target cannot be created
+    // fill the first segment with small records until one no longer fits: the seal, longer than
+    // such a record, must roll, and cannot
+    long acked = 0;
+    while (true) {
+      try {
+        acked = s.append(List.of(Events.minimal(AuditEventType.REQUEST_CREATED, Instant.parse("2026-12-03T06:00:00Z"))));
+      } catch (AuditException full) {
+        break;
+      }
+    }
+    long size = Files.size(base);
+    AuditException sealFailed = assertThrows(AuditException.class, s::close);
+    assertTrue(sealFailed.getMessage().contains("ends unsealed"), sealFailed.getMessage());
+    assertEquals(size, Files.size(base), "no torn seal was left");
+    Files.delete(Segments.segment(base, 2));
     VerificationResult r = AuditVerifier.withPublicKey(KEY.getPublic()).verify(List.of(base));
     assertEquals(VerificationResult.Status.OPEN, r.status(), r.message());
-    assertTrue(r.lastSeq() >= acked && acked > 0, r.lastSeq() + " vs " + acked);
+    assertEquals(acked, r.lastSeq());
+    FileAuditSink reopened = sink(base).maxFileSize(4096).open(); // no truncateTornTail needed
+    reopened.close();
   }
 
   @Test
