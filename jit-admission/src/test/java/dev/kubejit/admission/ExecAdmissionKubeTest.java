@@ -3,6 +3,7 @@ package dev.kubejit.admission;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -101,7 +102,14 @@ class ExecAdmissionKubeTest {
   }
 
   private static Grant execGrant(Lab from, Scope scope) throws IOException, InterruptedException {
-    Grant g = from.grant("oncall-debug", Action.EXEC, scope);
+    return withRbac(from.grant("oncall-debug", Action.EXEC, scope));
+  }
+
+  /**
+   * Gives {@code g}'s group RBAC for pods, exec, attach and port-forward in {@value #NS}, so that
+   * what the API server lets through to admission is decided by the webhook alone.
+   */
+  private static Grant withRbac(Grant g) throws IOException, InterruptedException {
     String name = "grant-" + g.id().value();
     String rbac = String.join("\n",
         "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
@@ -302,8 +310,87 @@ class ExecAdmissionKubeTest {
     }
   }
 
+  /**
+   * Attach and port-forward through the real API server to the pod on the real node, with RBAC
+   * that allows both: the webhook decides by the grant's role and action. Attach is a session on
+   * the main process, so a command-filtered role refuses it and a role without command rules
+   * (break-glass) attaches; port-forward needs a grant for that action, and then forwards to the
+   * pod's HTTP server.
+   */
   @Test
   @Order(7)
+  void attachAndPortForwardFollowTheGrantsRoleAndAction() throws Exception {
+    Grant exec = execGrant(Scope.namespace("prod", NS));
+    Path alice = cp.kubeconfigFor("alice", exec.subjectGroup());
+    Kubectl.Result attach = Kubectl.run(alice, null, "-n", NS, "attach", "web");
+    assertRefused(attach, "oncall-debug/commands");
+
+    IllegalStateException notForwarded = assertThrows(IllegalStateException.class,
+        () -> Kubectl.portForward(alice, dir, NS, "pod/web", 8080).close());
+    assertTrue(notForwarded.getMessage().contains("denied the request")
+        && notForwarded.getMessage().contains("refused by rule oncall-debug/actions"), notForwarded::getMessage);
+
+    Grant fwd = withRbac(lab.grant("oncall-debug", Action.PORT_FORWARD, Scope.namespace("prod", NS).withPod("web")));
+    Path forwarder = cp.kubeconfigFor("alice", fwd.subjectGroup());
+    try (Kubectl.PortForward pf = Kubectl.portForward(forwarder, dir, NS, "pod/web", 8080)) {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder()
+          .proxy(java.net.http.HttpClient.Builder.NO_PROXY).build();
+      java.net.http.HttpResponse<String> page = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + pf.localPort() + "/")).timeout(Duration.ofSeconds(20)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, page.statusCode());
+      assertEquals("kubejit test pod " + NS + "/web\n", page.body());
+    }
+    IllegalStateException otherPod = assertThrows(IllegalStateException.class,
+        () -> Kubectl.portForward(forwarder, dir, NS, "pod/web-2", 8080).close());
+    assertTrue(otherPod.getMessage().contains("refused by rule broker:pod-scope"), otherPod::getMessage);
+    assertTrue(lab.audit.events(dev.kubejit.api.AuditEventType.USE_ALLOWED).stream()
+        .anyMatch(e -> fwd.id().equals(e.grantId().orElse(null)) && e.attributes().get("admissionUid") != null),
+        "the allowed port-forward is in KubeJIT's audit log with the admission uid");
+
+    Grant glass = withRbac(lab.grant(Lab.CAROL, "break-glass", Action.EXEC, Scope.namespace("prod", NS)));
+    Path carol = cp.kubeconfigFor("carol", glass.subjectGroup());
+    Path out = Files.createTempFile(dir, "attach", ".out");
+    ProcessBuilder pb = new ProcessBuilder("kubectl", "--kubeconfig=" + carol, "-n", NS, "attach", "web")
+        .redirectErrorStream(true).redirectOutput(out.toFile());
+    for (String v : List.of("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "KUBECONFIG")) {
+      pb.environment().remove(v);
+    }
+    Process attached = pb.start();
+    try {
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (lab.audit.events(dev.kubejit.api.AuditEventType.USE_ALLOWED).stream()
+          .noneMatch(e -> glass.id().equals(e.grantId().orElse(null)))) {
+        assertTrue(attached.isAlive() && System.nanoTime() < deadline, () -> "attach was not admitted: " + read(out));
+        Thread.sleep(100);
+      }
+      // the main process (busybox httpd -v) logs each request's status: requests for a missing page
+      // made now reach the attached kubectl (which streams only what comes after it attached)
+      // through the API server and the kubelet as "response:404" lines
+      while (!read(out).contains("response:404")) {
+        assertTrue(attached.isAlive() && System.nanoTime() < deadline, () -> "kubectl attach ended: " + read(out));
+        admin("-n", NS, "exec", "web", "--", "sh", "-c", "wget -q -O /dev/null http://127.0.0.1:8080/attach-probe || true");
+        Thread.sleep(500);
+      }
+      assertFalse(read(out).contains("denied the request"), () -> read(out));
+    } finally {
+      attached.destroy();
+      if (!attached.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        attached.destroyForcibly();
+      }
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+
+  @Test
+  @Order(8)
   void aUserWithoutAGrantIsUntouched() throws Exception {
     admin("-n", NS, "create", "role", "bob-exec", "--verb=get,create", "--resource=pods,pods/exec");
     admin("-n", NS, "create", "rolebinding", "bob-exec", "--role=bob-exec", "--user=bob");
@@ -314,7 +401,7 @@ class ExecAdmissionKubeTest {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void withTheWebhookDownExecFailsClosedButOtherRequestsWork() throws Exception {
     Grant g = execGrant(Scope.namespace("prod", NS));
     Path alice = cp.kubeconfigFor("alice", g.subjectGroup());
