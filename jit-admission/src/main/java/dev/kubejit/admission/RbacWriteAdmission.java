@@ -12,7 +12,11 @@ import dev.kubejit.api.Identity;
 import dev.kubejit.api.SafeText;
 import dev.kubejit.api.spi.AuditSink;
 import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +35,10 @@ import org.slf4j.LoggerFactory;
  *       the linter's ceiling ({@code jit-no-expiry}, {@code jit-expiry-too-long}, {@code
  *       jit-created-in-future}) and bind only a non-system group ({@code jit-subject}). The
  *       broker's own bindings meet them; a hand-made one that imitates KubeJIT's labels does not.
+ *       With {@linkplain Builder#roleCeilings per-role ceilings}, such a binding must also name its
+ *       policy role in {@code kubejit.dev/role} ({@code jit-unknown-role}) and live no longer than
+ *       that role's {@code maxDuration} plus {@link #CEILING_SKEW} ({@code
+ *       jit-role-expiry-too-long}).
  *   <li>The <b>escalation checks</b> (every other error the linter reports: {@code
  *       privileged-roleref}, {@code escalation-verb}, {@code secrets-read}, {@code nodes-proxy},
  *       {@code wildcard}, ...) apply when enabled and the author is neither a listed user nor in a
@@ -56,6 +64,15 @@ public final class RbacWriteAdmission {
   private static final Set<String> IGNORED = Set.of("unknown-roleref");
   private static final Set<String> RESOURCES = Set.of("roles", "clusterroles", "rolebindings", "clusterrolebindings");
   private static final int MAX_MESSAGE = 1024;
+  private static final String ROLE_ANNOTATION = "kubejit.dev/role";
+  private static final String EXPIRES_AT = "kubejit.dev/expires-at";
+
+  /**
+   * How much longer than its role's ceiling a KubeJIT binding may live: the broker computes the
+   * expiry on its own clock and the API server stamps the creation time on its clock (to the
+   * second), so the two may disagree by this much without the binding being refused.
+   */
+  public static final Duration CEILING_SKEW = Duration.ofMinutes(2);
 
   private final RbacLint lint;
   private final boolean escalationChecks;
@@ -64,9 +81,11 @@ public final class RbacWriteAdmission {
   private final AuditSink audit;
   private final Clock clock;
   private final RoleLookup roles;
+  private final Map<String, Duration> ceilings;
 
   private RbacWriteAdmission(Builder b) {
     this.roles = b.roles;
+    this.ceilings = b.ceilings;
     this.lint = b.lint;
     this.escalationChecks = b.escalationChecks;
     this.allowedUsers = Set.copyOf(b.allowedUsers);
@@ -107,6 +126,9 @@ public final class RbacWriteAdmission {
         boolean jit = isKubeJit(r.object);
         if (jit && "CREATE".equals(r.operation)) {
           expired(r.object).ifPresent(refusing::add);
+        }
+        if (jit && ceilings != null) {
+          roleCeiling(r.object).ifPresent(refusing::add);
         }
         if (roles != null) {
           RbacLint.Finding missing = null;
@@ -188,6 +210,48 @@ public final class RbacWriteAdmission {
     return java.util.Optional.empty();
   }
 
+  /**
+   * A KubeJIT binding that names no role of the policy, or lives longer than its role's ceiling:
+   * from its creation time (set by the API server; the webhook's now when absent) to its expiry.
+   * A missing or malformed expiry is left to the linter ({@code jit-no-expiry}).
+   */
+  private java.util.Optional<RbacLint.Finding> roleCeiling(JsonNode object) {
+    JsonNode meta = object.path("metadata");
+    String role = meta.path("annotations").path(ROLE_ANNOTATION).asText(null);
+    if (role == null) {
+      return java.util.Optional.of(RbacLint.Finding.of("jit-unknown-role", true, "this KubeJIT binding has no "
+          + ROLE_ANNOTATION + " annotation naming the policy role whose ceiling bounds it"));
+    }
+    Duration ceiling = ceilings.get(role);
+    if (ceiling == null) {
+      return java.util.Optional.of(RbacLint.Finding.of("jit-unknown-role", true, ROLE_ANNOTATION + " "
+          + SafeText.quote(role) + " is not a role of the policy"));
+    }
+    Instant expiry;
+    try {
+      expiry = Instant.parse(meta.path("annotations").path(EXPIRES_AT).asText(""));
+    } catch (DateTimeParseException e) {
+      return java.util.Optional.empty(); // jit-no-expiry, from the linter
+    }
+    Instant from = clock.instant();
+    String created = meta.path("creationTimestamp").asText(null);
+    if (created != null) {
+      try {
+        from = Instant.parse(created);
+      } catch (DateTimeParseException e) {
+        // an unreadable creation time is measured from now, like an absent one
+      }
+    }
+    Duration lifetime = Duration.between(from, expiry);
+    if (lifetime.compareTo(ceiling.plus(CEILING_SKEW)) <= 0) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(RbacLint.Finding.of("jit-role-expiry-too-long", true, "role " + SafeText.quote(role)
+        + " allows at most " + SafeText.quote(ceiling.toString()) + " but this binding lives "
+        + SafeText.quote(lifetime.toString()) + " (from " + SafeText.quote(from.toString()) + " to "
+        + SafeText.quote(expiry.toString()) + ")"));
+  }
+
   private static JsonNode parse(String json) {
     try {
       return JSON.readTree(json);
@@ -249,7 +313,7 @@ public final class RbacWriteAdmission {
   @Override
   public String toString() {
     return "RbacWriteAdmission{escalationChecks=" + escalationChecks + ", allowedUsers=" + allowedUsers
-        + ", allowedGroups=" + allowedGroups + "}";
+        + ", allowedGroups=" + allowedGroups + (ceilings == null ? "" : ", roleCeilings=" + ceilings) + "}";
   }
 
   /** Builds an {@link RbacWriteAdmission}. */
@@ -261,8 +325,36 @@ public final class RbacWriteAdmission {
     private AuditSink audit;
     private Clock clock = Clock.systemUTC();
     private RoleLookup roles;
+    private Map<String, Duration> ceilings;
 
     private Builder() {}
+
+    /**
+     * Per-role TTL ceilings, policy role name to its {@code maxDuration} (default: none; only the
+     * linter's global ceiling applies). With them, every KubeJIT-labelled binding, whoever writes
+     * it, must name one of these roles in {@code kubejit.dev/role} and expire no later than that
+     * role's ceiling plus {@link #CEILING_SKEW} after its creation.
+     *
+     * @throws IllegalArgumentException if the map is empty or a ceiling is not positive
+     * @throws NullPointerException if the map, a name or a ceiling is null
+     */
+    public Builder roleCeilings(Map<String, Duration> ceilings) {
+      requireNonNull(ceilings, "ceilings");
+      if (ceilings.isEmpty()) {
+        throw new IllegalArgumentException("roleCeilings is empty: every KubeJIT binding would be refused");
+      }
+      Map<String, Duration> copy = new LinkedHashMap<>();
+      ceilings.forEach((role, max) -> {
+        requireNonNull(role, "role");
+        requireNonNull(max, "ceiling of role " + SafeText.quote(role));
+        if (max.isNegative() || max.isZero()) {
+          throw new IllegalArgumentException("the ceiling of role " + SafeText.quote(role) + " must be positive: " + max);
+        }
+        copy.put(role, max);
+      });
+      this.ceilings = Collections.unmodifiableMap(copy);
+      return this;
+    }
 
     /**
      * Reads the role a binding refers to, so that both are linted together (default: none; the

@@ -227,4 +227,123 @@ class RbacWriteAdmissionTest {
         }).build();
     assertRefused(call(w, review("CREATE", EXEC_CRB, "mallory")), "lint-error");
   }
+
+  // Per-role ceilings: oncall-debug 1h, break-glass 15m; the linter's global ceiling is 8h.
+  static final java.util.Map<String, Duration> CEILINGS = java.util.Map.of("oncall-debug", Duration.ofHours(1),
+      "break-glass", Duration.ofMinutes(15));
+
+  RbacWriteAdmission withCeilings(boolean escalation) {
+    return RbacWriteAdmission.builder().lint(linter(clock)).escalationChecks(escalation)
+        .allowUsers("system:serviceaccount:kubejit:broker").allowGroups("gitops-controllers")
+        .auditSink(audit).clock(clock).roleCeilings(CEILINGS).build();
+  }
+
+  /** A KubeJIT binding naming {@code role} (none when null), created at {@code created} (absent when null). */
+  static String roleBinding(String role, String expiresAt, String created) {
+    String ann = "kubejit.dev/expires-at: \"" + expiresAt + "\"" + (role == null ? "" : ", kubejit.dev/role: " + role);
+    return jitBinding(expiresAt, "Group", "jit:grant:abc")
+        .replace("annotations: {kubejit.dev/expires-at: \"" + expiresAt + "\"}", "annotations: {" + ann + "}")
+        .replace("  namespace: payments", "  namespace: payments"
+            + (created == null ? "" : "\n  creationTimestamp: \"" + created + "\""));
+  }
+
+  static String message(JsonNode answer) {
+    return answer.get("response").get("status").get("message").asText();
+  }
+
+  @Test
+  void aKubejitBindingWithinItsRolesCeilingIsAllowed() throws Exception {
+    RbacWriteAdmission w = withCeilings(true);
+    assertAllowed(call(w, review("CREATE", roleBinding("oncall-debug", "2026-12-02T05:00:00Z", null),
+        "system:serviceaccount:kubejit:broker")));
+    assertAllowed(call(w, review("CREATE", roleBinding("oncall-debug", "2026-12-02T05:00:00Z",
+        "2026-12-02T04:00:00Z"), "system:serviceaccount:kubejit:broker")));
+    assertAllowed(call(w, review("CREATE", roleBinding("break-glass", "2026-12-02T04:15:00Z", null), "argocd",
+        "gitops-controllers")));
+    // the skew allowance, to the second
+    assertAllowed(call(w, review("CREATE", roleBinding("break-glass", "2026-12-02T04:17:00Z", null), "broker")));
+    assertRefused(call(w, review("CREATE", roleBinding("break-glass", "2026-12-02T04:17:01Z", null), "broker")),
+        "jit-role-expiry-too-long");
+    assertEquals(Duration.ofMinutes(2), RbacWriteAdmission.CEILING_SKEW);
+  }
+
+  @Test
+  void aKubejitBindingBeyondItsRolesCeilingIsRefusedWithTheRoleTheCeilingAndTheLifetime() throws Exception {
+    RbacWriteAdmission w = withCeilings(false);
+    // 90 minutes: within the global 8h, beyond oncall-debug's hour
+    JsonNode refused = call(w, review("CREATE", roleBinding("oncall-debug", "2026-12-02T05:30:00Z", null), "mallory"));
+    assertRefused(refused, "jit-role-expiry-too-long");
+    String m = message(refused);
+    assertTrue(m.contains("\"oncall-debug\"") && m.contains("\"PT1H\"") && m.contains("\"PT1H30M\""), m);
+    assertEquals("jit-role-expiry-too-long", audit.events(AuditEventType.USE_DENIED).get(0).ruleId().orElseThrow());
+    // measured from the creation time: an update of an old binding cannot stretch it
+    assertRefused(call(w, review("UPDATE", roleBinding("oncall-debug", "2026-12-02T04:30:00Z",
+        "2026-12-02T03:00:00Z"), "mallory")), "jit-role-expiry-too-long");
+    assertAllowed(call(w, review("UPDATE", roleBinding("oncall-debug", "2026-12-02T04:30:00Z",
+        "2026-12-02T03:30:00Z"), "mallory")));
+    // the same binding passes without per-role ceilings: only the global one applies then
+    assertAllowed(call(webhook(false), review("CREATE", roleBinding("oncall-debug", "2026-12-02T05:30:00Z", null),
+        "mallory")));
+  }
+
+  @Test
+  void aKubejitBindingWithoutARoleOrWithAnUnknownRoleIsRefused() throws Exception {
+    RbacWriteAdmission w = withCeilings(false);
+    JsonNode missing = call(w, review("CREATE", roleBinding(null, "2026-12-02T04:10:00Z", null), "mallory"));
+    assertRefused(missing, "jit-unknown-role");
+    assertTrue(message(missing).contains("kubejit.dev/role"), message(missing));
+    JsonNode unknown = call(w, review("CREATE", roleBinding("cluster-admin", "2026-12-02T04:10:00Z", null),
+        "mallory"));
+    assertRefused(unknown, "jit-unknown-role");
+    assertTrue(message(unknown).contains("\"cluster-admin\""), message(unknown));
+    // without per-role ceilings the annotation is not required
+    assertAllowed(call(webhook(false), review("CREATE", roleBinding(null, "2026-12-02T04:10:00Z", null),
+        "mallory")));
+  }
+
+  @Test
+  void perRoleCeilingsBindAllowListedAuthorsToo() throws Exception {
+    RbacWriteAdmission w = withCeilings(true);
+    assertRefused(call(w, review("CREATE", roleBinding("break-glass", "2026-12-02T05:00:00Z", null),
+        "system:serviceaccount:kubejit:broker")), "jit-role-expiry-too-long");
+    assertRefused(call(w, review("CREATE", roleBinding("nobody", "2026-12-02T04:05:00Z", null), "argocd",
+        "gitops-controllers")), "jit-unknown-role");
+    assertRefused(call(w, review("UPDATE", roleBinding(null, "2026-12-02T04:05:00Z", null),
+        "system:serviceaccount:kubejit:broker")), "jit-unknown-role");
+  }
+
+  @Test
+  void perRoleCeilingsLeaveOtherBindingsAlone() throws Exception {
+    RbacWriteAdmission w = withCeilings(false);
+    // not KubeJIT-labelled: no role annotation needed, no lifetime bound
+    assertAllowed(call(w, review("CREATE", EXEC_CRB, "mallory")));
+    assertAllowed(call(w, review("CREATE", CLUSTER_ADMIN_CRB, "mallory")));
+    assertAllowed(call(w, review("CREATE", SECRETS_ROLE, "mallory")));
+    // a role (not a binding) carrying KubeJIT's label is not bound by the ceilings
+    String ownRole = String.join("\n", "apiVersion: rbac.authorization.k8s.io/v1", "kind: Role",
+        "metadata: {name: kubejit-abc, namespace: payments, labels: {app.kubernetes.io/managed-by: kubejit}}",
+        "rules: [{apiGroups: [\"\"], resources: [pods/log], verbs: [get]}]");
+    assertAllowed(call(w, review("CREATE", ownRole, "mallory")));
+  }
+
+  @Test
+  void aMalformedExpiryIsRefusedAsBeforeByTheLinter() throws Exception {
+    String malformed = roleBinding("oncall-debug", "tomorrow", null);
+    JsonNode with = call(withCeilings(true), review("CREATE", malformed, "system:serviceaccount:kubejit:broker"));
+    JsonNode without = call(webhook(true), review("CREATE", malformed, "system:serviceaccount:kubejit:broker"));
+    assertRefused(with, "jit-no-expiry");
+    assertFalse(message(with).contains("jit-role-expiry-too-long"), message(with));
+    assertEquals(without.get("response").get("auditAnnotations").get("rule"),
+        with.get("response").get("auditAnnotations").get("rule"));
+  }
+
+  @Test
+  void roleCeilingsRefusesMisuse() {
+    var b = RbacWriteAdmission.builder();
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> b.roleCeilings(java.util.Map.of()));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> b.roleCeilings(java.util.Map.of("r", Duration.ZERO)));
+    org.junit.jupiter.api.Assertions.assertThrows(NullPointerException.class, () -> b.roleCeilings(null));
+  }
 }

@@ -1,6 +1,9 @@
 package dev.kubejit.policy;
 
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,6 +42,16 @@ public final class Policy {
     List<String> names = new ArrayList<>();
     document.roles().forEach(r -> names.add(r.name()));
     return List.copyOf(names);
+  }
+
+  /**
+   * Each role's {@code maxDuration}, the longest grant it can yield, by role name in file order;
+   * unmodifiable. The RBAC write webhook uses these as per-role TTL ceilings for KubeJIT's bindings.
+   */
+  public Map<String, Duration> maxDurations() {
+    Map<String, Duration> out = new LinkedHashMap<>();
+    document.roles().forEach(r -> out.put(r.name(), r.maxDuration()));
+    return Collections.unmodifiableMap(out);
   }
 
   /** SHA-256 (lower-case hex) of {@link #canonicalJson()}. */

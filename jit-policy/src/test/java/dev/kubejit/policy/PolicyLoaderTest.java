@@ -44,6 +44,18 @@ class PolicyLoaderTest {
   }
 
   @Test
+  void maxDurationsGivesEachRolesCeilingInFileOrderAndCannotBeChanged() {
+    Policy p = Fixtures.example(PolicyFormat.YAML);
+    java.util.Map<String, java.time.Duration> ceilings = p.maxDurations();
+    assertEquals(List.of("oncall-debug", "break-glass"), List.copyOf(ceilings.keySet()));
+    assertEquals(java.time.Duration.ofHours(1), ceilings.get("oncall-debug"));
+    assertEquals(java.time.Duration.ofMinutes(15), ceilings.get("break-glass"));
+    assertThrows(UnsupportedOperationException.class, () -> ceilings.put("x", java.time.Duration.ZERO));
+    assertEquals(java.time.Duration.ofHours(2),
+        Fixtures.parse(replaceOnce(JSON, "\"PT1H\"", "\"PT2H\""), PolicyFormat.JSON).maxDurations().get("oncall-debug"));
+  }
+
+  @Test
   void digestChangesWithContentButNotWithFormattingOrEquivalentDurations() {
     String digest = Fixtures.parse(JSON, PolicyFormat.JSON).digest();
     assertEquals(digest, Fixtures.parse(JSON.replace("\n", "\n  "), PolicyFormat.JSON).digest());

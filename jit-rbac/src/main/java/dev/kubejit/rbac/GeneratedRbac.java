@@ -41,9 +41,10 @@ public final class GeneratedRbac {
   private final String requester;
   private final String justification;
   private final String pod;
+  private final String role;
 
   GeneratedRbac(RbacTemplate template, String namespace, String name, String group, GrantId grantId,
-      Instant expiresAt, String requestId, String requester, String justification, String pod) {
+      Instant expiresAt, String requestId, String requester, String justification, String pod, String role) {
     this.template = template;
     this.namespace = namespace;
     this.name = name;
@@ -54,6 +55,12 @@ public final class GeneratedRbac {
     this.requester = requester;
     this.justification = justification;
     this.pod = pod;
+    this.role = role;
+  }
+
+  /** The policy role recorded in the {@code kubejit.dev/role} annotation, if known. */
+  Optional<String> policyRole() {
+    return Optional.ofNullable(role);
   }
 
   /** The pod the grant is pinned to, if any: rules on pods then name only that pod. */
@@ -200,6 +207,9 @@ public final class GeneratedRbac {
     ann.put(Names.EXPIRES_AT, DateTimeFormatter.ISO_INSTANT.format(expiresAt));
     if (requestId != null) {
       ann.put(Names.REQUEST_ID, requestId);
+    }
+    if (role != null) {
+      ann.put(Names.ROLE, role);
     }
     if (requester != null) {
       ann.put(Names.REQUESTER, requester);

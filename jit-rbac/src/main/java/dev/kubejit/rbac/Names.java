@@ -24,6 +24,8 @@ final class Names {
   static final String REQUEST_ID = "kubejit.dev/request-id";
   static final String REQUESTER = "kubejit.dev/requester";
   static final String JUSTIFICATION = "kubejit.dev/justification";
+  /** The policy role the grant was made under; the RBAC write webhook looks up its TTL ceiling. */
+  static final String ROLE = "kubejit.dev/role";
   static final String MANAGED_SELECTOR = MANAGED_BY + "=" + MANAGED_BY_VALUE;
   static final String RBAC_GROUP = "rbac.authorization.k8s.io";
   static final String RBAC_API_VERSION = RBAC_GROUP + "/v1";

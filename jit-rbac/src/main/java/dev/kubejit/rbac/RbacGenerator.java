@@ -45,6 +45,7 @@ public final class RbacGenerator {
     private String requester;
     private String justification;
     private String pod;
+    private String role;
     private boolean clusterScope;
     private Clock clock = Clock.systemUTC();
 
@@ -54,7 +55,7 @@ public final class RbacGenerator {
 
     /**
      * Takes namespace, pod pin, grant id, group ({@link Grant#subjectGroup()}), expiry, request id,
-     * requester and (unless set explicitly) justification from the grant.
+     * requester, policy role and (unless set explicitly) justification from the grant.
      */
     public Builder grant(Grant grant) {
       if (this.grant != null) {
@@ -103,6 +104,19 @@ public final class RbacGenerator {
       return this;
     }
 
+    /**
+     * Sets the {@code kubejit.dev/role} annotation, the policy role whose TTL ceiling the RBAC write
+     * webhook applies (when no grant is given).
+     */
+    public Builder role(String role) {
+      if (role == null || role.isEmpty() || !role.equals(Names.sanitize(role))) {
+        throw new RbacException("policy role must be non-empty printable text without line breaks: "
+            + Names.quote(role));
+      }
+      this.role = role;
+      return this;
+    }
+
     /** Sets the justification annotation; control characters are removed and the text is capped. */
     public Builder justification(String justification) {
       this.justification = Names.sanitize(requireNonNull(justification, "justification"));
@@ -141,9 +155,16 @@ public final class RbacGenerator {
       String req = requestId;
       String who = requester;
       String grp = group;
+      String policyRole = role;
       if (grant != null) {
-        if (ns != null || id != null || exp != null || req != null || who != null) {
-          throw new RbacException("grant() already supplies namespace, grant id, expiry, request id and requester");
+        if (ns != null || id != null || exp != null || req != null || who != null || policyRole != null) {
+          throw new RbacException("grant() already supplies namespace, grant id, expiry, request id, requester and"
+              + " role");
+        }
+        policyRole = grant.role();
+        if (policyRole.isEmpty() || !policyRole.equals(Names.sanitize(policyRole))) {
+          throw new RbacException("grant " + grant.id() + " has a policy role that is not printable text: "
+              + Names.quote(policyRole));
         }
         id = grant.id();
         exp = grant.expiresAt();
@@ -206,7 +227,7 @@ public final class RbacGenerator {
             + " clusterScope()");
       }
       String name = Names.objectName(template.name(), id.value());
-      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, why, pinned);
+      return new GeneratedRbac(template, ns, name, grp, id, exp, req, who, why, pinned, policyRole);
     }
   }
 }

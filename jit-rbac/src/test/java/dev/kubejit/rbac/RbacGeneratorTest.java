@@ -68,6 +68,10 @@ class RbacGeneratorTest {
     assertEquals(g.requestId().value(), rb.getMetadata().getAnnotations().get("kubejit.dev/request-id"));
     assertEquals("alice@example.com", rb.getMetadata().getAnnotations().get("kubejit.dev/requester"));
     assertEquals("INC-42 fix", rb.getMetadata().getAnnotations().get("kubejit.dev/justification"));
+    assertEquals("oncall", rb.getMetadata().getAnnotations().get("kubejit.dev/role"));
+    assertEquals(List.of("kubejit.dev/expires-at", "kubejit.dev/request-id", "kubejit.dev/role", "kubejit.dev/requester",
+        "kubejit.dev/justification"), List.copyOf(rb.getMetadata().getAnnotations().keySet()));
+    assertEquals(rb.getMetadata().getAnnotations(), role.getMetadata().getAnnotations());
     assertTrue(rb.getMetadata().getOwnerReferences() == null || rb.getMetadata().getOwnerReferences().isEmpty());
     assertEquals(JIT_DEBUG_RULES, role.getRules());
     assertEquals(List.of(), LINTER.lint(gen));
@@ -87,6 +91,29 @@ class RbacGeneratorTest {
             rule(List.of(""), List.of("configmaps"), List.of("get", "update"), "app-config")),
         RbacTemplate.builder("custom").rule(List.of("batch"), List.of("jobs"), List.of("get"))
             .rule(List.of(""), List.of("configmaps"), List.of("get", "update"), List.of("app-config")).build().rules());
+  }
+
+  @Test
+  void bothObjectsNameThePolicyRoleTheGrantWasMadeUnder() {
+    Grant g = Fixtures.grant("payments", "jit-debug", Fixtures.NOW, Duration.ofMinutes(30)).toBuilder()
+        .role("payments-oncall").build();
+    GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).generate();
+    assertEquals("payments-oncall", ((V1Role) gen.role()).getMetadata().getAnnotations().get("kubejit.dev/role"));
+    assertEquals("payments-oncall", ((V1RoleBinding) gen.binding()).getMetadata().getAnnotations()
+        .get("kubejit.dev/role"));
+    assertTrue(gen.toYaml().contains("kubejit.dev/role: payments-oncall"), gen.toYaml());
+    // without a grant, the role is given explicitly, or the annotation is absent
+    RbacGenerator.Builder manual = RbacGenerator.builder(RbacTemplate.jitDebug()).namespace("payments")
+        .grantId(g.id()).group("jit:oncall:payments").expiresAt(Fixtures.NOW.plus(Duration.ofMinutes(5)))
+        .clock(java.time.Clock.fixed(Fixtures.NOW, java.time.ZoneOffset.UTC));
+    assertFalse(((V1RoleBinding) manual.generate().binding()).getMetadata().getAnnotations()
+        .containsKey("kubejit.dev/role"));
+    assertEquals("db-admin", ((V1RoleBinding) manual.role("db-admin").generate().binding()).getMetadata()
+        .getAnnotations().get("kubejit.dev/role"));
+    assertThrows(RbacException.class, () -> RbacGenerator.builder(RbacTemplate.jitDebug()).role("two\nlines"));
+    assertThrows(RbacException.class, () -> RbacGenerator.builder(RbacTemplate.jitDebug()).role(""));
+    assertThrows(RbacException.class, () -> RbacGenerator.builder(RbacTemplate.jitDebug()).grant(g).role("other")
+        .generate());
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.kubejit.api.spi.AccessPolicy;
 import dev.kubejit.api.spi.AuditSink;
 import dev.kubejit.api.spi.Notifier;
 import dev.kubejit.api.spi.RequestStore;
+import dev.kubejit.policy.PolicyEngine;
 import dev.kubejit.rbac.RbacLinter;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
@@ -29,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * the broker's notifications (so a revocation here takes effect at once), and the webhooks of
  * jit-admission mounted on the server's TLS listener at {@code /admission/exec}, {@code
  * /admission/rbac} and {@code /authorize}. The RBAC guardrails use jit-rbac's linter and read the
- * role a binding refers to from the guarded cluster with the broker's credentials.
+ * role a binding refers to from the guarded cluster with the broker's credentials, and bound each
+ * KubeJIT binding by its policy role's {@code maxDuration} when the policy is jit-policy's (a
+ * policy that cannot say its roles' ceilings leaves only {@code maxBindingDuration}, with a
+ * warning at start).
  */
 final class AdmissionWiring {
   private static final Logger log = LoggerFactory.getLogger(AdmissionWiring.class);
@@ -78,9 +82,19 @@ final class AdmissionWiring {
       RbacLinter linter = RbacLinter.builder().maxJitDuration(r.maxBindingDuration()).clock(clock).build();
       RbacLint lint = json -> linter.lintYaml(json).stream()
           .map(f -> RbacLint.Finding.of(f.id(), f.isError(), f.message())).collect(Collectors.toList());
-      b.rbac(RbacWriteAdmission.builder().lint(lint).escalationChecks(r.escalationChecks())
+      RbacWriteAdmission.Builder rbac = RbacWriteAdmission.builder().lint(lint).escalationChecks(r.escalationChecks())
           .allowUsers(r.allowUsers().toArray(new String[0])).allowGroups(r.allowGroups().toArray(new String[0]))
-          .roleLookup(roleLookup(clusters.get(config.cluster()))).auditSink(audit).clock(clock).build());
+          .roleLookup(roleLookup(clusters.get(config.cluster()))).auditSink(audit).clock(clock);
+      if (policy instanceof PolicyEngine) {
+        Map<String, java.time.Duration> ceilings = ((PolicyEngine) policy).policy().maxDurations();
+        rbac.roleCeilings(ceilings);
+        log.info("RBAC guardrails bound KubeJIT bindings by their role's maxDuration: {}", ceilings);
+      } else {
+        log.warn("the access policy ({}) cannot give its roles' maxDuration: per-role ceilings are off for"
+            + " KubeJIT bindings and only admission.rbac.maxBindingDuration ({}) applies",
+            policy.getClass().getSimpleName(), r.maxBindingDuration());
+      }
+      b.rbac(rbac.build());
     }
     AdmissionEndpoints endpoints = b.build();
     for (String path : endpoints.paths()) {

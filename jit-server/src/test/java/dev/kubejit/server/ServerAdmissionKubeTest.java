@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kubejit.admission.RevocationAuthorizer;
 import dev.kubejit.admission.WebhookManifest;
 import dev.kubejit.testing.KubeControlPlane;
@@ -14,6 +17,9 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 @KubeTest
 class ServerAdmissionKubeTest {
   private static final String NS = "payments";
+  private static final ObjectMapper JSON = new ObjectMapper();
   @TempDir Path dir;
 
   private static Kubectl.Result exec(Path kc, String... argv) throws Exception {
@@ -102,6 +109,43 @@ class ServerAdmissionKubeTest {
           assertTrue(rbac.err().contains("admission webhook \"rbac.kubejit.dev\" denied the request")
               && rbac.err().contains("pod-exec"), rbac::toString);
           assertEquals(1, Kubectl.run(admin, null, "get", "clusterrolebinding", "devs-exec").exit());
+
+          // per-role ceilings: the broker's binding names its policy role; a copy of it that lives
+          // longer than oncall-debug's hour (well within maxBindingDuration PT8H) is refused
+          JsonNode made = JSON.readTree(Kubectl.run(admin, null, "-n", NS, "get", "rolebindings", "-l",
+              "app.kubernetes.io/managed-by=kubejit", "-o", "json").ok().out()).path("items").get(0);
+          assertEquals("oncall-debug", made.path("metadata").path("annotations").path("kubejit.dev/role").asText(),
+              made::toString);
+          ObjectNode forged = made.deepCopy();
+          ObjectNode fm = (ObjectNode) forged.get("metadata");
+          fm.remove(List.of("uid", "resourceVersion", "creationTimestamp", "managedFields", "ownerReferences"));
+          fm.put("name", "kubejit-forged");
+          ((ObjectNode) fm.get("annotations")).put("kubejit.dev/expires-at",
+              Instant.now().plus(Duration.ofHours(3)).truncatedTo(ChronoUnit.SECONDS).toString());
+          Kubectl.Result tooLong = Kubectl.run(mallory, JSON.writeValueAsString(forged), "create", "-f", "-");
+          assertNotEquals(0, tooLong.exit(), tooLong::toString);
+          assertTrue(tooLong.err().contains("admission webhook \"rbac.kubejit.dev\" denied the request")
+              && tooLong.err().contains("jit-role-expiry-too-long") && tooLong.err().contains("oncall-debug"),
+              tooLong::toString);
+          ((ObjectNode) fm.get("annotations")).put("kubejit.dev/role", "cluster-admin");
+          Kubectl.Result unknownRole = Kubectl.run(mallory, JSON.writeValueAsString(forged), "create", "-f", "-");
+          assertTrue(unknownRole.err().contains("jit-unknown-role"), unknownRole::toString);
+          assertEquals(1, Kubectl.run(admin, null, "-n", NS, "get", "rolebinding", "kubejit-forged").exit());
+          // with the webhook now known to be consulted, a second grant (break-glass, 15 min ceiling) is
+          // provisioned by the broker through it
+          String bg = broker.post("/api/v1/requests", "carol;sre-leads", TestBroker.json("role", "break-glass",
+              "action", "logs", "namespace", NS, "reason", "ceilings admit the broker")).expect(201).json.path("id")
+              .asText();
+          broker.post("/api/v1/requests/" + bg + "/activate", "carol;sre-leads",
+              TestBroker.json("csr", TestBroker.csr("carol"))).expect(200);
+          JsonNode bindings = JSON.readTree(Kubectl.run(admin, null, "-n", NS, "get", "rolebindings", "-l",
+              "app.kubernetes.io/managed-by=kubejit", "-o", "json").ok().out()).path("items");
+          assertEquals(2, bindings.size(), bindings::toString);
+          boolean breakGlass = false;
+          for (JsonNode b : bindings) {
+            breakGlass |= "break-glass".equals(b.path("metadata").path("annotations").path("kubejit.dev/role").asText());
+          }
+          assertTrue(breakGlass, bindings::toString);
 
           // revocation through the server's API: the next request of any kind is refused
           Kubectl.run(alice, null, "-n", NS, "get", "pods").ok();
