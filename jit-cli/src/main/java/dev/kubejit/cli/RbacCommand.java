@@ -104,6 +104,11 @@ final class RbacCommand implements Runnable {
         description = "Longest allowed lifetime (default 8h, at most 366 days).")
     String maxTtl;
 
+    @Option(names = "--role", paramLabel = "ROLE",
+        description = "Policy role recorded in kubejit.dev/role; the RBAC write webhook with per-role ceilings"
+            + " refuses a KubeJIT binding without one.")
+    String role;
+
     @Override
     public Integer call() {
       Duration life = duration(ttl, "--ttl");
@@ -118,9 +123,12 @@ final class RbacCommand implements Runnable {
         throw new CliException(e.getMessage());
       }
       Clock clock = Clock.systemUTC();
-      GeneratedRbac gen = RbacGenerator.builder(RbacTemplate.builtIn(template)).namespace(namespace)
-          .grantId(id).group(group).expiresAt(clock.instant().plus(life)).requester("kubejit-cli").clock(clock)
-          .generate();
+      RbacGenerator.Builder b = RbacGenerator.builder(RbacTemplate.builtIn(template)).namespace(namespace)
+          .grantId(id).group(group).expiresAt(clock.instant().plus(life)).requester("kubejit-cli").clock(clock);
+      if (role != null) {
+        b.role(role);
+      }
+      GeneratedRbac gen = b.generate();
       List<Finding> findings = RbacLinter.builder().maxJitDuration(max).clock(clock).build().lint(gen);
       if (RbacLinter.hasErrors(findings)) {
         throw new CliException("refusing to render: " + findings);

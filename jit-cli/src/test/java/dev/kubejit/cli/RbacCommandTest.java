@@ -81,6 +81,17 @@ class RbacCommandTest {
     assertEquals(1, no.exit);
     assertEquals("no", no.out.strip());
 
+    assertFalse(r.out.contains("kubejit.dev/role"), r.out);
+    Run withRole = run("rbac", "render", "--template", "jit-debug", "--namespace", "payments", "--group",
+        "jit:oncall:payments", "--ttl", "30m", "--role", "oncall-debug");
+    assertEquals(0, withRole.exit, withRole.err);
+    assertEquals(2, withRole.out.lines().filter(l -> l.strip().equals("kubejit.dev/role: oncall-debug")).count(),
+        "the Role and the RoleBinding name the policy role: " + withRole.out);
+    Run badRole = run("rbac", "render", "--template", "jit-debug", "--namespace", "payments", "--group",
+        "jit:oncall:payments", "--ttl", "30m", "--role", "on\ncall");
+    assertEquals(1, badRole.exit, badRole.out);
+    assertTrue(badRole.err.startsWith("kubejit: policy role must be"), badRole.err);
+
     Path bad = dir.resolve("bad.yaml");
     Files.writeString(bad, "kind: ClusterRoleBinding\nmetadata: {name: x}\nroleRef: {kind: ClusterRole, name: cluster-admin}\n"
         + "subjects: [{kind: User, name: bob}]\n");
