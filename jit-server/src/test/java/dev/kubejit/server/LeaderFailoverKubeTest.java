@@ -50,7 +50,7 @@ class LeaderFailoverKubeTest {
   @TempDir Path leaderDir;
   @TempDir Path survivorDir;
 
-  private static Path deploy(String file) {
+  static Path deploy(String file) {
     String root = System.getProperty("kubejit.projectRoot");
     return (root == null ? Path.of("..") : Path.of(root)).resolve("deploy").resolve(file).toAbsolutePath().normalize();
   }
