@@ -60,6 +60,31 @@ public final class AuditEvent {
     return b;
   }
 
+  /**
+   * This event, same id and fields, stamped {@code time} instead: the broker stamps a transition's
+   * events when it writes them, which for an activation is after its RBAC and credential work.
+   */
+  AuditEvent stampedAt(Instant time) {
+    Builder b = new Builder();
+    b.id = id;
+    b.time = requireNonNull(time, "time");
+    b.type = type;
+    b.actor = actor;
+    b.requestId = requestId;
+    b.grantId = grantId;
+    b.scope = scope;
+    b.action = action;
+    b.outcome = outcome;
+    b.reason = reason;
+    b.ruleId = ruleId;
+    b.policyDigest = policyDigest;
+    b.policyRevision = policyRevision;
+    b.justification = justification;
+    b.ticket = ticket;
+    b.attributes.putAll(attributes);
+    return new AuditEvent(b);
+  }
+
   /** A unique id (128 random bits). */
   public String id() {
     return id;

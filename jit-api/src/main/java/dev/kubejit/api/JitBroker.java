@@ -958,7 +958,7 @@ public final class JitBroker {
         continue;
       }
       try {
-        audit.write(List.of(ev.build()));
+        audit.write(stamped(List.of(ev.build())));
       } catch (RuntimeException e) {
         log.error("removed {} but could not record it: {}", m, e.toString());
       }
@@ -1239,9 +1239,15 @@ public final class JitBroker {
     }
   }
 
+  /**
+   * Writes a transition's events, stamped with the time they are written if that is later than
+   * the time they were made with (the call's start): an activation's RBAC and credential work can
+   * take seconds, and a log stamped at call start would go back in time by that much between
+   * records of concurrent calls.
+   */
   private void writeAudit(List<AuditEvent> events, String what) {
     try {
-      audit.write(ImmutableList.copyOf(events));
+      audit.write(stamped(events));
     } catch (AuditException e) {
       throw new AuditException("audit sink failed; " + what + " did not happen: " + e.getMessage(), e);
     } catch (RuntimeException e) {
@@ -1249,9 +1255,21 @@ public final class JitBroker {
     }
   }
 
+  /** {@code events}, each stamped now when it was made earlier (see {@link #writeAudit}). */
+  private List<AuditEvent> stamped(List<AuditEvent> events) {
+    Instant at = clock.instant();
+    ImmutableList.Builder<AuditEvent> out = ImmutableList.builderWithExpectedSize(events.size());
+    for (AuditEvent e : events) {
+      out.add(e.time().isBefore(at) ? e.stampedAt(at) : e);
+    }
+    return out.build();
+  }
+
   private void abort(List<AuditEvent> events, Instant now, String why) {
     AuditEvent first = events.get(0);
-    AuditEvent.Builder b = AuditEvent.builder(AuditEventType.TRANSITION_ABORTED, now).reason(why);
+    Instant at = clock.instant();
+    AuditEvent.Builder b = AuditEvent.builder(AuditEventType.TRANSITION_ABORTED, at.isAfter(now) ? at : now)
+        .reason(why);
     first.requestId().ifPresent(b::requestId);
     first.grantId().ifPresent(b::grantId);
     StringBuilder ids = new StringBuilder();

@@ -22,6 +22,7 @@ import dev.kubejit.api.spi.Notifier;
 import dev.kubejit.api.spi.RbacProvisioner;
 import dev.kubejit.api.spi.RequestStore;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -233,6 +234,40 @@ class JitBrokerTest {
 
   @Nested
   class Activation_ {
+    /**
+     * An activation whose RBAC work takes 12 s: its records are stamped when written, after that
+     * work, so a log of concurrent calls does not go back in time; the grant's window still starts
+     * when the call began.
+     */
+    @Test
+    void anActivationsRecordsAreStampedWhenWrittenNotWhenTheCallBegan() {
+      RbacProvisioner slow = new RbacProvisioner() {
+        @Override
+        public void provision(Grant grant) {
+          clock.advance(Duration.ofSeconds(12));
+          rbac.provision(grant);
+        }
+
+        @Override
+        public void deprovision(Grant grant, EndCause cause) {
+          rbac.deprovision(grant, cause);
+        }
+      };
+      JitBroker b = JitBroker.builder().clock(clock).policy(Fixtures.policy()).store(store).auditSink(audit)
+          .rbacProvisioner(slow).credentialIssuer(CredentialIssuer.inMemory()).build();
+      RequestRecord r = b.submit(request(ALICE, Action.LOGS).build());
+      Instant began = clock.instant();
+      Grant g = b.activate(r.id(), ALICE, opaque()).grant();
+      assertEquals(began, g.grantedAt(), "the window starts when the call began");
+      List<AuditEvent> activated = audit.events(AuditEventType.GRANT_ACTIVATED);
+      assertEquals(1, activated.size());
+      assertEquals(began.plusSeconds(12), activated.get(0).time(), "stamped when written, after the RBAC work");
+      for (AuditEvent e : audit.events(AuditEventType.CREDENTIAL_ISSUED)) {
+        assertEquals(began.plusSeconds(12), e.time());
+      }
+      assertEquals(T0, audit.events(AuditEventType.REQUEST_CREATED).get(0).time());
+    }
+
     @Test
     void onlyTheRequesterActivates() {
       RequestRecord r = broker.submit(request(ALICE, Action.LOGS).build());

@@ -243,21 +243,18 @@ final class ReplicaLoad {
 
   /** Each replica's chain verifies sealed; across them, one effective approval per request, one activation per won one. */
   private void verifyAudit(List<Path> dirs, Result result) {
-    // JitBroker stamps a transition's events with the instant it began and writes them once its RBAC
-    // and credential work is done, so a log's stamps can go back by as much as the longest call took
-    // (activations took up to 14 s here with RBAC on the loaded test machine). The chain itself is
-    // verified in full; only the backwards-time tolerance follows the longest call observed.
+    // JitBroker stamps a transition's events when it writes them, after its RBAC and credential
+    // work, so each chain verifies with the verifier's default backwards-time tolerance although
+    // single calls took seconds; the longest call is printed beside it.
     long longest = nanos.values().stream().flatMap(l -> { synchronized (l) { return new ArrayList<>(l).stream(); } })
         .mapToLong(Long::longValue).max().orElse(0);
-    Duration tolerance = AuditVerifier.DEFAULT_TIME_TOLERANCE.plusNanos(longest);
-    System.out.println("MEASURED replica load: audit verified with backwards-time tolerance " + tolerance.toMillis()
-        + " ms (default " + AuditVerifier.DEFAULT_TIME_TOLERANCE.toMillis() + " ms + longest call)");
+    System.out.println("MEASURED replica load: audit verified with the default backwards-time tolerance "
+        + AuditVerifier.DEFAULT_TIME_TOLERANCE.toMillis() + " ms; longest call " + longest / 1_000_000 + " ms");
     List<AuditEvent> events = new ArrayList<>();
     for (Path dir : dirs) {
       List<Path> files = FileAuditSink.files(List.of(dir.resolve("audit/audit.jsonl")));
       VerificationResult v = AuditVerifier.withPublicKey(
-          AuditKeys.readKeyPair(dir.resolve("keys/audit-signing.key")).getPublic()).withTimeTolerance(tolerance)
-          .verify(files);
+          AuditKeys.readKeyPair(dir.resolve("keys/audit-signing.key")).getPublic()).verify(files);
       assertTrue(v.isOk(false), dir + ": " + v);
       for (AuditRecord r : AuditQuery.builder().build().run(files).records()) {
         r.event().ifPresent(events::add);

@@ -11,6 +11,7 @@ import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.GroupMembership;
 import dev.kubejit.api.ProvisioningException;
+import dev.kubejit.api.RequestId;
 import dev.kubejit.api.SafeText;
 import dev.kubejit.api.spi.MembershipProvisioner;
 import java.io.IOException;
@@ -37,7 +38,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@value #MANAGED_BY} = {@value #MANAGED_BY_VALUE},
  *   <li>{@value #GRANT_ID} = the grant id,
  *   <li>{@value #MEMBER} = the holder's user name,
- *   <li>{@value #EXPIRES_AT} = the grant's expiry (ISO-8601 instant).
+ *   <li>{@value #EXPIRES_AT} = the grant's expiry (ISO-8601 instant),
+ *   <li>{@value #REQUEST_ID} = the grant's request id, when the membership carries one ({@link
+ *       GroupMembership#of(Grant)} does): the broker's orphan sweep removes the membership of a
+ *       grant its store does not know only when it can name the request.
  * </ul>
  * A group of that name without the marker, or marked for another grant, is never changed or deleted
  * (the operation fails with a {@link ProvisioningException}); nothing else in the realm is touched.
@@ -62,6 +66,8 @@ public final class KeycloakMembershipProvisioner implements MembershipProvisione
   public static final String MEMBER = "kubejit.dev/member";
   /** Attribute holding the membership's expiry. */
   public static final String EXPIRES_AT = "kubejit.dev/expires-at";
+  /** Attribute holding the grant's request id (absent on groups made without one). */
+  public static final String REQUEST_ID = "kubejit.dev/request-id";
 
   private static final Logger log = LoggerFactory.getLogger(KeycloakMembershipProvisioner.class);
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -174,8 +180,11 @@ public final class KeycloakMembershipProvisioner implements MembershipProvisione
     if (!name.equals(Grant.GROUP_PREFIX + id.value())) {
       throw new IllegalArgumentException("name does not match the grant id");
     }
-    return GroupMembership.of(id, requireNonNull(attribute(g, MEMBER), "member"), name,
-        Instant.parse(requireNonNull(attribute(g, EXPIRES_AT), "expiry")));
+    String member = requireNonNull(attribute(g, MEMBER), "member");
+    Instant expiresAt = Instant.parse(requireNonNull(attribute(g, EXPIRES_AT), "expiry"));
+    String request = attribute(g, REQUEST_ID);
+    return request == null ? GroupMembership.of(id, member, name, expiresAt)
+        : GroupMembership.of(id, RequestId.parse(request), member, name, expiresAt);
   }
 
   // ------------------------------------------------------------------------------ admin calls
@@ -222,6 +231,7 @@ public final class KeycloakMembershipProvisioner implements MembershipProvisione
     a.putArray(GRANT_ID).add(m.grantId().value());
     a.putArray(MEMBER).add(m.user());
     a.putArray(EXPIRES_AT).add(m.expiresAt().toString());
+    m.requestId().ifPresent(id -> a.putArray(REQUEST_ID).add(id.value()));
     HttpResponse<String> r = call("POST", adminPath("/groups"), g.toString());
     if (r.statusCode() == 409) {
       // Created concurrently (another replica, or a retried call): use it if it is ours.

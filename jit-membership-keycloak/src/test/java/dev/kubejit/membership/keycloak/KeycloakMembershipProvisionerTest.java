@@ -12,6 +12,7 @@ import dev.kubejit.api.Grant;
 import dev.kubejit.api.GrantId;
 import dev.kubejit.api.GroupMembership;
 import dev.kubejit.api.ProvisioningException;
+import dev.kubejit.api.RequestId;
 import dev.kubejit.testing.Keycloak;
 import java.net.URI;
 import java.time.Instant;
@@ -82,6 +83,36 @@ class KeycloakMembershipProvisionerTest {
     assertEquals(null, group(m.group()), "the grant's group is deleted");
     assertFalse(idp.listManaged().contains(m));
     assertTrue(groupsInToken("alice").contains(Keycloak.SRE));
+  }
+
+  /**
+   * The request id travels with the membership: the broker's orphan sweep removes the membership of
+   * a grant its store does not know only when it can name that grant's request.
+   */
+  @Test
+  void theRequestIdIsKeptInTheGroupAndListedBack() throws Exception {
+    GrantId id = GrantId.random();
+    RequestId request = RequestId.random();
+    GroupMembership m = GroupMembership.of(id, request, "alice", Grant.GROUP_PREFIX + id.value(),
+        Instant.parse("2031-01-01T00:00:00Z"));
+    idp.add(m);
+    try {
+      assertEquals(request.value(), group(m.group()).path("attributes").path(KeycloakMembershipProvisioner.REQUEST_ID)
+          .get(0).asText());
+      GroupMembership listed = idp.listManaged().stream().filter(x -> x.grantId().equals(id)).findFirst().orElseThrow();
+      assertEquals(java.util.Optional.of(request), listed.requestId());
+      assertEquals(m, listed);
+    } finally {
+      idp.remove(m, EndCause.REVOKED);
+    }
+    GroupMembership without = membership("alice", Instant.parse("2031-01-01T00:00:00Z"));
+    idp.add(without);
+    try {
+      assertTrue(group(without.group()).path("attributes").path(KeycloakMembershipProvisioner.REQUEST_ID).isMissingNode());
+      assertTrue(idp.listManaged().contains(without), "a membership made without a request id lists without one");
+    } finally {
+      idp.remove(without, EndCause.REVOKED);
+    }
   }
 
   @Test
