@@ -23,7 +23,6 @@ import org.junit.jupiter.api.Test;
 class AdmissionManifestsKubeTest {
   private static final Path DIR = AdmissionManifestsTest.DIR;
   private static final String NS = AdmissionManifestsTest.NS;
-  private static final String SA = "--as=" + AdmissionManifestsTest.SA_USER;
 
   @Test
   void everyManifestAppliesWithServerDryRunAndTheServiceAccountOnlyReadsRoles(KubeControlPlane cp) throws Exception {
@@ -103,24 +102,17 @@ class AdmissionManifestsKubeTest {
     }
   }
 
+
+
+  @SafeVarargs
   private static String awaitYes(Path admin, String... args) throws Exception {
-    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-    String answer = canI(admin, args);
-    while (!answer.equals("yes") && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      answer = canI(admin, args);
-    }
-    return answer;
+    return DeployManifests.awaitYes(admin, AdmissionManifestsTest.SA_USER, AdmissionManifestsTest.NS, args);
   }
 
   private static String canI(Path admin, String... args) throws Exception {
-    Kubectl.Result r = Kubectl.run(admin, null, args(List.of("auth", "can-i"), List.of(args),
-        List.of(SA, "--as-group=system:serviceaccounts", "--as-group=system:serviceaccounts:" + NS,
-            "--as-group=system:authenticated")));
-    return r.out().strip();
+    return DeployManifests.canI(admin, AdmissionManifestsTest.SA_USER, AdmissionManifestsTest.NS, args);
   }
 
-  @SafeVarargs
   private static String[] args(List<String>... parts) {
     return java.util.Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
   }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.kubejit.admission.WebhookManifest;
 import dev.kubejit.rbac.AccessDecision;
 import dev.kubejit.rbac.AccessQuery;
@@ -39,6 +37,14 @@ import org.junit.jupiter.api.Test;
 class AdmissionManifestsTest {
   static final Path DIR = Path.of("..", "deploy", "admission");
   static final String NS = "kubejit";
+  static List<JsonNode> documents(List<Path> files) throws IOException {
+    return DeployManifests.documents(files);
+  }
+
+  static JsonNode only(List<JsonNode> docs, String kind) {
+    return DeployManifests.only(docs, kind, "deploy/admission");
+  }
+
   static final String SA_USER = "system:serviceaccount:" + NS + ":kubejit";
   /** The exec webhook enforces only labelled namespaces (docs/admission.md: never kube-system). */
   static final String EXEC_SELECTOR_KEY = "kubejit.dev/exec-admission";
@@ -52,27 +58,7 @@ class AdmissionManifestsTest {
     }
   }
 
-  static List<JsonNode> documents(List<Path> files) throws IOException {
-    List<JsonNode> docs = new ArrayList<>();
-    YAMLMapper yaml = new YAMLMapper();
-    for (Path f : files) {
-      try (MappingIterator<JsonNode> it = yaml.readerFor(JsonNode.class).readValues(f.toFile())) {
-        while (it.hasNext()) {
-          JsonNode d = it.next();
-          if (d != null && !d.isMissingNode() && !d.isNull()) {
-            docs.add(d);
-          }
-        }
-      }
-    }
-    return docs;
-  }
 
-  static JsonNode only(List<JsonNode> docs, String kind) {
-    List<JsonNode> k = docs.stream().filter(d -> kind.equals(d.path("kind").asText())).toList();
-    assertEquals(1, k.size(), "one " + kind + " in deploy/admission");
-    return k.get(0);
-  }
 
   /**
    * What {@code kubejit admission manifest --webhook W --service kubejit/kubejit:443} (and, for

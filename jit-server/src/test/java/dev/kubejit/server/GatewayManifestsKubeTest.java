@@ -20,8 +20,6 @@ import org.junit.jupiter.api.Test;
 @KubeTest
 class GatewayManifestsKubeTest {
   private static final Path DIR = GatewayManifestsTest.DIR;
-  private static final String SA = "--as=" + GatewayManifestsTest.SA_USER;
-  private static final String AS_GROUPS = "--as-group=system:serviceaccounts";
 
   @Test
   void theManifestsApplyWithServerDryRunAndTheServiceAccountCannotExec(KubeControlPlane cp) throws Exception {
@@ -72,24 +70,17 @@ class GatewayManifestsKubeTest {
     }
   }
 
+
+
+  @SafeVarargs
   private static String awaitYes(Path admin, String... args) throws Exception {
-    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
-    String answer = canI(admin, args);
-    while (!answer.equals("yes") && System.nanoTime() < deadline) {
-      Thread.sleep(200);
-      answer = canI(admin, args);
-    }
-    return answer;
+    return DeployManifests.awaitYes(admin, GatewayManifestsTest.SA_USER, GatewayManifestsTest.NS, args);
   }
 
   private static String canI(Path admin, String... args) throws Exception {
-    Kubectl.Result r = Kubectl.run(admin, null, args(List.of("auth", "can-i"), List.of(args),
-        List.of(SA, AS_GROUPS, "--as-group=system:serviceaccounts:" + GatewayManifestsTest.NS,
-            "--as-group=system:authenticated")));
-    return r.out().strip();
+    return DeployManifests.canI(admin, GatewayManifestsTest.SA_USER, GatewayManifestsTest.NS, args);
   }
 
-  @SafeVarargs
   private static String[] args(List<String>... parts) {
     return java.util.Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
   }

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.kubejit.rbac.AccessDecision;
 import dev.kubejit.rbac.AccessQuery;
 import dev.kubejit.rbac.RbacEvaluator;
@@ -32,6 +30,14 @@ import org.junit.jupiter.api.Test;
 class GatewayManifestsTest {
   static final Path DIR = Path.of("..", "deploy", "gateway");
   static final String NS = "kubejit";
+  static List<JsonNode> documents() throws IOException {
+    return DeployManifests.documents(files());
+  }
+
+  static JsonNode only(List<JsonNode> docs, String kind) {
+    return DeployManifests.only(docs, kind, "deploy/gateway");
+  }
+
   static final String SA_USER = "system:serviceaccount:" + NS + ":kubejit-gateway";
   static final Set<String> FORBIDDEN_RESOURCES = Set.of("pods/exec", "pods/portforward", "pods/attach", "*", "pods/*",
       "secrets", "users", "groups", "serviceaccounts");
@@ -43,27 +49,7 @@ class GatewayManifestsTest {
     }
   }
 
-  static List<JsonNode> documents() throws IOException {
-    List<JsonNode> docs = new ArrayList<>();
-    YAMLMapper yaml = new YAMLMapper();
-    for (Path f : files()) {
-      try (MappingIterator<JsonNode> it = yaml.readerFor(JsonNode.class).readValues(f.toFile())) {
-        while (it.hasNext()) {
-          JsonNode d = it.next();
-          if (d != null && !d.isMissingNode() && !d.isNull()) {
-            docs.add(d);
-          }
-        }
-      }
-    }
-    return docs;
-  }
 
-  static JsonNode only(List<JsonNode> docs, String kind) {
-    List<JsonNode> k = docs.stream().filter(d -> kind.equals(d.path("kind").asText())).toList();
-    assertEquals(1, k.size(), "one " + kind + " in deploy/gateway");
-    return k.get(0);
-  }
 
   @Test
   void noRuleGivesTheGatewayExecPortForwardAttachOrImpersonation() throws IOException {
