@@ -71,7 +71,7 @@ class AdmissionManifestsKubeTest {
     Kubectl.run(admin, null, "wait", "--for=condition=Established", "--timeout=60s",
         "crd/accessrequests.kubejit.dev").ok();
     try {
-      Kubectl.run(admin, null, args(List.of("apply"), rbacFiles)).ok();
+      Kubectl.run(admin, null, DeployManifests.args(List.of("apply"), rbacFiles)).ok();
       // The RBAC authorizer sees new bindings through its informer a moment after the apply: wait
       // (bounded) until both are in effect, so that every "no" below is the roles' answer.
       assertEquals("yes", awaitYes(admin, "get", "clusterroles.rbac.authorization.k8s.io/cluster-admin"));
@@ -98,22 +98,15 @@ class AdmissionManifestsKubeTest {
         assertEquals("no", canI(admin, "impersonate", target), "impersonate " + target);
       }
     } finally {
-      Kubectl.run(admin, null, args(List.of("delete", "--ignore-not-found"), rbacFiles));
+      Kubectl.run(admin, null, DeployManifests.args(List.of("delete", "--ignore-not-found"), rbacFiles));
     }
   }
 
-
-
-  @SafeVarargs
   private static String awaitYes(Path admin, String... args) throws Exception {
     return DeployManifests.awaitYes(admin, AdmissionManifestsTest.SA_USER, AdmissionManifestsTest.NS, args);
   }
 
   private static String canI(Path admin, String... args) throws Exception {
     return DeployManifests.canI(admin, AdmissionManifestsTest.SA_USER, AdmissionManifestsTest.NS, args);
-  }
-
-  private static String[] args(List<String>... parts) {
-    return java.util.Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
   }
 }

@@ -1,6 +1,8 @@
 package dev.kubejit.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
@@ -45,6 +47,25 @@ final class DeployManifests {
     return k.get(0);
   }
 
+  /**
+   * Asserts that {@code podSpec} runs non-root with one container that has a read-only root file
+   * system, no privilege escalation, not privileged, all capabilities dropped and none added; returns that container.
+   */
+  static JsonNode hardenedContainer(JsonNode podSpec) {
+    assertTrue(podSpec.path("securityContext").path("runAsNonRoot").asBoolean(), "pod runAsNonRoot");
+    assertTrue(podSpec.path("securityContext").path("runAsUser").asInt() > 0, "a non-root uid");
+    assertEquals(1, podSpec.path("containers").size());
+    JsonNode c = podSpec.path("containers").get(0);
+    JsonNode sc = c.path("securityContext");
+    assertTrue(sc.path("readOnlyRootFilesystem").asBoolean(), "read-only root file system");
+    assertFalse(sc.path("allowPrivilegeEscalation").asBoolean(true), "no privilege escalation");
+    assertTrue(sc.path("runAsNonRoot").asBoolean(), "container runAsNonRoot");
+    assertFalse(sc.path("privileged").asBoolean(false));
+    assertEquals("[\"ALL\"]", sc.path("capabilities").path("drop").toString());
+    assertTrue(sc.path("capabilities").path("add").isMissingNode(), "no capability added");
+    return c;
+  }
+
   /** {@code kubectl auth can-i ARGS} as ServiceAccount user {@code sa} of namespace {@code ns}: "yes" or "no". */
   static String canI(Path admin, String sa, String ns, String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("auth", "can-i"));
@@ -52,6 +73,12 @@ final class DeployManifests {
     cmd.addAll(List.of("--as=" + sa, "--as-group=system:serviceaccounts", "--as-group=system:serviceaccounts:" + ns,
         "--as-group=system:authenticated"));
     return Kubectl.run(admin, null, cmd.toArray(String[]::new)).out().strip();
+  }
+
+  /** The parts, one after the other, as kubectl arguments. */
+  @SafeVarargs
+  static String[] args(List<String>... parts) {
+    return Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
   }
 
   /** {@link #canI}, asked again for up to 30 s until "yes" (RBAC just applied reaches the authorizer's cache). */

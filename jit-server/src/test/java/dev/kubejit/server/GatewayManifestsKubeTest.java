@@ -47,7 +47,7 @@ class GatewayManifestsKubeTest {
     Kubectl.run(admin, null, "wait", "--for=condition=Established", "--timeout=60s",
         "crd/accessrequests.kubejit.dev").ok();
     try {
-      Kubectl.run(admin, null, args(List.of("apply"), rbacFiles)).ok();
+      Kubectl.run(admin, null, DeployManifests.args(List.of("apply"), rbacFiles)).ok();
       // The API server's RBAC authorizer sees a new RoleBinding through its informer cache, a moment
       // after the apply returns: wait (bounded) until the binding is in effect, so that every "no"
       // below is the Role's answer and not that of a binding the authorizer has not seen yet.
@@ -66,22 +66,15 @@ class GatewayManifestsKubeTest {
         assertEquals("no", canI(admin, "impersonate", target), "impersonate " + target);
       }
     } finally {
-      Kubectl.run(admin, null, args(List.of("delete", "--ignore-not-found"), rbacFiles));
+      Kubectl.run(admin, null, DeployManifests.args(List.of("delete", "--ignore-not-found"), rbacFiles));
     }
   }
 
-
-
-  @SafeVarargs
   private static String awaitYes(Path admin, String... args) throws Exception {
     return DeployManifests.awaitYes(admin, GatewayManifestsTest.SA_USER, GatewayManifestsTest.NS, args);
   }
 
   private static String canI(Path admin, String... args) throws Exception {
     return DeployManifests.canI(admin, GatewayManifestsTest.SA_USER, GatewayManifestsTest.NS, args);
-  }
-
-  private static String[] args(List<String>... parts) {
-    return java.util.Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
   }
 }
